@@ -1,0 +1,10 @@
+import type { Command } from 'commander';
+import { registerApps } from './commands/apps.js';
+import { registerAuth } from './commands/auth.js';
+import { createCtx, type Ctx } from './context.js';
+
+/** Adds every client command (they talk to the REST API only) to the program. */
+export function registerClientCommands(program: Command, ctx: Ctx = createCtx()): void {
+  registerAuth(program, ctx);
+  registerApps(program, ctx);
+}

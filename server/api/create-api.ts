@@ -1,0 +1,82 @@
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import { AppError, isAppError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { AppService } from '../services/apps.js';
+import type { CollaboratorService } from '../services/collaborators.js';
+import type { UserService } from '../services/users.js';
+import { requireToken } from './auth.js';
+import { accountRoutes, loginRoutes } from './routes/account.js';
+import { appRoutes } from './routes/apps.js';
+import type { UrlInfo } from './serializers.js';
+
+export interface HealthReport {
+  ok: boolean;
+  roles: Record<string, { state: 'up' | 'down'; pid?: number; host?: string; seen_at?: string }>;
+  message?: string;
+}
+
+export interface ApiDeps {
+  users: UserService;
+  apps: AppService;
+  collaborators: CollaboratorService;
+  urls: UrlInfo;
+  health: () => Promise<HealthReport>;
+  log: Logger;
+  /** Extra routers mounted behind the token check (later stages add theirs here). */
+  extraRoutes?: express.Router[];
+}
+
+export const BODY_LIMIT = '1mb';
+
+/** The REST API (Heroku Platform API v3 shapes). Routes are thin: parse, call one service, map to HTTP. */
+export function createApi(deps: ApiDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      deps.log.info('request', { method: req.method, path: req.path, status: res.statusCode, service: `${ms.toFixed(1)}ms` });
+    });
+    next();
+  });
+
+  app.get('/health', async (_req, res) => {
+    const report = await deps.health().catch((e: Error): HealthReport => ({ ok: false, roles: {}, message: e.message }));
+    res.status(report.ok ? 200 : 503).json(report);
+  });
+
+  app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'], strict: true }));
+
+  app.use(loginRoutes(deps.users));
+  app.use(requireToken(deps.users));
+  app.use(accountRoutes(deps.users));
+  app.use(appRoutes(deps.apps, deps.collaborators, deps.urls));
+  for (const r of deps.extraRoutes ?? []) app.use(r);
+
+  app.use((req, _res, next) => next(new AppError('not_found', `No such route: ${req.method} ${req.path.slice(0, 200)}`, 404)));
+
+  const onError: ErrorRequestHandler = (err, req, res, _next) => {
+    let e: AppError;
+    const bodyError = err as { type?: string; status?: number };
+    if (isAppError(err)) e = err;
+    else if (bodyError.type === 'entity.too.large') e = new AppError('request_too_large', `Request body is larger than ${BODY_LIMIT}.`, 413);
+    else if (bodyError.type === 'entity.parse.failed') e = new AppError('bad_request', 'Request body is not valid JSON.', 400);
+    else if (typeof bodyError.status === 'number' && bodyError.status >= 400 && bodyError.status < 500) {
+      e = new AppError('bad_request', (err as Error).message || 'Bad request.', bodyError.status);
+    } else if ((err as { code?: string }).code === 'ECONNREFUSED' || /terminat|Connection/i.test(String((err as Error).message))) {
+      deps.log.error('backend unavailable', { method: req.method, path: req.path, error: err as Error });
+      e = new AppError('unavailable', 'The platform database is unavailable; try again shortly.', 503);
+    } else {
+      deps.log.error('internal error', { method: req.method, path: req.path, error: (err as Error)?.stack ?? String(err) });
+      e = new AppError('internal_server_error', 'Internal server error.', 500);
+    }
+    if (res.headersSent) return void res.end();
+    res.status(e.status).json({ id: e.id, message: e.message });
+  };
+  app.use(onError);
+  return app;
+}

@@ -1,0 +1,72 @@
+import { Router, type Response } from 'express';
+import { badRequest } from '../../errors.js';
+import type { App, AppService } from '../../services/apps.js';
+import type { CollaboratorService } from '../../services/collaborators.js';
+import { currentUser } from '../auth.js';
+import { sendRange } from '../range.js';
+import { serializeApp, serializeCollaborator, type UrlInfo } from '../serializers.js';
+
+export const appOf = (res: Response): App => res.locals.app as App;
+
+/** Apps and collaborators. Expects requireToken in front. */
+export function appRoutes(apps: AppService, collaborators: CollaboratorService, urls: UrlInfo): Router {
+  const r = Router();
+  const out = (app: App) => serializeApp(app, urls);
+  const list = async (_req: unknown, res: Response) => (await apps.list(currentUser(res))).map(out);
+
+  r.get(['/apps', '/users/~/apps'], async (req, res) => sendRange(req, res, await list(req, res), ['id', 'name', 'created_at', 'updated_at'], 'name'));
+
+  r.post('/apps', async (req, res) => {
+    const body = req.body ?? {};
+    if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('Body must be a JSON object.');
+    const app = await apps.create(currentUser(res), { name: body.name });
+    res.status(201).json(out(app));
+  });
+
+  // The one access check for every /apps/{app}/… route: unknown or foreign apps are 404.
+  r.param('app', async (_req, res, next, idOrName: string) => {
+    res.locals.app = await apps.get(currentUser(res), idOrName);
+    next();
+  });
+
+  r.get('/apps/:app', async (_req, res) => {
+    const app = appOf(res);
+    res.json(out({ ...app, repo_size: await apps.repoSize(app) }));
+  });
+
+  r.patch('/apps/:app', async (req, res) => {
+    const body = req.body ?? {};
+    res.json(out(await apps.update(currentUser(res), appOf(res), { name: body.name, maintenance: body.maintenance })));
+  });
+
+  r.delete('/apps/:app', async (_req, res) => {
+    res.json(out(await apps.destroy(currentUser(res), appOf(res))));
+  });
+
+  r.get('/apps/:app/collaborators', async (_req, res) => {
+    res.json((await collaborators.list(appOf(res))).map(serializeCollaborator));
+  });
+
+  r.post('/apps/:app/collaborators', async (req, res) => {
+    apps.requireOwner(currentUser(res), appOf(res), 'add collaborators');
+    const c = await collaborators.add(appOf(res), req.body?.user);
+    res.status(201).json(serializeCollaborator(c));
+  });
+
+  r.delete('/apps/:app/collaborators/:who', async (req, res) => {
+    const me = currentUser(res);
+    const who = String(req.params.who);
+    // The owner removes anyone; a collaborator may remove themselves.
+    if (who.toLowerCase() !== me.email && who !== me.id) apps.requireOwner(me, appOf(res), 'remove collaborators');
+    res.json(serializeCollaborator(await collaborators.remove(appOf(res), who)));
+  });
+
+  // What the Heroku CLI asks for and Slipway has none of.
+  r.get('/apps/:app/addons', (_req, res) => void res.json([]));
+  r.get('/apps/:app/sni-endpoints', (_req, res) => void res.json([]));
+  r.get('/apps/:app/pipeline-couplings', (_req, res) => {
+    res.status(404).json({ id: 'not_found', message: "Couldn't find that pipeline coupling." });
+  });
+
+  return r;
+}

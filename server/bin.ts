@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+/** The `slipway` command: server commands (up, serve) and the client commands of cli/. */
+import { Command, CommanderError } from 'commander';
+import { CliError } from '../cli/api-client.js';
+import { registerClientCommands } from '../cli/program.js';
+import { loadConfig, ROLES, type Role } from './config.js';
+import { createLogger } from './log.js';
+import { serve } from './up/serve.js';
+import { up } from './up/up.js';
+
+const program = new Command('slipway')
+  .description('Slipway: git push to deploy, on your own machine')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .exitOverride();
+
+program
+  .command('up')
+  .description('start the whole platform: embedded PostgreSQL and Redis (unless DATABASE_URL/REDIS_URL), api, worker, router, agent')
+  .option('--data-dir <dir>', 'where repos, slugs, stacks and embedded databases live (default /var/lib/slipway as root)')
+  .option('--api-port <port>', 'API, dashboard and git port (default 5050)')
+  .option('--router-port <port>', 'router port (default 8080)')
+  .action(async (opts: { dataDir?: string; apiPort?: string; routerPort?: string }) => {
+    const config = loadConfig(process.env, opts);
+    await up(config, createLogger('up', config.logLevel));
+  });
+
+program
+  .command('serve <role>')
+  .description(`run one role alone: ${ROLES.join(', ')}`)
+  .option('--data-dir <dir>', 'data dir')
+  .option('--api-port <port>', 'API port')
+  .option('--router-port <port>', 'router port')
+  .option('--supervised', 'exit when the parent process is gone (set by slipway up)')
+  .action(async (role: string, opts: { dataDir?: string; apiPort?: string; routerPort?: string; supervised?: boolean }) => {
+    if (!ROLES.includes(role as Role)) throw new CliError(`Unknown role "${role}": one of ${ROLES.join(', ')}.`);
+    const config = loadConfig(process.env, opts);
+    await serve(role as Role, config, createLogger(role, config.logLevel), { supervised: opts.supervised === true });
+  });
+
+registerClientCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exitCode = e.exitCode;
+  } else {
+    process.stderr.write(` ▸  ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}

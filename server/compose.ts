@@ -1,0 +1,60 @@
+/** The composition root: one place that wires config into db, redis and services. No singletons. */
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import { createDb, type Db } from './db/pool.js';
+import { migrate } from './db/migrate.js';
+import { createRedis } from './redis.js';
+import { createAppService } from './services/apps.js';
+import { createCollaboratorService } from './services/collaborators.js';
+import { createRepoStore } from './services/repo-store.js';
+import { createUserService } from './services/users.js';
+import type { UrlInfo } from './api/serializers.js';
+
+export interface Platform {
+  config: Config;
+  db: Db;
+  redis: Redis;
+  services: ReturnType<typeof createServices>;
+  urls: UrlInfo;
+  close(): Promise<void>;
+}
+
+export function createServices(config: Config, db: Db) {
+  const repos = createRepoStore(join(config.dataDir, 'repos'));
+  const users = createUserService(db);
+  const apps = createAppService({ db, repos, baseDomain: config.baseDomain });
+  const collaborators = createCollaboratorService(db);
+  return { repos, users, apps, collaborators };
+}
+
+export function requireUrls(config: Config): { databaseUrl: string; redisUrl: string } {
+  if (!config.databaseUrl) throw new Error('DATABASE_URL is not set: run `slipway up` (it starts embedded PostgreSQL and Redis) or set DATABASE_URL and REDIS_URL.');
+  if (!config.redisUrl) throw new Error('REDIS_URL is not set: run `slipway up` (it starts embedded PostgreSQL and Redis) or set DATABASE_URL and REDIS_URL.');
+  return { databaseUrl: config.databaseUrl, redisUrl: config.redisUrl };
+}
+
+/** Connects to PostgreSQL and Redis, applies migrations, builds the services. */
+export async function openPlatform(config: Config, opts: { migrate?: boolean; poolSize?: number } = {}): Promise<Platform> {
+  const { databaseUrl, redisUrl } = requireUrls(config);
+  const db = createDb(databaseUrl, opts.poolSize ?? 10);
+  const redis = createRedis(redisUrl);
+  try {
+    if (opts.migrate !== false) await migrate(db);
+  } catch (e) {
+    redis.disconnect();
+    await db.end();
+    throw e;
+  }
+  return {
+    config,
+    db,
+    redis,
+    services: createServices(config, db),
+    urls: { publicUrl: config.publicUrl, baseDomain: config.baseDomain, routerPort: config.routerPort },
+    async close() {
+      redis.disconnect();
+      await db.end();
+    },
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * The one place that reads the environment. Every setting, its variable and its default is listed here.
+ *
+ * | variable                 | default                                   | meaning                                        |
+ * |--------------------------|-------------------------------------------|------------------------------------------------|
+ * | SLIPWAY_DATA_DIR         | /var/lib/slipway (root), else ~/.slipway  | repos, slugs, stacks, embedded PostgreSQL/Redis |
+ * | SLIPWAY_API_HOST         | 127.0.0.1                                 | address the API, dashboard and git listen on    |
+ * | SLIPWAY_API_PORT         | 5050                                      |                                                |
+ * | SLIPWAY_ROUTER_HOST      | 127.0.0.1                                 | address the router listens on                   |
+ * | SLIPWAY_ROUTER_PORT      | 8080                                      |                                                |
+ * | SLIPWAY_ROUTER_WORKERS   | number of cores                           | router cluster size                             |
+ * | SLIPWAY_BASE_DOMAIN      | localhost                                 | apps answer at APP.BASE_DOMAIN                  |
+ * | SLIPWAY_PUBLIC_URL       | http://API_HOST:API_PORT                  | how clients reach the API and git               |
+ * | DATABASE_URL             | (none: embedded PostgreSQL in DATA/postgres) |                                             |
+ * | REDIS_URL                | (none: embedded Redis in DATA/redis)      | also unix:///path/to/redis.sock                 |
+ * | SLIPWAY_REDIS_PREFIX     | slipway                                   | prefix of every Redis key, queue and channel    |
+ * | SLIPWAY_ADMIN_EMAIL      | admin@slipway.local                       | the account made on first start                 |
+ * | SLIPWAY_ADMIN_PASSWORD   | (none: token login only until one is set) | its password, read on first start only          |
+ * | SLIPWAY_PG_BIN_DIR       | newest /usr/lib/postgresql/N/bin          | initdb and postgres for the embedded cluster    |
+ * | SLIPWAY_LOG_LEVEL        | info                                      | debug, info, warn, error                        |
+ */
+import { cpus, homedir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const ROLES = ['api', 'worker', 'router', 'agent'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Config {
+  dataDir: string;
+  apiHost: string;
+  apiPort: number;
+  routerHost: string;
+  routerPort: number;
+  routerWorkers: number;
+  baseDomain: string;
+  publicUrl: string;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  adminEmail: string;
+  adminPassword: string | undefined;
+  pgBinDir: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** True when running under CI=true (only used to make set-up output quieter). */
+  ci: boolean;
+  /** The uid of this process; root gets /var/lib/slipway and runs embedded PostgreSQL as `postgres`. */
+  isRoot: boolean;
+}
+
+export interface ConfigFlags {
+  dataDir?: string;
+  apiPort?: string | number;
+  routerPort?: string | number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function port(name: string, value: string | number | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number from 0 to 65535, got "${value}"`);
+  return n;
+}
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive whole number, got "${value}"`);
+  return n;
+}
+
+function url(name: string, value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value.startsWith('/')) return value;
+  try {
+    new URL(value);
+  } catch {
+    throw new Error(`${name} is not a valid URL`); // never echo the value: it may hold a password
+  }
+  return value;
+}
+
+/** The newest PostgreSQL server binaries Debian installed (postgresql-NN). */
+export function defaultPgBinDir(): string {
+  const base = '/usr/lib/postgresql';
+  if (!existsSync(base)) return join(base, '15', 'bin');
+  const versions = readdirSync(base)
+    .filter((v) => /^\d+$/.test(v) && existsSync(join(base, v, 'bin', 'postgres')))
+    .sort((a, b) => Number(b) - Number(a));
+  return join(base, versions[0] ?? '15', 'bin');
+}
+
+export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Config {
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const dataDir = resolve(flags.dataDir ?? env.SLIPWAY_DATA_DIR ?? (isRoot ? '/var/lib/slipway' : join(homedir(), '.slipway')));
+  const apiHost = env.SLIPWAY_API_HOST || '127.0.0.1';
+  const apiPort = port('--api-port / SLIPWAY_API_PORT', flags.apiPort ?? env.SLIPWAY_API_PORT, 5050);
+  const routerHost = env.SLIPWAY_ROUTER_HOST || '127.0.0.1';
+  const routerPort = port('--router-port / SLIPWAY_ROUTER_PORT', flags.routerPort ?? env.SLIPWAY_ROUTER_PORT, 8080);
+  const baseDomain = (env.SLIPWAY_BASE_DOMAIN || 'localhost').toLowerCase().replace(/\.$/, '');
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(baseDomain)) {
+    throw new Error(`SLIPWAY_BASE_DOMAIN must be a host name, got "${baseDomain}"`);
+  }
+  const publicHost = apiHost === '0.0.0.0' || apiHost === '::' ? '127.0.0.1' : apiHost;
+  const publicUrl = (url('SLIPWAY_PUBLIC_URL', env.SLIPWAY_PUBLIC_URL) ?? `http://${publicHost}:${apiPort}`).replace(/\/+$/, '');
+  const logLevel = (env.SLIPWAY_LOG_LEVEL || 'info') as Config['logLevel'];
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new Error(`SLIPWAY_LOG_LEVEL must be debug, info, warn or error`);
+  const redisPrefix = env.SLIPWAY_REDIS_PREFIX || 'slipway';
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(redisPrefix)) throw new Error('SLIPWAY_REDIS_PREFIX may hold only letters, digits and _.:-');
+  return {
+    dataDir,
+    apiHost,
+    apiPort,
+    routerHost,
+    routerPort,
+    routerWorkers: positiveInt('SLIPWAY_ROUTER_WORKERS', env.SLIPWAY_ROUTER_WORKERS, Math.max(1, cpus().length)),
+    baseDomain,
+    publicUrl,
+    databaseUrl: url('DATABASE_URL', env.DATABASE_URL),
+    redisUrl: url('REDIS_URL', env.REDIS_URL),
+    redisPrefix,
+    adminEmail: (env.SLIPWAY_ADMIN_EMAIL || 'admin@slipway.local').toLowerCase(),
+    adminPassword: env.SLIPWAY_ADMIN_PASSWORD || undefined,
+    pgBinDir: env.SLIPWAY_PG_BIN_DIR || defaultPgBinDir(),
+    logLevel,
+    ci: env.CI === 'true',
+    isRoot,
+  };
+}
+
+/** The environment a supervised role process gets: the resolved settings, so every role sees the same config. */
+export function configToEnv(c: Config): Env {
+  const env: Env = {
+    SLIPWAY_DATA_DIR: c.dataDir,
+    SLIPWAY_API_HOST: c.apiHost,
+    SLIPWAY_API_PORT: String(c.apiPort),
+    SLIPWAY_ROUTER_HOST: c.routerHost,
+    SLIPWAY_ROUTER_PORT: String(c.routerPort),
+    SLIPWAY_ROUTER_WORKERS: String(c.routerWorkers),
+    SLIPWAY_BASE_DOMAIN: c.baseDomain,
+    SLIPWAY_PUBLIC_URL: c.publicUrl,
+    SLIPWAY_REDIS_PREFIX: c.redisPrefix,
+    SLIPWAY_ADMIN_EMAIL: c.adminEmail,
+    SLIPWAY_PG_BIN_DIR: c.pgBinDir,
+    SLIPWAY_LOG_LEVEL: c.logLevel,
+    DATABASE_URL: c.databaseUrl,
+    REDIS_URL: c.redisUrl,
+  };
+  return env;
+}
+
+/** The process environment minus variables a child must not inherit (they slow node or leak into apps). */
+export function baseChildEnv(): Env {
+  const { NODE_EXTRA_CA_CERTS: _ca, NODE_OPTIONS: _opts, ...rest } = process.env;
+  return rest;
+}

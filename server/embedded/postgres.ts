@@ -1,0 +1,135 @@
+/**
+ * The embedded PostgreSQL: a private cluster in DATA/postgres, listening only on a unix socket in
+ * DATA/postgres/run (no TCP port, so it never collides with a server already on the machine).
+ * As root it runs as the `postgres` user (PostgreSQL refuses root).
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { chmod, chown, mkdir, open, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import type { Logger } from '../log.js';
+import { describeProcess, isAlive, systemUser, waitForExit } from './processes.js';
+
+const run = promisify(execFile);
+export const EMBEDDED_DB = 'slipway';
+export const EMBEDDED_USER = 'slipway';
+
+export interface Embedded {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export function embeddedPostgresUrl(socketDir: string): string {
+  return `postgresql://${EMBEDDED_USER}@localhost/${EMBEDDED_DB}?host=${encodeURIComponent(socketDir)}`;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(() => true, () => false);
+}
+
+/** A postmaster left running by a supervisor that was killed: stop it, but only if it serves our data dir. */
+async function stopLeftover(dataDir: string, log: Logger): Promise<void> {
+  const pidFile = await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '');
+  const [pidLine, dirLine] = pidFile.split('\n');
+  const pid = Number(pidLine);
+  if (!pid || !isAlive(pid) || dirLine !== dataDir) return;
+  const info = await describeProcess(pid);
+  if (!info || !/postgres/.test(info.exe)) return;
+  log.warn('stopping a PostgreSQL left running by an earlier start', { pid });
+  process.kill(pid, 'SIGINT');
+  if (!(await waitForExit(pid, 30_000))) process.kill(pid, 'SIGKILL');
+}
+
+async function waitReady(url: string, child: ChildProcess, timeoutMs: number, database = 'postgres'): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`PostgreSQL exited with status ${child.exitCode} while starting`);
+    const client = new pg.Client({ connectionString: url.replace(`/${EMBEDDED_DB}?`, `/${database}?`) });
+    try {
+      await client.connect();
+      await client.end();
+      return;
+    } catch (e) {
+      last = e;
+      await client.end().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`PostgreSQL did not accept connections within ${timeoutMs / 1000}s: ${(last as Error)?.message}`);
+}
+
+export async function startEmbeddedPostgres(opts: { dir: string; binDir: string; asRoot: boolean; log: Logger }): Promise<Embedded> {
+  const { dir, binDir, log } = opts;
+  const dataDir = join(dir, 'data');
+  const socketDir = join(dir, 'run');
+  for (const bin of ['initdb', 'postgres']) {
+    if (!(await exists(join(binDir, bin)))) {
+      throw new Error(`${join(binDir, bin)} not found: install PostgreSQL (apt-get install postgresql, or npm run setup) or set DATABASE_URL`);
+    }
+  }
+  const owner = opts.asRoot ? await systemUser('postgres') : undefined;
+  if (opts.asRoot && !owner) throw new Error('the postgres system user does not exist: install the postgresql package (npm run setup)');
+
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await mkdir(socketDir, { recursive: true, mode: 0o700 });
+  if (owner) {
+    await chown(dir, owner.uid, owner.gid);
+    await chown(socketDir, owner.uid, owner.gid);
+  }
+  const ids = owner ? { uid: owner.uid, gid: owner.gid } : {};
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
+
+  if (!(await exists(join(dataDir, 'PG_VERSION')))) {
+    log.info('initializing embedded PostgreSQL', { dir: dataDir });
+    try {
+      await run(join(binDir, 'initdb'), ['-D', dataDir, '-U', EMBEDDED_USER, '--auth=trust', '--encoding=UTF8', '--no-instructions'], { ...ids, env, cwd: dir });
+    } catch (e) {
+      const err = e as { stderr?: string; message: string };
+      throw new Error(`initdb failed: ${(err.stderr || err.message).trim()} (is ${dir} reachable by the postgres user? every parent directory needs o+x)`);
+    }
+  }
+  await stopLeftover(dataDir, log);
+
+  const logFile = await open(join(dir, 'postgres.log'), 'a', 0o600);
+  if (owner) await chown(join(dir, 'postgres.log'), owner.uid, owner.gid);
+  const child = spawn(
+    join(binDir, 'postgres'),
+    ['-D', dataDir, '-k', socketDir, '-c', 'listen_addresses=', '-c', 'unix_socket_permissions=0700', '-c', 'max_connections=200', '-c', 'fsync=on'],
+    { ...ids, env, cwd: dir, stdio: ['ignore', logFile.fd, logFile.fd] },
+  );
+  await logFile.close();
+  const url = embeddedPostgresUrl(socketDir);
+  try {
+    await waitReady(url, child, 60_000);
+    const admin = new pg.Client({ connectionString: url.replace(`/${EMBEDDED_DB}?`, '/postgres?') });
+    await admin.connect();
+    const has = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [EMBEDDED_DB]);
+    if (has.rowCount === 0) await admin.query(`CREATE DATABASE ${EMBEDDED_DB}`);
+    await admin.end();
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw new Error(`${(e as Error).message} (see ${join(dir, 'postgres.log')})`);
+  }
+  log.info('embedded PostgreSQL ready', { pid: child.pid, socket: socketDir });
+  return {
+    url,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
+      const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** Make a directory traversable by the postgres user without making it readable. */
+export async function allowTraverse(dir: string): Promise<void> {
+  const s = await stat(dir);
+  if ((s.mode & 0o001) === 0) await chmod(dir, (s.mode & 0o777) | 0o011);
+}

@@ -1,0 +1,79 @@
+/**
+ * The embedded Redis: a private redis-server on a unix socket in DATA/redis, no TCP port,
+ * AOF persistence on so queued jobs survive a restart.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import type { Logger } from '../log.js';
+import type { Embedded } from './postgres.js';
+import { describeProcess, isAlive, waitForExit } from './processes.js';
+
+async function stopLeftover(dir: string, log: Logger): Promise<void> {
+  const pid = Number((await readFile(join(dir, 'redis.pid'), 'utf8').catch(() => '')).trim());
+  if (!pid || !isAlive(pid)) return;
+  const info = await describeProcess(pid);
+  if (!info || !/redis-server/.test(info.exe) || info.cwd !== dir) return; // not ours: leave it alone
+  log.warn('stopping a Redis left running by an earlier start', { pid });
+  process.kill(pid, 'SIGTERM');
+  if (!(await waitForExit(pid, 15_000))) process.kill(pid, 'SIGKILL');
+}
+
+export async function startEmbeddedRedis(opts: { dir: string; bin?: string; log: Logger }): Promise<Embedded> {
+  const { dir, log } = opts;
+  const bin = opts.bin ?? '/usr/bin/redis-server';
+  if (!(await stat(bin).then(() => true, () => false))) {
+    throw new Error(`${bin} not found: install Redis (apt-get install redis-server, or npm run setup) or set REDIS_URL`);
+  }
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await stopLeftover(dir, log);
+  const socket = join(dir, 'redis.sock');
+  await rm(socket, { force: true });
+  const logFile = await open(join(dir, 'redis.log'), 'a', 0o600);
+  const child = spawn(
+    bin,
+    [
+      '--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--dir', dir,
+      '--pidfile', join(dir, 'redis.pid'), '--daemonize', 'no',
+      '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
+      '--maxmemory-policy', 'noeviction', '--loglevel', 'warning',
+    ],
+    { cwd: dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdio: ['ignore', logFile.fd, logFile.fd] },
+  );
+  await logFile.close();
+  const until = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited with status ${child.exitCode} while starting (see ${join(dir, 'redis.log')})`);
+    const probe = new Redis({ path: socket, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    probe.on('error', () => undefined);
+    try {
+      await probe.connect();
+      // Loading the AOF answers LOADING; wait until the data is in.
+      if ((await probe.ping()) === 'PONG') {
+        probe.disconnect();
+        break;
+      }
+    } catch {
+      probe.disconnect();
+    }
+    if (Date.now() > until) {
+      child.kill('SIGKILL');
+      throw new Error(`redis-server did not answer within 30s (see ${join(dir, 'redis.log')})`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  log.info('embedded Redis ready', { pid: child.pid, socket });
+  return {
+    url: `unix://${socket}`,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM'); // redis flushes the AOF on SIGTERM
+      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}

@@ -1,0 +1,21 @@
+/** The one error type of the platform: a stable id, a message for people, and the HTTP status it maps to. */
+export class AppError extends Error {
+  constructor(
+    readonly id: string,
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+export const notFound = (message: string) => new AppError('not_found', message, 404);
+export const invalidParams = (message: string) => new AppError('invalid_params', message, 422);
+export const conflict = (message: string) => new AppError('conflict', message, 409);
+export const unauthorized = (message: string) => new AppError('unauthorized', message, 401);
+export const forbidden = (message: string) => new AppError('forbidden', message, 403);
+export const badRequest = (message: string) => new AppError('bad_request', message, 400);
+export const unavailable = (message: string) => new AppError('unavailable', message, 503);
+
+export const isAppError = (e: unknown): e is AppError => e instanceof AppError;

@@ -1,0 +1,158 @@
+import type { Db } from '../db/pool.js';
+import { pgCode, withTransaction } from '../db/pool.js';
+import { conflict, forbidden, invalidParams, notFound } from '../errors.js';
+import { parseAppName, randomAppName, type AppName } from '../names.js';
+import type { RepoStore } from './repo-store.js';
+import type { User } from './users.js';
+
+export interface App {
+  id: string;
+  name: AppName;
+  owner_id: string;
+  owner_email: string;
+  stack: string;
+  maintenance: boolean;
+  buildpack_provided_description: string | null;
+  repo_size: number | null;
+  slug_size: number | null;
+  released_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface AppEvents {
+  /** Called after an app's routing-relevant state changed (created, renamed, maintenance, destroyed). */
+  appChanged(name: AppName): Promise<void> | void;
+}
+
+const APP_COLUMNS = `a.id, a.name, a.owner_id, u.email AS owner_email, a.stack, a.maintenance, a.buildpack_provided_description,
+  a.repo_size, a.slug_size, a.released_at, a.created_at, a.updated_at`;
+const ACCESS = `(a.owner_id = $1 OR EXISTS (SELECT 1 FROM collaborators c WHERE c.app_id = a.id AND c.user_id = $1))`;
+const NOT_FOUND = "Couldn't find that app.";
+
+export function createAppService(deps: { db: Db; repos: RepoStore; baseDomain: string; events?: AppEvents }) {
+  const { db, repos } = deps;
+  const defaultHost = (name: AppName) => `${name}.${deps.baseDomain}`;
+  const changed = async (name: AppName) => {
+    await deps.events?.appChanged(name);
+  };
+
+  async function insert(owner: User, name: AppName): Promise<App> {
+    return withTransaction(db, async (tx) => {
+      let row;
+      try {
+        row = (await tx.query('INSERT INTO apps (name, owner_id) VALUES ($1, $2) RETURNING id', [name, owner.id])).rows[0];
+      } catch (e) {
+        if (pgCode(e) === '23505') throw conflict(`Name ${name} is already taken.`);
+        throw e;
+      }
+      await tx.query(`INSERT INTO domains (app_id, hostname, kind) VALUES ($1, $2, 'default')`, [row.id, defaultHost(name)]).catch((e) => {
+        if (pgCode(e) === '23505') throw conflict(`Name ${name} is already taken by a domain.`);
+        throw e;
+      });
+      // The repo is made inside the transaction: if git fails, no app row is left behind.
+      await repos.create(name);
+      return (await tx.query(`SELECT ${APP_COLUMNS} FROM apps a JOIN users u ON u.id = a.owner_id WHERE a.id = $1`, [row.id])).rows[0];
+    });
+  }
+
+  const service = {
+    /** A new app owned by `owner`; a random name when none is given. Nothing is created on a bad or taken name. */
+    async create(owner: User, input: { name?: unknown }): Promise<App> {
+      let app: App;
+      if (input.name !== undefined && input.name !== null) {
+        const name = parseAppName(input.name);
+        app = await insert(owner, name);
+      } else {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            app = await insert(owner, randomAppName());
+            break;
+          } catch (e) {
+            if (attempt >= 5 || (e as { id?: string }).id !== 'conflict') throw e;
+          }
+        }
+      }
+      await changed(app.name);
+      return app;
+    },
+
+    /** Every app the user owns or collaborates on, by name. */
+    async list(user: User): Promise<App[]> {
+      const r = await db.query(
+        `SELECT ${APP_COLUMNS} FROM apps a JOIN users u ON u.id = a.owner_id WHERE ${ACCESS} ORDER BY a.name`,
+        [user.id],
+      );
+      return r.rows;
+    },
+
+    /**
+     * The access check, in one place: the app named or identified by idOrName, if the user owns it or
+     * collaborates on it. Any other app — existing or not — is "not found", so existence is not revealed.
+     */
+    async get(user: User, idOrName: string): Promise<App> {
+      if (typeof idOrName !== 'string' || idOrName.length > 64) throw notFound(NOT_FOUND);
+      const r = await db.query(
+        `SELECT ${APP_COLUMNS} FROM apps a JOIN users u ON u.id = a.owner_id
+          WHERE (a.name = $2 OR a.id::text = lower($2)) AND ${ACCESS}`,
+        [user.id, idOrName],
+      );
+      if (!r.rows[0]) throw notFound(NOT_FOUND);
+      return r.rows[0];
+    },
+
+    requireOwner(user: User, app: App, action: string): void {
+      if (app.owner_id !== user.id) throw forbidden(`Only the owner of ${app.name} can ${action}.`);
+    },
+
+    async update(user: User, app: App, patch: { name?: unknown; maintenance?: unknown }): Promise<App> {
+      const sets: string[] = [];
+      const values: unknown[] = [];
+      let newName: AppName | undefined;
+      if (patch.name !== undefined && patch.name !== app.name) {
+        service.requireOwner(user, app, 'rename it');
+        newName = parseAppName(patch.name);
+        values.push(newName);
+        sets.push(`name = $${values.length}`);
+      }
+      if (patch.maintenance !== undefined) {
+        if (typeof patch.maintenance !== 'boolean') throw invalidParams('Maintenance must be true or false.');
+        values.push(patch.maintenance);
+        sets.push(`maintenance = $${values.length}`);
+      }
+      if (sets.length === 0) return app;
+      await withTransaction(db, async (tx) => {
+        values.push(app.id);
+        try {
+          await tx.query(`UPDATE apps SET ${sets.join(', ')}, updated_at = now() WHERE id = $${values.length}`, values);
+          if (newName) {
+            await tx.query(`UPDATE domains SET hostname = $1, updated_at = now() WHERE app_id = $2 AND kind = 'default'`, [defaultHost(newName), app.id]);
+          }
+        } catch (e) {
+          if (pgCode(e) === '23505') throw conflict(`Name ${String(newName)} is already taken.`);
+          throw e;
+        }
+        if (newName) await repos.rename(app.name, newName);
+      });
+      if (newName) await changed(app.name);
+      const updated = await service.get(user, app.id);
+      await changed(updated.name);
+      return updated;
+    },
+
+    async destroy(user: User, app: App): Promise<App> {
+      service.requireOwner(user, app, 'destroy it');
+      await db.query('DELETE FROM apps WHERE id = $1', [app.id]);
+      await repos.remove(app.name);
+      await changed(app.name);
+      return app;
+    },
+
+    async repoSize(app: App): Promise<number | null> {
+      return repos.size(app.name);
+    },
+  };
+  return service;
+}
+
+export type AppService = ReturnType<typeof createAppService>;

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# npm run setup: everything Slipway needs on a Debian 12 machine. Idempotent; quick when all is present.
+#  1. Debian packages that are missing (as root): git runc postgresql redis-server iproute2 iptables debootstrap chromium
+#  2. npm ci (skipped when node_modules matches package-lock.json)
+#  3. the TypeScript build (dist/)
+#  4. `slipway` on the PATH (/usr/local/bin as root, else ~/.local/bin)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+say() { printf -- '-----> %s\n' "$*"; }
+
+packages=(git runc postgresql redis-server iproute2 iptables debootstrap chromium ca-certificates xz-utils)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    say "Missing Debian packages: ${missing[*]} (run npm run setup as root to install them)"
+  else
+    say "Installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+else
+  say "Debian packages present"
+fi
+
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ -f node_modules/.slipway-lock ] && [ "$(cat node_modules/.slipway-lock)" = "$lock_hash" ]; then
+  say "node_modules up to date"
+else
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_hash" > node_modules/.slipway-lock
+fi
+
+say "Building TypeScript"
+npx --no-install tsc -p tsconfig.json
+chmod +x dist/server/bin.js
+
+if [ "$(id -u)" -eq 0 ]; then bindir=/usr/local/bin; else bindir="$HOME/.local/bin"; mkdir -p "$bindir"; fi
+ln -sfn "$root/dist/server/bin.js" "$bindir/slipway"
+say "slipway is at $bindir/slipway"
+case ":$PATH:" in *":$bindir:"*) ;; *) say "add $bindir to your PATH" ;; esac
+say "Setup done. Start with: npm start"

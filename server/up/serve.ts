@@ -1,0 +1,47 @@
+/** `slipway serve ROLE`: one role alone, until SIGTERM/SIGINT (or, when supervised, until its parent is gone). */
+import cluster from 'node:cluster';
+import type { Config, Role } from '../config.js';
+import { openPlatform } from '../compose.js';
+import type { Logger } from '../log.js';
+import { startHeartbeat } from '../roles/heartbeat.js';
+import { startApiRole } from '../roles/api.js';
+import { startWorkerRole } from '../roles/worker.js';
+import { startRouterRole } from '../roles/router.js';
+import { startAgentRole } from '../roles/agent.js';
+
+const STARTERS: Record<Role, (p: Awaited<ReturnType<typeof openPlatform>>, log: Logger) => Promise<{ stop(): Promise<void> }>> = {
+  api: startApiRole,
+  worker: startWorkerRole,
+  router: startRouterRole,
+  agent: startAgentRole,
+};
+
+export async function serve(role: Role, config: Config, log: Logger, opts: { supervised: boolean }): Promise<void> {
+  const primary = cluster.isPrimary;
+  const platform = await openPlatform(config, { migrate: primary, poolSize: role === 'api' ? 10 : 4 });
+  const handle = await STARTERS[role](platform, log);
+  const heartbeat = primary ? startHeartbeat(platform.redis, config.redisPrefix, role) : undefined;
+
+  let stopping = false;
+  const stop = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { why });
+    const hard = setTimeout(() => process.exit(1), 40_000);
+    hard.unref();
+    await heartbeat?.stop();
+    await handle.stop().catch((e: Error) => log.error('stop failed', { error: e.message }));
+    await platform.close().catch(() => undefined);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  if (!primary) {
+    cluster.worker?.on('disconnect', () => void stop('primary gone'));
+  } else if (opts.supervised) {
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) void stop('supervisor gone');
+    }, 1000).unref();
+  }
+}

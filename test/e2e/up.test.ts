@@ -1,0 +1,123 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { alive, descendants, freePort, processesMentioning, waitFor } from '../helpers/procs.js';
+import { cleanEnv, slipway, startUp, type Up } from '../helpers/slipway.js';
+import { createTestDatabase, createTestRedisPrefix } from '../helpers/services.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+});
+
+async function health(apiPort: number) {
+  const r = await fetch(`http://127.0.0.1:${apiPort}/health`);
+  return { status: r.status, body: (await r.json()) as { ok: boolean; roles: Record<string, { state: string; pid?: number }> } };
+}
+
+/** Stops `up` with SIGTERM and asserts that every process it started is gone. */
+async function stopAndCheckNothingLeft(up: Up, dataDir: string) {
+  const started = descendants(up.child.pid!);
+  assert.ok(started.length >= 4, `expected role processes, got ${JSON.stringify(started)}`);
+  const r = await up.stop('SIGTERM');
+  assert.equal(r.code, 0, `exit code; output:\n${up.output().slice(-3000)}`);
+  await waitFor('every started process to be gone', () => started.every((p) => !alive(p.pid)), 10_000);
+  assert.deepEqual(processesMentioning(dataDir), [], 'no process mentions the data dir');
+  return started;
+}
+
+test('when slipway up runs with no URLs, then embedded PostgreSQL and Redis serve a working platform, and SIGTERM leaves nothing running', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'slipway-up-'));
+  const home = join(dataDir, 'home');
+  await mkdir(home);
+  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+  const [apiPort, routerPort] = [await freePort(), await freePort()];
+  const env = cleanEnv({ HOME: home, SLIPWAY_API_URL: `http://127.0.0.1:${apiPort}`, SLIPWAY_ROUTER_WORKERS: '2' });
+  const args = ['--data-dir', dataDir, '--api-port', String(apiPort), '--router-port', String(routerPort)];
+
+  const up = startUp(args, env);
+  cleanups.push(() => up.stop('SIGKILL'));
+  const [, token] = await up.waitForOutput(/Admin API token\s+(slw_\S+)/);
+  await up.waitForOutput(/Press Ctrl-C to stop/);
+  assert.match(up.output(), /embedded PostgreSQL in/);
+  assert.match(up.output(), /embedded Redis in/);
+
+  const tokenFile = join(dataDir, 'admin-token');
+  assert.equal((await readFile(tokenFile, 'utf8')).trim(), token);
+  assert.equal((await stat(tokenFile)).mode & 0o777, 0o600);
+  const kids = descendants(up.child.pid!);
+  assert.ok(kids.some((k) => /postgres -D/.test(k.cmd) && k.cmd.includes(dataDir)), 'embedded postgres is a child');
+  assert.ok(kids.some((k) => /redis-server/.test(k.cmd)), 'embedded redis is a child');
+  assert.ok(kids.every((k) => !/-p 5432|port 6379/.test(k.cmd)));
+
+  const h = await health(apiPort);
+  assert.equal(h.status, 200);
+  for (const role of ['api', 'worker', 'router', 'agent']) assert.equal(h.body.roles[role].state, 'up', role);
+
+  // The CLI, over HTTP: admin logs in, makes a user; the user logs in and makes an app.
+  const admin = await slipway(['login', '--token', token], env);
+  assert.equal(admin.code, 0, admin.stderr);
+  assert.match(admin.stdout, /Logged in as admin@slipway\.local/);
+  assert.match(await readFile(join(home, '.netrc'), 'utf8'), /machine 127\.0\.0\.1/);
+  const created = await slipway(['users:create', 'carol@example.com'], env, 'carol-password\n');
+  assert.equal(created.code, 0, created.stderr);
+  const login = await slipway(['login', '--email', 'carol@example.com'], env, 'carol-password\n');
+  assert.equal(login.code, 0, login.stderr);
+  assert.equal((await slipway(['auth:whoami'], env)).stdout.trim(), 'carol@example.com');
+  const app = await slipway(['apps:create', 'carol-app'], env);
+  assert.equal(app.code, 0, app.stderr);
+  assert.match(app.stdout, /Creating carol-app\.\.\. done/);
+  assert.match(app.stdout, new RegExp(`http://carol-app\\.localhost:${routerPort}/`));
+  const list = JSON.parse((await slipway(['apps', '--json'], env)).stdout);
+  assert.deepEqual(list.map((a: { name: string }) => a.name), ['carol-app']);
+  const info = await slipway(['apps:info', '-a', 'carol-app'], env);
+  assert.match(info.stdout, /Owner:\s+carol@example\.com/);
+  const bad = await slipway(['apps:create', 'Bad;Name'], env);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /lowercase letters/);
+  const foreign = await slipway(['apps:info', '-a', 'carol-app'], { ...env, SLIPWAY_API_KEY: token });
+  assert.equal(foreign.code, 1);
+  assert.match(foreign.stderr, /Couldn't find that app/);
+
+  // A role killed with SIGKILL comes back and health returns to 200.
+  const workerPid = h.body.roles.worker.pid!;
+  process.kill(workerPid, 'SIGKILL');
+  await waitFor('worker restarted', async () => {
+    const again = await health(apiPort);
+    return again.status === 200 && again.body.roles.worker.pid !== workerPid;
+  }, 30_000, 250);
+  assert.match(up.output(), /role exited; restarting.*role=worker.*signal=SIGKILL/);
+
+  await stopAndCheckNothingLeft(up, dataDir);
+
+  // A second start reuses the admin account and prints no new token.
+  const up2 = startUp(args, env);
+  cleanups.push(() => up2.stop('SIGKILL'));
+  await up2.waitForOutput(/Press Ctrl-C to stop/);
+  assert.match(up2.output(), /Admin API token\s+in /);
+  assert.doesNotMatch(up2.output(), /slw_/);
+  assert.equal((await slipway(['apps', '--json'], env)).code, 0);
+  assert.equal(JSON.parse((await slipway(['apps', '--json'], env)).stdout)[0].name, 'carol-app');
+  await stopAndCheckNothingLeft(up2, dataDir);
+});
+
+test('when DATABASE_URL and REDIS_URL are given, then slipway up uses them and starts no database of its own', async () => {
+  const db = await createTestDatabase();
+  const redis = await createTestRedisPrefix();
+  cleanups.push(() => db.drop(), () => redis.drop());
+  const dataDir = await mkdtemp(join(tmpdir(), 'slipway-up-url-'));
+  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+  const [apiPort, routerPort] = [await freePort(), await freePort()];
+  const env = cleanEnv({ HOME: dataDir, DATABASE_URL: db.url, REDIS_URL: redis.url, SLIPWAY_REDIS_PREFIX: redis.prefix, SLIPWAY_ROUTER_WORKERS: '1' });
+  const up = startUp(['--data-dir', dataDir, '--api-port', String(apiPort), '--router-port', String(routerPort)], env);
+  cleanups.push(() => up.stop('SIGKILL'));
+  await up.waitForOutput(/Press Ctrl-C to stop/);
+  assert.match(up.output(), /Database\s+DATABASE_URL/);
+  assert.match(up.output(), /Redis\s+REDIS_URL/);
+  const kids = descendants(up.child.pid!);
+  assert.equal(kids.filter((k) => /postgres|redis-server/.test(k.cmd)).length, 0, JSON.stringify(kids));
+  assert.equal((await health(apiPort)).status, 200);
+  await stopAndCheckNothingLeft(up, dataDir);
+});

@@ -1,0 +1,62 @@
+/** Runs the real `slipway` binary: `up` as a child process, and CLI commands with their exit codes. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../server/paths.js';
+import { waitFor } from './procs.js';
+
+export const BIN = join(PACKAGE_ROOT, 'dist', 'server', 'bin.js');
+
+export function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || k === 'NODE_EXTRA_CA_CERTS' || k === 'DATABASE_URL' || k === 'REDIS_URL' || k.startsWith('SLIPWAY_')) continue;
+    env[k] = v;
+  }
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+export interface Up {
+  child: ChildProcess;
+  output(): string;
+  waitForOutput(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startUp(args: string[], env: Record<string, string>): Up {
+  const child = spawn(process.execPath, [BIN, 'up', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  return {
+    child,
+    output: () => out,
+    waitForOutput: (re, timeoutMs = 90_000) =>
+      waitFor(`output ${re}`, () => {
+        if (child.exitCode !== null) throw new Error(`slipway up exited with ${child.exitCode}:\n${out}`);
+        return out.match(re) ?? undefined;
+      }, timeoutMs),
+    async stop(signal = 'SIGTERM', timeoutMs = 60_000) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const r = await exited;
+      clearTimeout(t);
+      return r;
+    },
+  };
+}
+
+/** Runs `slipway ARGS`; resolves with its exit code and output (never rejects on a non-zero exit). */
+export function slipway(args: string[], env: Record<string, string>, stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin ?? '');
+  });
+}

@@ -1,0 +1,183 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startTestApi, type TestApi } from '../helpers/api.js';
+
+let api: TestApi;
+let alice: { token: string; id: string };
+let bob: { token: string; id: string };
+before(async () => {
+  api = await startTestApi();
+  alice = await api.user('alice@example.com');
+  bob = await api.user('bob@example.com');
+});
+after(async () => api?.close());
+
+const repoDir = () => join(api.dataDir, 'repos');
+const repos = async () => readdir(repoDir()).catch(() => [] as string[]);
+
+test('when an app is created with a name, then it has Heroku app fields and a bare repo', async () => {
+  const r = await api.request('POST', '/apps', { token: alice.token, body: { name: 'alice-app' } });
+  assert.equal(r.status, 201);
+  const app = r.body;
+  assert.equal(app.name, 'alice-app');
+  assert.match(app.id, /^[0-9a-f-]{36}$/);
+  assert.deepEqual(app.owner, { email: 'alice@example.com', id: alice.id });
+  assert.equal(app.web_url, 'http://alice-app.localhost:8080/');
+  assert.match(app.git_url, /\/alice-app\.git$/);
+  assert.deepEqual(app.generation, { name: 'cedar' });
+  assert.equal(app.stack.name, 'bookworm');
+  assert.equal(app.maintenance, false);
+  for (const field of ['repo_size', 'slug_size', 'created_at', 'updated_at', 'released_at', 'build_stack', 'region']) assert.ok(field in app, field);
+  assert.ok((await stat(join(repoDir(), 'alice-app.git', 'HEAD'))).isFile());
+
+  const got = await api.request('GET', '/apps/alice-app', { token: alice.token });
+  assert.equal(got.status, 200);
+  assert.equal(got.body.id, app.id);
+  assert.ok(got.body.repo_size > 0);
+  const byId = await api.request('GET', `/apps/${app.id}`, { token: alice.token });
+  assert.equal(byId.body.name, 'alice-app');
+});
+
+test('when an app is created without a name, then it gets a random adjective-noun-number name', async () => {
+  const r = await api.request('POST', '/apps', { token: alice.token, body: {} });
+  assert.equal(r.status, 201);
+  assert.match(r.body.name, /^[a-z]+-[a-z]+-\d{4}$/);
+  const noBody = await api.request('POST', '/apps', { token: alice.token });
+  assert.equal(noBody.status, 201);
+  assert.notEqual(noBody.body.name, r.body.name);
+});
+
+test('when the name is bad, reserved or taken, then 422/409 with a message and nothing is created', async () => {
+  const before = await repos();
+  const count = async () => Number((await api.platform.db.query('SELECT count(*) FROM apps')).rows[0].count);
+  const n = await count();
+  for (const name of ['Bad', 'a', 'x;rm -rf /', '../../etc', 'ends-', 'api', 'caf\u00e9', 'a'.repeat(31), 42]) {
+    const r = await api.request('POST', '/apps', { token: alice.token, body: { name } });
+    assert.equal(r.status, 422, String(name));
+    assert.equal(r.body.id, 'invalid_params');
+    assert.ok(r.body.message.length > 10);
+  }
+  const taken = await api.request('POST', '/apps', { token: bob.token, body: { name: 'alice-app' } });
+  assert.equal(taken.status, 409);
+  assert.equal(taken.body.message, 'Name alice-app is already taken.');
+  assert.equal(await count(), n);
+  assert.deepEqual(await repos(), before);
+});
+
+test("when a user asks for another user's app, then 404 as if it did not exist", async () => {
+  for (const [method, path, body] of [
+    ['GET', '/apps/alice-app'], ['PATCH', '/apps/alice-app', { maintenance: true }], ['DELETE', '/apps/alice-app'],
+    ['GET', '/apps/alice-app/collaborators'], ['POST', '/apps/alice-app/collaborators', { user: 'bob@example.com' }],
+  ] as [string, string, unknown][]) {
+    const r = await api.request(method, path, { token: bob.token, body });
+    assert.equal(r.status, 404, `${method} ${path}`);
+    assert.deepEqual(r.body, { id: 'not_found', message: "Couldn't find that app." });
+  }
+  const missing = await api.request('GET', '/apps/no-such-app', { token: bob.token });
+  assert.deepEqual(missing.body, { id: 'not_found', message: "Couldn't find that app." });
+  const list = await api.request('GET', '/apps', { token: bob.token });
+  assert.ok(!list.body.some((a: { name: string }) => a.name === 'alice-app'));
+  const still = await api.request('GET', '/apps/alice-app', { token: alice.token });
+  assert.equal(still.body.maintenance, false);
+});
+
+test('when the owner adds a collaborator, then the collaborator reaches the app but cannot destroy it', async () => {
+  const add = await api.request('POST', '/apps/alice-app/collaborators', { token: alice.token, body: { user: 'bob@example.com' } });
+  assert.equal(add.status, 201);
+  assert.equal(add.body.user.email, 'bob@example.com');
+  assert.equal(add.body.role, 'collaborator');
+  const again = await api.request('POST', '/apps/alice-app/collaborators', { token: alice.token, body: { user: 'bob@example.com' } });
+  assert.equal(again.status, 409);
+  const unknown = await api.request('POST', '/apps/alice-app/collaborators', { token: alice.token, body: { user: 'ghost@example.com' } });
+  assert.equal(unknown.status, 404);
+
+  const list = await api.request('GET', '/apps/alice-app/collaborators', { token: bob.token });
+  assert.deepEqual(list.body.map((c: { user: { email: string }; role: string }) => [c.user.email, c.role]), [
+    ['alice@example.com', 'owner'], ['bob@example.com', 'collaborator'],
+  ]);
+  assert.equal((await api.request('GET', '/apps/alice-app', { token: bob.token })).status, 200);
+  assert.ok((await api.request('GET', '/apps', { token: bob.token })).body.some((a: { name: string }) => a.name === 'alice-app'));
+  const destroy = await api.request('DELETE', '/apps/alice-app', { token: bob.token });
+  assert.equal(destroy.status, 403);
+  assert.match(destroy.body.message, /Only the owner/);
+
+  const removed = await api.request('DELETE', '/apps/alice-app/collaborators/bob@example.com', { token: alice.token });
+  assert.equal(removed.status, 200);
+  assert.equal((await api.request('GET', '/apps/alice-app', { token: bob.token })).status, 404);
+});
+
+test('when an app is renamed or put in maintenance, then the change shows and the repo follows', async () => {
+  await api.request('POST', '/apps', { token: alice.token, body: { name: 'old-name' } });
+  const r = await api.request('PATCH', '/apps/old-name', { token: alice.token, body: { name: 'new-name', maintenance: true } });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.name, 'new-name');
+  assert.equal(r.body.maintenance, true);
+  assert.ok((await repos()).includes('new-name.git'));
+  assert.ok(!(await repos()).includes('old-name.git'));
+  const domains = await api.platform.db.query(`SELECT hostname FROM domains d JOIN apps a ON a.id = d.app_id WHERE a.name = 'new-name'`);
+  assert.deepEqual(domains.rows.map((d: { hostname: string }) => d.hostname), ['new-name.localhost']);
+  const bad = await api.request('PATCH', '/apps/new-name', { token: alice.token, body: { maintenance: 'yes' } });
+  assert.equal(bad.status, 422);
+  const taken = await api.request('PATCH', '/apps/new-name', { token: alice.token, body: { name: 'alice-app' } });
+  assert.equal(taken.status, 409);
+  assert.ok((await repos()).includes('new-name.git'));
+});
+
+test('when an app is destroyed, then its row, repo and domain are gone', async () => {
+  await api.request('POST', '/apps', { token: alice.token, body: { name: 'doomed' } });
+  const r = await api.request('DELETE', '/apps/doomed', { token: alice.token });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.name, 'doomed');
+  assert.equal((await api.request('GET', '/apps/doomed', { token: alice.token })).status, 404);
+  assert.ok(!(await repos()).includes('doomed.git'));
+  const d = await api.platform.db.query(`SELECT 1 FROM domains WHERE hostname = 'doomed.localhost'`);
+  assert.equal(d.rowCount, 0);
+});
+
+test('when the body is malformed JSON or over 1 MB, then 400/413 with a message, never 500', async () => {
+  const bad = await api.request('POST', '/apps', { token: alice.token, raw: '{"name": ' });
+  assert.equal(bad.status, 400);
+  assert.deepEqual(bad.body, { id: 'bad_request', message: 'Request body is not valid JSON.' });
+  const big = await api.request('POST', '/apps', { token: alice.token, raw: JSON.stringify({ name: 'big-app', pad: 'x'.repeat(2 * 1024 * 1024) }) });
+  assert.equal(big.status, 413);
+  assert.equal(big.body.id, 'request_too_large');
+  const arr = await api.request('POST', '/apps', { token: alice.token, body: ['x'] });
+  assert.equal(arr.status, 400);
+  assert.equal((await api.request('GET', '/apps/big-app', { token: alice.token })).status, 404);
+});
+
+test('when an unknown route is asked for, then a JSON 404 naming it', async () => {
+  const r = await api.request('GET', '/no/such/route', { token: alice.token });
+  assert.equal(r.status, 404);
+  assert.equal(r.body.id, 'not_found');
+  assert.match(r.body.message, /GET \/no\/such\/route/);
+});
+
+test('when a Range header asks for fewer apps than exist, then 206 with Next-Range, and the next page follows', async () => {
+  const { token } = await api.user('ranger@example.com');
+  for (const name of ['r-one', 'r-two', 'r-three']) await api.request('POST', '/apps', { token, body: { name } });
+  const all = await api.request('GET', '/apps', { token });
+  assert.equal(all.status, 200);
+  assert.equal(all.headers.get('next-range'), null);
+  assert.deepEqual(all.body.map((a: { name: string }) => a.name), ['r-one', 'r-three', 'r-two']);
+  const page1 = await api.request('GET', '/apps', { token, headers: { range: 'name ..; max=2' } });
+  assert.equal(page1.status, 206);
+  assert.deepEqual(page1.body.map((a: { name: string }) => a.name), ['r-one', 'r-three']);
+  const next = page1.headers.get('next-range');
+  assert.equal(next, 'name ]r-three..; order=asc, max=2');
+  const page2 = await api.request('GET', '/apps', { token, headers: { range: next! } });
+  assert.equal(page2.status, 200);
+  assert.deepEqual(page2.body.map((a: { name: string }) => a.name), ['r-two']);
+  const desc = await api.request('GET', '/users/~/apps', { token, headers: { range: 'name ..; order=desc, max=10' } });
+  assert.equal(desc.status, 200);
+  assert.deepEqual(desc.body.map((a: { name: string }) => a.name), ['r-two', 'r-three', 'r-one']);
+});
+
+test('when the Heroku CLI asks for add-ons, SNI endpoints or pipelines, then it gets the empty answers it expects', async () => {
+  assert.deepEqual((await api.request('GET', '/apps/new-name/addons', { token: alice.token })).body, []);
+  assert.deepEqual((await api.request('GET', '/apps/new-name/sni-endpoints', { token: alice.token })).body, []);
+  assert.equal((await api.request('GET', '/apps/new-name/pipeline-couplings', { token: alice.token })).status, 404);
+  assert.equal((await api.request('GET', '/apps/new-name/addons', { token: bob.token })).status, 404);
+});

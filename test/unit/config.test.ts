@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { configToEnv, loadConfig } from '../../server/config.js';
+
+test('when nothing is set, then the documented defaults apply', () => {
+  const c = loadConfig({});
+  assert.equal(c.apiPort, 5050);
+  assert.equal(c.routerPort, 8080);
+  assert.equal(c.apiHost, '127.0.0.1');
+  assert.equal(c.baseDomain, 'localhost');
+  assert.equal(c.publicUrl, 'http://127.0.0.1:5050');
+  assert.equal(c.databaseUrl, undefined);
+  assert.equal(c.redisUrl, undefined);
+  assert.equal(c.redisPrefix, 'slipway');
+  if (c.isRoot) assert.equal(c.dataDir, '/var/lib/slipway');
+});
+
+test('when flags are given, then they win over the environment', () => {
+  const c = loadConfig({ SLIPWAY_API_PORT: '6000', SLIPWAY_DATA_DIR: '/tmp/a' }, { apiPort: '7000', dataDir: '/tmp/b', routerPort: 9000 });
+  assert.equal(c.apiPort, 7000);
+  assert.equal(c.routerPort, 9000);
+  assert.equal(c.dataDir, '/tmp/b');
+  assert.equal(c.publicUrl, 'http://127.0.0.1:7000');
+});
+
+test('when a port is not a port, then loading fails naming the setting', () => {
+  assert.throws(() => loadConfig({ SLIPWAY_API_PORT: 'abc' }), /SLIPWAY_API_PORT must be a port/);
+  assert.throws(() => loadConfig({}, { routerPort: '70000' }), /router-port/);
+});
+
+test('when DATABASE_URL is malformed, then the error does not echo it (it may hold a password)', () => {
+  assert.throws(
+    () => loadConfig({ DATABASE_URL: 'postgres://u:s3cret@@:bad' + ' x' }),
+    (e: Error) => /DATABASE_URL is not a valid URL/.test(e.message) && !e.message.includes('s3cret'),
+  );
+});
+
+test('when the config is passed to a role, then the role reads back the same config', () => {
+  const c = loadConfig({ DATABASE_URL: 'postgres://x@h/db', REDIS_URL: 'unix:///tmp/r.sock', SLIPWAY_BASE_DOMAIN: 'Apps.Example.COM.' }, { apiPort: 1234 });
+  assert.equal(c.baseDomain, 'apps.example.com');
+  const again = loadConfig(configToEnv(c));
+  assert.deepEqual({ ...again, isRoot: c.isRoot, ci: c.ci, adminPassword: c.adminPassword }, c);
+});
+
+test('when the base domain or redis prefix is unsafe, then loading fails', () => {
+  assert.throws(() => loadConfig({ SLIPWAY_BASE_DOMAIN: 'evil.com/x' }), /BASE_DOMAIN/);
+  assert.throws(() => loadConfig({ SLIPWAY_REDIS_PREFIX: 'a b' }), /REDIS_PREFIX/);
+});
