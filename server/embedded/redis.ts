@@ -14,7 +14,8 @@ async function stopLeftover(dir: string, log: Logger): Promise<void> {
   const pid = Number((await readFile(join(dir, 'redis.pid'), 'utf8').catch(() => '')).trim());
   if (!pid || !isAlive(pid)) return;
   const info = await describeProcess(pid);
-  if (!info || !/redis-server/.test(info.exe) || info.cwd !== dir) return; // not ours: leave it alone
+  // Debian's redis-server is a link to redis-check-rdb, so match the family, then prove it is ours by its cwd.
+  if (!info || !/\/redis-[a-z-]+$/.test(info.exe) || info.cwd !== dir) return; // not ours: leave it alone
   log.warn('stopping a Redis left running by an earlier start', { pid });
   process.kill(pid, 'SIGTERM');
   if (!(await waitForExit(pid, 15_000))) process.kill(pid, 'SIGKILL');

@@ -121,3 +121,30 @@ test('when DATABASE_URL and REDIS_URL are given, then slipway up uses them and s
   assert.equal((await health(apiPort)).status, 200);
   await stopAndCheckNothingLeft(up, dataDir);
 });
+
+test('when slipway up itself is killed with SIGKILL, then its roles exit and the next start takes over the orphaned PostgreSQL and Redis', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'slipway-up-kill-'));
+  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+  const [apiPort, routerPort] = [await freePort(), await freePort()];
+  const env = cleanEnv({ HOME: dataDir, SLIPWAY_ROUTER_WORKERS: '1' });
+  const args = ['--data-dir', dataDir, '--api-port', String(apiPort), '--router-port', String(routerPort)];
+  const up = startUp(args, env);
+  cleanups.push(() => up.stop('SIGKILL'));
+  await up.waitForOutput(/Press Ctrl-C to stop/);
+  const kids = descendants(up.child.pid!);
+  const roles = kids.filter((k) => / serve (api|worker|router|agent) /.test(k.cmd + ' '));
+  assert.equal(roles.length, 4, JSON.stringify(kids));
+  await up.stop('SIGKILL');
+  await waitFor('roles to notice their supervisor is gone', () => roles.every((r) => !alive(r.pid)), 15_000);
+  const orphans = processesMentioning(dataDir);
+  assert.ok(orphans.some((o) => /postgres/.test(o.cmd)), 'postgres outlives a SIGKILLed up (nothing can stop that)');
+
+  const up2 = startUp(args, env);
+  cleanups.push(() => up2.stop('SIGKILL'));
+  await up2.waitForOutput(/Press Ctrl-C to stop/);
+  assert.match(up2.output(), /stopping a PostgreSQL left running by an earlier start/);
+  assert.match(up2.output(), /stopping a Redis left running by an earlier start/);
+  for (const o of orphans) assert.equal(alive(o.pid), false, `orphan ${o.cmd} was stopped`);
+  assert.equal((await health(apiPort)).status, 200);
+  await stopAndCheckNothingLeft(up2, dataDir);
+});
