@@ -9,6 +9,8 @@ export interface ApiClient {
   post<T = unknown>(path: string, body?: unknown, headers?: Record<string, string>): Promise<T>;
   patch<T = unknown>(path: string, body?: unknown): Promise<T>;
   delete<T = unknown>(path: string): Promise<T>;
+  /** A plain-text body (a build log). */
+  getText(path: string): Promise<string>;
   apiUrl: string;
 }
 
@@ -29,6 +31,7 @@ export function createApiClient(cfg: CliConfig, token: string | undefined): ApiC
       throw new CliError(`Cannot reach the Slipway API at ${cfg.apiUrl} (${(e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message}). Is \`slipway up\` running? Set SLIPWAY_API_URL to point elsewhere.`);
     }
     const text = await res.text();
+    if (extra['x-slipway-raw'] && res.ok) return text as T;
     let data: unknown = undefined;
     try {
       data = text ? JSON.parse(text) : undefined;
@@ -48,5 +51,6 @@ export function createApiClient(cfg: CliConfig, token: string | undefined): ApiC
     post: (p, b, h) => request('POST', p, b ?? {}, h),
     patch: (p, b) => request('PATCH', p, b ?? {}),
     delete: (p) => request('DELETE', p),
+    getText: (p) => request<string>('GET', p, undefined, { 'x-slipway-raw': '1' }),
   };
 }

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { registerApps } from './commands/apps.js';
 import { registerAuth } from './commands/auth.js';
+import { registerDeploys } from './commands/deploys.js';
 import { createCtx, type Ctx } from './context.js';
 
 /** Adds every client command (they talk to the REST API only) to the program. */
 export function registerClientCommands(program: Command, ctx: Ctx = createCtx()): void {
   registerAuth(program, ctx);
   registerApps(program, ctx);
+  registerDeploys(program, ctx);
 }

@@ -9,6 +9,11 @@ import { createAppService } from './services/apps.js';
 import { createCollaboratorService } from './services/collaborators.js';
 import { createRepoStore } from './services/repo-store.js';
 import { createUserService } from './services/users.js';
+import { createBuildService } from './services/builds.js';
+import { createReleaseService } from './services/releases.js';
+import { createSlugService } from './services/slugs.js';
+import { createConfigVarService } from './services/config-vars.js';
+import { installHook } from './git/hooks.js';
 import type { UrlInfo } from './api/serializers.js';
 
 export interface Platform {
@@ -20,12 +25,19 @@ export interface Platform {
   close(): Promise<void>;
 }
 
+/** Where the api role listens for pre-receive hooks. */
+export const hookSocketPath = (config: Config) => join(config.dataDir, 'run', 'git-hook.sock');
+
 export function createServices(config: Config, db: Db) {
-  const repos = createRepoStore(join(config.dataDir, 'repos'));
+  const repos = createRepoStore(join(config.dataDir, 'repos'), (path) => installHook(path, hookSocketPath(config), config.maxPushBytes));
   const users = createUserService(db);
   const apps = createAppService({ db, repos, baseDomain: config.baseDomain });
   const collaborators = createCollaboratorService(db);
-  return { repos, users, apps, collaborators };
+  const builds = createBuildService(db);
+  const releases = createReleaseService(db);
+  const slugs = createSlugService(db);
+  const configVars = createConfigVarService(db);
+  return { repos, users, apps, collaborators, builds, releases, slugs, configVars };
 }
 
 export function requireUrls(config: Config): { databaseUrl: string; redisUrl: string } {

@@ -18,6 +18,12 @@
  * | SLIPWAY_ADMIN_PASSWORD   | (none: token login only until one is set) | its password, read on first start only          |
  * | SLIPWAY_PG_BIN_DIR       | newest /usr/lib/postgresql/N/bin          | initdb and postgres for the embedded cluster    |
  * | SLIPWAY_LOG_LEVEL        | info                                      | debug, info, warn, error                        |
+ * | SLIPWAY_BUILD_CONCURRENCY| 2                                         | builds at once per worker (one per app at a time) |
+ * | SLIPWAY_BUILD_TIMEOUT    | 900 (seconds)                             | a build running longer is killed                |
+ * | SLIPWAY_MAX_PUSH_MB      | 1024                                      | the largest git push accepted                   |
+ * | SLIPWAY_MAX_SLUG_MB      | 500                                       | the largest slug a build may make               |
+ * | SLIPWAY_NPM_REGISTRY     | https://registry.npmjs.org/               | where buildpacks fetch node, npm and packages   |
+ * | SLIPWAY_DOWNLOAD_CACHE   | DATA/cache/downloads                      | node/npm tarballs, shared by every app's builds |
  */
 import { cpus, homedir } from 'node:os';
 import { existsSync, readdirSync } from 'node:fs';
@@ -42,6 +48,12 @@ export interface Config {
   adminPassword: string | undefined;
   pgBinDir: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  buildConcurrency: number;
+  buildTimeoutMs: number;
+  maxPushBytes: number;
+  maxSlugBytes: number;
+  npmRegistry: string;
+  downloadCache: string;
   /** True when running under CI=true (only used to make set-up output quieter). */
   ci: boolean;
   /** The uid of this process; root gets /var/lib/slipway and runs embedded PostgreSQL as `postgres`. */
@@ -124,6 +136,12 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     adminPassword: env.SLIPWAY_ADMIN_PASSWORD || undefined,
     pgBinDir: env.SLIPWAY_PG_BIN_DIR || defaultPgBinDir(),
     logLevel,
+    buildConcurrency: positiveInt('SLIPWAY_BUILD_CONCURRENCY', env.SLIPWAY_BUILD_CONCURRENCY, 2),
+    buildTimeoutMs: positiveInt('SLIPWAY_BUILD_TIMEOUT', env.SLIPWAY_BUILD_TIMEOUT, 900) * 1000,
+    maxPushBytes: positiveInt('SLIPWAY_MAX_PUSH_MB', env.SLIPWAY_MAX_PUSH_MB, 1024) * 1024 * 1024,
+    maxSlugBytes: positiveInt('SLIPWAY_MAX_SLUG_MB', env.SLIPWAY_MAX_SLUG_MB, 500) * 1024 * 1024,
+    npmRegistry: (url('SLIPWAY_NPM_REGISTRY', env.SLIPWAY_NPM_REGISTRY) ?? 'https://registry.npmjs.org/').replace(/\/*$/, '/'),
+    downloadCache: resolve(env.SLIPWAY_DOWNLOAD_CACHE || join(dataDir, 'cache', 'downloads')),
     ci: env.CI === 'true',
     isRoot,
   };
@@ -144,6 +162,12 @@ export function configToEnv(c: Config): Env {
     SLIPWAY_ADMIN_EMAIL: c.adminEmail,
     SLIPWAY_PG_BIN_DIR: c.pgBinDir,
     SLIPWAY_LOG_LEVEL: c.logLevel,
+    SLIPWAY_BUILD_CONCURRENCY: String(c.buildConcurrency),
+    SLIPWAY_BUILD_TIMEOUT: String(c.buildTimeoutMs / 1000),
+    SLIPWAY_MAX_PUSH_MB: String(c.maxPushBytes / 1024 / 1024),
+    SLIPWAY_MAX_SLUG_MB: String(c.maxSlugBytes / 1024 / 1024),
+    SLIPWAY_NPM_REGISTRY: c.npmRegistry,
+    SLIPWAY_DOWNLOAD_CACHE: c.downloadCache,
     DATABASE_URL: c.databaseUrl,
     REDIS_URL: c.redisUrl,
   };

@@ -2,6 +2,9 @@
 import type { App } from '../services/apps.js';
 import type { Collaborator } from '../services/collaborators.js';
 import type { User } from '../services/users.js';
+import type { Build } from '../services/builds.js';
+import type { Release } from '../services/releases.js';
+import type { Slug } from '../services/slugs.js';
 
 export interface UrlInfo {
   publicUrl: string; // http://127.0.0.1:5050
@@ -93,5 +96,62 @@ export function serializeAuthorization(t: { id: string; token: string; descripti
     session: null,
     updated_at: iso(t.created_at),
     user: { email: t.user.email, full_name: t.user.name, id: t.user.id },
+  };
+}
+
+export function serializeBuild(b: Build, u: UrlInfo) {
+  return {
+    id: b.id,
+    app: { id: b.app_id, name: b.app_name },
+    buildpacks: b.buildpacks,
+    created_at: iso(b.created_at),
+    updated_at: iso(b.updated_at),
+    output_stream_url: `${u.publicUrl}/apps/${b.app_name}/builds/${b.id}/output`,
+    release: b.release_id ? { id: b.release_id, version: b.release_version } : null,
+    slug: b.slug_id ? { id: b.slug_id } : null,
+    source_blob: { checksum: null, url: null, version: b.source_version, version_description: null },
+    stack: b.stack,
+    status: b.status,
+    user: { email: b.user_email, id: b.user_id },
+    // Slipway's own fields
+    error: b.error,
+    started_at: iso(b.started_at),
+    finished_at: iso(b.finished_at),
+  };
+}
+
+export function serializeRelease(r: Release) {
+  return {
+    id: r.id,
+    addon_plan_names: [],
+    artifacts: [],
+    app: { id: r.app_id, name: r.app_name },
+    created_at: iso(r.created_at),
+    updated_at: iso(r.updated_at),
+    current: r.current,
+    description: r.description,
+    eligible_for_rollback: r.status === 'succeeded' && r.slug_id !== null,
+    output_stream_url: null,
+    slug: r.slug_id ? { id: r.slug_id } : null,
+    status: r.status,
+    user: { email: r.user_email, id: r.user_id },
+    version: r.version,
+    process_types: r.process_types,
+  };
+}
+
+export function serializeSlug(s: Slug) {
+  return {
+    id: s.id,
+    blob: null,
+    buildpack_provided_description: s.buildpack_provided_description,
+    checksum: `SHA256:${s.digest}`,
+    commit: s.commit,
+    commit_description: s.commit_description,
+    created_at: iso(s.created_at),
+    updated_at: iso(s.updated_at),
+    process_types: s.process_types,
+    size: s.size,
+    stack: { id: s.stack, name: s.stack },
   };
 }

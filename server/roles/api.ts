@@ -1,22 +1,61 @@
+import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { dirname, join } from 'node:path';
 import { createApi } from '../api/create-api.js';
-import type { Platform } from '../compose.js';
+import { buildRoutes } from '../api/routes/builds.js';
+import { createRedisBuildLog } from '../builds/build-log.js';
+import { hookSocketPath, requireUrls, type Platform } from '../compose.js';
+import { createGitHandler, PushRegistry } from '../git/git-http.js';
+import { isGitPath } from '../git/git-path.js';
+import { installAllHooks } from '../git/hooks.js';
 import type { Logger } from '../log.js';
+import { createQueue, QUEUES } from '../queue.js';
+import { createReceiveServer } from '../stages/receive.js';
 import { readHealth } from './heartbeat.js';
-import { listen, closeServer } from './listen.js';
+import { closeServer, listen } from './listen.js';
 
-/** The api role: REST API, dashboard and (later stages) git over HTTP on one port. */
+/** The api role: REST API, dashboard and git over HTTP on one port; the Receive stage's hook socket. */
 export async function startApiRole(p: Platform, log: Logger): Promise<{ server: Server; stop(): Promise<void> }> {
+  const { redisUrl } = requireUrls(p.config);
+  const buildLog = createRedisBuildLog(p.redis, p.config.redisPrefix);
+  const queue = createQueue(redisUrl, p.config.redisPrefix, QUEUES.builds);
+  const pushes = new PushRegistry();
+  const socketPath = hookSocketPath(p.config);
+  await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
+  const receive = createReceiveServer({ socketPath, pushes, builds: p.services.builds, queue, buildLog, log: log.child('receive') });
+  await receive.listen();
+  const hooks = await installAllHooks(join(p.config.dataDir, 'repos'), socketPath, p.config.maxPushBytes);
+  log.debug('hooks installed', { repos: hooks });
+
   const api = createApi({
     ...p.services,
     urls: p.urls,
     log,
     health: () => readHealth(p.redis, p.config.redisPrefix),
+    extraRoutes: [buildRoutes({ ...p.services, buildLog, urls: p.urls })],
   });
-  const server = createServer(api);
+  const git = createGitHandler({ ...p.services, reposDir: join(p.config.dataDir, 'repos'), pushes, log: log.child('git') });
+  const server = createServer((req, res) => {
+    if (isGitPath(req.url ?? '')) {
+      git(req, res).catch((e: Error) => {
+        log.error('git request failed', { error: e.message });
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('Internal error\n');
+      });
+      return;
+    }
+    api(req, res);
+  });
   server.headersTimeout = 20_000;
   server.requestTimeout = 0; // git pushes and log streams run long
   await listen(server, p.config.apiPort, p.config.apiHost);
   log.info('listening', { url: `http://${p.config.apiHost}:${p.config.apiPort}` });
-  return { server, stop: () => closeServer(server) };
+  return {
+    server,
+    async stop() {
+      await closeServer(server);
+      await receive.close();
+      await queue.close();
+    },
+  };
 }

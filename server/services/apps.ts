@@ -101,6 +101,11 @@ export function createAppService(deps: { db: Db; repos: RepoStore; baseDomain: s
       return r.rows[0];
     },
 
+    /** An app by id, with no access check: for the platform's own stages, never for a request. */
+    async byId(id: string): Promise<App | undefined> {
+      return (await db.query(`SELECT ${APP_COLUMNS} FROM apps a JOIN users u ON u.id = a.owner_id WHERE a.id = $1`, [id])).rows[0];
+    },
+
     requireOwner(user: User, app: App, action: string): void {
       if (app.owner_id !== user.id) throw forbidden(`Only the owner of ${app.name} can ${action}.`);
     },

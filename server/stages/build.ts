@@ -1,0 +1,162 @@
+/**
+ * Build: export the pushed tree, run the buildpacks, pack the slug, and make release vN+1.
+ * Builds of one app are serialized (a Postgres advisory lock); a build whose worker died is marked failed.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve as resolvePath } from 'node:path';
+import type { Job } from 'bullmq';
+import { BuildError, compileApp, packSlug, SlugTooLargeError, type BuildExecutor } from '../../buildpacks/index.js';
+import type { BuildLog } from '../builds/build-log.js';
+import type { Config } from '../config.js';
+import type { Db } from '../db/pool.js';
+import type { Logger } from '../log.js';
+import type { AppName } from '../names.js';
+import type { AppService } from '../services/apps.js';
+import type { BuildService } from '../services/builds.js';
+import type { ConfigVarService } from '../services/config-vars.js';
+import type { ReleaseService } from '../services/releases.js';
+import type { RepoStore } from '../services/repo-store.js';
+import type { SlugService } from '../services/slugs.js';
+import { webUrl } from '../api/serializers.js';
+
+
+export interface BuildStageDeps {
+  db: Db;
+  config: Config;
+  apps: AppService;
+  builds: BuildService;
+  slugs: SlugService;
+  releases: ReleaseService;
+  configVars: ConfigVarService;
+  repos: RepoStore;
+  buildLog: BuildLog;
+  executor: BuildExecutor;
+  log: Logger;
+  /** Called with the new release once it exists (the deploy stage, when there is a runner). */
+  onRelease?: (appId: string, releaseId: string) => Promise<void>;
+}
+
+/**
+ * `git archive SHA | tar -x -C dir`, with no shell between them. During the push the new objects sit in
+ * git's quarantine dir (inside the repo's objects dir) until the hook says yes, so read them from there too.
+ */
+async function exportTree(repoPath: string, sha: string, dir: string, quarantine: string | null): Promise<void> {
+  const objects = join(repoPath, 'objects');
+  const env: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin' };
+  if (quarantine) {
+    const q = resolvePath(quarantine);
+    if (dirname(q) !== objects || !/^(tmp_objdir-)?incoming-[A-Za-z0-9]+$/.test(basename(q))) throw new BuildError('The push named an object directory outside its repository.');
+    env.GIT_OBJECT_DIRECTORY = q;
+    env.GIT_ALTERNATE_OBJECT_DIRECTORIES = objects;
+  }
+  await new Promise<void>((resolve, reject) => {
+    const archive = spawn('git', ['--git-dir', repoPath, 'archive', '--format=tar', sha, '--'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const untar = spawn('tar', ['-x', '-C', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    archive.stderr.on('data', (d) => (err += d));
+    untar.stderr.on('data', (d) => (err += d));
+    archive.stdout.pipe(untar.stdin);
+    let pending = 2;
+    const done = (code: number | null) => {
+      if (code !== 0) return reject(new BuildError(`Could not export ${sha.slice(0, 7)}: ${err.trim() || 'exit ' + code}`));
+      if (--pending === 0) resolve();
+    };
+    archive.on('close', done);
+    untar.on('close', done);
+  });
+}
+
+function buildEnv(config: Config, app: AppName, sha: string): Record<string, string> {
+  return {
+    PATH: '/usr/local/bin:/usr/bin:/bin',
+    HOME: '/tmp',
+    LANG: 'C.UTF-8',
+    STACK: 'bookworm',
+    SOURCE_VERSION: sha,
+    SLIPWAY_APP: app,
+    NPM_CONFIG_REGISTRY: config.npmRegistry,
+    SLIPWAY_DOWNLOAD_CACHE: config.downloadCache,
+  };
+}
+
+export function createBuildStage(deps: BuildStageDeps) {
+  const { config } = deps;
+  return async function buildStage(job: Job): Promise<{ release?: number }> {
+    const buildId = String(job.data.buildId);
+    const build = await deps.builds.byId(buildId);
+    if (!build || build.status !== 'pending') return {};
+    const say = (line: string) => deps.buildLog.append(buildId, line);
+    const fail = async (message: string) => {
+      await deps.builds.fail(buildId, message);
+      for (const l of message.split('\n')) await say(` !     ${l}`);
+      await deps.buildLog.finish(buildId, { status: 'failed', error: message });
+      return {};
+    };
+    if (!(await deps.builds.start(buildId))) {
+      return fail('The worker running this build stopped before it finished. Push again to retry.');
+    }
+
+    // One build per app at a time: hold a session advisory lock on a dedicated connection.
+    const lock = await deps.db.connect();
+    let scratch: string | undefined;
+    try {
+      await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`build:${build.app_id}`]);
+      const app = await deps.apps.byId(build.app_id);
+      if (!app) return fail('The app was destroyed during the build.');
+      const sha = build.source_version!;
+      scratch = await mkdtemp(join(tmpdir(), `slipway-build-${app.name}-`));
+      const buildDir = join(scratch, 'app');
+      const envDir = join(scratch, 'env');
+      const cacheDir = join(config.dataDir, 'cache', 'apps', app.id);
+      await Promise.all([mkdir(buildDir), mkdir(envDir, { mode: 0o700 }), mkdir(cacheDir, { recursive: true }), mkdir(config.downloadCache, { recursive: true })]);
+
+      await say(`-----> Building ${sha.slice(0, 7)} on the ${app.stack} stack`);
+      await exportTree(deps.repos.path(app.name), sha, buildDir, typeof job.data.quarantine === 'string' ? job.data.quarantine : null);
+      const vars = await deps.configVars.get(app);
+      for (const [k, v] of Object.entries(vars)) await writeFile(join(envDir, k), v, { mode: 0o600 });
+
+      const compiled = await compileApp({
+        executor: deps.executor, buildDir, cacheDir, envDir, env: buildEnv(config, app.name, sha),
+        buildpackUrl: vars.BUILDPACK_URL, log: (l) => void say(l), timeoutMs: config.buildTimeoutMs,
+      });
+      await deps.builds.setBuildpacks(buildId, compiled.buildpacks);
+      const types = Object.keys(compiled.processTypes);
+      await say(`-----> Discovering process types`);
+      await say(`       Procfile declares types -> ${types.length ? types.join(', ') : '(none)'}`);
+
+      await say('-----> Compressing...');
+      const slugFile = await packSlug(buildDir, join(config.dataDir, 'slugs'), config.maxSlugBytes);
+      await say(`       Done: ${(slugFile.size / 1024 / 1024).toFixed(1)}M`);
+      const slug = await deps.slugs.create(app, {
+        digest: slugFile.digest, size: slugFile.size, commit: sha, processTypes: compiled.processTypes, buildpack: compiled.description, stack: app.stack,
+      });
+      await deps.builds.succeed(buildId, slug.id);
+
+      const release = await deps.releases.create(app, {
+        slugId: slug.id, config: vars, processTypes: compiled.processTypes, description: `Deploy ${sha.slice(0, 7)}`, userId: build.user_id,
+      });
+      await say('-----> Launching...');
+      if (deps.onRelease) {
+        await deps.onRelease(app.id, release.id);
+      } else {
+        await deps.releases.setStatus(release.id, 'succeeded');
+      }
+      await say(`       Released v${release.version}`);
+      await say(`       ${webUrl(app.name, { publicUrl: config.publicUrl, baseDomain: config.baseDomain, routerPort: config.routerPort })} deployed to Slipway`);
+      await deps.buildLog.finish(buildId, { status: 'succeeded', release: release.version });
+      deps.log.info('build succeeded', { app: app.name, build: buildId, release: release.version });
+      return { release: release.version };
+    } catch (e) {
+      const known = e instanceof BuildError || e instanceof SlugTooLargeError;
+      if (!known) deps.log.error('build crashed', { build: buildId, error: (e as Error).stack ?? String(e) });
+      return fail(known ? (e as Error).message : `Internal error during the build: ${(e as Error).message}`);
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
+      lock.release();
+      if (scratch) await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
+    }
+  };
+}
+

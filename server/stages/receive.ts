@@ -1,0 +1,103 @@
+/**
+ * Receive: the pre-receive hook of a push connects here. The push is identified by the pid of its
+ * git-receive-pack (registered by the git front door with the pusher's identity); main or master is
+ * built, anything else is refused. The build's log is relayed live; the exit code decides the ref update.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { rm } from 'node:fs/promises';
+import type { Queue } from 'bullmq';
+import type { BuildLog } from '../builds/build-log.js';
+import type { Logger } from '../log.js';
+import type { BuildService } from '../services/builds.js';
+import { DEPLOY_REFS, ZERO_SHA } from '../git/git-path.js';
+import type { PushRegistry } from '../git/git-http.js';
+
+interface Update {
+  old: string;
+  new: string;
+  ref: string;
+}
+
+const SHA = /^[0-9a-f]{40}$/;
+
+/** Which update to deploy, or the reason the push is refused. */
+export function chooseDeploy(updates: Update[]): { sha: string; ref: string } | { refuse: string } {
+  if (updates.length === 0) return { refuse: 'Nothing to deploy.' };
+  for (const u of updates) {
+    if (!SHA.test(u.old ?? '') || !SHA.test(u.new ?? '') || typeof u.ref !== 'string') return { refuse: 'Malformed ref update.' };
+    if (!DEPLOY_REFS.includes(u.ref)) {
+      const name = u.ref.replace(/^refs\/(heads|tags)\//, '').slice(0, 100);
+      return { refuse: `Pushing to ${u.ref.startsWith('refs/tags/') ? 'tag' : 'branch'} ${name} is not supported: Slipway deploys main or master (git push slipway HEAD:main).` };
+    }
+    if (u.new === ZERO_SHA) return { refuse: `Deleting ${u.ref} is not allowed.` };
+  }
+  if (updates.length > 1) return { refuse: 'Push main or master, not both at once.' };
+  return { sha: updates[0].new, ref: updates[0].ref };
+}
+
+export function createReceiveServer(deps: { socketPath: string; pushes: PushRegistry; builds: BuildService; queue: Queue; buildLog: BuildLog; log: Logger }) {
+  const handle = (sock: Socket) => {
+    const abort = new AbortController();
+    const send = (msg: { line?: string; exit?: number }) => {
+      if (!sock.destroyed) sock.write(JSON.stringify(msg) + '\n');
+    };
+    const say = (line: string) => send({ line });
+    let buf = '';
+    sock.setEncoding('utf8');
+    sock.on('error', () => abort.abort());
+    sock.on('close', () => abort.abort());
+    sock.on('data', async (d: string) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl < 0) {
+        if (buf.length > 1_000_000) sock.destroy();
+        return;
+      }
+      sock.removeAllListeners('data');
+      try {
+        const req = JSON.parse(buf.slice(0, nl)) as { pid: number; updates: Update[]; quarantine: string | null };
+        const push = deps.pushes.get(req.pid);
+        if (!push) {
+          say(' !     This push did not come through the Slipway git service; refused.');
+          return void send({ exit: 1 });
+        }
+        const choice = chooseDeploy(req.updates);
+        if ('refuse' in choice) {
+          say(` !     ${choice.refuse}`);
+          return void send({ exit: 1 });
+        }
+        const build = await deps.builds.create(push.app, push.user.id, choice.sha);
+        await deps.queue.add('build', { buildId: build.id, quarantine: typeof req.quarantine === 'string' ? req.quarantine : null }, { jobId: build.id, removeOnComplete: 1000, removeOnFail: 1000, attempts: 1 });
+        deps.log.info('build queued', { app: push.app.name, build: build.id, sha: choice.sha, user: push.user.email });
+        say('Building source:');
+        const result = await deps.buildLog.follow(build.id, say, abort.signal);
+        if (!result) return;
+        if (result.status === 'succeeded') return void send({ exit: 0 });
+        say(' !     Push rejected, the build failed. The running release is unchanged; fix the app and push again.');
+        send({ exit: 1 });
+      } catch (e) {
+        deps.log.error('receive failed', { error: (e as Error).message });
+        say(` !     Slipway could not take this push: ${(e as Error).message}`);
+        send({ exit: 1 });
+      } finally {
+        sock.end();
+      }
+    });
+  };
+
+  let server: Server | undefined;
+  return {
+    async listen(): Promise<void> {
+      await rm(deps.socketPath, { force: true });
+      server = createServer(handle);
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', reject);
+        server!.listen(deps.socketPath, () => resolve());
+      });
+    },
+    async close(): Promise<void> {
+      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+      await rm(deps.socketPath, { force: true });
+    },
+  };
+}
