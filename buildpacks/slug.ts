@@ -1,12 +1,12 @@
 /** The slug: the compiled /app as a tar.gz, content-addressed by its sha256. */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip, constants } from 'node:zlib';
 
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -16,18 +16,39 @@ export async function sha256File(path: string): Promise<string> {
 
 export class SlugTooLargeError extends Error {}
 
-/** Packs dir into slugsDir/<sha256>.tar.gz (owner-independent, sorted, fixed mtime so equal trees give equal digests). */
+/**
+ * Packs dir into slugsDir/<sha256>.tar.gz in one pass: tar (sorted, fixed mtime and owner, so equal trees give
+ * equal digests) → gzip (fast level: slugs are unpacked once per release, and speed matters more than bytes) →
+ * hash and size counted on the way to disk; over maxBytes stops the build.
+ */
 export async function packSlug(dir: string, slugsDir: string, maxBytes: number): Promise<{ digest: string; size: number; path: string }> {
   await mkdir(slugsDir, { recursive: true, mode: 0o700 });
-  const tmp = join(slugsDir, `.tmp-${process.pid}-${Date.now()}.tar.gz`);
+  const tmp = join(slugsDir, `.tmp-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.tar.gz`);
+  const hash = createHash('sha256');
+  let size = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      size += chunk.length;
+      if (size > maxBytes) return cb(new SlugTooLargeError(`The slug is over the ${(maxBytes / 1024 / 1024).toFixed(0)} MB limit.`));
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  const tar = spawn('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-cf', '-', '-C', dir, '--', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  tar.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => tar.on('close', r));
   try {
-    await run('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-czf', tmp, '-C', dir, '--', '.'], { maxBuffer: 1 << 20 });
-    const size = (await stat(tmp)).size;
-    if (size > maxBytes) throw new SlugTooLargeError(`The slug is ${(size / 1024 / 1024).toFixed(1)} MB, over the ${(maxBytes / 1024 / 1024).toFixed(0)} MB limit.`);
-    const digest = await sha256File(tmp);
+    await pipeline(tar.stdout, createGzip({ level: constants.Z_BEST_SPEED }), count, createWriteStream(tmp, { mode: 0o600 }));
+    const code = await exited;
+    if (code !== 0) throw new Error(`tar failed packing the slug: ${err.trim() || 'exit ' + code}`);
+    const digest = hash.digest('hex');
     const path = join(slugsDir, `${digest}.tar.gz`);
     await rename(tmp, path);
     return { digest, size, path };
+  } catch (e) {
+    tar.kill('SIGKILL');
+    throw e;
   } finally {
     await rm(tmp, { force: true });
   }

@@ -24,6 +24,7 @@
  * | SLIPWAY_MAX_SLUG_MB      | 500                                       | the largest slug a build may make               |
  * | SLIPWAY_NPM_REGISTRY     | https://registry.npmjs.org/               | where buildpacks fetch node, npm and packages   |
  * | SLIPWAY_DOWNLOAD_CACHE   | DATA/cache/downloads                      | node/npm tarballs, shared by every app's builds |
+ * | SLIPWAY_BUILD_CA_BUNDLE  | /etc/ssl/certs/ca-certificates.crt if any | CA certificates builds trust (NODE_EXTRA_CA_CERTS, cafile) |
  */
 import { cpus, homedir } from 'node:os';
 import { existsSync, readdirSync } from 'node:fs';
@@ -54,6 +55,7 @@ export interface Config {
   maxSlugBytes: number;
   npmRegistry: string;
   downloadCache: string;
+  buildCaBundle: string | undefined;
   /** True when running under CI=true (only used to make set-up output quieter). */
   ci: boolean;
   /** The uid of this process; root gets /var/lib/slipway and runs embedded PostgreSQL as `postgres`. */
@@ -142,6 +144,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     maxSlugBytes: positiveInt('SLIPWAY_MAX_SLUG_MB', env.SLIPWAY_MAX_SLUG_MB, 500) * 1024 * 1024,
     npmRegistry: (url('SLIPWAY_NPM_REGISTRY', env.SLIPWAY_NPM_REGISTRY) ?? 'https://registry.npmjs.org/').replace(/\/*$/, '/'),
     downloadCache: resolve(env.SLIPWAY_DOWNLOAD_CACHE || join(dataDir, 'cache', 'downloads')),
+    buildCaBundle: env.SLIPWAY_BUILD_CA_BUNDLE || (existsSync('/etc/ssl/certs/ca-certificates.crt') ? '/etc/ssl/certs/ca-certificates.crt' : undefined),
     ci: env.CI === 'true',
     isRoot,
   };
@@ -168,6 +171,7 @@ export function configToEnv(c: Config): Env {
     SLIPWAY_MAX_SLUG_MB: String(c.maxSlugBytes / 1024 / 1024),
     SLIPWAY_NPM_REGISTRY: c.npmRegistry,
     SLIPWAY_DOWNLOAD_CACHE: c.downloadCache,
+    SLIPWAY_BUILD_CA_BUNDLE: c.buildCaBundle,
     DATABASE_URL: c.databaseUrl,
     REDIS_URL: c.redisUrl,
   };

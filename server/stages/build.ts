@@ -69,7 +69,12 @@ async function exportTree(repoPath: string, sha: string, dir: string, quarantine
 }
 
 function buildEnv(config: Config, app: AppName, sha: string): Record<string, string> {
+  // Builds reach the package registries; trust the machine's CA bundle there (never in dynos: it slows node's start).
+  const ca: Record<string, string> = config.buildCaBundle
+    ? { NODE_EXTRA_CA_CERTS: config.buildCaBundle, npm_config_cafile: config.buildCaBundle, SSL_CERT_FILE: config.buildCaBundle, PIP_CERT: config.buildCaBundle }
+    : {};
   return {
+    ...ca,
     PATH: '/usr/local/bin:/usr/bin:/bin',
     HOME: '/tmp',
     LANG: 'C.UTF-8',
