@@ -11,7 +11,7 @@ export function parseProcfile(text: string): Record<string, string> {
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
     if (!line || line.startsWith('#')) return;
-    const m = /^([^:\s]+)\s*:\s*(.*)$/.exec(line);
+    const m = /^([^:]+?)\s*:\s*(.*)$/.exec(line);
     if (!m) throw new ProcfileError(`Procfile line ${i + 1} is not "type: command": ${line.slice(0, 80)}`);
     const [, type, command] = m;
     if (!PROCESS_TYPE.test(type) || type.length > 30) throw new ProcfileError(`Procfile line ${i + 1}: "${type.slice(0, 40)}" is not a valid process type (lowercase letters, digits and dashes).`);

@@ -1,0 +1,106 @@
+/**
+ * The api and worker roles in this process, over a fresh database, Redis prefix and data dir: what a push needs.
+ * Node and npm downloads go to one cache per machine, so the suite fetches each version once.
+ */
+import { execFile } from 'node:child_process';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { openPlatform, type Platform } from '../../server/compose.js';
+import { loadConfig } from '../../server/config.js';
+import { createLogger } from '../../server/log.js';
+import { startApiRole } from '../../server/roles/api.js';
+import { startWorkerRole } from '../../server/roles/worker.js';
+import { PACKAGE_ROOT } from '../../server/paths.js';
+import { createTestDatabase, createTestRedisPrefix } from './services.js';
+
+const run = promisify(execFile);
+export const DOWNLOAD_CACHE = '/var/cache/slipway-test/downloads';
+export const FIXTURES = join(PACKAGE_ROOT, 'test', 'fixtures', 'apps');
+
+export interface TestPlatform {
+  url: string;
+  platform: Platform;
+  dataDir: string;
+  home: string;
+  adminToken: string;
+  /** A git work tree of a fixture app with a `slipway` remote for app (credentials in HOME/.netrc). */
+  checkout(fixture: string, app: string): Promise<string>;
+  git(cwd: string, args: string[]): Promise<{ code: number; out: string }>;
+  api(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any }>;
+  close(): Promise<void>;
+}
+
+let checkouts = 0;
+
+export async function startTestPlatform(env: Record<string, string> = {}): Promise<TestPlatform> {
+  const db = await createTestDatabase();
+  const redis = await createTestRedisPrefix();
+  const dataDir = await mkdtemp(join(tmpdir(), 'slipway-push-'));
+  const home = join(dataDir, 'home');
+  await mkdir(home);
+  await mkdir(DOWNLOAD_CACHE, { recursive: true });
+  const config = loadConfig({
+    DATABASE_URL: db.url, REDIS_URL: redis.url, SLIPWAY_REDIS_PREFIX: redis.prefix, SLIPWAY_DATA_DIR: dataDir,
+    SLIPWAY_API_PORT: '0', SLIPWAY_DOWNLOAD_CACHE: DOWNLOAD_CACHE, ...env,
+  });
+  const platform = await openPlatform(config, { poolSize: 8 });
+  const admin = await platform.services.users.ensureAdmin('admin@example.com', undefined, join(dataDir, 'admin-token'));
+  const log = createLogger('test', 'warn');
+  const api = await startApiRole(platform, log);
+  const port = (api.server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  const worker = await startWorkerRole(platform, log);
+  await writeFile(join(home, '.netrc'), `machine 127.0.0.1\n  login admin@example.com\n  password ${admin.token}\n`, { mode: 0o600 });
+  const gitEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, GIT_TERMINAL_PROMPT: '0', GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' };
+
+  const git = async (cwd: string, args: string[]) => {
+    try {
+      const r = await run('git', args, { cwd, env: gitEnv, maxBuffer: 16 << 20 });
+      return { code: 0, out: r.stdout + r.stderr };
+    } catch (e) {
+      const err = e as { code?: number; stdout?: string; stderr?: string };
+      return { code: typeof err.code === 'number' ? err.code : 1, out: (err.stdout ?? '') + (err.stderr ?? '') };
+    }
+  };
+
+  return {
+    url, platform, dataDir, home, adminToken: admin.token!,
+    git,
+    async checkout(fixture, app) {
+      const dir = join(dataDir, 'src', `${app}-${++checkouts}`);
+      await mkdir(join(dataDir, 'src'), { recursive: true });
+      await cp(join(FIXTURES, fixture), dir, { recursive: true });
+      for (const args of [['init', '-q', '-b', 'main'], ['add', '-A'], ['commit', '-q', '-m', `${fixture} fixture`], ['remote', 'add', 'slipway', `${url}/${app}.git`]]) {
+        const r = await git(dir, args);
+        if (r.code !== 0) throw new Error(`git ${args.join(' ')}: ${r.out}`);
+      }
+      return dir;
+    },
+    async api(method, path, body, token = admin.token!) {
+      const res = await fetch(url + path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, accept: 'application/vnd.heroku+json; version=3', ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        /* text */
+      }
+      return { status: res.status, body: parsed };
+    },
+    async close() {
+      await worker.stop();
+      await api.stop();
+      await platform.close();
+      await db.drop();
+      await redis.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

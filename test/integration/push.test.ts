@@ -1,0 +1,148 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+
+const run = promisify(execFile);
+let t: TestPlatform;
+before(async () => {
+  t = await startTestPlatform();
+});
+after(async () => t?.close());
+
+async function createApp(name: string) {
+  const r = await t.api('POST', '/apps', { name });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+}
+const head = async (dir: string) => (await t.git(dir, ['rev-parse', 'HEAD'])).out.trim();
+const remoteRef = async (dir: string) => (await t.git(dir, ['ls-remote', 'slipway', 'refs/heads/main'])).out.trim().split(/\s/)[0] ?? '';
+async function slugFiles(digest: string) {
+  return (await run('tar', ['-tzf', join(t.dataDir, 'slugs', `${digest}.tar.gz`)], { maxBuffer: 64 << 20 })).stdout.split('\n');
+}
+
+test('when a Procfile-only app is pushed, then the build streams as remote: lines and makes release v1 with its slug', async () => {
+  await createApp('shell-app');
+  const dir = await t.checkout('procfile-shell', 'shell-app');
+  const sha = await head(dir);
+  const push = await t.git(dir, ['push', 'slipway', 'main']);
+  assert.equal(push.code, 0, push.out);
+  assert.match(push.out, /remote: -----> Procfile app detected/);
+  assert.match(push.out, /remote: +Procfile declares types -> web, worker/);
+  assert.match(push.out, /remote: +Released v1/);
+  assert.match(push.out, /remote: +http:\/\/shell-app\.localhost:8080\/ deployed to Slipway/);
+  assert.equal(await remoteRef(dir), sha);
+
+  const releases = (await t.api('GET', '/apps/shell-app/releases')).body;
+  assert.equal(releases.length, 1);
+  assert.equal(releases[0].version, 1);
+  assert.equal(releases[0].description, `Deploy ${sha.slice(0, 7)}`);
+  assert.equal(releases[0].status, 'succeeded');
+  assert.equal(releases[0].current, true);
+  assert.equal(releases[0].user.email, 'admin@example.com');
+
+  const builds = (await t.api('GET', '/apps/shell-app/builds')).body;
+  assert.equal(builds.length, 1);
+  assert.equal(builds[0].status, 'succeeded');
+  assert.equal(builds[0].source_blob.version, sha);
+  assert.deepEqual(builds[0].buildpacks, [{ name: 'Procfile', url: 'slipway/procfile' }]);
+  assert.equal(builds[0].release.version, 1);
+  const output = await fetch(t.url + new URL(builds[0].output_stream_url).pathname, { headers: { authorization: `Bearer ${t.adminToken}` } });
+  assert.match(await output.text(), /-----> Procfile app detected[\s\S]*Released v1/);
+
+  const slug = (await t.api('GET', `/apps/shell-app/slugs/${releases[0].slug.id}`)).body;
+  assert.deepEqual(slug.process_types, { web: 'python3 -m http.server $PORT', worker: 'sh -c "while true; do echo tick; sleep 5; done"' });
+  const digest = slug.checksum.replace('SHA256:', '');
+  const bytes = await readFile(join(t.dataDir, 'slugs', `${digest}.tar.gz`));
+  assert.equal(createHash('sha256').update(bytes).digest('hex'), digest);
+  assert.equal(bytes.length, slug.size);
+  assert.ok((await slugFiles(digest)).includes('./Procfile'));
+  assert.equal((await t.api('GET', '/apps/shell-app/releases/v1')).body.id, releases[0].id);
+  assert.equal((await t.api('GET', '/apps/shell-app/releases/1')).body.id, releases[0].id);
+});
+
+test('when a branch other than main or master is pushed, then it is refused with a message and no ref is made', async () => {
+  await createApp('branchy');
+  const dir = await t.checkout('procfile-shell', 'branchy');
+  const push = await t.git(dir, ['push', 'slipway', 'main:feature']);
+  assert.notEqual(push.code, 0);
+  assert.match(push.out, /remote: +!\s+Pushing to branch feature is not supported: Slipway deploys main or master/);
+  assert.equal((await t.git(dir, ['ls-remote', 'slipway'])).out.trim(), '');
+  const master = await t.git(dir, ['push', 'slipway', 'main:master']);
+  assert.equal(master.code, 0, master.out);
+  assert.match(master.out, /Released v1/);
+});
+
+test('when a build fails, then the push is rejected, the ref and the running release stay, and pushing the same commit retries', async () => {
+  await createApp('flaky');
+  const good = await t.checkout('procfile-shell', 'flaky');
+  assert.equal((await t.git(good, ['push', 'slipway', 'main'])).code, 0);
+  const goodSha = await head(good);
+
+  const dir = await t.checkout('bad-procfile', 'flaky');
+  const push = await t.git(dir, ['push', '--force', 'slipway', 'main']);
+  assert.notEqual(push.code, 0);
+  assert.match(push.out, /remote: +!\s+Procfile line 2: "Web Server" is not a valid process type/);
+  assert.match(push.out, /pre-receive hook declined/);
+  assert.equal(await remoteRef(dir), goodSha, 'ref unchanged');
+  const releases = (await t.api('GET', '/apps/flaky/releases')).body;
+  assert.deepEqual(releases.map((r: { version: number; current: boolean }) => [r.version, r.current]), [[1, true]]);
+
+  const again = await t.git(dir, ['push', '--force', 'slipway', 'main']);
+  assert.notEqual(again.code, 0);
+  assert.match(again.out, /not a valid process type/, 'the same commit is built again, not "Everything up-to-date"');
+  const builds = (await t.api('GET', '/apps/flaky/builds')).body;
+  assert.deepEqual(builds.map((b: { status: string }) => b.status), ['succeeded', 'failed', 'failed']);
+  assert.match(builds[1].error, /not a valid process type/);
+});
+
+test('when no buildpack fits, then the push is rejected listing what was tried', async () => {
+  await createApp('mystery');
+  const dir = await t.checkout('no-buildpack', 'mystery');
+  const push = await t.git(dir, ['push', 'slipway', 'main']);
+  assert.notEqual(push.code, 0);
+  for (const what of ['No buildpack detected', 'Node.js \\(package.json\\)', 'Python \\(requirements.txt', 'Static \\(index.html', 'Procfile \\(a Procfile alone\\)']) {
+    assert.match(push.out, new RegExp(what));
+  }
+});
+
+test('when a static site is pushed, then the slug carries the static server as its web process', async () => {
+  await createApp('site');
+  const dir = await t.checkout('static-site', 'site');
+  const push = await t.git(dir, ['push', 'slipway', 'main']);
+  assert.equal(push.code, 0, push.out);
+  assert.match(push.out, /Static app detected/);
+  const release = (await t.api('GET', '/apps/site/releases/v1')).body;
+  assert.deepEqual(release.process_types, { web: 'python3 /app/.slipway/static-server.py' });
+  const slug = (await t.api('GET', `/apps/site/slugs/${release.slug.id}`)).body;
+  const files = await slugFiles(slug.checksum.slice(7));
+  assert.ok(files.includes('./.slipway/static-server.py'));
+  assert.ok(files.includes('./index.html'));
+});
+
+test('when a stdlib Python app is pushed, then nothing is installed and its Procfile types are kept', async () => {
+  await createApp('py-app');
+  const dir = await t.checkout('python-stdlib', 'py-app');
+  const push = await t.git(dir, ['push', 'slipway', 'main']);
+  assert.equal(push.code, 0, push.out);
+  assert.match(push.out, /Python app detected/);
+  assert.match(push.out, /No requirements to install/);
+  assert.deepEqual((await t.api('GET', '/apps/py-app/releases/v1')).body.process_types, { web: 'python3 app.py', worker: 'python3 worker.py' });
+});
+
+test('when pushes to one app race, then versions stay unique and gapless', async () => {
+  await createApp('racer');
+  const dirs = await Promise.all([0, 1, 2].map(() => t.checkout('procfile-shell', 'racer')));
+  for (const [i, d] of dirs.entries()) {
+    await t.git(d, ['commit', '-q', '--allow-empty', '-m', `change ${i}`]);
+  }
+  await Promise.all(dirs.map((d) => t.git(d, ['push', '--force', 'slipway', 'main'])));
+  const versions = (await t.api('GET', '/apps/racer/releases')).body.map((r: { version: number }) => r.version);
+  assert.ok(versions.length >= 1);
+  assert.deepEqual(versions, versions.map((_: number, i: number) => i + 1));
+  const fsck = await t.git(t.dataDir, ['--git-dir', join(t.dataDir, 'repos', 'racer.git'), 'fsck', '--no-progress']);
+  assert.equal(fsck.code, 0, fsck.out);
+});
