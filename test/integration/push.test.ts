@@ -146,3 +146,15 @@ test('when pushes to one app race, then versions stay unique and gapless', async
   const fsck = await t.git(t.dataDir, ['--git-dir', join(t.dataDir, 'repos', 'racer.git'), 'fsck', '--no-progress']);
   assert.equal(fsck.code, 0, fsck.out);
 });
+
+test('when requirements.txt cannot be installed because the package index is unreachable, then the error says so', async () => {
+  await createApp('py-deps');
+  // An index on a closed loopback port: unreachable, and no traffic leaves the machine.
+  const app = (await t.api('GET', '/apps/py-deps')).body;
+  await t.platform.db.query(`INSERT INTO config_vars (app_id, key, value) VALUES ($1, 'PIP_INDEX_URL', 'http://127.0.0.1:9/simple')`, [app.id]);
+  const dir = await t.checkout('python-deps', 'py-deps');
+  const push = await t.git(dir, ['push', 'slipway', 'main']);
+  assert.notEqual(push.code, 0);
+  assert.match(push.out, /Installing requirements with pip/);
+  assert.match(push.out, /The Python package index \(http:\/\/127\.0\.0\.1:9\/simple\) cannot be reached from this platform/);
+});
