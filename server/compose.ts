@@ -14,6 +14,7 @@ import { createReleaseService } from './services/releases.js';
 import { createSlugService } from './services/slugs.js';
 import { createConfigVarService } from './services/config-vars.js';
 import { installHook } from './git/hooks.js';
+import { createSourceStore } from './services/sources.js';
 import type { UrlInfo } from './api/serializers.js';
 
 export interface Platform {
@@ -37,7 +38,8 @@ export function createServices(config: Config, db: Db) {
   const releases = createReleaseService(db);
   const slugs = createSlugService(db);
   const configVars = createConfigVarService(db);
-  return { repos, users, apps, collaborators, builds, releases, slugs, configVars };
+  const sources = createSourceStore(join(config.dataDir, 'sources'), config.maxPushBytes);
+  return { repos, users, apps, collaborators, builds, releases, slugs, configVars, sources };
 }
 
 export function requireUrls(config: Config): { databaseUrl: string; redisUrl: string } {

@@ -109,7 +109,7 @@ export function serializeBuild(b: Build, u: UrlInfo) {
     output_stream_url: `${u.publicUrl}/apps/${b.app_name}/builds/${b.id}/output`,
     release: b.release_id ? { id: b.release_id, version: b.release_version } : null,
     slug: b.slug_id ? { id: b.slug_id } : null,
-    source_blob: { checksum: null, url: null, version: b.source_version, version_description: null },
+    source_blob: { checksum: null, url: b.source_url, version: b.source_version, version_description: null },
     stack: b.stack,
     status: b.status,
     user: { email: b.user_email, id: b.user_id },

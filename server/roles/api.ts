@@ -32,7 +32,7 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
     urls: p.urls,
     log,
     health: () => readHealth(p.redis, p.config.redisPrefix),
-    extraRoutes: [buildRoutes({ ...p.services, buildLog, urls: p.urls })],
+    extraRoutes: [buildRoutes({ ...p.services, buildLog, queue, urls: p.urls })],
   });
   const git = createGitHandler({ ...p.services, reposDir: join(p.config.dataDir, 'repos'), pushes, log: log.child('git') });
   const server = createServer((req, res) => {

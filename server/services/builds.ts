@@ -11,6 +11,7 @@ export interface Build {
   user_email: string | null;
   status: 'pending' | 'succeeded' | 'failed';
   source_version: string | null;
+  source_url: string | null;
   slug_id: string | null;
   buildpacks: { name: string; url: string }[];
   stack: string;
@@ -23,7 +24,7 @@ export interface Build {
   updated_at: Date;
 }
 
-const COLUMNS = `b.id, b.app_id, a.name AS app_name, b.user_id, u.email AS user_email, b.status, b.source_version, b.slug_id,
+const COLUMNS = `b.id, b.app_id, a.name AS app_name, b.user_id, u.email AS user_email, b.status, b.source_version, b.source_url, b.slug_id,
   b.buildpacks, b.stack, b.error, b.started_at, b.finished_at, b.created_at, b.updated_at,
   fr.version AS release_version, fr.id AS release_id`;
 const FROM = `FROM builds b JOIN apps a ON a.id = b.app_id LEFT JOIN users u ON u.id = b.user_id
@@ -32,8 +33,8 @@ const FROM = `FROM builds b JOIN apps a ON a.id = b.app_id LEFT JOIN users u ON 
 export function createBuildService(db: Db) {
   const byId = async (id: string): Promise<Build | undefined> => (await db.query(`SELECT ${COLUMNS} ${FROM} WHERE b.id = $1`, [id])).rows[0];
   return {
-    async create(app: App, userId: string | null, sha: string): Promise<Build> {
-      const r = await db.query(`INSERT INTO builds (app_id, user_id, source_version, stack) VALUES ($1, $2, $3, $4) RETURNING id`, [app.id, userId, sha, app.stack]);
+    async create(app: App, userId: string | null, version: string | null, sourceUrl: string | null = null): Promise<Build> {
+      const r = await db.query(`INSERT INTO builds (app_id, user_id, source_version, source_url, stack) VALUES ($1, $2, $3, $4, $5) RETURNING id`, [app.id, userId, version, sourceUrl, app.stack]);
       return (await byId(r.rows[0].id))!;
     },
     byId,

@@ -2,7 +2,7 @@
  * Build: export the pushed tree, run the buildpacks, pack the slug, and make release vN+1.
  * Builds of one app are serialized (a Postgres advisory lock); a build whose worker died is marked failed.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
@@ -68,6 +68,18 @@ async function exportTree(repoPath: string, sha: string, dir: string, quarantine
   });
 }
 
+/** An uploaded tarball into dir; a lone top-level directory is stripped (GNU tar refuses absolute and .. paths). */
+async function extractTarball(file: string, dir: string): Promise<void> {
+  const list = await new Promise<string>((resolve, reject) => {
+    execFile('tar', ['-tzf', file], { maxBuffer: 64 << 20 }, (e, out) => (e ? reject(new BuildError('The uploaded source is not a .tar.gz archive.')) : resolve(out)));
+  });
+  const tops = new Set(list.split('\n').filter(Boolean).map((p) => p.replace(/^\.\//, '').split('/')[0]).filter(Boolean));
+  const strip = tops.size === 1 && list.split('\n').some((p) => p.replace(/^\.\//, '').includes('/')) ? ['--strip-components=1'] : [];
+  await new Promise<void>((resolve, reject) => {
+    execFile('tar', ['-xzf', file, '-C', dir, '--no-same-owner', '--no-same-permissions', ...strip], (e) => (e ? reject(new BuildError(`Could not unpack the uploaded source: ${e.message}`)) : resolve()));
+  });
+}
+
 function buildEnv(config: Config, app: AppName, sha: string): Record<string, string> {
   // Builds reach the package registries; trust the machine's CA bundle there (never in dynos: it slows node's start).
   const ca: Record<string, string> = config.buildCaBundle
@@ -110,7 +122,8 @@ export function createBuildStage(deps: BuildStageDeps) {
       await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`build:${build.app_id}`]);
       const app = await deps.apps.byId(build.app_id);
       if (!app) return fail('The app was destroyed during the build.');
-      const sha = build.source_version!;
+      const sha = build.source_version ?? build.id.slice(0, 8);
+      const sourceFile = typeof job.data.sourceFile === 'string' ? job.data.sourceFile : null;
       scratch = await mkdtemp(join(tmpdir(), `slipway-build-${app.name}-`));
       const buildDir = join(scratch, 'app');
       const envDir = join(scratch, 'env');
@@ -118,7 +131,8 @@ export function createBuildStage(deps: BuildStageDeps) {
       await Promise.all([mkdir(buildDir), mkdir(envDir, { mode: 0o700 }), mkdir(cacheDir, { recursive: true }), mkdir(config.downloadCache, { recursive: true })]);
 
       await say(`-----> Building ${sha.slice(0, 7)} on the ${app.stack} stack`);
-      await exportTree(deps.repos.path(app.name), sha, buildDir, typeof job.data.quarantine === 'string' ? job.data.quarantine : null);
+      if (sourceFile) await extractTarball(sourceFile, buildDir);
+      else await exportTree(deps.repos.path(app.name), sha, buildDir, typeof job.data.quarantine === 'string' ? job.data.quarantine : null);
       const vars = await deps.configVars.get(app);
       for (const [k, v] of Object.entries(vars)) await writeFile(join(envDir, k), v, { mode: 0o600 });
 
@@ -161,6 +175,7 @@ export function createBuildStage(deps: BuildStageDeps) {
       await lock.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
       lock.release();
       if (scratch) await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
+      if (typeof job.data.sourceFile === 'string') await rm(job.data.sourceFile, { force: true }).catch(() => undefined);
     }
   };
 }

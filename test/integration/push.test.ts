@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { FIXTURES, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 
 const run = promisify(execFile);
 let t: TestPlatform;
@@ -157,4 +157,31 @@ test('when requirements.txt cannot be installed because the package index is unr
   assert.notEqual(push.code, 0);
   assert.match(push.out, /Installing requirements with pip/);
   assert.match(push.out, /The Python package index \(http:\/\/127\.0\.0\.1:9\/simple\) cannot be reached from this platform/);
+});
+
+test('when a CI system uploads a tarball and asks for a build, then it builds and releases like a push', async () => {
+  await createApp('from-tar');
+  const src = await t.api('POST', '/apps/from-tar/sources');
+  assert.equal(src.status, 201);
+  const { put_url: putUrl, get_url: getUrl } = src.body.source_blob;
+  // A tarball with one top-level directory, as `git archive --prefix` and most CI systems make them.
+  const tgz = join(t.dataDir, 'site.tgz');
+  await run('tar', ['-czf', tgz, '--transform', 's,^static-site,site-1.0,', '-C', FIXTURES, 'static-site']);
+  const noAuth = await fetch(putUrl.replace(/^http:\/\/[^/]+/, t.url), { method: 'PUT', body: await readFile(tgz) });
+  assert.equal(noAuth.status, 401);
+  const put = await fetch(putUrl.replace(/^http:\/\/[^/]+/, t.url), { method: 'PUT', body: await readFile(tgz), headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/octet-stream' } });
+  assert.equal(put.status, 200);
+
+  const bad = await t.api('POST', '/apps/from-tar/builds', { source_blob: { url: 'http://example.com/evil.tgz' } });
+  assert.equal(bad.status, 422);
+  assert.match(bad.body.message, /must be a source uploaded to this platform/);
+  const build = await t.api('POST', '/apps/from-tar/builds', { source_blob: { url: getUrl, version: 'ci-42' } });
+  assert.equal(build.status, 201, JSON.stringify(build.body));
+  assert.equal(build.body.status, 'pending');
+  const log = await fetch(t.url + new URL(build.body.output_stream_url).pathname, { headers: { authorization: `Bearer ${t.adminToken}` } });
+  assert.match(await log.text(), /Static app detected[\s\S]*Released v1/);
+  const done = (await t.api('GET', `/apps/from-tar/builds/${build.body.id}`)).body;
+  assert.equal(done.status, 'succeeded');
+  assert.equal(done.source_blob.version, 'ci-42');
+  assert.equal((await t.api('GET', '/apps/from-tar/releases/v1')).body.description, 'Deploy ci-42');
 });

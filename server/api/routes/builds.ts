@@ -1,4 +1,8 @@
 import type { Router } from 'express';
+import type { Queue } from 'bullmq';
+import type { SourceStore } from '../../services/sources.js';
+import { badRequest, invalidParams } from '../../errors.js';
+import { currentUser } from '../auth.js';
 import type { AppService } from '../../services/apps.js';
 import type { BuildLog } from '../../builds/build-log.js';
 import type { BuildService } from '../../services/builds.js';
@@ -9,12 +13,36 @@ import { serializeBuild, serializeRelease, serializeSlug, type UrlInfo } from '.
 import { appOf, appRouter } from './apps.js';
 
 /** Builds, releases and slugs of an app (read side). Mounted after the app access check. */
-export function buildRoutes(deps: { apps: AppService; builds: BuildService; releases: ReleaseService; slugs: SlugService; buildLog: BuildLog; urls: UrlInfo }): Router {
+export function buildRoutes(deps: { apps: AppService; sources: SourceStore; queue: Queue; builds: BuildService; releases: ReleaseService; slugs: SlugService; buildLog: BuildLog; urls: UrlInfo }): Router {
   const r = appRouter(deps.apps);
 
   r.get('/apps/:app/builds', async (req, res) => {
     const rows = (await deps.builds.list(appOf(res))).map((b) => serializeBuild(b, deps.urls));
     sendRange(req, res, rows as unknown as Record<string, unknown>[], ['id', 'created_at'], 'created_at');
+  });
+
+  // Builds from a tarball, for CI systems that do not push with git: POST /sources, PUT the tarball, POST /builds.
+  r.post('/apps/:app/sources', (_req, res) => {
+    const app = appOf(res);
+    const url = `${deps.urls.publicUrl}/apps/${app.name}/sources/${deps.sources.create()}`;
+    res.status(201).json({ source_blob: { get_url: url, put_url: url } });
+  });
+
+  r.put('/apps/:app/sources/:id', async (req, res) => {
+    const size = await deps.sources.put(appOf(res), String(req.params.id), req);
+    res.status(200).json({ size });
+  });
+
+  r.post('/apps/:app/builds', async (req, res) => {
+    const app = appOf(res);
+    const blob = req.body?.source_blob;
+    if (!blob || typeof blob !== 'object') throw badRequest('Body must be {"source_blob": {"url": …, "version": …}}.');
+    const file = await deps.sources.resolve(app, blob.url, deps.urls.publicUrl);
+    const version = blob.version === undefined || blob.version === null ? null : String(blob.version);
+    if (version !== null && !/^[\w.+\/-]{1,64}$/.test(version)) throw invalidParams('source_blob.version must be up to 64 letters, digits and ._+/-');
+    const build = await deps.builds.create(app, currentUser(res).id, version, blob.url);
+    await deps.queue.add('build', { buildId: build.id, sourceFile: file }, { jobId: build.id, removeOnComplete: 1000, removeOnFail: 1000, attempts: 1 });
+    res.status(201).json(serializeBuild(build, deps.urls));
   });
 
   r.get('/apps/:app/builds/:id', async (req, res) => {
