@@ -7,6 +7,7 @@ import { loadConfig, ROLES, type Role } from './config.js';
 import { createLogger } from './log.js';
 import { serve } from './up/serve.js';
 import { up } from './up/up.js';
+import { ensureStack, type StackKind } from '../runner/stack.js';
 
 const program = new Command('slipway')
   .description('Slipway: git push to deploy, on your own machine')
@@ -36,6 +37,20 @@ program
     if (!ROLES.includes(role as Role)) throw new CliError(`Unknown role "${role}": one of ${ROLES.join(', ')}.`);
     const config = loadConfig(process.env, opts);
     await serve(role as Role, config, createLogger(role, config.logLevel), { supervised: opts.supervised === true });
+  });
+
+program
+  .command('stack:build')
+  .description('build the run and build stacks (Debian bookworm root filesystems) if missing; needs root')
+  .option('--kind <kind>', 'run, build or all', 'all')
+  .action(async (opts: { kind: string }) => {
+    const config = loadConfig(process.env);
+    if (!['run', 'build', 'all'].includes(opts.kind)) throw new CliError('--kind is run, build or all');
+    if (!config.isRoot) throw new CliError('Building a stack needs root (debootstrap).');
+    for (const kind of (opts.kind === 'all' ? ['run', 'build'] : [opts.kind]) as StackKind[]) {
+      const path = await ensureStack(config.stacksDir, kind, { log: (l) => process.stdout.write(`-----> ${l}\n`) });
+      process.stdout.write(`       ${kind} stack: ${path}\n`);
+    }
   });
 
 registerClientCommands(program);

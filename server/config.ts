@@ -24,6 +24,7 @@
  * | SLIPWAY_MAX_SLUG_MB      | 500                                       | the largest slug a build may make               |
  * | SLIPWAY_NPM_REGISTRY     | https://registry.npmjs.org/               | where buildpacks fetch node, npm and packages   |
  * | SLIPWAY_DOWNLOAD_CACHE   | DATA/cache/downloads                      | node/npm tarballs, shared by every app's builds |
+ * | SLIPWAY_STACKS_DIR       | /var/cache/slipway/stacks (root)          | stack root filesystems, shared by every data dir |
  * | SLIPWAY_BUILD_CA_BUNDLE  | /etc/ssl/certs/ca-certificates.crt if any | CA certificates builds trust (NODE_EXTRA_CA_CERTS, cafile) |
  */
 import { cpus, homedir } from 'node:os';
@@ -56,6 +57,7 @@ export interface Config {
   npmRegistry: string;
   downloadCache: string;
   buildCaBundle: string | undefined;
+  stacksDir: string;
   /** True when running under CI=true (only used to make set-up output quieter). */
   ci: boolean;
   /** The uid of this process; root gets /var/lib/slipway and runs embedded PostgreSQL as `postgres`. */
@@ -144,6 +146,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     maxSlugBytes: positiveInt('SLIPWAY_MAX_SLUG_MB', env.SLIPWAY_MAX_SLUG_MB, 500) * 1024 * 1024,
     npmRegistry: (url('SLIPWAY_NPM_REGISTRY', env.SLIPWAY_NPM_REGISTRY) ?? 'https://registry.npmjs.org/').replace(/\/*$/, '/'),
     downloadCache: resolve(env.SLIPWAY_DOWNLOAD_CACHE || join(dataDir, 'cache', 'downloads')),
+    stacksDir: resolve(env.SLIPWAY_STACKS_DIR || (isRoot ? '/var/cache/slipway/stacks' : join(homedir(), '.cache', 'slipway', 'stacks'))),
     buildCaBundle: env.SLIPWAY_BUILD_CA_BUNDLE || (existsSync('/etc/ssl/certs/ca-certificates.crt') ? '/etc/ssl/certs/ca-certificates.crt' : undefined),
     ci: env.CI === 'true',
     isRoot,
@@ -172,6 +175,7 @@ export function configToEnv(c: Config): Env {
     SLIPWAY_NPM_REGISTRY: c.npmRegistry,
     SLIPWAY_DOWNLOAD_CACHE: c.downloadCache,
     SLIPWAY_BUILD_CA_BUNDLE: c.buildCaBundle,
+    SLIPWAY_STACKS_DIR: c.stacksDir,
     DATABASE_URL: c.databaseUrl,
     REDIS_URL: c.redisUrl,
   };

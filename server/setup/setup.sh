@@ -44,4 +44,10 @@ if [ "$(id -u)" -eq 0 ]; then bindir=/usr/local/bin; else bindir="$HOME/.local/b
 ln -sfn "$root/dist/server/bin.js" "$bindir/slipway"
 say "slipway is at $bindir/slipway"
 case ":$PATH:" in *":$bindir:"*) ;; *) say "add $bindir to your PATH" ;; esac
+if [ "$(id -u)" -eq 0 ]; then
+  say "Stacks (Debian bookworm root filesystems for dynos and builds; built once per machine, ~3 min)"
+  node dist/server/bin.js stack:build
+else
+  say "Not root: skipping the stacks (slipway stack:build needs root)"
+fi
 say "Setup done. Start with: npm start"

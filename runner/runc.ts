@@ -1,0 +1,96 @@
+/**
+ * runc, driven with argv arrays. A one-shot container runs in the foreground (`runc run`), its stdout and
+ * stderr piped back line by line; a timeout or an abort kills it. Containers, bundles and cgroups all carry
+ * the `slipway-` prefix: cleanup only ever touches ids that start with it.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { lineSplitter } from '../buildpacks/executor.js';
+import { ociSpec, type ProcessSpec } from './oci-spec.js';
+
+const run = promisify(execFile);
+export const CONTAINER_PREFIX = 'slipway-';
+const ID = /^slipway-[a-z0-9][a-z0-9.-]{0,100}$/;
+
+export interface RuncOptions {
+  /** runc's state dir (--root), so `runc list` shows only Slipway's containers. */
+  root: string;
+  /** Where bundles (config.json) are written, one dir per container. */
+  bundles: string;
+  binary?: string;
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  stdout: string;
+}
+
+export function assertOwnedId(id: string): void {
+  if (!ID.test(id)) throw new Error(`not a Slipway container id: ${JSON.stringify(id).slice(0, 80)}`);
+}
+
+export function createRunc(o: RuncOptions) {
+  const bin = o.binary ?? 'runc';
+  const runc = (args: string[]) => run(bin, ['--root', o.root, ...args], { maxBuffer: 16 << 20 });
+
+  async function kill(id: string, signal = 'KILL'): Promise<void> {
+    assertOwnedId(id);
+    await runc(['kill', id, signal]).catch(() => undefined);
+  }
+  async function remove(id: string): Promise<void> {
+    assertOwnedId(id);
+    await runc(['delete', '--force', id]).catch(() => undefined);
+    await rm(join(o.bundles, id), { recursive: true, force: true });
+  }
+
+  return {
+    kill,
+    remove,
+    /** Ids of the containers runc knows under our root (all of them ours by construction). */
+    async list(): Promise<{ id: string; pid: number; status: string }[]> {
+      const r = await runc(['list', '--format', 'json']).catch(() => ({ stdout: 'null' }));
+      const rows = (JSON.parse(r.stdout || 'null') ?? []) as { id: string; pid: number; status: string }[];
+      return rows.filter((c) => ID.test(c.id)).map((c) => ({ id: c.id, pid: c.pid, status: c.status }));
+    },
+    /** Runs the spec to completion and removes the container (and its bundle) afterwards. */
+    async runOnce(spec: ProcessSpec, opts: { onLine?: (line: string) => void; timeoutMs?: number; signal?: AbortSignal; stdin?: string } = {}): Promise<RunResult> {
+      assertOwnedId(spec.id);
+      const bundle = join(o.bundles, spec.id);
+      await mkdir(o.root, { recursive: true, mode: 0o700 });
+      await mkdir(bundle, { recursive: true, mode: 0o700 });
+      await writeFile(join(bundle, 'config.json'), JSON.stringify(ociSpec(spec)));
+      try {
+        return await new Promise<RunResult>((resolve, reject) => {
+          const child = spawn(bin, ['--root', o.root, 'run', '--bundle', bundle, spec.id], { stdio: ['pipe', 'pipe', 'pipe'] });
+          let stdout = '';
+          let timedOut = false;
+          const lines = lineSplitter((l) => opts.onLine?.(l));
+          child.stdout.on('data', (d: Buffer) => {
+            if (stdout.length < 1_000_000) stdout += d.toString();
+            lines.push(d);
+          });
+          child.stderr.on('data', (d: Buffer) => lines.push(d));
+          child.stdin.end(opts.stdin ?? '');
+          const stop = () => void kill(spec.id);
+          const timer = opts.timeoutMs ? setTimeout(() => ((timedOut = true), stop()), opts.timeoutMs) : undefined;
+          opts.signal?.addEventListener('abort', stop);
+          child.on('error', reject);
+          child.on('close', (code, signal) => {
+            clearTimeout(timer);
+            opts.signal?.removeEventListener('abort', stop);
+            lines.end();
+            resolve({ code, signal, timedOut, stdout });
+          });
+        });
+      } finally {
+        await remove(spec.id);
+      }
+    },
+  };
+}
+
+export type Runc = ReturnType<typeof createRunc>;
