@@ -6,6 +6,10 @@ import { spawn } from 'node:child_process';
 
 export interface ExecOptions {
   cwd: string;
+  /** Host dirs the step needs, and where a container executor puts them (the host executor uses them in place). */
+  mounts?: { source: string; destination: string; readonly: boolean; /** handed to the build user */ owned?: boolean }[];
+  /** The step needs the network (bin/compile fetches packages); detect and release do not. */
+  network?: boolean;
   env: Record<string, string>;
   onLine?: (line: string) => void;
   timeoutMs?: number;
@@ -17,6 +21,8 @@ export interface ExecResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   timedOut: boolean;
+  /** Killed by the kernel for exceeding the memory limit (container executors only). */
+  oomKilled?: boolean;
 }
 
 export interface BuildExecutor {

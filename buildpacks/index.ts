@@ -87,8 +87,18 @@ async function resolveBuildpack(url: string, scratch: string): Promise<Buildpack
   throw new BuildError(`Buildpack URL not understood: ${url.slice(0, 200)} (use a git URL, an absolute path, or slipway/nodejs|python|static|procfile).`);
 }
 
-async function detect(o: CompileOptions, bp: Buildpack): Promise<string | undefined> {
-  const r = await o.executor.run([join(bp.dir, 'bin', 'detect'), o.buildDir], { cwd: o.buildDir, env: o.env, timeoutMs: 60_000, signal: o.signal });
+/** Where a container executor puts each dir: Heroku's usual paths. */
+function mountsFor(o: CompileOptions, bp: Buildpack, index: number) {
+  return [
+    { source: o.buildDir, destination: '/tmp/build', readonly: false, owned: true },
+    { source: o.cacheDir, destination: '/tmp/cache', readonly: false, owned: true },
+    { source: o.envDir, destination: '/tmp/env', readonly: true, owned: true },
+    { source: bp.dir, destination: `/tmp/buildpacks/${index}`, readonly: true },
+  ];
+}
+
+async function detect(o: CompileOptions, bp: Buildpack, index: number): Promise<string | undefined> {
+  const r = await o.executor.run([join(bp.dir, 'bin', 'detect'), o.buildDir], { cwd: o.buildDir, env: o.env, timeoutMs: 60_000, signal: o.signal, mounts: mountsFor(o, bp, index) });
   return r.code === 0 ? r.stdout.trim().split('\n')[0] || bp.url : undefined;
 }
 
@@ -103,11 +113,11 @@ export async function compileApp(o: CompileOptions): Promise<CompileResult> {
     if (listed.length > 0) {
       for (const url of listed) {
         const bp = await resolveBuildpack(url, scratch);
-        chosen.push({ bp, name: (await detect(o, bp)) ?? bp.url });
+        chosen.push({ bp, name: (await detect(o, bp, chosen.length)) ?? bp.url });
       }
     } else {
       for (const bp of builtinBuildpacks()) {
-        const name = await detect(o, bp);
+        const name = await detect(o, bp, 0);
         if (name) {
           chosen = [{ bp, name }];
           break;
@@ -118,19 +128,20 @@ export async function compileApp(o: CompileOptions): Promise<CompileResult> {
       }
     }
 
-    for (const { bp, name } of chosen) {
+    for (const [i, { bp, name }] of chosen.entries()) {
       o.log(`-----> ${name} app detected`);
       const r = await o.executor.run([join(bp.dir, 'bin', 'compile'), o.buildDir, o.cacheDir, o.envDir], {
-        cwd: o.buildDir, env: o.env, onLine: o.log, timeoutMs: o.timeoutMs, signal: o.signal,
+        cwd: o.buildDir, env: o.env, onLine: o.log, timeoutMs: o.timeoutMs, signal: o.signal, mounts: mountsFor(o, bp, i), network: true,
       });
       if (r.timedOut) throw new BuildError(`Build timed out after ${Math.round(o.timeoutMs / 60000)} minutes.`);
+      if (r.oomKilled) throw new BuildError('The build ran out of memory and was stopped (SLIPWAY_BUILD_MEMORY_MB raises the limit).');
       if (r.code !== 0) throw new BuildError(`Failed to compile ${name} app (bin/compile exited with ${r.code ?? r.signal}).`);
     }
 
     const last = chosen[chosen.length - 1].bp;
     let defaults: Record<string, string> = {};
     if (existsSync(join(last.dir, 'bin', 'release'))) {
-      const r = await o.executor.run([join(last.dir, 'bin', 'release'), o.buildDir], { cwd: o.buildDir, env: o.env, timeoutMs: 60_000, signal: o.signal });
+      const r = await o.executor.run([join(last.dir, 'bin', 'release'), o.buildDir], { cwd: o.buildDir, env: o.env, timeoutMs: 60_000, signal: o.signal, mounts: mountsFor(o, last, chosen.length - 1) });
       if (r.code !== 0) throw new BuildError(`bin/release of ${chosen[chosen.length - 1].name} exited with ${r.code}.`);
       defaults = parseReleaseYaml(r.stdout);
     }

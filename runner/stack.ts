@@ -71,6 +71,8 @@ export async function ensureStack(stacksDir: string, kind: StackKind, opts: { mi
   await rm(join(tmp, 'var', 'cache', 'apt', 'archives'), { recursive: true, force: true });
   await rm(join(tmp, 'var', 'lib', 'apt', 'lists'), { recursive: true, force: true });
   await mkdir(join(tmp, 'var', 'lib', 'apt', 'lists'), { recursive: true });
+  // Mount points the runner binds over (runc must never create files inside a shared, read-only stack).
+  for (const f of ['resolv.conf', 'hosts']) await writeFile(join(tmp, 'etc', f), '', { flag: 'a' });
   await writeFile(join(tmp, '.slipway-stack'), JSON.stringify({ name: stackName(kind), kind, recipe, built_at: new Date().toISOString() }) + '\n');
   try {
     await rename(tmp, final);

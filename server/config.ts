@@ -25,6 +25,11 @@
  * | SLIPWAY_NPM_REGISTRY     | https://registry.npmjs.org/               | where buildpacks fetch node, npm and packages   |
  * | SLIPWAY_DOWNLOAD_CACHE   | DATA/cache/downloads                      | node/npm tarballs, shared by every app's builds |
  * | SLIPWAY_STACKS_DIR       | /var/cache/slipway/stacks (root)          | stack root filesystems, shared by every data dir |
+ * | SLIPWAY_BUILD_ISOLATION  | container (root), else host               | container: each buildpack step in a runc build container |
+ * | SLIPWAY_BUILD_MEMORY_MB  | 2048                                      | memory limit of a build container               |
+ * | SLIPWAY_SUBNET           | 10.213.0.0/16                             | container addresses; the host is the first one  |
+ * | SLIPWAY_BRIDGE           | slipway0                                  | the bridge containers are joined to             |
+ * | SLIPWAY_NAT              | true                                      | containers reach beyond the machine through NAT |
  * | SLIPWAY_BUILD_CA_BUNDLE  | /etc/ssl/certs/ca-certificates.crt if any | CA certificates builds trust (NODE_EXTRA_CA_CERTS, cafile) |
  */
 import { cpus, homedir } from 'node:os';
@@ -58,6 +63,11 @@ export interface Config {
   downloadCache: string;
   buildCaBundle: string | undefined;
   stacksDir: string;
+  buildIsolation: 'container' | 'host';
+  buildMemoryBytes: number;
+  subnet: string;
+  bridge: string;
+  nat: boolean;
   /** True when running under CI=true (only used to make set-up output quieter). */
   ci: boolean;
   /** The uid of this process; root gets /var/lib/slipway and runs embedded PostgreSQL as `postgres`. */
@@ -94,6 +104,25 @@ function url(name: string, value: string | undefined): string | undefined {
   } catch {
     throw new Error(`${name} is not a valid URL`); // never echo the value: it may hold a password
   }
+  return value;
+}
+
+function oneOf<T extends string>(nameOf: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined || value === '') return fallback;
+  if (!allowed.includes(value as T)) throw new Error(`${nameOf} must be one of ${allowed.join(', ')}, got "${value}"`);
+  return value as T;
+}
+
+function subnet(value: string): string {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) < 8 || Number(m[5]) > 28) {
+    throw new Error(`SLIPWAY_SUBNET must be an IPv4 subnet from /8 to /28, like 10.213.0.0/16, got "${value}"`);
+  }
+  return value;
+}
+
+function name(nameOf: string, value: string): string {
+  if (!/^[a-z][a-z0-9]{1,14}$/.test(value)) throw new Error(`${nameOf} must be 2 to 15 lowercase letters and digits, got "${value}"`);
   return value;
 }
 
@@ -147,6 +176,11 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     npmRegistry: (url('SLIPWAY_NPM_REGISTRY', env.SLIPWAY_NPM_REGISTRY) ?? 'https://registry.npmjs.org/').replace(/\/*$/, '/'),
     downloadCache: resolve(env.SLIPWAY_DOWNLOAD_CACHE || join(dataDir, 'cache', 'downloads')),
     stacksDir: resolve(env.SLIPWAY_STACKS_DIR || (isRoot ? '/var/cache/slipway/stacks' : join(homedir(), '.cache', 'slipway', 'stacks'))),
+    buildIsolation: oneOf('SLIPWAY_BUILD_ISOLATION', env.SLIPWAY_BUILD_ISOLATION, ['container', 'host'] as const, isRoot ? 'container' : 'host'),
+    buildMemoryBytes: positiveInt('SLIPWAY_BUILD_MEMORY_MB', env.SLIPWAY_BUILD_MEMORY_MB, 2048) * 1024 * 1024,
+    subnet: subnet(env.SLIPWAY_SUBNET || '10.213.0.0/16'),
+    bridge: name('SLIPWAY_BRIDGE', env.SLIPWAY_BRIDGE || 'slipway0'),
+    nat: oneOf('SLIPWAY_NAT', env.SLIPWAY_NAT, ['true', 'false'] as const, 'true') === 'true',
     buildCaBundle: env.SLIPWAY_BUILD_CA_BUNDLE || (existsSync('/etc/ssl/certs/ca-certificates.crt') ? '/etc/ssl/certs/ca-certificates.crt' : undefined),
     ci: env.CI === 'true',
     isRoot,
@@ -176,6 +210,11 @@ export function configToEnv(c: Config): Env {
     SLIPWAY_DOWNLOAD_CACHE: c.downloadCache,
     SLIPWAY_BUILD_CA_BUNDLE: c.buildCaBundle,
     SLIPWAY_STACKS_DIR: c.stacksDir,
+    SLIPWAY_BUILD_ISOLATION: c.buildIsolation,
+    SLIPWAY_BUILD_MEMORY_MB: String(c.buildMemoryBytes / 1024 / 1024),
+    SLIPWAY_SUBNET: c.subnet,
+    SLIPWAY_BRIDGE: c.bridge,
+    SLIPWAY_NAT: String(c.nat),
     DATABASE_URL: c.databaseUrl,
     REDIS_URL: c.redisUrl,
   };

@@ -185,3 +185,51 @@ test('when a CI system uploads a tarball and asks for a build, then it builds an
   assert.equal(done.source_blob.version, 'ci-42');
   assert.equal((await t.api('GET', '/apps/from-tar/releases/v1')).body.description, 'Deploy ci-42');
 });
+
+test('when a build runs, then it is inside a build container: uid 10000, no capabilities, read-only stack, and the host unreachable', async () => {
+  // A listener on every host interface: a build reaching the host (through the bridge gateway) would get in.
+  const { createServer } = await import('node:net');
+  const listener = createServer((s) => s.end('reached the host\n'));
+  await new Promise<void>((r) => listener.listen(0, '0.0.0.0', () => r()));
+  const port = (listener.address() as { port: number }).port;
+  const gateway = t.platform.config.subnet.replace(/\.\d+\/\d+$/, '.1');
+  const bp = join(t.dataDir, 'probe-buildpack');
+  await run('mkdir', ['-p', join(bp, 'bin')]);
+  const { writeFile, chmod } = await import('node:fs/promises');
+  await writeFile(join(bp, 'bin', 'detect'), '#!/bin/sh\necho Probe\n');
+  await writeFile(join(bp, 'bin', 'compile'), [
+    '#!/bin/sh',
+    'echo "uid=$(id -u) host=$(hostname) build_dir=$1"',
+    'grep -E "^CapEff" /proc/self/status',
+    'touch /usr/probe 2>/dev/null && echo stack-writable || echo stack-read-only',
+    'python3 "$(dirname "$0")/probe.py"',
+    'echo "web: true" > "$1/Procfile"',
+  ].join('\n') + '\n');
+  await writeFile(join(bp, 'bin', 'probe.py'), [
+    'import socket',
+    's = socket.socket()',
+    's.settimeout(2)',
+    'try:',
+    `    s.connect(('${gateway}', ${port}))`,
+    "    print('host reachable', s.recv(100))",
+    'except Exception:',
+    "    print('host unreachable')",
+  ].join('\n') + '\n');
+  for (const f of ['detect', 'compile', 'probe.py']) await chmod(join(bp, 'bin', f), 0o755);
+  await chmod(bp, 0o755);
+  await chmod(t.dataDir, 0o755);
+
+  await createApp('probed');
+  const dir = await t.checkout('no-buildpack', 'probed');
+  await writeFile(join(dir, '.buildpacks'), bp + '\n');
+  await t.git(dir, ['add', '-A']);
+  await t.git(dir, ['commit', '-q', '-m', 'probe']);
+  const push = await t.git(dir, ['push', 'slipway', 'main']);
+  listener.close();
+  assert.equal(push.code, 0, push.out);
+  assert.match(push.out, /remote: uid=10000 host=build build_dir=\/tmp\/build/);
+  assert.match(push.out, /remote: CapEff:\s+0000000000000000/);
+  assert.match(push.out, /remote: stack-read-only/);
+  assert.match(push.out, /remote: host unreachable/);
+  assert.doesNotMatch(push.out, /reached the host|host reachable/);
+});

@@ -1,0 +1,86 @@
+/**
+ * Buildpack steps inside a build container: the build stack as a read-only root, the build, cache, env and
+ * buildpack dirs bound at fixed paths (/tmp/build, /tmp/cache, /tmp/env, /tmp/buildpacks/N), uid 10000 with no
+ * capabilities, cgroup memory and pids limits, and — for steps that need it — a network namespace on the bridge
+ * with NAT out and no way to the host's own services.
+ */
+import { chown, lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BuildExecutor, ExecOptions, ExecResult } from '../buildpacks/executor.js';
+import { createNetns, ensureBridge, removeNetns, type NetworkConfig } from './network.js';
+import type { BindMount } from './oci-spec.js';
+import type { Runc } from './runc.js';
+import { DYNO_GID, DYNO_UID } from './stack.js';
+
+export interface AddressAllocator {
+  allocate(owner: string): Promise<string>;
+  release(address: string): Promise<void>;
+}
+
+export interface RuncBuildExecutorOptions {
+  runc: Runc;
+  rootfs: string;
+  network: NetworkConfig;
+  addresses: AddressAllocator;
+  memoryBytes: number;
+  pidsLimit?: number;
+  /** Binds every build gets (the download cache, the CA bundle, resolv.conf). */
+  mounts: BindMount[];
+}
+
+/** Gives uid 10000 the bound dirs (the build may write them; the host keeps ownership of nothing inside). */
+async function chownTree(path: string): Promise<void> {
+  const s = await lstat(path).catch(() => undefined);
+  if (!s || s.isSymbolicLink()) return;
+  if (s.uid !== DYNO_UID) await chown(path, DYNO_UID, DYNO_GID);
+  if (s.isDirectory()) for (const e of await readdir(path)) await chownTree(join(path, e));
+}
+
+let seq = 0;
+const prepared = new Set<string>();
+
+export function createRuncBuildExecutor(o: RuncBuildExecutorOptions): BuildExecutor {
+  let bridgeReady: Promise<void> | undefined;
+  return {
+    async run(argv: string[], opts: ExecOptions): Promise<ExecResult> {
+      const mounts = [...(opts.mounts ?? []), ...o.mounts].map(({ source, destination, readonly }) => ({ source, destination, readonly }));
+      // Host paths in argv, cwd and env become their paths inside the container.
+      const sorted = [...mounts].sort((a, b) => b.source.length - a.source.length);
+      const inside = (v: string) => {
+        for (const m of sorted) if (v === m.source || v.startsWith(m.source + '/')) return m.destination + v.slice(m.source.length);
+        return v;
+      };
+      // The build's own dirs go to uid 10000 once (the build dir arrives root-owned from git archive).
+      for (const m of opts.mounts ?? []) {
+        if (!m.owned || prepared.has(m.source)) continue;
+        await chownTree(m.source);
+        prepared.add(m.source);
+        if (prepared.size > 1000) prepared.clear();
+      }
+      const id = `slipway-build-${process.pid}-${Date.now().toString(36)}-${++seq}`;
+      let netns: { name: string; path: string } | undefined;
+      let address: string | undefined;
+      try {
+        if (opts.network) {
+          bridgeReady ??= ensureBridge(o.network);
+          await bridgeReady;
+          address = await o.addresses.allocate(id);
+          netns = await createNetns(o.network, id, address);
+        }
+        const env = Object.fromEntries(Object.entries(opts.env).map(([k, v]) => [k, inside(v)]));
+        const r = await o.runc.runOnce(
+          {
+            id, hostname: 'build', rootfs: o.rootfs, binds: mounts, args: argv.map(inside), env, cwd: inside(opts.cwd),
+            uid: DYNO_UID, gid: DYNO_GID, memoryBytes: o.memoryBytes, cpuShares: 1024, pidsLimit: o.pidsLimit ?? 4096,
+            tmpBytes: 1 << 30, netnsPath: netns?.path, cgroupsPath: `/slipway/${id}`,
+          },
+          { onLine: opts.onLine, timeoutMs: opts.timeoutMs, signal: opts.signal },
+        );
+        return { code: r.code, signal: r.signal, stdout: r.stdout, timedOut: r.timedOut, oomKilled: r.code === 137 && !r.timedOut };
+      } finally {
+        if (netns) await removeNetns(netns.name);
+        if (address) await o.addresses.release(address);
+      }
+    },
+  };
+}

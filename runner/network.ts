@@ -1,0 +1,146 @@
+/**
+ * Container networking: a bridge (slipway0) on a private subnet, one network namespace per container joined to it
+ * by a veth pair, NAT for outbound traffic, and iptables rules in Slipway's own chains so containers cannot reach
+ * the host itself (PostgreSQL, Redis, the API, anything listening there) or each other. All `ip` calls for one
+ * namespace are batched (`ip -batch`): separate calls cost ≈ 54 ms.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface NetworkConfig {
+  bridge: string; // slipway0
+  /** e.g. 10.213.0.0/16; the gateway (the host's side) is the first address. */
+  subnet: string;
+  nat: boolean;
+}
+
+export interface Netns {
+  name: string;
+  path: string;
+  address: string;
+}
+
+export function parseSubnet(cidr: string): { base: number; prefix: number; gateway: string; size: number } {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+  if (!m) throw new Error(`not an IPv4 subnet: ${cidr}`);
+  const prefix = Number(m[5]);
+  if (prefix < 8 || prefix > 28) throw new Error(`subnet prefix must be /8 to /28: ${cidr}`);
+  const ip = [m[1], m[2], m[3], m[4]].map(Number).reduce((a, b) => a * 256 + b, 0);
+  const size = 2 ** (32 - prefix);
+  const base = ip - (ip % size);
+  return { base, prefix, gateway: intToIp(base + 1), size };
+}
+
+export const intToIp = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+
+/** The address at offset i of the subnet (2 … size-2: 0 is the network, 1 the gateway, the last broadcast). */
+export function addressAt(cidr: string, i: number): string {
+  const s = parseSubnet(cidr);
+  if (i < 2 || i > s.size - 2) throw new Error(`offset ${i} is outside ${cidr}`);
+  return intToIp(s.base + i);
+}
+
+/** Interface names are at most 15 characters: sw + 10 hex of the netns name + h/c. */
+export function vethNames(netnsName: string): { host: string; container: string } {
+  const h = createHash('sha256').update(netnsName).digest('hex').slice(0, 10);
+  return { host: `sw${h}h`, container: `sw${h}c` };
+}
+
+async function ipBatch(lines: string[][], netns?: string): Promise<void> {
+  const args = [...(netns ? ['-n', netns] : []), '-batch', '-'];
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('ip', args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ip ${args.join(' ')} failed: ${err.trim()}`))));
+    // Every word was validated by the caller (names we made, addresses we computed); ip reads one command per line.
+    child.stdin.end(lines.map((l) => l.join(' ')).join('\n') + '\n');
+  });
+}
+
+const iptables = (args: string[]) => run('iptables', ['-w', '5', ...args]);
+const hasRule = (args: string[]) => iptables(['-C', ...args]).then(() => true, () => false);
+async function ensureRule(table: string, chain: string, rule: string[], position: 'append' | 'insert' = 'append') {
+  if (!(await hasRule(['-t', table, chain, ...rule]))) await iptables(['-t', table, position === 'insert' ? '-I' : '-A', chain, ...rule]);
+}
+async function ensureChain(table: string, chain: string) {
+  await iptables(['-t', table, '-N', chain]).catch(() => undefined); // exists already
+}
+
+/** The bridge and the host rules; idempotent, so every agent start and every build may call it. */
+export async function ensureBridge(c: NetworkConfig): Promise<void> {
+  if (!/^[a-z][a-z0-9]{1,14}$/.test(c.bridge)) throw new Error(`bad bridge name: ${c.bridge}`);
+  const s = parseSubnet(c.subnet);
+  const exists = await run('ip', ['link', 'show', 'dev', c.bridge]).then(() => true, () => false);
+  if (!exists) await ipBatch([['link', 'add', c.bridge, 'type', 'bridge']]);
+  const addrs = (await run('ip', ['-4', '-o', 'addr', 'show', 'dev', c.bridge])).stdout;
+  if (!addrs.includes(` ${s.gateway}/${s.prefix} `)) await ipBatch([['addr', 'add', `${s.gateway}/${s.prefix}`, 'dev', c.bridge]]);
+  await ipBatch([['link', 'set', c.bridge, 'up']]);
+  await writeFile('/proc/sys/net/ipv4/ip_forward', '1\n');
+
+  const subnet = `${intToIp(s.base)}/${s.prefix}`;
+  // Containers → the host itself: only replies to connections the host opened (the router reaching a dyno).
+  await ensureChain('filter', 'SLIPWAY-INPUT');
+  await ensureRule('filter', 'SLIPWAY-INPUT', ['-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT']);
+  await ensureRule('filter', 'SLIPWAY-INPUT', ['-j', 'DROP']);
+  await ensureRule('filter', 'INPUT', ['-i', c.bridge, '-j', 'SLIPWAY-INPUT'], 'insert');
+  // Between containers: nothing (a container reaching another container is dropped); out of the machine: NAT.
+  await ensureChain('filter', 'SLIPWAY-FORWARD');
+  await ensureRule('filter', 'SLIPWAY-FORWARD', ['-i', c.bridge, '-o', c.bridge, '-j', 'DROP']);
+  await ensureRule('filter', 'SLIPWAY-FORWARD', ['-o', c.bridge, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT']);
+  await ensureRule('filter', 'SLIPWAY-FORWARD', ['-i', c.bridge, '!', '-o', c.bridge, '-j', c.nat ? 'ACCEPT' : 'DROP']);
+  await ensureRule('filter', 'FORWARD', ['-j', 'SLIPWAY-FORWARD'], 'insert');
+  await ensureChain('nat', 'SLIPWAY-POSTROUTING');
+  await ensureRule('nat', 'SLIPWAY-POSTROUTING', ['-s', subnet, '!', '-o', c.bridge, '-j', 'MASQUERADE']);
+  await ensureRule('nat', 'POSTROUTING', ['-j', 'SLIPWAY-POSTROUTING'], 'insert');
+  // Bridged frames must not skip iptables (when br_netfilter is loaded, this makes FORWARD see them).
+  await writeFile('/proc/sys/net/bridge/bridge-nf-call-iptables', '1\n').catch(() => undefined);
+}
+
+const NETNS_NAME = /^slipway-[a-z0-9][a-z0-9.-]{0,60}$/;
+
+/** A network namespace with one interface (eth0) on the bridge at address, and a default route via the gateway. */
+export async function createNetns(c: NetworkConfig, name: string, address: string): Promise<Netns> {
+  if (!NETNS_NAME.test(name)) throw new Error(`not a Slipway netns name: ${name}`);
+  const s = parseSubnet(c.subnet);
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(address)) throw new Error(`bad address: ${address}`);
+  const v = vethNames(name);
+  await ipBatch([
+    ['netns', 'add', name],
+    ['link', 'add', v.host, 'type', 'veth', 'peer', 'name', v.container],
+    ['link', 'set', v.container, 'netns', name],
+    ['link', 'set', v.host, 'master', c.bridge],
+    ['link', 'set', v.host, 'up'],
+  ]).catch(async (e) => {
+    await removeNetns(name);
+    throw e;
+  });
+  await ipBatch([
+    ['link', 'set', 'lo', 'up'],
+    ['link', 'set', v.container, 'name', 'eth0'],
+    ['addr', 'add', `${address}/${s.prefix}`, 'dev', 'eth0'],
+    ['link', 'set', 'eth0', 'up'],
+    ['route', 'add', 'default', 'via', s.gateway],
+  ], name).catch(async (e) => {
+    await removeNetns(name);
+    throw e;
+  });
+  return { name, path: `/var/run/netns/${name}`, address };
+}
+
+/** Removes the namespace (its veth pair goes with it). Only Slipway-named namespaces. */
+export async function removeNetns(name: string): Promise<void> {
+  if (!NETNS_NAME.test(name)) throw new Error(`not a Slipway netns name: ${name}`);
+  await run('ip', ['netns', 'del', name]).catch(() => undefined);
+  await run('ip', ['link', 'del', vethNames(name).host]).catch(() => undefined);
+}
+
+export async function listNetns(): Promise<string[]> {
+  const out = (await run('ip', ['netns', 'list']).catch(() => ({ stdout: '' }))).stdout;
+  return out.split('\n').map((l) => l.split(' ')[0]).filter((n) => NETNS_NAME.test(n));
+}
