@@ -7,15 +7,13 @@
 import { chown, lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildExecutor, ExecOptions, ExecResult } from '../buildpacks/executor.js';
-import { createNetns, ensureBridge, removeNetns, type NetworkConfig } from './network.js';
+import type { NetworkConfig } from './network.js';
+import { createNetnsLeaser, type AddressAllocator } from './netns-lease.js';
 import type { BindMount } from './oci-spec.js';
 import type { Runc } from './runc.js';
 import { DYNO_GID, DYNO_UID } from './stack.js';
 
-export interface AddressAllocator {
-  allocate(owner: string): Promise<string>;
-  release(address: string): Promise<void>;
-}
+export type { AddressAllocator } from './netns-lease.js';
 
 export interface RuncBuildExecutorOptions {
   runc: Runc;
@@ -40,7 +38,7 @@ let seq = 0;
 const prepared = new Set<string>();
 
 export function createRuncBuildExecutor(o: RuncBuildExecutorOptions): BuildExecutor {
-  let bridgeReady: Promise<void> | undefined;
+  const withNetns = createNetnsLeaser(o.network, o.addresses);
   return {
     async run(argv: string[], opts: ExecOptions): Promise<ExecResult> {
       const mounts = [...(opts.mounts ?? []), ...o.mounts].map(({ source, destination, readonly }) => ({ source, destination, readonly }));
@@ -58,29 +56,19 @@ export function createRuncBuildExecutor(o: RuncBuildExecutorOptions): BuildExecu
         if (prepared.size > 1000) prepared.clear();
       }
       const id = `slipway-build-${process.pid}-${Date.now().toString(36)}-${++seq}`;
-      let netns: { name: string; path: string } | undefined;
-      let address: string | undefined;
-      try {
-        if (opts.network) {
-          bridgeReady ??= ensureBridge(o.network);
-          await bridgeReady;
-          address = await o.addresses.allocate(id);
-          netns = await createNetns(o.network, id, address);
-        }
-        const env = Object.fromEntries(Object.entries(opts.env).map(([k, v]) => [k, inside(v)]));
+      const env = Object.fromEntries(Object.entries(opts.env).map(([k, v]) => [k, inside(v)]));
+      const go = async (netnsPath?: string) => {
         const r = await o.runc.runOnce(
           {
             id, hostname: 'build', rootfs: o.rootfs, binds: mounts, args: argv.map(inside), env, cwd: inside(opts.cwd),
             uid: DYNO_UID, gid: DYNO_GID, memoryBytes: o.memoryBytes, cpuShares: 1024, pidsLimit: o.pidsLimit ?? 4096,
-            tmpBytes: 1 << 30, netnsPath: netns?.path, cgroupsPath: `/slipway/${id}`,
+            tmpBytes: 1 << 30, netnsPath, cgroupsPath: `/slipway/${id}`,
           },
           { onLine: opts.onLine, timeoutMs: opts.timeoutMs, signal: opts.signal },
         );
         return { code: r.code, signal: r.signal, stdout: r.stdout, timedOut: r.timedOut, oomKilled: r.code === 137 && !r.timedOut };
-      } finally {
-        if (netns) await removeNetns(netns.name);
-        if (address) await o.addresses.release(address);
-      }
+      };
+      return opts.network ? withNetns(id, (path) => go(path)) : go();
     },
   };
 }

@@ -10,14 +10,20 @@ import { requireUrls } from '../compose.js';
 import type { Logger } from '../log.js';
 import { createStageWorker, QUEUES } from '../queue.js';
 import { createAddressService } from '../services/addresses.js';
-import { createBuildStage } from '../stages/build.js';
+import { createBuildStage, type BuildStageDeps } from '../stages/build.js';
+import { createNetnsLeaser } from '../../runner/netns-lease.js';
+import { createOneOffRunner } from '../../runner/one-off.js';
+import { unpackedSlug } from '../../runner/slug-cache.js';
 
-/** Build containers (runc, the build stack, a network namespace with NAT) when isolation is on; else the host. */
-async function buildExecutor(p: Platform, log: Logger): Promise<BuildExecutor> {
+/**
+ * Build containers (runc, the build stack, a network namespace with NAT) and release-phase one-offs when
+ * isolation is on; else builds on the host and no release phase.
+ */
+async function isolation(p: Platform, log: Logger): Promise<{ executor: BuildExecutor; releasePhase?: BuildStageDeps['releasePhase'] }> {
   const c = p.config;
   if (c.buildIsolation === 'host') {
     log.warn('builds run on the host, not in build containers (SLIPWAY_BUILD_ISOLATION=host)');
-    return createHostExecutor();
+    return { executor: createHostExecutor() };
   }
   const rootfs = await ensureStack(c.stacksDir, 'build', { log: (l) => log.info(l) });
   await mkdir(c.downloadCache, { recursive: true });
@@ -27,14 +33,20 @@ async function buildExecutor(p: Platform, log: Logger): Promise<BuildExecutor> {
     { source: '/etc/resolv.conf', destination: '/etc/resolv.conf', readonly: true },
     ...(c.buildCaBundle ? [{ source: c.buildCaBundle, destination: '/tmp/slipway-ca.crt', readonly: true }] : []),
   ];
-  return createRuncBuildExecutor({
-    runc: createRunc({ root: join(c.dataDir, 'run', 'runc'), bundles: join(c.dataDir, 'run', 'bundles') }),
-    rootfs,
-    network: { bridge: c.bridge, subnet: c.subnet, nat: c.nat },
-    addresses: createAddressService(p.db, c.subnet),
-    memoryBytes: c.buildMemoryBytes,
-    mounts,
-  });
+  const runc = createRunc({ root: join(c.dataDir, 'run', 'runc'), bundles: join(c.dataDir, 'run', 'bundles') });
+  const network = { bridge: c.bridge, subnet: c.subnet, nat: c.nat };
+  const addresses = createAddressService(p.db, c.subnet);
+  const executor = createRuncBuildExecutor({ runc, rootfs, network, addresses, memoryBytes: c.buildMemoryBytes, mounts });
+  const runStack = await ensureStack(c.stacksDir, 'run', { log: (l) => log.info(l) });
+  const oneOff = createOneOffRunner({ runc, rootfs: runStack, withNetns: createNetnsLeaser(network, addresses), scratchDir: join(c.dataDir, 'run', 'dynos') });
+  const releasePhase: BuildStageDeps['releasePhase'] = async (input) => {
+    const slugDir = await unpackedSlug(input.slugFile, input.digest, join(c.dataDir, 'slug-cache'));
+    return oneOff({
+      app: input.app, slugDir, command: input.command, memoryBytes: 512 * 1024 * 1024, timeoutMs: 30 * 60_000, onLine: input.log,
+      identity: { dyno: 'release.1', port: 5000, releaseVersion: input.version, config: input.config },
+    });
+  };
+  return { executor, releasePhase };
 }
 
 /** The worker role: BullMQ workers running the build, release and deploy stages. */
@@ -45,7 +57,7 @@ export async function startWorkerRole(p: Platform, log: Logger) {
     db: p.db,
     config: p.config,
     buildLog: createRedisBuildLog(p.redis, p.config.redisPrefix),
-    executor: await buildExecutor(p, log),
+    ...(await isolation(p, log)),
     log: log.child('build'),
   });
   const worker = createStageWorker(redisUrl, p.config.redisPrefix, QUEUES.builds, { build }, p.config.buildConcurrency);

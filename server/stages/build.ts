@@ -34,6 +34,8 @@ export interface BuildStageDeps {
   buildLog: BuildLog;
   executor: BuildExecutor;
   log: Logger;
+  /** Runs the Procfile's `release` command once in a one-off container of the new slug; absent without isolation. */
+  releasePhase?: (input: { app: string; version: number; slugFile: string; digest: string; command: string; config: Record<string, string>; log: (line: string) => void }) => Promise<{ code: number | null; timedOut: boolean }>;
   /** Called with the new release once it exists (the deploy stage, when there is a runner). */
   onRelease?: (appId: string, releaseId: string) => Promise<void>;
 }
@@ -156,6 +158,23 @@ export function createBuildStage(deps: BuildStageDeps) {
       const release = await deps.releases.create(app, {
         slugId: slug.id, config: vars, processTypes: compiled.processTypes, description: `Deploy ${sha.slice(0, 7)}`, userId: build.user_id,
       });
+      const releaseCommand = compiled.processTypes.release;
+      if (releaseCommand) {
+        await say('-----> Running release command...');
+        const outcome = deps.releasePhase
+          ? await deps.releasePhase({ app: app.name, version: release.version, slugFile: slugFile.path, digest: slugFile.digest, command: releaseCommand, config: vars, log: (l) => void say(`       ${l}`) })
+          : undefined;
+        if (!outcome || outcome.code !== 0) {
+          await deps.releases.setStatus(release.id, 'failed');
+          const why = !outcome
+            ? 'The release phase needs build isolation (SLIPWAY_BUILD_ISOLATION=container, as root).'
+            : outcome.timedOut ? 'The release command timed out.' : `The release command exited with status ${outcome.code}.`;
+          await say(` !     Release v${release.version} failed: ${why}`);
+          await deps.buildLog.finish(buildId, { status: 'failed', release: release.version, error: why });
+          deps.log.info('release phase failed', { app: app.name, release: release.version, code: outcome?.code });
+          return {};
+        }
+      }
       await say('-----> Launching...');
       if (deps.onRelease) {
         await deps.onRelease(app.id, release.id);

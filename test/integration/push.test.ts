@@ -233,3 +233,30 @@ test('when a build runs, then it is inside a build container: uid 10000, no capa
   assert.match(push.out, /remote: host unreachable/);
   assert.doesNotMatch(push.out, /reached the host|host reachable/);
 });
+
+test('when the Procfile has a release command, then it runs once in a one-off container before the release counts', async () => {
+  await createApp('migrator');
+  const dir = await t.checkout('release-phase', 'migrator');
+  const push = await t.git(dir, ['push', 'slipway', 'main']);
+  assert.equal(push.code, 0, push.out);
+  assert.match(push.out, /remote: -----> Running release command\.\.\./);
+  assert.match(push.out, /remote: +migrating as uid 10000 in release\.1 for v1, HOME=\/app/);
+  assert.match(push.out, /remote: +app dir writable/);
+  assert.match(push.out, /Released v1/);
+  assert.equal((await t.api('GET', '/apps/migrator/releases/v1')).body.status, 'succeeded');
+});
+
+test('when the release command fails, then the release is kept as failed, the push is rejected and the old release stays current', async () => {
+  await createApp('bad-migration');
+  const good = await t.checkout('procfile-shell', 'bad-migration');
+  assert.equal((await t.git(good, ['push', 'slipway', 'main'])).code, 0);
+  const goodSha = (await t.git(good, ['rev-parse', 'HEAD'])).out.trim();
+  const dir = await t.checkout('failing-release', 'bad-migration');
+  const push = await t.git(dir, ['push', '--force', 'slipway', 'main']);
+  assert.notEqual(push.code, 0);
+  assert.match(push.out, /remote: +migration failed: database is locked/);
+  assert.match(push.out, /Release v2 failed: The release command exited with status 4/);
+  assert.equal(await remoteRef(dir), goodSha);
+  const releases = (await t.api('GET', '/apps/bad-migration/releases')).body;
+  assert.deepEqual(releases.map((r: { version: number; status: string; current: boolean }) => [r.version, r.status, r.current]), [[1, 'succeeded', true], [2, 'failed', false]]);
+});

@@ -1,0 +1,28 @@
+/** What a dyno's process looks like inside: Heroku's environment and `.profile.d` sourced before the command. */
+export interface DynoIdentity {
+  dyno: string; // web.1, release.1, run.3
+  port: number;
+  releaseVersion: number;
+  config: Record<string, string>;
+}
+
+const PROFILE = 'for f in /app/.profile.d/*.sh; do [ -r "$f" ] && . "$f"; done; eval "$1"';
+
+/** argv for a Procfile command: bash sources /app/.profile.d/*.sh, then runs the command (itself shell, as on Heroku). */
+export function dynoArgv(command: string): string[] {
+  return ['/bin/bash', '-c', PROFILE, 'slipway-dyno', command];
+}
+
+/** The environment: config vars, then what the platform sets (which config cannot override). */
+export function dynoEnv(d: DynoIdentity): Record<string, string> {
+  const { PATH: _p, HOME: _h, PORT: _port, DYNO: _d, ...config } = d.config;
+  return {
+    LANG: 'C.UTF-8',
+    ...config,
+    PATH: '/app/bin:/app/.heroku/node/bin:/usr/local/bin:/usr/bin:/bin',
+    HOME: '/app',
+    PORT: String(d.port),
+    DYNO: d.dyno,
+    SLIPWAY_RELEASE_VERSION: String(d.releaseVersion),
+  };
+}

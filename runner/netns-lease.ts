@@ -1,0 +1,30 @@
+import { createNetns, ensureBridge, removeNetns, type NetworkConfig } from './network.js';
+
+export interface AddressAllocator {
+  allocate(owner: string): Promise<string>;
+  release(address: string): Promise<void>;
+}
+
+/** Runs fn with a fresh network namespace on the bridge (an address leased for it); always cleans both up. */
+export function createNetnsLeaser(network: NetworkConfig, addresses: AddressAllocator) {
+  let bridgeReady: Promise<void> | undefined;
+  return async function withNetns<T>(id: string, fn: (netnsPath: string, address: string) => Promise<T>): Promise<T> {
+    bridgeReady ??= ensureBridge(network).catch((e) => {
+      bridgeReady = undefined;
+      throw e;
+    });
+    await bridgeReady;
+    const address = await addresses.allocate(id);
+    let created = false;
+    try {
+      const ns = await createNetns(network, id, address);
+      created = true;
+      return await fn(ns.path, address);
+    } finally {
+      if (created) await removeNetns(id);
+      await addresses.release(address);
+    }
+  };
+}
+
+export type NetnsLeaser = ReturnType<typeof createNetnsLeaser>;

@@ -1,0 +1,60 @@
+/**
+ * One-off containers of a release: the run stack as root, /app as an overlay of the unpacked slug (shared lower)
+ * and a throw-away upper dir, the dyno environment, a network namespace on the bridge. The release phase runs here;
+ * `slipway run` and dynos use the same pieces.
+ */
+import { mkdir, mkdtemp, rm, chown } from 'node:fs/promises';
+import { join } from 'node:path';
+import { dynoArgv, dynoEnv, type DynoIdentity } from './dyno-env.js';
+import type { NetnsLeaser } from './netns-lease.js';
+import type { Runc } from './runc.js';
+import { DYNO_GID, DYNO_UID } from './stack.js';
+
+export interface OneOffOptions {
+  runc: Runc;
+  rootfs: string;
+  withNetns: NetnsLeaser;
+  scratchDir: string;
+}
+
+export interface OneOff {
+  /** Container id suffix: slipway-APP-vN-release-1. */
+  app: string;
+  slugDir: string;
+  command: string;
+  identity: DynoIdentity;
+  memoryBytes: number;
+  timeoutMs: number;
+  onLine: (line: string) => void;
+}
+
+export function createOneOffRunner(o: OneOffOptions) {
+  return async function runOneOff(job: OneOff): Promise<{ code: number | null; timedOut: boolean }> {
+    const id = `slipway-${job.app}-v${job.identity.releaseVersion}-${job.identity.dyno.replace('.', '-')}-${Date.now().toString(36)}`;
+    await mkdir(o.scratchDir, { recursive: true, mode: 0o711 });
+    const scratch = await mkdtemp(join(o.scratchDir, `${id}-`));
+    const upper = join(scratch, 'upper');
+    const work = join(scratch, 'work');
+    await mkdir(upper);
+    await mkdir(work);
+    await chown(upper, DYNO_UID, DYNO_GID);
+    try {
+      return await o.withNetns(id, async (netnsPath) => {
+        const r = await o.runc.runOnce(
+          {
+            id, hostname: job.identity.dyno, rootfs: o.rootfs, app: { lower: job.slugDir, upper, work },
+            binds: [{ source: '/etc/resolv.conf', destination: '/etc/resolv.conf', readonly: true }],
+            args: dynoArgv(job.command), env: dynoEnv(job.identity), cwd: '/app', uid: DYNO_UID, gid: DYNO_GID,
+            memoryBytes: job.memoryBytes, cpuShares: 1024, pidsLimit: 512, tmpBytes: 256 << 20, netnsPath, cgroupsPath: `/slipway/${id}`,
+          },
+          { onLine: job.onLine, timeoutMs: job.timeoutMs },
+        );
+        return { code: r.code, timedOut: r.timedOut };
+      });
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  };
+}
+
+export type OneOffRunner = ReturnType<typeof createOneOffRunner>;
