@@ -134,7 +134,7 @@ export async function compileApp(o: CompileOptions): Promise<CompileResult> {
         cwd: o.buildDir, env: o.env, onLine: o.log, timeoutMs: o.timeoutMs, signal: o.signal, mounts: mountsFor(o, bp, i), network: true,
       });
       if (r.timedOut) throw new BuildError(`Build timed out after ${Math.round(o.timeoutMs / 60000)} minutes.`);
-      if (r.oomKilled) throw new BuildError('The build ran out of memory and was stopped (SLIPWAY_BUILD_MEMORY_MB raises the limit).');
+      if (r.code !== 0 && r.oomKilled) throw new BuildError('The build ran out of memory and was stopped (SLIPWAY_BUILD_MEMORY_MB raises the limit).');
       if (r.code !== 0) throw new BuildError(`Failed to compile ${name} app (bin/compile exited with ${r.code ?? r.signal}).`);
     }
 

@@ -66,7 +66,7 @@ export function createRuncBuildExecutor(o: RuncBuildExecutorOptions): BuildExecu
           },
           { onLine: opts.onLine, timeoutMs: opts.timeoutMs, signal: opts.signal },
         );
-        return { code: r.code, signal: r.signal, stdout: r.stdout, timedOut: r.timedOut, oomKilled: r.code === 137 && !r.timedOut };
+        return { code: r.code, signal: r.signal, stdout: r.stdout, timedOut: r.timedOut, oomKilled: r.oomKilled };
       };
       return opts.network ? withNetns(id, (path) => go(path)) : go();
     },

@@ -4,7 +4,7 @@
  * the `slipway-` prefix: cleanup only ever touches ids that start with it.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { lineSplitter } from '../buildpacks/executor.js';
@@ -27,6 +27,14 @@ export interface RunResult {
   signal: NodeJS.Signals | null;
   timedOut: boolean;
   stdout: string;
+  /** The kernel killed a process of the container for exceeding its memory limit. */
+  oomKilled: boolean;
+}
+
+/** cgroup v1: memory.oom_control counts OOM kills in the container's memory cgroup. */
+async function oomKills(cgroupsPath: string): Promise<number> {
+  const text = await readFile(join('/sys/fs/cgroup/memory', cgroupsPath, 'memory.oom_control'), 'utf8').catch(() => '');
+  return Number(/oom_kill (\d+)/.exec(text)?.[1] ?? 0);
 }
 
 export function assertOwnedId(id: string): void {
@@ -64,8 +72,9 @@ export function createRunc(o: RuncOptions) {
       await mkdir(bundle, { recursive: true, mode: 0o700 });
       await writeFile(join(bundle, 'config.json'), JSON.stringify(ociSpec(spec)));
       try {
-        return await new Promise<RunResult>((resolve, reject) => {
-          const child = spawn(bin, ['--root', o.root, 'run', '--bundle', bundle, spec.id], { stdio: ['pipe', 'pipe', 'pipe'] });
+        const r = await new Promise<Omit<RunResult, 'oomKilled'>>((resolve, reject) => {
+          // --keep: the container (and its cgroup) stays until remove(), so its OOM count can be read.
+          const child = spawn(bin, ['--root', o.root, 'run', '--keep', '--bundle', bundle, spec.id], { stdio: ['pipe', 'pipe', 'pipe'] });
           let stdout = '';
           let timedOut = false;
           const lines = lineSplitter((l) => opts.onLine?.(l));
@@ -86,6 +95,7 @@ export function createRunc(o: RuncOptions) {
             resolve({ code, signal, timedOut, stdout });
           });
         });
+        return { ...r, oomKilled: (await oomKills(spec.cgroupsPath)) > 0 };
       } finally {
         await remove(spec.id);
       }

@@ -40,19 +40,24 @@ function reply(res: ServerResponse, status: number, message: string, headers: Re
 export function createGitHandler(deps: { users: UserService; apps: AppService; repos: RepoStore; reposDir: string; pushes: PushRegistry; log: Logger }) {
   const git = new Git(deps.reposDir, { autoCreate: false });
   const contexts = new WeakMap<IncomingMessage, PushContext>();
-  const onPush = (action: { req: IncomingMessage; accept(): void; once(ev: 'service', fn: (ps: ChildProcess) => void): void }) => {
+  type Action = { req: IncomingMessage; accept(): void; once(ev: 'service', fn: (ps: ChildProcess) => void): void };
+  const onService = (action: Action) => {
     const ctx = contexts.get(action.req);
-    if (ctx) {
-      action.once('service', (ps) => {
-        if (!ps.pid) return;
-        deps.pushes.register(ps.pid, ctx);
-        ps.once('exit', () => deps.pushes.unregister(ps.pid!));
-      });
-    }
+    action.once('service', (ps) => {
+      // git exits early on a refused push (size cap, bad pack) while node-git-server still pipes the request
+      // into it: without these handlers the EPIPE would take the whole api process down.
+      ps.stdin?.on('error', () => undefined);
+      ps.stdout?.on('error', () => undefined);
+      ps.on('error', (e) => deps.log.warn('git service failed', { error: e.message }));
+      if (!ctx || !ps.pid) return;
+      deps.pushes.register(ps.pid, ctx);
+      ps.once('exit', () => deps.pushes.unregister(ps.pid!));
+    });
     action.accept();
   };
-  git.on('push', onPush as never);
-  git.on('tag', onPush as never);
+  git.on('push', onService as never);
+  git.on('tag', onService as never);
+  git.on('fetch', onService as never);
   git.on('error' as never, ((e: Error) => deps.log.warn('git error', { error: e.message })) as never);
 
   return async function handleGit(req: IncomingMessage, res: ServerResponse): Promise<void> {

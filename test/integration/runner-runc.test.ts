@@ -74,6 +74,9 @@ test('when a container exits with a status, then runOnce returns it and nothing 
 test('when a container goes past its memory limit, then the kernel kills it inside its own cgroup (exit 137)', async () => {
   const r = await sh('python3 -c "b = []\nwhile True: b.append(bytearray(16 << 20))"', { memoryBytes: 64 << 20 });
   assert.equal(r.code, 137, r.out);
+  assert.equal(r.oomKilled, true);
+  const ok = await sh('echo fine');
+  assert.equal(ok.oomKilled, false);
 });
 
 test('when a container fork-bombs, then the pids limit stops it at the cap and nothing is left behind', async () => {
