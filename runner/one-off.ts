@@ -9,6 +9,7 @@ import { dynoArgv, dynoEnv, type DynoIdentity } from './dyno-env.js';
 import type { NetnsLeaser } from './netns-lease.js';
 import type { Runc } from './runc.js';
 import { DYNO_GID, DYNO_UID } from './stack.js';
+import { workerTag } from './reaper.js';
 
 export interface OneOffOptions {
   runc: Runc;
@@ -30,7 +31,7 @@ export interface OneOff {
 
 export function createOneOffRunner(o: OneOffOptions) {
   return async function runOneOff(job: OneOff): Promise<{ code: number | null; timedOut: boolean }> {
-    const id = `slipway-${job.app}-v${job.identity.releaseVersion}-${job.identity.dyno.replace('.', '-')}-${Date.now().toString(36)}`;
+    const id = `slipway-${job.app}-v${job.identity.releaseVersion}-${job.identity.dyno.replace('.', '-')}-${workerTag()}-${Date.now().toString(36)}`;
     await mkdir(o.scratchDir, { recursive: true, mode: 0o711 });
     const scratch = await mkdtemp(join(o.scratchDir, `${id}-`));
     const upper = join(scratch, 'upper');

@@ -14,6 +14,8 @@ import { createBuildStage, type BuildStageDeps } from '../stages/build.js';
 import { createNetnsLeaser } from '../../runner/netns-lease.js';
 import { createOneOffRunner } from '../../runner/one-off.js';
 import { unpackedSlug } from '../../runner/slug-cache.js';
+import { reapDeadWorkers } from '../../runner/reaper.js';
+import { tmpdir } from 'node:os';
 
 /**
  * Build containers (runc, the build stack, a network namespace with NAT) and release-phase one-offs when
@@ -36,6 +38,12 @@ async function isolation(p: Platform, log: Logger): Promise<{ executor: BuildExe
   const runc = createRunc({ root: join(c.dataDir, 'run', 'runc'), bundles: join(c.dataDir, 'run', 'bundles') });
   const network = { bridge: c.bridge, subnet: c.subnet, nat: c.nat };
   const addresses = createAddressService(p.db, c.subnet);
+  const reaped = await reapDeadWorkers({
+    runc, scratchDirs: [tmpdir(), join(c.dataDir, 'run', 'dynos')], releaseAddresses: (owners) => addresses.releaseOwners(owners),
+  });
+  if (reaped.containers.length + reaped.netns.length + reaped.dirs.length > 0) {
+    log.warn('cleaned up after a worker that died mid-build', { containers: reaped.containers.length, netns: reaped.netns.length, dirs: reaped.dirs.length });
+  }
   const executor = createRuncBuildExecutor({ runc, rootfs, network, addresses, memoryBytes: c.buildMemoryBytes, mounts });
   const runStack = await ensureStack(c.stacksDir, 'run', { log: (l) => log.info(l) });
   const oneOff = createOneOffRunner({ runc, rootfs: runStack, withNetns: createNetnsLeaser(network, addresses), scratchDir: join(c.dataDir, 'run', 'dynos') });

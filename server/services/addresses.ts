@@ -19,6 +19,9 @@ export function createAddressService(db: Db, subnet: string) {
       }
       throw new Error(`no free address in ${subnet}`);
     },
+    async releaseOwners(owners: string[]): Promise<void> {
+      if (owners.length) await db.query('DELETE FROM addresses WHERE owner = ANY($1)', [owners]);
+    },
     async release(address: string): Promise<void> {
       await db.query('DELETE FROM addresses WHERE address = $1', [address]);
     },

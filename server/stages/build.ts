@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { Job } from 'bullmq';
+import { workerTag } from '../../runner/reaper.js';
 import { BuildError, compileApp, packSlug, SlugTooLargeError, type BuildExecutor } from '../../buildpacks/index.js';
 import type { BuildLog } from '../builds/build-log.js';
 import type { Config } from '../config.js';
@@ -126,7 +127,7 @@ export function createBuildStage(deps: BuildStageDeps) {
       if (!app) return fail('The app was destroyed during the build.');
       const sha = build.source_version ?? build.id.slice(0, 8);
       const sourceFile = typeof job.data.sourceFile === 'string' ? job.data.sourceFile : null;
-      scratch = await mkdtemp(join(tmpdir(), `slipway-build-${app.name}-`));
+      scratch = await mkdtemp(join(tmpdir(), `slipway-build-${workerTag()}-${app.name}-`));
       const buildDir = join(scratch, 'app');
       const envDir = join(scratch, 'env');
       const cacheDir = join(config.dataDir, 'cache', 'apps', app.id);

@@ -1,0 +1,65 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../server/config.js';
+import { createNetns, ensureBridge, listNetns } from '../../runner/network.js';
+import { ociSpec } from '../../runner/oci-spec.js';
+import { reapDeadWorkers } from '../../runner/reaper.js';
+import { createRunc } from '../../runner/runc.js';
+import { DYNO_GID, DYNO_UID, stackPath } from '../../runner/stack.js';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'slipway-reaper-'));
+});
+after(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+test('when a worker died mid-build, then the next worker removes its containers, netns, addresses and dirs, and nothing else', async () => {
+  const config = loadConfig();
+  const rootfs = stackPath(config.stacksDir, 'run');
+  assert.ok(existsSync(rootfs), `the run stack is missing at ${rootfs}: run npm run setup`);
+  const dead = spawnSync('true').pid!; // a pid that has exited
+  const state = join(dir, 'state');
+  const runc = createRunc({ root: state, bundles: join(dir, 'bundles') });
+
+  // A container the dead worker created (created, never started: as if killed mid-step).
+  const id = `slipway-build-w${dead}-abc123-1`;
+  const bundle = join(dir, 'bundles', id);
+  await mkdir(bundle, { recursive: true });
+  await writeFile(join(bundle, 'config.json'), JSON.stringify(ociSpec({
+    id, hostname: 'build', rootfs, args: ['/bin/sleep', '600'], env: { PATH: '/usr/bin:/bin' }, cwd: '/', uid: DYNO_UID, gid: DYNO_GID,
+    memoryBytes: 64 << 20, cpuShares: 512, pidsLimit: 16, tmpBytes: 1 << 20, cgroupsPath: `/slipway/${id}`,
+  })));
+  // No pipes: the created container's init would hold them open.
+  const created = spawnSync('runc', ['--root', state, 'create', '--bundle', bundle, id], { stdio: 'ignore', timeout: 20_000 });
+  assert.equal(created.status, 0, 'runc create');
+  assert.deepEqual((await runc.list()).map((c) => c.id), [id]);
+
+  // Its network namespace, and dirs: the dead worker's, a live worker's, and someone else's.
+  const network = { bridge: config.bridge, subnet: config.subnet, nat: config.nat };
+  await ensureBridge(network);
+  await createNetns(network, id, config.subnet.replace(/\.\d+\/\d+$/, '.250'));
+  const scratch = join(dir, 'scratch');
+  const deadDir = join(scratch, `slipway-build-w${dead}-myapp-Ab12Cd`);
+  const liveDir = join(scratch, `slipway-build-w${process.pid}-myapp-Ef34Gh`);
+  const otherDir = join(scratch, 'somebody-elses-dir');
+  for (const d of [deadDir, liveDir, otherDir]) await mkdir(d, { recursive: true });
+
+  let released: string[] = [];
+  const r = await reapDeadWorkers({ runc, scratchDirs: [scratch], releaseAddresses: async (owners) => void (released = owners) });
+  assert.deepEqual(r.containers, [id]);
+  assert.deepEqual(r.netns, [id]);
+  assert.deepEqual(released, [id]);
+  assert.deepEqual(r.dirs, [deadDir]);
+  assert.deepEqual(await runc.list(), []);
+  assert.ok(!(await listNetns()).includes(id));
+  assert.equal(existsSync(deadDir), false);
+  assert.equal(existsSync(liveDir), true);
+  assert.equal(existsSync(otherDir), true);
+});
