@@ -2,7 +2,8 @@
  * Where buildpack scripts run. The host executor runs them as a process group in a temp dir; the runner's
  * build container (same isolation as dynos) implements the same interface.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 
 export interface ExecOptions {
   cwd: string;
@@ -46,37 +47,49 @@ export function lineSplitter(onLine: (line: string) => void): { push(chunk: Buff
   };
 }
 
+/**
+ * Waits for a child: both output streams split into lines for onLine, stdout kept (up to 1 MB), `kill` called at the
+ * timeout or on abort. Shared by the host executor and the runc driver.
+ */
+export function superviseChild(
+  child: ChildProcessByStdio<null | Writable, Readable, Readable>,
+  opts: { onLine?: (line: string) => void; timeoutMs?: number; signal?: AbortSignal; kill: () => void },
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; timedOut: boolean }> {
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let timedOut = false;
+    const lines = lineSplitter((l) => opts.onLine?.(l));
+    child.stdout.on('data', (d: Buffer) => {
+      if (stdout.length < 1_000_000) stdout += d.toString();
+      lines.push(d);
+    });
+    child.stderr.on('data', (d: Buffer) => lines.push(d));
+    const timer = opts.timeoutMs ? setTimeout(() => ((timedOut = true), opts.kill()), opts.timeoutMs) : undefined;
+    opts.signal?.addEventListener('abort', opts.kill);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', opts.kill);
+      lines.end();
+      resolve({ code, signal, stdout, timedOut });
+    });
+  });
+}
+
 export function createHostExecutor(): BuildExecutor {
   return {
-    run(argv, opts) {
-      return new Promise((resolve, reject) => {
-        const child = spawn(argv[0], argv.slice(1), { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-        let stdout = '';
-        let timedOut = false;
-        const out = lineSplitter((l) => opts.onLine?.(l));
-        child.stdout.on('data', (d: Buffer) => {
-          if (stdout.length < 1_000_000) stdout += d.toString();
-          out.push(d);
-        });
-        child.stderr.on('data', (d: Buffer) => out.push(d));
-        const killGroup = () => {
-          try {
-            process.kill(-child.pid!, 'SIGKILL');
-          } catch {
-            /* already gone */
-          }
-        };
-        const timer = opts.timeoutMs ? setTimeout(() => ((timedOut = true), killGroup()), opts.timeoutMs) : undefined;
-        opts.signal?.addEventListener('abort', killGroup);
-        child.on('error', reject);
-        child.on('close', (code, signal) => {
-          clearTimeout(timer);
-          opts.signal?.removeEventListener('abort', killGroup);
-          out.end();
-          killGroup(); // nothing a buildpack started outlives it
-          resolve({ code, signal, stdout, timedOut });
-        });
-      });
+    async run(argv, opts) {
+      const child = spawn(argv[0], argv.slice(1), { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      const killGroup = () => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      };
+      const r = await superviseChild(child, { onLine: opts.onLine, timeoutMs: opts.timeoutMs, signal: opts.signal, kill: killGroup });
+      killGroup(); // nothing a buildpack started outlives it
+      return r;
     },
   };
 }

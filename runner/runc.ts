@@ -7,7 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { lineSplitter } from '../buildpacks/executor.js';
+import { superviseChild } from '../buildpacks/executor.js';
 import { ociSpec, type ProcessSpec } from './oci-spec.js';
 
 const run = promisify(execFile);
@@ -72,29 +72,10 @@ export function createRunc(o: RuncOptions) {
       await mkdir(bundle, { recursive: true, mode: 0o700 });
       await writeFile(join(bundle, 'config.json'), JSON.stringify(ociSpec(spec)));
       try {
-        const r = await new Promise<Omit<RunResult, 'oomKilled'>>((resolve, reject) => {
-          // --keep: the container (and its cgroup) stays until remove(), so its OOM count can be read.
-          const child = spawn(bin, ['--root', o.root, 'run', '--keep', '--bundle', bundle, spec.id], { stdio: ['pipe', 'pipe', 'pipe'] });
-          let stdout = '';
-          let timedOut = false;
-          const lines = lineSplitter((l) => opts.onLine?.(l));
-          child.stdout.on('data', (d: Buffer) => {
-            if (stdout.length < 1_000_000) stdout += d.toString();
-            lines.push(d);
-          });
-          child.stderr.on('data', (d: Buffer) => lines.push(d));
-          child.stdin.end(opts.stdin ?? '');
-          const stop = () => void kill(spec.id);
-          const timer = opts.timeoutMs ? setTimeout(() => ((timedOut = true), stop()), opts.timeoutMs) : undefined;
-          opts.signal?.addEventListener('abort', stop);
-          child.on('error', reject);
-          child.on('close', (code, signal) => {
-            clearTimeout(timer);
-            opts.signal?.removeEventListener('abort', stop);
-            lines.end();
-            resolve({ code, signal, timedOut, stdout });
-          });
-        });
+        // --keep: the container (and its cgroup) stays until remove(), so its OOM count can be read.
+        const child = spawn(bin, ['--root', o.root, 'run', '--keep', '--bundle', bundle, spec.id], { stdio: ['pipe', 'pipe', 'pipe'] });
+        child.stdin.end(opts.stdin ?? '');
+        const r = await superviseChild(child, { onLine: opts.onLine, timeoutMs: opts.timeoutMs, signal: opts.signal, kill: () => void kill(spec.id) });
         return { ...r, oomKilled: (await oomKills(spec.cgroupsPath)) > 0 };
       } finally {
         await remove(spec.id);

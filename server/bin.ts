@@ -22,7 +22,7 @@ program
   .option('--api-port <port>', 'API, dashboard and git port (default 5050)')
   .option('--router-port <port>', 'router port (default 8080)')
   .action(async (opts: { dataDir?: string; apiPort?: string; routerPort?: string }) => {
-    const config = loadConfig(process.env, opts);
+    const config = loadConfig(undefined, opts);
     await up(config, createLogger('up', config.logLevel));
   });
 
@@ -35,7 +35,7 @@ program
   .option('--supervised', 'exit when the parent process is gone (set by slipway up)')
   .action(async (role: string, opts: { dataDir?: string; apiPort?: string; routerPort?: string; supervised?: boolean }) => {
     if (!ROLES.includes(role as Role)) throw new CliError(`Unknown role "${role}": one of ${ROLES.join(', ')}.`);
-    const config = loadConfig(process.env, opts);
+    const config = loadConfig(undefined, opts);
     await serve(role as Role, config, createLogger(role, config.logLevel), { supervised: opts.supervised === true });
   });
 
@@ -44,7 +44,7 @@ program
   .description('build the run and build stacks (Debian bookworm root filesystems) if missing; needs root')
   .option('--kind <kind>', 'run, build or all', 'all')
   .action(async (opts: { kind: string }) => {
-    const config = loadConfig(process.env);
+    const config = loadConfig();
     if (!['run', 'build', 'all'].includes(opts.kind)) throw new CliError('--kind is run, build or all');
     if (!config.isRoot) throw new CliError('Building a stack needs root (debootstrap).');
     for (const kind of (opts.kind === 'all' ? ['run', 'build'] : [opts.kind]) as StackKind[]) {

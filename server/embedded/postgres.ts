@@ -80,7 +80,7 @@ export async function startEmbeddedPostgres(opts: { dir: string; binDir: string;
     await chown(socketDir, owner.uid, owner.gid);
   }
   const ids = owner ? { uid: owner.uid, gid: owner.gid } : {};
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
+  const env = { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
 
   if (!(await exists(join(dataDir, 'PG_VERSION')))) {
     log.info('initializing embedded PostgreSQL', { dir: dataDir });

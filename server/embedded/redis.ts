@@ -40,7 +40,7 @@ export async function startEmbeddedRedis(opts: { dir: string; bin?: string; log:
       '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
       '--maxmemory-policy', 'noeviction', '--loglevel', 'warning',
     ],
-    { cwd: dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdio: ['ignore', logFile.fd, logFile.fd] },
+    { cwd: dir, env: { PATH: '/usr/local/bin:/usr/bin:/bin' }, stdio: ['ignore', logFile.fd, logFile.fd] },
   );
   await logFile.close();
   const until = Date.now() + 30_000;
