@@ -58,19 +58,22 @@ export function superviseChild(
   return new Promise((resolve, reject) => {
     let stdout = '';
     let timedOut = false;
-    const lines = lineSplitter((l) => opts.onLine?.(l));
+    // One splitter per stream: an unfinished line on one must never be glued to the other's.
+    const out = lineSplitter((l) => opts.onLine?.(l));
+    const err = lineSplitter((l) => opts.onLine?.(l));
     child.stdout.on('data', (d: Buffer) => {
       if (stdout.length < 1_000_000) stdout += d.toString();
-      lines.push(d);
+      out.push(d);
     });
-    child.stderr.on('data', (d: Buffer) => lines.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
     const timer = opts.timeoutMs ? setTimeout(() => ((timedOut = true), opts.kill()), opts.timeoutMs) : undefined;
     opts.signal?.addEventListener('abort', opts.kill);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', opts.kill);
-      lines.end();
+      out.end();
+      err.end();
       resolve({ code, signal, stdout, timedOut });
     });
   });
