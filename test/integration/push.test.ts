@@ -260,3 +260,51 @@ test('when the release command fails, then the release is kept as failed, the pu
   const releases = (await t.api('GET', '/apps/bad-migration/releases')).body;
   assert.deepEqual(releases.map((r: { version: number; status: string; current: boolean }) => [r.version, r.status, r.current]), [[1, 'succeeded', true], [2, 'failed', false]]);
 });
+
+test('when the worker of a build died after starting it, then the build is marked failed with a message and the next push works', async () => {
+  await createApp('orphaned');
+  const app = (await t.api('GET', '/apps/orphaned')).body;
+  const svc = t.platform.services;
+  const build = await svc.builds.create({ ...app, stack: 'bookworm' }, null, 'f'.repeat(40));
+  assert.equal(await svc.builds.start(build.id), true); // the dead worker got this far
+  // BullMQ hands a stalled job to another worker: the same job arrives again.
+  const { createQueue } = await import('../../server/queue.js');
+  const queue = createQueue(t.platform.config.redisUrl!, t.platform.config.redisPrefix, 'builds');
+  await queue.add('build', { buildId: build.id }, { jobId: `${build.id}-again` });
+  await queue.close();
+  const { createRedisBuildLog } = await import('../../server/builds/build-log.js');
+  const lines: string[] = [];
+  const result = await createRedisBuildLog(t.platform.redis, t.platform.config.redisPrefix).follow(build.id, (l) => lines.push(l));
+  assert.equal(result?.status, 'failed');
+  assert.match(lines.join('\n'), /The worker running this build stopped before it finished\. Push again to retry\./);
+  assert.equal((await t.api('GET', `/apps/orphaned/builds/${build.id}`)).body.status, 'failed');
+  const dir = await t.checkout('procfile-shell', 'orphaned');
+  const push = await t.git(dir, ['push', 'slipway', 'main']);
+  assert.equal(push.code, 0, push.out);
+  assert.match(push.out, /Released v1/);
+});
+
+test('when the BUILDPACK_URL config var names a buildpack, then it is used instead of detection', async () => {
+  const bp = join(t.dataDir, 'named-buildpack');
+  const { mkdir, writeFile, chmod } = await import('node:fs/promises');
+  await mkdir(join(bp, 'bin'), { recursive: true });
+  await writeFile(join(bp, 'bin', 'detect'), '#!/bin/sh\necho "Named"\n');
+  await writeFile(join(bp, 'bin', 'compile'), '#!/bin/sh\necho "named buildpack compiling, GREETING=$(cat "$3/GREETING")"\n');
+  await writeFile(join(bp, 'bin', 'release'), '#!/bin/sh\nprintf -- "---\\ndefault_process_types:\\n  web: echo named\\n"\n');
+  for (const f of ['detect', 'compile', 'release']) await chmod(join(bp, 'bin', f), 0o755);
+  await chmod(bp, 0o755);
+  await chmod(t.dataDir, 0o755);
+  await createApp('named-bp');
+  const app = (await t.api('GET', '/apps/named-bp')).body;
+  await t.platform.db.query(`INSERT INTO config_vars (app_id, key, value) VALUES ($1, 'BUILDPACK_URL', $2), ($1, 'GREETING', 'hi there')`, [app.id, bp]);
+  const dir = await t.checkout('static-site', 'named-bp'); // would be detected as static
+  const push = await t.git(dir, ['push', 'slipway', 'main']);
+  assert.equal(push.code, 0, push.out);
+  assert.match(push.out, /-----> Named app detected/);
+  assert.match(push.out, /named buildpack compiling, GREETING=hi there/);
+  assert.doesNotMatch(push.out, /Static app detected/);
+  const release = (await t.api('GET', '/apps/named-bp/releases/v1')).body;
+  assert.deepEqual(release.process_types, { web: 'echo named' });
+  const build = (await t.api('GET', '/apps/named-bp/builds')).body[0];
+  assert.deepEqual(build.buildpacks, [{ name: 'Named', url: bp }]);
+});
