@@ -73,3 +73,12 @@ test('when a Node build script fails, then the push is rejected with its output 
   assert.deepEqual((await t.api('GET', '/apps/node-broken/releases')).body, []);
   assert.equal((await t.api('GET', '/apps/node-broken/builds')).body[0].status, 'failed');
 });
+
+test('when a Node app has a yarn.lock, then yarn (engines.yarn) installs from it', { timeout: 300_000 }, async () => {
+  const { push } = await pushFixture('node-yarn', 'node-yarned');
+  assert.equal(push.code, 0, push.out);
+  assert.match(push.out, /Installing dependencies with yarn 1\.\d+\.\d+/);
+  const files = await slugFiles('node-yarned', 1);
+  assert.ok(files.includes('./node_modules/ms/package.json'));
+  assert.ok(files.includes('./.heroku/yarn/bin/yarn.js'));
+});
