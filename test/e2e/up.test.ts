@@ -1,12 +1,16 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, mkdir } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, stat, mkdir } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { FIXTURES } from '../helpers/platform.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { alive, descendants, freePort, processesMentioning, waitFor } from '../helpers/procs.js';
 import { cleanEnv, slipway, startUp, type Up } from '../helpers/slipway.js';
 import { createTestDatabase, createTestRedisPrefix } from '../helpers/services.js';
 
+const run = promisify(execFile);
 const cleanups: (() => Promise<unknown>)[] = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -77,6 +81,30 @@ test('when slipway up runs with no URLs, then embedded PostgreSQL and Redis serv
   const bad = await slipway(['apps:create', 'Bad;Name'], env);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /lowercase letters/);
+  // Deploy with git through the whole platform, then read it back with the CLI.
+  const src = join(dataDir, 'src');
+  await cp(join(FIXTURES, 'procfile-shell'), src, { recursive: true });
+  const git = (args: string[]) => run('git', args, { cwd: src, env: { ...env, GIT_AUTHOR_NAME: 'c', GIT_AUTHOR_EMAIL: 'c@example.com', GIT_COMMITTER_NAME: 'c', GIT_COMMITTER_EMAIL: 'c@example.com' } });
+  await git(['init', '-q', '-b', 'main']);
+  await git(['add', '-A']);
+  await git(['commit', '-q', '-m', 'first']);
+  const remote = await slipway(['git:remote', '-a', 'carol-app'], { ...env }, undefined, src);
+  assert.equal(remote.code, 0, remote.stderr);
+  assert.match(remote.stdout, new RegExp(`set git remote slipway to http://127\\.0\\.0\\.1:${apiPort}/carol-app\\.git`));
+  const push = await git(['push', 'slipway', 'main']);
+  assert.match(push.stderr, /remote: +Released v1/);
+  const builds = await slipway(['builds', '-a', 'carol-app'], env);
+  assert.match(builds.stdout, /succeeded +[0-9a-f]{7} +v1 +carol@example\.com/);
+  const log = await slipway(['builds:info', '-a', 'carol-app', '--output'], env);
+  assert.match(log.stdout, /Status: +succeeded/);
+  assert.match(log.stdout, /-----> Procfile app detected/);
+  const releases = await slipway(['releases', '-a', 'carol-app'], env);
+  assert.match(releases.stdout, /v1 \(current\) +Deploy [0-9a-f]{7} +succeeded +carol@example\.com/);
+  const releaseInfo = await slipway(['releases:info', 'v1', '-a', 'carol-app'], env);
+  assert.match(releaseInfo.stdout, /Process types: +web: python3 -m http\.server \$PORT; worker: /);
+  const inferred = await slipway(['releases'], env, undefined, src); // the app from the slipway remote
+  assert.match(inferred.stdout, /=== carol-app Releases/);
+
   const foreign = await slipway(['apps:info', '-a', 'carol-app'], { ...env, SLIPWAY_API_KEY: token });
   assert.equal(foreign.code, 1);
   assert.match(foreign.stderr, /Couldn't find that app/);

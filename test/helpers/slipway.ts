@@ -48,9 +48,9 @@ export function startUp(args: string[], env: Record<string, string>): Up {
 }
 
 /** Runs `slipway ARGS`; resolves with its exit code and output (never rejects on a non-zero exit). */
-export function slipway(args: string[], env: Record<string, string>, stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function slipway(args: string[], env: Record<string, string>, stdin?: string, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
