@@ -82,3 +82,11 @@ test('when a Node app has a yarn.lock, then yarn (engines.yarn) installs from it
   assert.ok(files.includes('./node_modules/ms/package.json'));
   assert.ok(files.includes('./.heroku/yarn/bin/yarn.js'));
 });
+
+test('when a Node app has a pnpm-lock.yaml, then pnpm installs from it', { timeout: 300_000 }, async () => {
+  const { push } = await pushFixture('node-pnpm', 'node-pnpmed');
+  assert.equal(push.code, 0, push.out);
+  assert.match(push.out, /Installing dependencies with pnpm \d+\.\d+\.\d+/);
+  const files = await slugFiles('node-pnpmed', 1);
+  assert.ok(files.some((f) => f.startsWith('./node_modules/ms')), 'ms installed');
+});
