@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,6 +82,7 @@ async function resolveBuildpack(url: string, scratch: string): Promise<Buildpack
     } catch (e) {
       throw new BuildError(`Could not fetch buildpack ${url}: ${((e as { stderr?: string }).stderr || (e as Error).message).trim().split('\n').pop()}`);
     }
+    await chmod(dir, 0o755); // mkdtemp made it root-only; the build user runs its scripts
     return { url, dir };
   }
   throw new BuildError(`Buildpack URL not understood: ${url.slice(0, 200)} (use a git URL, an absolute path, or slipway/nodejs|python|static|procfile).`);

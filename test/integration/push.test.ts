@@ -308,3 +308,29 @@ test('when the BUILDPACK_URL config var names a buildpack, then it is used inste
   const build = (await t.api('GET', '/apps/named-bp/builds')).body[0];
   assert.deepEqual(build.buildpacks, [{ name: 'Named', url: bp }]);
 });
+
+test('when .buildpacks names a git URL, then the buildpack is cloned and used', async () => {
+  const { mkdir, writeFile, chmod } = await import('node:fs/promises');
+  const repo = join(t.dataDir, 'bp-repo');
+  await mkdir(join(repo, 'bin'), { recursive: true });
+  await writeFile(join(repo, 'bin', 'detect'), '#!/bin/sh\necho "From Git"\n');
+  await writeFile(join(repo, 'bin', 'compile'), '#!/bin/sh\necho "compiled by a buildpack fetched with git"\necho "web: true" > "$1/Procfile"\n');
+  for (const f of ['detect', 'compile']) await chmod(join(repo, 'bin', f), 0o755);
+  for (const args of [['init', '-q', '-b', 'main'], ['add', '-A'], ['commit', '-q', '-m', 'buildpack']]) assert.equal((await t.git(repo, args)).code, 0);
+  await createApp('git-bp');
+  const dir = await t.checkout('no-buildpack', 'git-bp');
+  await writeFile(join(dir, '.buildpacks'), `# one buildpack per line\nfile://${repo}#main\n`);
+  await t.git(dir, ['add', '-A']);
+  await t.git(dir, ['commit', '-q', '-m', 'use a git buildpack']);
+  const push = await t.git(dir, ['push', 'slipway', 'main']);
+  assert.equal(push.code, 0, push.out);
+  assert.match(push.out, /From Git app detected/);
+  assert.match(push.out, /compiled by a buildpack fetched with git/);
+  const missing = await createApp('git-bp-missing').then(() => t.checkout('no-buildpack', 'git-bp-missing'));
+  await writeFile(join(missing, '.buildpacks'), `file://${repo}-nope\n`);
+  await t.git(missing, ['add', '-A']);
+  await t.git(missing, ['commit', '-q', '-m', 'bad buildpack']);
+  const bad = await t.git(missing, ['push', 'slipway', 'main']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.out, /Could not fetch buildpack file:\/\//);
+});
