@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerApps } from './commands/apps.js';
 import { registerAuth } from './commands/auth.js';
 import { registerDeploys } from './commands/deploys.js';
+import { registerConfig } from './commands/config.js';
 import { createCtx, type Ctx } from './context.js';
 
 /** Adds every client command (they talk to the REST API only) to the program. */
@@ -9,4 +10,5 @@ export function registerClientCommands(program: Command, ctx: Ctx = createCtx())
   registerAuth(program, ctx);
   registerApps(program, ctx);
   registerDeploys(program, ctx);
+  registerConfig(program, ctx);
 }

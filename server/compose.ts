@@ -37,7 +37,7 @@ export function createServices(config: Config, db: Db) {
   const builds = createBuildService(db);
   const releases = createReleaseService(db);
   const slugs = createSlugService(db);
-  const configVars = createConfigVarService(db);
+  const configVars = createConfigVarService(db, releases);
   const sources = createSourceStore(join(config.dataDir, 'sources'), config.maxPushBytes);
   return { repos, users, apps, collaborators, builds, releases, slugs, configVars, sources };
 }

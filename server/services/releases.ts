@@ -1,6 +1,6 @@
 import type { Db, DbClient } from '../db/pool.js';
 import { withTransaction } from '../db/pool.js';
-import { notFound } from '../errors.js';
+import { invalidParams, notFound } from '../errors.js';
 import { isUuid } from '../names.js';
 import type { App } from './apps.js';
 
@@ -54,6 +54,17 @@ export function createReleaseService(db: Db) {
       };
       const id = client ? await insert(client) : await withTransaction(db, insert);
       return (await (client ?? db).query(`SELECT ${COLUMNS} ${FROM} WHERE r.id = $1`, [id])).rows[0];
+    },
+    /** Rollback: a new release with the old one's slug AND config (Heroku's semantics). */
+    async rollback(app: App, idOrVersion: string, userId: string): Promise<Release> {
+      const target = await this.get(app, idOrVersion);
+      if (target.status !== 'succeeded' || !target.slug_id) throw invalidParams(`Release v${target.version} cannot be rolled back to: it ${target.slug_id ? 'did not succeed' : 'has no slug'}.`);
+      return withTransaction(db, async (tx) => {
+        const rel = await this.create(app, { slugId: target.slug_id, config: target.config, processTypes: target.process_types, description: `Rollback to v${target.version}`, userId, status: 'succeeded' }, tx);
+        await tx.query('DELETE FROM config_vars WHERE app_id = $1', [app.id]);
+        for (const [k, v] of Object.entries(target.config)) await tx.query('INSERT INTO config_vars (app_id, key, value) VALUES ($1, $2, $3)', [app.id, k, v]);
+        return rel;
+      });
     },
     async setStatus(id: string, status: Release['status']): Promise<void> {
       await db.query(`UPDATE releases SET status = $2, updated_at = now() WHERE id = $1`, [id, status]);

@@ -102,6 +102,18 @@ test('when slipway up runs with no URLs, then embedded PostgreSQL and Redis serv
   assert.match(releases.stdout, /v1 \(current\) +Deploy [0-9a-f]{7} +succeeded +carol@example\.com/);
   const releaseInfo = await slipway(['releases:info', 'v1', '-a', 'carol-app'], env);
   assert.match(releaseInfo.stdout, /Process types: +web: python3 -m http\.server \$PORT; worker: /);
+  const setVar = await slipway(['config:set', 'GREETING=hello world', 'MODE=test', '-a', 'carol-app'], env);
+  assert.equal(setVar.code, 0, setVar.stderr);
+  assert.match(setVar.stdout, /Setting GREETING, MODE on carol-app\.\.\. done, v2/);
+  assert.equal((await slipway(['config:get', 'GREETING', '-a', 'carol-app'], env)).stdout.trim(), 'hello world');
+  assert.match((await slipway(['config', '--shell', '-a', 'carol-app'], env)).stdout, /GREETING='hello world'/);
+  assert.match((await slipway(['config:unset', 'MODE', '-a', 'carol-app'], env)).stdout, /Unsetting MODE on carol-app\.\.\. done, v3/);
+  const rollback = await slipway(['releases:rollback', '-a', 'carol-app'], env);
+  assert.match(rollback.stdout, /Rolling back carol-app to v2\.\.\. done, v4/);
+  assert.match((await slipway(['config', '-a', 'carol-app'], env)).stdout, /MODE: +test/);
+  const badKey = await slipway(['config:set', 'BAD-KEY=1', '-a', 'carol-app'], env);
+  assert.equal(badKey.code, 1);
+  assert.match(badKey.stderr, /Invalid config var name "BAD-KEY"/);
   const inferred = await slipway(['releases'], env, undefined, src); // the app from the slipway remote
   assert.match(inferred.stdout, /=== carol-app Releases/);
 

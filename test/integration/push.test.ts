@@ -334,3 +334,39 @@ test('when .buildpacks names a git URL, then the buildpack is cloned and used', 
   assert.notEqual(bad.code, 0);
   assert.match(bad.out, /Could not fetch buildpack file:\/\//);
 });
+
+test('when config vars change, then each change is a release of the same slug with the new config, and rollback restores slug and config', async () => {
+  await createApp('configured');
+  const dir = await t.checkout('procfile-shell', 'configured');
+  assert.equal((await t.git(dir, ['push', 'slipway', 'main'])).code, 0);
+  const v1 = (await t.api('GET', '/apps/configured/releases/v1')).body;
+
+  const set = await t.api('PATCH', '/apps/configured/config-vars', { GREETING: 'hello', COUNT: 3 });
+  assert.equal(set.status, 200);
+  assert.deepEqual(set.body, { COUNT: '3', GREETING: 'hello' });
+  const v2 = (await t.api('GET', '/apps/configured/releases/v2')).body;
+  assert.equal(v2.description, 'Set GREETING, COUNT config vars');
+  assert.equal(v2.slug.id, v1.slug.id);
+  assert.equal(v2.current, true);
+  const unset = await t.api('PATCH', '/apps/configured/config-vars', { GREETING: null });
+  assert.deepEqual(unset.body, { COUNT: '3' });
+  assert.equal((await t.api('GET', '/apps/configured/releases/v3')).body.description, 'Remove GREETING config vars');
+
+  for (const bad of [{ 'BAD-KEY': 'x' }, { '1X': 'y' }, { 'A\nB': 'z' }, { X: { nested: true } }, {}, ['A']]) {
+    const r = await t.api('PATCH', '/apps/configured/config-vars', bad);
+    assert.equal(r.status, 422, JSON.stringify(bad));
+  }
+  const big = await t.api('PATCH', '/apps/configured/config-vars', { HUGE: 'x'.repeat(40 * 1024) });
+  assert.equal(big.status, 413);
+  assert.deepEqual((await t.api('GET', '/apps/configured/config-vars')).body, { COUNT: '3' }, 'refused changes change nothing');
+  assert.equal((await t.api('GET', '/apps/configured/releases')).body.length, 3, 'and make no release');
+
+  const rb = await t.api('POST', '/apps/configured/releases', { release: v2.id });
+  assert.equal(rb.status, 201);
+  assert.equal(rb.body.version, 4);
+  assert.equal(rb.body.description, 'Rollback to v2');
+  assert.equal(rb.body.slug.id, v1.slug.id);
+  assert.deepEqual((await t.api('GET', '/apps/configured/config-vars')).body, { COUNT: '3', GREETING: 'hello' });
+  assert.equal((await t.api('POST', '/apps/configured/releases', { release: 'v99' })).status, 404);
+  assert.equal((await t.api('POST', '/apps/configured/releases', {})).status, 400);
+});
