@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createHostExecutor, type BuildExecutor } from '../../buildpacks/index.js';
 import { createRuncBuildExecutor } from '../../runner/build-executor.js';
 import { createRunc } from '../../runner/runc.js';
-import { DYNO_GID, DYNO_UID, ensureStack } from '../../runner/stack.js';
+import { ensureStack } from '../../runner/stack.js';
 import { createRedisBuildLog } from '../builds/build-log.js';
 import type { Platform } from '../compose.js';
 import { requireUrls } from '../compose.js';
@@ -28,10 +28,11 @@ async function isolation(p: Platform, log: Logger): Promise<{ executor: BuildExe
     return { executor: createHostExecutor() };
   }
   const rootfs = await ensureStack(c.stacksDir, 'build', { log: (l) => log.info(l) });
-  await mkdir(c.downloadCache, { recursive: true });
-  await chown(c.downloadCache, DYNO_UID, DYNO_GID);
+  await mkdir(c.downloadCache, { recursive: true, mode: 0o755 });
+  await chown(c.downloadCache, 0, 0);
   const mounts = [
-    { source: c.downloadCache, destination: '/tmp/downloads', readonly: false },
+    // Read-only: only the worker adds to it, after checking each tarball against the registry (download-cache.ts).
+    { source: c.downloadCache, destination: '/tmp/downloads', readonly: true },
     { source: '/etc/resolv.conf', destination: '/etc/resolv.conf', readonly: true },
     ...(c.buildCaBundle ? [{ source: c.buildCaBundle, destination: '/tmp/slipway-ca.crt', readonly: true }] : []),
   ];

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { Job } from 'bullmq';
 import { workerTag } from '../../runner/reaper.js';
+import { promoteDownloads } from '../builds/download-cache.js';
 import { BuildError, compileApp, packSlug, SlugTooLargeError, type BuildExecutor } from '../../buildpacks/index.js';
 import type { BuildLog } from '../builds/build-log.js';
 import type { Config } from '../config.js';
@@ -155,6 +156,8 @@ export function createBuildStage(deps: BuildStageDeps) {
         digest: slugFile.digest, size: slugFile.size, commit: sha, processTypes: compiled.processTypes, buildpack: compiled.description, stack: app.stack,
       });
       await deps.builds.succeed(buildId, slug.id);
+      const downloads = await promoteDownloads(join(cacheDir, 'downloads'), config.downloadCache, config.npmRegistry);
+      if (downloads.rejected.length) deps.log.warn('downloads not matching the registry were dropped', { app: app.name, files: downloads.rejected.join(',') });
 
       const release = await deps.releases.create(app, {
         slugId: slug.id, config: vars, processTypes: compiled.processTypes, description: `Deploy ${sha.slice(0, 7)}`, userId: build.user_id,

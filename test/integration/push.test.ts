@@ -202,6 +202,7 @@ test('when a build runs, then it is inside a build container: uid 10000, no capa
     'echo "uid=$(id -u) host=$(hostname) build_dir=$1"',
     'grep -E "^CapEff" /proc/self/status',
     'touch /usr/probe 2>/dev/null && echo stack-writable || echo stack-read-only',
+    'touch /tmp/downloads/planted.tgz 2>/dev/null && echo downloads-writable || echo downloads-read-only',
     'python3 "$(dirname "$0")/probe.py"',
     'echo "web: true" > "$1/Procfile"',
   ].join('\n') + '\n');
@@ -230,6 +231,7 @@ test('when a build runs, then it is inside a build container: uid 10000, no capa
   assert.match(push.out, /remote: uid=10000 host=build build_dir=\/tmp\/build/);
   assert.match(push.out, /remote: CapEff:\s+0000000000000000/);
   assert.match(push.out, /remote: stack-read-only/);
+  assert.match(push.out, /remote: downloads-read-only/, 'a build cannot plant files in the machine-wide download cache');
   assert.match(push.out, /remote: host unreachable/);
   assert.doesNotMatch(push.out, /reached the host|host reachable/);
 });

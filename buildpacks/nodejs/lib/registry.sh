@@ -1,7 +1,10 @@
-# Helpers for fetching packages from the npm registry (NPM_CONFIG_REGISTRY), with a machine-wide download cache.
+# Helpers for fetching packages from the npm registry (NPM_CONFIG_REGISTRY).
+# Downloads go to this app's cache ($CACHE_DIR/downloads). The machine-wide cache (SLIPWAY_DOWNLOAD_CACHE) is
+# read-only here: the platform fills it only with tarballs whose sha512 matches the registry's published integrity.
 REGISTRY="${NPM_CONFIG_REGISTRY:-https://registry.npmjs.org/}"
 REGISTRY="${REGISTRY%/}/"
-DOWNLOADS="${SLIPWAY_DOWNLOAD_CACHE:-$CACHE_DIR/downloads}"
+SHARED_DOWNLOADS="${SLIPWAY_DOWNLOAD_CACHE:-}"
+DOWNLOADS="$CACHE_DIR/downloads"
 mkdir -p "$DOWNLOADS"
 
 # metadata NAME: path of the (abbreviated) registry document, refreshed when over an hour old.
@@ -21,17 +24,18 @@ metadata() {
   echo "$file"
 }
 
-# tarball NAME VERSION: path of the package tarball, downloaded once per machine.
+# tarball NAME VERSION: path of the package tarball: the machine's verified copy, else this app's, else downloaded.
 tarball() {
   local name="$1" version="$2" base="${1##*/}"
-  local file="$DOWNLOADS/${base}-${version}.tgz"
-  if [ ! -s "$file" ]; then
-    if ! curl -fsSL --retry 2 --max-time 600 -o "$file.tmp" "${REGISTRY}${name}/-/${base}-${version}.tgz"; then
-      rm -f "$file.tmp"
+  local file="${base}-${version}.tgz"
+  if [ -n "$SHARED_DOWNLOADS" ] && [ -s "$SHARED_DOWNLOADS/$file" ]; then echo "$SHARED_DOWNLOADS/$file"; return 0; fi
+  if [ ! -s "$DOWNLOADS/$file" ]; then
+    if ! curl -fsSL --retry 2 --max-time 600 -o "$DOWNLOADS/$file.tmp" "${REGISTRY}${name}/-/${base}-${version}.tgz"; then
+      rm -f "$DOWNLOADS/$file.tmp"
       echo " !     Could not download ${name}@${version} from ${REGISTRY}." >&2
       return 1
     fi
-    mv "$file.tmp" "$file"
+    mv "$DOWNLOADS/$file.tmp" "$DOWNLOADS/$file"
   fi
-  echo "$file"
+  echo "$DOWNLOADS/$file"
 }
