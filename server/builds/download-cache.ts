@@ -22,7 +22,7 @@ async function sha512(path: string): Promise<string> {
 /** The registry's integrity for name@version (curl: it uses the system CA bundle, as builds do). */
 async function publishedIntegrity(registry: string, name: string, version: string): Promise<string | undefined> {
   try {
-    const r = await run('curl', ['-fsSL', '--max-time', '60', '--', `${registry}${name}/${version}`], { maxBuffer: 8 << 20 });
+    const r = await run('curl', ['-fsSL', '--http1.1', '--retry', '3', '--retry-all-errors', '--max-time', '60', '--', `${registry}${name}/${version}`], { maxBuffer: 8 << 20 });
     return (JSON.parse(r.stdout) as { dist?: { integrity?: string } }).dist?.integrity;
   } catch {
     return undefined;
