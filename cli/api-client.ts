@@ -20,7 +20,7 @@ export async function resolveToken(cfg: CliConfig): Promise<string | undefined> 
 }
 
 export function createApiClient(cfg: CliConfig, token: string | undefined): ApiClient {
-  async function request<T>(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<T> {
+  async function request<T>(method: string, path: string, body?: unknown, extra: Record<string, string> = {}, raw = false): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/vnd.heroku+json; version=3', ...extra };
     if (token && !headers.authorization) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -31,7 +31,7 @@ export function createApiClient(cfg: CliConfig, token: string | undefined): ApiC
       throw new CliError(`Cannot reach the Slipway API at ${cfg.apiUrl} (${(e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message}). Is \`slipway up\` running? Set SLIPWAY_API_URL to point elsewhere.`);
     }
     const text = await res.text();
-    if (extra['x-slipway-raw'] && res.ok) return text as T;
+    if (raw && res.ok) return text as T;
     let data: unknown = undefined;
     try {
       data = text ? JSON.parse(text) : undefined;
@@ -51,6 +51,6 @@ export function createApiClient(cfg: CliConfig, token: string | undefined): ApiC
     post: (p, b, h) => request('POST', p, b ?? {}, h),
     patch: (p, b) => request('PATCH', p, b ?? {}),
     delete: (p) => request('DELETE', p),
-    getText: (p) => request<string>('GET', p, undefined, { 'x-slipway-raw': '1' }),
+    getText: (p) => request<string>('GET', p, undefined, {}, true),
   };
 }

@@ -11,7 +11,6 @@ import { superviseChild } from '../buildpacks/executor.js';
 import { ociSpec, type ProcessSpec } from './oci-spec.js';
 
 const run = promisify(execFile);
-export const CONTAINER_PREFIX = 'slipway-';
 const ID = /^slipway-[a-z0-9][a-z0-9.-]{0,100}$/;
 
 export interface RuncOptions {

@@ -25,11 +25,6 @@ export function parseAppName(value: unknown): AppName {
   return value as AppName;
 }
 
-/** True when the string could be an app name; used to tell names from ids without throwing. */
-export function looksLikeAppName(value: string): boolean {
-  return APP_NAME.test(value) && !value.endsWith('-');
-}
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: string): boolean => UUID.test(value);
 

@@ -6,6 +6,18 @@ export const QUEUES = { builds: 'builds' } as const;
 
 export type StageHandler = (job: Job) => Promise<unknown>;
 
+/** A build job: the build row, and where its source is (git's quarantine dir during a push, or an uploaded tarball). */
+export interface BuildJob {
+  buildId: string;
+  quarantine?: string | null;
+  sourceFile?: string | null;
+}
+
+/** The one way onto the builds queue: one attempt (a retry would run the build twice), job id = build id. */
+export async function enqueueBuild(queue: Queue, job: BuildJob): Promise<void> {
+  await queue.add('build', job, { jobId: job.buildId, removeOnComplete: 1000, removeOnFail: 1000, attempts: 1 });
+}
+
 export function bullConnection(redisUrl: string): ConnectionOptions {
   return { ...redisOptions(redisUrl), maxRetriesPerRequest: null };
 }

@@ -4,7 +4,7 @@
  * As root it runs as the `postgres` user (PostgreSQL refuses root).
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { chmod, chown, mkdir, open, readFile, stat } from 'node:fs/promises';
+import { chown, mkdir, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -128,8 +128,3 @@ export async function startEmbeddedPostgres(opts: { dir: string; binDir: string;
   };
 }
 
-/** Make a directory traversable by the postgres user without making it readable. */
-export async function allowTraverse(dir: string): Promise<void> {
-  const s = await stat(dir);
-  if ((s.mode & 0o001) === 0) await chmod(dir, (s.mode & 0o777) | 0o011);
-}

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { Job } from 'bullmq';
+import type { BuildJob } from '../queue.js';
 import { workerTag } from '../../runner/reaper.js';
 import { promoteDownloads } from '../builds/download-cache.js';
 import { BuildError, compileApp, packSlug, SlugTooLargeError, type BuildExecutor } from '../../buildpacks/index.js';
@@ -104,8 +105,10 @@ function buildEnv(config: Config, app: AppName, sha: string): Record<string, str
 
 export function createBuildStage(deps: BuildStageDeps) {
   const { config } = deps;
-  return async function buildStage(job: Job): Promise<{ release?: number }> {
+  return async function buildStage(job: Job<BuildJob>): Promise<{ release?: number }> {
     const buildId = String(job.data.buildId);
+    const sourceFile = typeof job.data.sourceFile === 'string' ? job.data.sourceFile : null;
+    const quarantine = typeof job.data.quarantine === 'string' ? job.data.quarantine : null;
     const build = await deps.builds.byId(buildId);
     if (!build || build.status !== 'pending') return {};
     const say = (line: string) => deps.buildLog.append(buildId, line);
@@ -127,7 +130,6 @@ export function createBuildStage(deps: BuildStageDeps) {
       const app = await deps.apps.byId(build.app_id);
       if (!app) return fail('The app was destroyed during the build.');
       const sha = build.source_version ?? build.id.slice(0, 8);
-      const sourceFile = typeof job.data.sourceFile === 'string' ? job.data.sourceFile : null;
       scratch = await mkdtemp(join(tmpdir(), `slipway-build-${workerTag()}-${app.name}-`));
       const buildDir = join(scratch, 'app');
       const envDir = join(scratch, 'env');
@@ -136,7 +138,7 @@ export function createBuildStage(deps: BuildStageDeps) {
 
       await say(`-----> Building ${sha.slice(0, 7)} on the ${app.stack} stack`);
       if (sourceFile) await extractTarball(sourceFile, buildDir);
-      else await exportTree(deps.repos.path(app.name), sha, buildDir, typeof job.data.quarantine === 'string' ? job.data.quarantine : null);
+      else await exportTree(deps.repos.path(app.name), sha, buildDir, quarantine);
       const vars = await deps.configVars.get(app);
       for (const [k, v] of Object.entries(vars)) await writeFile(join(envDir, k), v, { mode: 0o600 });
 
@@ -198,7 +200,7 @@ export function createBuildStage(deps: BuildStageDeps) {
       await lock.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
       lock.release();
       if (scratch) await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
-      if (typeof job.data.sourceFile === 'string') await rm(job.data.sourceFile, { force: true }).catch(() => undefined);
+      if (sourceFile) await rm(sourceFile, { force: true }).catch(() => undefined);
     }
   };
 }

@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import type { BuildService } from '../services/builds.js';
 import { DEPLOY_REFS, ZERO_SHA } from '../git/git-path.js';
 import type { PushRegistry } from '../git/git-http.js';
+import { enqueueBuild } from '../queue.js';
 
 interface Update {
   old: string;
@@ -67,7 +68,7 @@ export function createReceiveServer(deps: { socketPath: string; pushes: PushRegi
           return void send({ exit: 1 });
         }
         const build = await deps.builds.create(push.app, push.user.id, choice.sha);
-        await deps.queue.add('build', { buildId: build.id, quarantine: typeof req.quarantine === 'string' ? req.quarantine : null }, { jobId: build.id, removeOnComplete: 1000, removeOnFail: 1000, attempts: 1 });
+        await enqueueBuild(deps.queue, { buildId: build.id, quarantine: typeof req.quarantine === 'string' ? req.quarantine : null });
         deps.log.info('build queued', { app: push.app.name, build: build.id, sha: choice.sha, user: push.user.email });
         say('Building source:');
         const result = await deps.buildLog.follow(build.id, say, abort.signal);

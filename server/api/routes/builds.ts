@@ -11,6 +11,7 @@ import type { SlugService } from '../../services/slugs.js';
 import { sendRange } from '../range.js';
 import { serializeBuild, serializeRelease, serializeSlug, type UrlInfo } from '../serializers.js';
 import { appOf, appRouter } from './apps.js';
+import { enqueueBuild } from '../../queue.js';
 
 /** Builds, releases and slugs of an app (read side). Mounted after the app access check. */
 export function buildRoutes(deps: { apps: AppService; sources: SourceStore; queue: Queue; builds: BuildService; releases: ReleaseService; slugs: SlugService; buildLog: BuildLog; urls: UrlInfo }): Router {
@@ -41,7 +42,7 @@ export function buildRoutes(deps: { apps: AppService; sources: SourceStore; queu
     const version = blob.version === undefined || blob.version === null ? null : String(blob.version);
     if (version !== null && !/^[\w.+\/-]{1,64}$/.test(version)) throw invalidParams('source_blob.version must be up to 64 letters, digits and ._+/-');
     const build = await deps.builds.create(app, currentUser(res).id, version, blob.url);
-    await deps.queue.add('build', { buildId: build.id, sourceFile: file }, { jobId: build.id, removeOnComplete: 1000, removeOnFail: 1000, attempts: 1 });
+    await enqueueBuild(deps.queue, { buildId: build.id, sourceFile: file });
     res.status(201).json(serializeBuild(build, deps.urls));
   });
 
