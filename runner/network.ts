@@ -64,9 +64,9 @@ async function ipBatch(lines: string[][], netns?: string): Promise<void> {
 }
 
 const iptables = (args: string[]) => run('iptables', ['-w', '5', ...args]);
-const hasRule = (args: string[]) => iptables(['-C', ...args]).then(() => true, () => false);
+const hasRule = (table: string, chain: string, rule: string[]) => iptables(['-t', table, '-C', chain, ...rule]).then(() => true, () => false);
 async function ensureRule(table: string, chain: string, rule: string[], position: 'append' | 'insert' = 'append') {
-  if (!(await hasRule(['-t', table, chain, ...rule]))) await iptables(['-t', table, position === 'insert' ? '-I' : '-A', chain, ...rule]);
+  if (!(await hasRule(table, chain, rule))) await iptables(['-t', table, position === 'insert' ? '-I' : '-A', chain, ...rule]);
 }
 async function ensureChain(table: string, chain: string) {
   await iptables(['-t', table, '-N', chain]).catch(() => undefined); // exists already
@@ -102,7 +102,7 @@ export async function ensureBridge(c: NetworkConfig): Promise<void> {
   await writeFile('/proc/sys/net/bridge/bridge-nf-call-iptables', '1\n').catch(() => undefined);
 }
 
-const NETNS_NAME = /^slipway-[a-z0-9][a-z0-9.-]{0,60}$/;
+const NETNS_NAME = /^slipway-[a-z0-9][a-z0-9.-]{0,100}$/;
 
 /** A network namespace with one interface (eth0) on the bridge at address, and a default route via the gateway. */
 export async function createNetns(c: NetworkConfig, name: string, address: string): Promise<Netns> {
@@ -143,4 +143,51 @@ export async function removeNetns(name: string): Promise<void> {
 export async function listNetns(): Promise<string[]> {
   const out = (await run('ip', ['netns', 'list']).catch(() => ({ stdout: '' }))).stdout;
   return out.split('\n').map((l) => l.split(' ')[0]).filter((n) => NETNS_NAME.test(n));
+}
+
+/**
+ * Dynos of one app may talk to each other; dynos of different apps may not. Each app has a chain SLIPWAY-A-<hash>
+ * holding an ACCEPT per dyno address of the app; each dyno's source address jumps into its app's chain from
+ * SLIPWAY-FORWARD, ahead of the rule dropping bridge-to-bridge traffic. Anything not accepted there falls through
+ * to that drop.
+ */
+export function appChain(appId: string): string {
+  return `SLIPWAY-A-${createHash('sha256').update(appId).digest('hex').slice(0, 12)}`;
+}
+
+function checkAddress(address: string): void {
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(address)) throw new Error(`bad address: ${address}`);
+}
+
+export async function allowAppTraffic(c: NetworkConfig, appId: string, address: string): Promise<void> {
+  checkAddress(address);
+  const chain = appChain(appId);
+  await ensureChain('filter', chain);
+  await ensureRule('filter', chain, ['-d', `${address}/32`, '-j', 'ACCEPT']);
+  await ensureRule('filter', 'SLIPWAY-FORWARD', ['-i', c.bridge, '-o', c.bridge, '-s', `${address}/32`, '-j', chain], 'insert');
+}
+
+export async function removeAppTraffic(c: NetworkConfig, appId: string, address: string): Promise<void> {
+  checkAddress(address);
+  const chain = appChain(appId);
+  await iptables(['-t', 'filter', '-D', 'SLIPWAY-FORWARD', '-i', c.bridge, '-o', c.bridge, '-s', `${address}/32`, '-j', chain]).catch(() => undefined);
+  await iptables(['-t', 'filter', '-D', chain, '-d', `${address}/32`, '-j', 'ACCEPT']).catch(() => undefined);
+  const left = (await iptables(['-t', 'filter', '-S', chain]).catch(() => ({ stdout: '' }))).stdout;
+  if (!left.includes('-A ')) await iptables(['-t', 'filter', '-X', chain]).catch(() => undefined); // still referenced: kept
+}
+
+/** Removes every app chain and the jumps into them: what a previous agent left (its dynos are gone). */
+export async function resetAppTraffic(): Promise<void> {
+  const rules = (await iptables(['-t', 'filter', '-S', 'SLIPWAY-FORWARD']).catch(() => ({ stdout: '' }))).stdout.split('\n');
+  for (const rule of rules) {
+    const words = rule.trim().split(/\s+/);
+    if (words[0] !== '-A' || !/^SLIPWAY-A-[0-9a-f]{12}$/.test(words[words.length - 1] ?? '')) continue;
+    await iptables(['-t', 'filter', '-D', ...words.slice(1)]).catch(() => undefined);
+  }
+  const chains = (await iptables(['-t', 'filter', '-S']).catch(() => ({ stdout: '' }))).stdout
+    .split('\n').map((l) => /^-N (SLIPWAY-A-[0-9a-f]{12})$/.exec(l.trim())?.[1]).filter((c): c is string => !!c);
+  for (const chain of chains) {
+    await iptables(['-t', 'filter', '-F', chain]).catch(() => undefined);
+    await iptables(['-t', 'filter', '-X', chain]).catch(() => undefined);
+  }
 }

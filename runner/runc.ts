@@ -57,6 +57,11 @@ export function createRunc(o: RuncOptions) {
   return {
     kill,
     remove,
+    /** A signal to every process in the container's cgroup (`runc kill --all`). */
+    async killAll(id: string, signal: string): Promise<void> {
+      assertOwnedId(id);
+      await runc(['kill', '--all', id, signal]).catch(() => undefined);
+    },
     /** Ids of the containers runc knows under our root (all of them ours by construction). */
     async list(): Promise<{ id: string; pid: number; status: string }[]> {
       const r = await runc(['list', '--format', 'json']).catch(() => ({ stdout: 'null' }));

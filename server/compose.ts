@@ -16,6 +16,8 @@ import { createConfigVarService } from './services/config-vars.js';
 import { installHook } from './git/hooks.js';
 import { createSourceStore } from './services/sources.js';
 import type { UrlInfo } from './api/serializers.js';
+import { createEventBus, type EventBus } from './events.js';
+import { createDynoService } from './services/dynos.js';
 
 export interface Platform {
   config: Config;
@@ -29,17 +31,18 @@ export interface Platform {
 /** Where the api role listens for pre-receive hooks. */
 export const hookSocketPath = (config: Config) => join(config.dataDir, 'run', 'git-hook.sock');
 
-export function createServices(config: Config, db: Db) {
+export function createServices(config: Config, db: Db, events?: EventBus) {
   const repos = createRepoStore(join(config.dataDir, 'repos'), (path) => installHook(path, hookSocketPath(config), config.maxPushBytes));
   const users = createUserService(db);
-  const apps = createAppService({ db, repos, baseDomain: config.baseDomain });
+  const apps = createAppService({ db, repos, baseDomain: config.baseDomain, events: events && { appChanged: (appId) => events.publish({ kind: 'app', appId }) } });
   const collaborators = createCollaboratorService(db);
   const builds = createBuildService(db);
-  const releases = createReleaseService(db);
+  const releases = createReleaseService(db, events);
+  const dynos = createDynoService(db, events);
   const slugs = createSlugService(db);
   const configVars = createConfigVarService(db, releases);
   const sources = createSourceStore(join(config.dataDir, 'sources'), config.maxPushBytes);
-  return { repos, users, apps, collaborators, builds, releases, slugs, configVars, sources };
+  return { repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos };
 }
 
 export function requireUrls(config: Config): { databaseUrl: string; redisUrl: string } {
@@ -64,7 +67,7 @@ export async function openPlatform(config: Config, opts: { migrate?: boolean; po
     config,
     db,
     redis,
-    services: createServices(config, db),
+    services: createServices(config, db, createEventBus(redis, config.redisPrefix)),
     urls: { publicUrl: config.publicUrl, baseDomain: config.baseDomain, routerPort: config.routerPort },
     async close() {
       redis.disconnect();

@@ -31,6 +31,13 @@
  * | SLIPWAY_BRIDGE           | slipway0                                  | the bridge containers are joined to             |
  * | SLIPWAY_NAT              | true                                      | containers reach beyond the machine through NAT |
  * | SLIPWAY_BUILD_CA_BUNDLE  | /etc/ssl/certs/ca-certificates.crt if any | CA certificates builds trust (NODE_EXTRA_CA_CERTS, cafile) |
+ * | SLIPWAY_DYNO_PORT        | 5000                                      | $PORT inside every dyno (each has its own netns) |
+ * | SLIPWAY_BOOT_TIMEOUT     | 60 (seconds)                              | a web dyno must accept TCP on $PORT by then (R10) |
+ * | SLIPWAY_STOP_GRACE       | 30 (seconds)                              | SIGTERM to SIGKILL when a dyno stops (R12)      |
+ * | SLIPWAY_CRASH_BACKOFF    | 10 (seconds)                              | the first delayed restart; doubles up to 5 min  |
+ * | SLIPWAY_LOG_LINES        | 1500                                      | lines kept per app log stream                   |
+ *
+ * Dyno sizes (Heroku's names) are in runner/sizes.ts.
  */
 import { cpus, homedir } from 'node:os';
 import { existsSync, readdirSync } from 'node:fs';
@@ -68,6 +75,11 @@ export interface Config {
   subnet: string;
   bridge: string;
   nat: boolean;
+  dynoPort: number;
+  bootTimeoutMs: number;
+  stopGraceMs: number;
+  crashBackoffMs: number;
+  logLines: number;
   /** True when running under CI=true (only used to make set-up output quieter). */
   ci: boolean;
   /** The uid of this process; root gets /var/lib/slipway and runs embedded PostgreSQL as `postgres`. */
@@ -93,6 +105,13 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive whole number, got "${value}"`);
+  return n;
+}
+
+function positiveNumber(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got "${value}"`);
   return n;
 }
 
@@ -182,6 +201,11 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     bridge: name('SLIPWAY_BRIDGE', env.SLIPWAY_BRIDGE || 'slipway0'),
     nat: oneOf('SLIPWAY_NAT', env.SLIPWAY_NAT, ['true', 'false'] as const, 'true') === 'true',
     buildCaBundle: env.SLIPWAY_BUILD_CA_BUNDLE || (existsSync('/etc/ssl/certs/ca-certificates.crt') ? '/etc/ssl/certs/ca-certificates.crt' : undefined),
+    dynoPort: port('SLIPWAY_DYNO_PORT', env.SLIPWAY_DYNO_PORT, 5000),
+    bootTimeoutMs: positiveNumber('SLIPWAY_BOOT_TIMEOUT', env.SLIPWAY_BOOT_TIMEOUT, 60) * 1000,
+    stopGraceMs: positiveNumber('SLIPWAY_STOP_GRACE', env.SLIPWAY_STOP_GRACE, 30) * 1000,
+    crashBackoffMs: positiveNumber('SLIPWAY_CRASH_BACKOFF', env.SLIPWAY_CRASH_BACKOFF, 10) * 1000,
+    logLines: positiveInt('SLIPWAY_LOG_LINES', env.SLIPWAY_LOG_LINES, 1500),
     ci: env.CI === 'true',
     isRoot,
   };
@@ -215,6 +239,11 @@ export function configToEnv(c: Config): Env {
     SLIPWAY_SUBNET: c.subnet,
     SLIPWAY_BRIDGE: c.bridge,
     SLIPWAY_NAT: String(c.nat),
+    SLIPWAY_DYNO_PORT: String(c.dynoPort),
+    SLIPWAY_BOOT_TIMEOUT: String(c.bootTimeoutMs / 1000),
+    SLIPWAY_STOP_GRACE: String(c.stopGraceMs / 1000),
+    SLIPWAY_CRASH_BACKOFF: String(c.crashBackoffMs / 1000),
+    SLIPWAY_LOG_LINES: String(c.logLines),
     DATABASE_URL: c.databaseUrl,
     REDIS_URL: c.redisUrl,
   };

@@ -24,6 +24,8 @@ export interface ApiDeps {
   log: Logger;
   /** Extra routers mounted behind the token check (later stages add theirs here). */
   extraRoutes?: express.Router[];
+  /** Routers that carry their own credential (log-session URLs), mounted before the token check. */
+  publicRoutes?: express.Router[];
 }
 
 export const BODY_LIMIT = '1mb';
@@ -52,6 +54,7 @@ export function createApi(deps: ApiDeps): Express {
   app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'], strict: true }));
 
   app.use(loginRoutes(deps.users));
+  for (const r of deps.publicRoutes ?? []) app.use(r);
   app.use(requireToken(deps.users));
   app.use(accountRoutes(deps.users));
   app.use(appRoutes(deps.apps, deps.collaborators, deps.urls));

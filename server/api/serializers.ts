@@ -5,6 +5,7 @@ import type { User } from '../services/users.js';
 import type { Build } from '../services/builds.js';
 import type { Release } from '../services/releases.js';
 import type { Slug } from '../services/slugs.js';
+import type { DynoRow, FormationRow } from '../services/dynos.js';
 
 export interface UrlInfo {
   publicUrl: string; // http://127.0.0.1:5050
@@ -153,5 +154,40 @@ export function serializeSlug(s: Slug) {
     process_types: s.process_types,
     size: s.size,
     stack: { id: s.stack, name: s.stack },
+  };
+}
+
+export function serializeFormation(f: FormationRow) {
+  return {
+    id: f.id,
+    app: { id: f.app_id, name: f.app_name },
+    command: f.command ?? '',
+    created_at: iso(f.created_at),
+    quantity: f.quantity,
+    size: f.size,
+    type: f.type,
+    updated_at: iso(f.updated_at),
+  };
+}
+
+export function serializeDyno(d: DynoRow) {
+  const num = (v: string | number | null) => (v === null ? null : Number(v));
+  return {
+    id: d.id,
+    app: { id: d.app_id, name: d.app_name },
+    attach_url: null,
+    command: d.command,
+    created_at: iso(d.created_at),
+    name: d.name,
+    release: { id: d.release_id, version: d.release_version },
+    size: d.size,
+    state: d.state,
+    type: d.type,
+    updated_at: iso(d.updated_at),
+    // Slipway's own fields
+    restarts: d.restarts,
+    exit_code: d.exit_code,
+    started_at: iso(d.started_at),
+    stats: { memory_bytes: num(d.memory_bytes), memory_limit_bytes: num(d.memory_limit_bytes), cpu_seconds: num(d.cpu_seconds), pids: d.pids },
   };
 }

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { createApi } from '../api/create-api.js';
 import { buildRoutes } from '../api/routes/builds.js';
 import { configRoutes } from '../api/routes/config.js';
+import { dynoRoutes, logSessionRoutes } from '../api/routes/dynos.js';
 import { createRedisBuildLog } from '../builds/build-log.js';
 import { hookSocketPath, requireUrls, type Platform } from '../compose.js';
 import { createGitHandler, PushRegistry } from '../git/git-http.js';
@@ -33,7 +34,12 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
     urls: p.urls,
     log,
     health: () => readHealth(p.redis, p.config.redisPrefix),
-    extraRoutes: [buildRoutes({ ...p.services, buildLog, queue, urls: p.urls }), configRoutes(p.services)],
+    extraRoutes: [
+      buildRoutes({ ...p.services, buildLog, queue, urls: p.urls }),
+      configRoutes(p.services),
+      dynoRoutes({ ...p.services, redis: p.redis, redisPrefix: p.config.redisPrefix, urls: p.urls }),
+    ],
+    publicRoutes: [logSessionRoutes({ redis: p.redis, redisPrefix: p.config.redisPrefix })],
   });
   const git = createGitHandler({ ...p.services, reposDir: join(p.config.dataDir, 'repos'), pushes, log: log.child('git') });
   const server = createServer((req, res) => {

@@ -22,7 +22,7 @@ export interface App {
 
 export interface AppEvents {
   /** Called after an app's routing-relevant state changed (created, renamed, maintenance, destroyed). */
-  appChanged(name: AppName): Promise<void> | void;
+  appChanged(appId: string): Promise<void> | void;
 }
 
 const APP_COLUMNS = `a.id, a.name, a.owner_id, u.email AS owner_email, a.stack, a.maintenance, a.buildpack_provided_description,
@@ -33,8 +33,8 @@ const NOT_FOUND = "Couldn't find that app.";
 export function createAppService(deps: { db: Db; repos: RepoStore; baseDomain: string; events?: AppEvents }) {
   const { db, repos } = deps;
   const defaultHost = (name: AppName) => `${name}.${deps.baseDomain}`;
-  const changed = async (name: AppName) => {
-    await deps.events?.appChanged(name);
+  const changed = async (appId: string) => {
+    await deps.events?.appChanged(appId);
   };
 
   async function insert(owner: User, name: AppName): Promise<App> {
@@ -73,7 +73,7 @@ export function createAppService(deps: { db: Db; repos: RepoStore; baseDomain: s
           }
         }
       }
-      await changed(app.name);
+      await changed(app.id);
       return app;
     },
 
@@ -139,9 +139,8 @@ export function createAppService(deps: { db: Db; repos: RepoStore; baseDomain: s
         }
         if (newName) await repos.rename(app.name, newName);
       });
-      if (newName) await changed(app.name);
       const updated = await service.get(user, app.id);
-      await changed(updated.name);
+      await changed(updated.id);
       return updated;
     },
 
@@ -149,7 +148,7 @@ export function createAppService(deps: { db: Db; repos: RepoStore; baseDomain: s
       service.requireOwner(user, app, 'destroy it');
       await db.query('DELETE FROM apps WHERE id = $1', [app.id]);
       await repos.remove(app.name);
-      await changed(app.name);
+      await changed(app.id);
       return app;
     },
 

@@ -37,7 +37,7 @@ export function createConfigVarService(db: Db, releases?: ReleaseService) {
 
     async update(app: App, patch: Record<string, string | null>, userId: string): Promise<{ config: Record<string, string>; release: Release }> {
       if (!releases) throw new Error('config var changes need the release service');
-      return withTransaction(db, async (tx) => {
+      const result = await withTransaction(db, async (tx) => {
         await tx.query('SELECT id FROM apps WHERE id = $1 FOR UPDATE', [app.id]);
         for (const [k, v] of Object.entries(patch)) {
           if (v === null) await tx.query('DELETE FROM config_vars WHERE app_id = $1 AND key = $2', [app.id, k]);
@@ -53,6 +53,8 @@ export function createConfigVarService(db: Db, releases?: ReleaseService) {
         }, tx);
         return { config, release };
       });
+      if (result.release.status === 'succeeded') await releases.announce(app.id);
+      return result;
     },
   };
 }

@@ -3,6 +3,8 @@ import { withTransaction } from '../db/pool.js';
 import { invalidParams, notFound } from '../errors.js';
 import { isUuid } from '../names.js';
 import type { App } from './apps.js';
+import type { EventBus } from '../events.js';
+import { ensureFormation } from './dynos.js';
 
 export interface Release {
   id: string;
@@ -35,8 +37,12 @@ const COLUMNS = `r.id, r.app_id, a.name AS app_name, r.version, r.slug_id, r.con
   r.version = (SELECT max(r2.version) FROM releases r2 WHERE r2.app_id = r.app_id AND r2.status = 'succeeded') AS current`;
 const FROM = 'FROM releases r JOIN apps a ON a.id = r.app_id LEFT JOIN users u ON u.id = r.user_id';
 
-export function createReleaseService(db: Db) {
+export function createReleaseService(db: Db, events?: EventBus) {
   return {
+    /** After a succeeded release is committed: the agent deploys it. */
+    async announce(appId: string): Promise<void> {
+      await events?.publish({ kind: 'release', appId });
+    },
     /**
      * Release vN+1. Serialized per app by locking the app row, so versions are unique and gapless
      * under concurrent pushes and config changes.
@@ -50,27 +56,37 @@ export function createReleaseService(db: Db) {
            RETURNING id`,
           [app.id, input.slugId, JSON.stringify(input.config), JSON.stringify(input.processTypes), input.description, input.status ?? 'pending', input.userId],
         );
+        if (input.status === 'succeeded') await ensureFormation(tx, app.id, input.processTypes);
         return r.rows[0].id as string;
       };
       const id = client ? await insert(client) : await withTransaction(db, insert);
+      if (!client && input.status === 'succeeded') await this.announce(app.id);
       return (await (client ?? db).query(`SELECT ${COLUMNS} ${FROM} WHERE r.id = $1`, [id])).rows[0];
     },
     /** Rollback: a new release with the old one's slug AND config (Heroku's semantics). */
     async rollback(app: App, idOrVersion: string, userId: string): Promise<Release> {
       const target = await this.get(app, idOrVersion);
       if (target.status !== 'succeeded' || !target.slug_id) throw invalidParams(`Release v${target.version} cannot be rolled back to: it ${target.slug_id ? 'did not succeed' : 'has no slug'}.`);
-      return withTransaction(db, async (tx) => {
+      const rel = await withTransaction(db, async (tx) => {
         const rel = await this.create(app, { slugId: target.slug_id, config: target.config, processTypes: target.process_types, description: `Rollback to v${target.version}`, userId, status: 'succeeded' }, tx);
         await tx.query('DELETE FROM config_vars WHERE app_id = $1', [app.id]);
         for (const [k, v] of Object.entries(target.config)) await tx.query('INSERT INTO config_vars (app_id, key, value) VALUES ($1, $2, $3)', [app.id, k, v]);
         return rel;
       });
+      await this.announce(app.id);
+      return rel;
     },
     async setStatus(id: string, status: Release['status']): Promise<void> {
-      await db.query(`UPDATE releases SET status = $2, updated_at = now() WHERE id = $1`, [id, status]);
-      if (status === 'succeeded') {
-        await db.query(`UPDATE apps SET released_at = now(), updated_at = now() WHERE id = (SELECT app_id FROM releases WHERE id = $1)`, [id]);
-      }
+      const appId = await withTransaction(db, async (tx) => {
+        const r = await tx.query<{ app_id: string; process_types: Record<string, string> }>(
+          `UPDATE releases SET status = $2, updated_at = now() WHERE id = $1 RETURNING app_id, process_types`, [id, status]);
+        const row = r.rows[0];
+        if (!row || status !== 'succeeded') return undefined;
+        await tx.query(`UPDATE apps SET released_at = now(), updated_at = now() WHERE id = $1`, [row.app_id]);
+        await ensureFormation(tx, row.app_id, row.process_types);
+        return row.app_id;
+      });
+      if (appId) await this.announce(appId);
     },
     async list(app: App): Promise<Release[]> {
       return (await db.query(`SELECT ${COLUMNS} ${FROM} WHERE r.app_id = $1 ORDER BY r.version`, [app.id])).rows;

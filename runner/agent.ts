@@ -1,0 +1,394 @@
+/**
+ * The agent's logic, independent of where desired state lives: it reconciles the desired dynos (from a store —
+ * Postgres in production) with what its Runner runs, and reports back. Heroku's rules:
+ * - a web dyno is up once it accepts TCP on $PORT, else after the boot timeout `Error R10 (Boot timeout)`;
+ *   other types are up once started;
+ * - a crashed dyno restarts immediately, then after 10 s, doubling up to 5 min; the count resets after 10 minutes
+ *   up, on a new release and on a restart;
+ * - stopping sends SIGTERM to every process, waits the grace period, then SIGKILL with `Error R12 (Exit timeout)`;
+ * - an OOM kill inside the dyno's cgroup is `Error R15 (Memory quota vastly exceeded)` and a restart;
+ * - a changed generation (release, size, restart) replaces a dyno: web dynos start the new one first and stop the
+ *   old one once the new one is up (no request dropped); other types stop first (no two clocks at once).
+ */
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { dynoContainerId, type DynoExit, type DynoHandle, type DynoSpec, type DynoStats, type Runner } from './index.js';
+import type { DynoSize } from './sizes.js';
+
+export interface DesiredDyno {
+  appId: string;
+  app: string;
+  type: string;
+  name: string;
+  release: { id: string; version: number; slugDigest: string };
+  command: string;
+  config: Record<string, string>;
+  size: DynoSize;
+  /** Changes whenever the dyno must be replaced: a new release, another size, a restart. */
+  generation: string;
+}
+
+export type DynoState = 'starting' | 'up' | 'crashed' | 'stopping';
+
+export interface DynoReport {
+  id: string;
+  appId: string;
+  name: string;
+  type: string;
+  releaseId: string;
+  command: string;
+  size: string;
+  state: DynoState;
+  host?: string;
+  port?: number;
+  restarts: number;
+  exitCode?: number | null;
+  startedAt: Date;
+}
+
+export interface AgentStore {
+  desired(): Promise<DesiredDyno[]>;
+  report(r: DynoReport): Promise<void>;
+  forget(id: string): Promise<void>;
+  /** Removes every dyno row this agent reported before it (re)started. */
+  reset(): Promise<void>;
+  stats(id: string, s: DynoStats): Promise<void>;
+}
+
+export interface LogSink {
+  write(appId: string, source: 'app' | 'slipway', dyno: string, line: string): void;
+}
+
+export interface AgentOptions {
+  runner: Runner;
+  store: AgentStore;
+  logs: LogSink;
+  bootTimeoutMs?: number;
+  stopGraceMs?: number;
+  /** The first delayed restart (the second crash); later ones double it up to maxBackoffMs. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** A dyno up this long has its crash count reset. */
+  resetAfterMs?: number;
+  reconcileMs?: number;
+  statsMs?: number;
+  /** Output lines per dyno per second before lines are dropped (L10). */
+  maxLinesPerSecond?: number;
+  onError?: (what: string, e: Error) => void;
+}
+
+interface Instance {
+  spec: DynoSpec;
+  desired: DesiredDyno;
+  handle?: DynoHandle;
+  state: DynoState;
+  startedAt: Date;
+  upAt?: number;
+  stopping?: Promise<void>;
+  bootFailed?: boolean;
+  exit?: DynoExit;
+  restarts: number;
+  stats?: DynoStats;
+}
+
+interface Slot {
+  key: string;
+  desired?: DesiredDyno;
+  current?: Instance;
+  next?: Instance;
+  crashes: number;
+  restartAt: number;
+  /** The instance that crashed last (its row stays, state crashed, until the restart replaces it). */
+  crashed?: Instance;
+  /** ps:restart asked for a fresh instance of the same generation. */
+  restart?: boolean;
+}
+
+const describe = (s: number | null) => (s === null ? 'unknown' : String(s));
+
+export function backoffDelay(crashes: number, baseMs: number, maxMs: number): number {
+  if (crashes <= 1) return 0;
+  return Math.min(maxMs, baseMs * 2 ** (crashes - 2));
+}
+
+export function createAgent(o: AgentOptions) {
+  const bootTimeoutMs = o.bootTimeoutMs ?? 60_000;
+  const stopGraceMs = o.stopGraceMs ?? 30_000;
+  const backoffMs = o.backoffMs ?? 10_000;
+  const maxBackoffMs = o.maxBackoffMs ?? 300_000;
+  const resetAfterMs = o.resetAfterMs ?? 600_000;
+  const maxLines = o.maxLinesPerSecond ?? 2000;
+  const slots = new Map<string, Slot>();
+  const timers = new Set<NodeJS.Timeout>();
+  let stopped = false;
+  let running: Promise<void> | undefined;
+  let again = false;
+
+  const fail = (what: string) => (e: Error) => o.onError?.(what, e);
+  const event = (d: { appId: string }, dyno: string, line: string) => o.logs.write(d.appId, 'slipway', dyno, line);
+  const later = (ms: number, fn: () => void) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    timers.add(t);
+  };
+
+  const report = (inst: Instance) =>
+    o.store.report({
+      id: inst.spec.id, appId: inst.spec.appId, name: inst.spec.name, type: inst.spec.type, releaseId: inst.spec.release.id,
+      command: inst.spec.command, size: inst.spec.size.name, state: inst.state, host: inst.handle?.host, port: inst.handle?.port,
+      restarts: inst.restarts, exitCode: inst.exit?.code, startedAt: inst.startedAt,
+    }).catch(fail('report'));
+
+  function setState(inst: Instance, state: DynoState): void {
+    if (inst.state === state) return;
+    event(inst.spec, inst.spec.name, `State changed from ${inst.state} to ${state}`);
+    inst.state = state;
+    void report(inst);
+  }
+
+  /** Lines per dyno per second; beyond the cap they are dropped and counted (Heroku's L10). */
+  function outputFor(spec: DynoSpec): (line: string) => void {
+    let windowStart = Date.now();
+    let count = 0;
+    let dropped = 0;
+    return (line) => {
+      const now = Date.now();
+      if (now - windowStart >= 1000) {
+        if (dropped > 0) event(spec, spec.name, `Error L10 (output buffer overflow) -> ${dropped} log lines dropped: the dyno wrote more than ${maxLines} lines a second`);
+        windowStart = now;
+        count = 0;
+        dropped = 0;
+      }
+      if (++count > maxLines) dropped++;
+      else o.logs.write(spec.appId, 'app', spec.name, line);
+    };
+  }
+
+  async function waitForPort(host: string, port: number, deadline: number, alive: () => boolean): Promise<boolean> {
+    while (Date.now() < deadline && alive()) {
+      const ok = await new Promise<boolean>((resolve) => {
+        const s = connect({ host, port });
+        s.setTimeout(1000, () => s.destroy());
+        s.once('connect', () => (s.destroy(), resolve(true)));
+        s.once('error', () => resolve(false));
+        s.once('close', () => resolve(false));
+      });
+      if (ok) return true;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  }
+
+  async function start(slot: Slot, d: DesiredDyno, as: 'current' | 'next'): Promise<void> {
+    const restarts = slot.crashes;
+    const spec: DynoSpec = {
+      id: dynoContainerId(d.app, d.name, randomBytes(4).toString('hex').slice(0, 6)),
+      app: d.app, appId: d.appId, name: d.name, type: d.type, release: d.release, command: d.command, config: d.config, size: d.size,
+    };
+    const inst: Instance = { spec, desired: d, state: 'starting', startedAt: new Date(), restarts };
+    slot[as] = inst;
+    if (slot.crashed) {
+      void o.store.forget(slot.crashed.spec.id).catch(fail('forget'));
+      slot.crashed = undefined;
+    }
+    event(d, d.name, `Starting process with command \`${d.command}\``);
+    void report(inst);
+    try {
+      inst.handle = await o.runner.start(spec, { onLine: outputFor(spec) });
+    } catch (e) {
+      event(d, d.name, `Error: the dyno could not start: ${(e as Error).message}`);
+      inst.exit = { code: null, oomKilled: false };
+      return crashed(slot, inst);
+    }
+    void report(inst);
+    let exited = false;
+    void inst.handle.exited.then((exit) => {
+      exited = true;
+      inst.exit = exit;
+      onExit(slot, inst);
+    });
+    if (d.type !== 'web') {
+      inst.upAt = Date.now();
+      setState(inst, 'up');
+      return;
+    }
+    const ok = await waitForPort(inst.handle.host, inst.handle.port, Date.now() + bootTimeoutMs, () => !exited && !inst.stopping);
+    if (exited || inst.stopping) return;
+    if (!ok) {
+      inst.bootFailed = true;
+      event(d, d.name, `Error R10 (Boot timeout) -> Web process failed to bind to $PORT within ${Math.round(bootTimeoutMs / 1000)} seconds of launch`);
+      event(d, d.name, 'Stopping process with SIGKILL');
+      await o.runner.signal(spec.id, 'KILL');
+      return;
+    }
+    inst.upAt = Date.now();
+    setState(inst, 'up');
+    // A replacement is up: it takes over and the instance it replaces drains.
+    if (as === 'next' && slot.next === inst) {
+      const old = slot.current;
+      slot.current = inst;
+      slot.next = undefined;
+      if (old) void stop(old);
+    }
+  }
+
+  function onExit(slot: Slot, inst: Instance): void {
+    const exit = inst.exit!;
+    if (exit.oomKilled) event(inst.spec, inst.spec.name, 'Error R15 (Memory quota vastly exceeded)');
+    event(inst.spec, inst.spec.name, `Process exited with status ${describe(exit.code)}`);
+    if (inst.stopping) return; // stop() finishes the bookkeeping
+    crashed(slot, inst);
+  }
+
+  function crashed(slot: Slot, inst: Instance): void {
+    if (slot.current === inst) slot.current = undefined;
+    if (slot.next === inst) slot.next = undefined;
+    if (inst.upAt && Date.now() - inst.upAt >= resetAfterMs) slot.crashes = 0;
+    slot.crashes++;
+    setState(inst, 'crashed');
+    slot.crashed = inst;
+    const delay = backoffDelay(slot.crashes, backoffMs, maxBackoffMs);
+    slot.restartAt = Date.now() + delay;
+    if (delay > 0) event(inst.spec, inst.spec.name, `Restarting in ${Math.round(delay / 1000)} s (crash ${slot.crashes})`);
+    later(delay, () => kick());
+  }
+
+  async function stop(inst: Instance): Promise<void> {
+    if (inst.stopping) return inst.stopping;
+    inst.stopping = (async () => {
+      if (!inst.handle) return;
+      if (inst.exit) return;
+      setState(inst, 'stopping');
+      event(inst.spec, inst.spec.name, 'Stopping all processes with SIGTERM');
+      await o.runner.signal(inst.spec.id, 'TERM');
+      const gone = await Promise.race([inst.handle.exited.then(() => true), new Promise<boolean>((r) => later(stopGraceMs, () => r(false)))]);
+      if (!gone) {
+        event(inst.spec, inst.spec.name, `Error R12 (Exit timeout) -> At least one process failed to exit within ${Math.round(stopGraceMs / 1000)} seconds of SIGTERM`);
+        event(inst.spec, inst.spec.name, 'Stopping process with SIGKILL');
+        await o.runner.signal(inst.spec.id, 'KILL');
+        await inst.handle.exited;
+      }
+    })().finally(() => o.store.forget(inst.spec.id).catch(fail('forget')));
+    return inst.stopping;
+  }
+
+  async function reconcileOnce(): Promise<void> {
+    const desired = await o.store.desired();
+    const now = Date.now();
+    const wanted = new Map(desired.map((d) => [`${d.appId}/${d.name}`, d]));
+    for (const [key, d] of wanted) {
+      let slot = slots.get(key);
+      if (!slot) slots.set(key, (slot = { key, crashes: 0, restartAt: 0 }));
+      const generationChanged = slot.desired && slot.desired.generation !== d.generation;
+      slot.desired = d;
+      if (generationChanged) {
+        slot.crashes = 0; // a new release or a restart starts the count again
+        slot.restartAt = 0;
+      }
+      const cur = slot.current;
+      if (!cur && !slot.next) {
+        slot.restart = false;
+        if (now >= slot.restartAt) void start(slot, d, 'current').catch(fail('start'));
+        continue;
+      }
+      if (cur && (cur.desired.generation !== d.generation || slot.restart) && !slot.next && !cur.stopping && now >= slot.restartAt) {
+        slot.restart = false;
+        if (d.type === 'web' && cur.state === 'up') void start(slot, d, 'next').catch(fail('start'));
+        else void stop(cur).then(() => {
+          if (slot.current === cur) slot.current = undefined;
+          kick();
+        });
+      }
+    }
+    for (const [key, slot] of slots) {
+      if (wanted.has(key)) continue;
+      slot.desired = undefined;
+      const all = [slot.current, slot.next].filter((i): i is Instance => !!i);
+      slots.delete(key);
+      if (slot.crashed) void o.store.forget(slot.crashed.spec.id).catch(fail('forget'));
+      for (const inst of all) void stop(inst);
+    }
+  }
+
+  /** Runs a reconcile now, or right after the one in progress. */
+  function kick(): Promise<void> {
+    if (stopped) return Promise.resolve();
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await reconcileOnce().catch(fail('reconcile'));
+      } while (again && !stopped);
+    })().finally(() => (running = undefined));
+    return running;
+  }
+
+  async function sampleStats(): Promise<void> {
+    for (const slot of slots.values()) {
+      for (const inst of [slot.current, slot.next]) {
+        if (!inst?.handle || inst.exit) continue;
+        const s = await o.runner.stats(inst.spec.id).catch(() => undefined);
+        if (!s) continue;
+        inst.stats = s;
+        await o.store.stats(inst.spec.id, s).catch(fail('stats'));
+      }
+    }
+  }
+
+  let loop: NodeJS.Timeout | undefined;
+  let statsLoop: NodeJS.Timeout | undefined;
+  return {
+    /** Cleans what a previous agent left, then reconciles now and every reconcileMs. */
+    async start(): Promise<{ cleaned: string[] }> {
+      const cleaned = await o.runner.list();
+      for (const id of cleaned) await o.runner.cleanup(id);
+      await o.store.reset();
+      await kick();
+      loop = setInterval(() => void kick(), o.reconcileMs ?? 5000);
+      statsLoop = setInterval(() => void sampleStats(), o.statsMs ?? 10_000);
+      return { cleaned };
+    },
+    /** Something changed (a release, the formation): reconcile now. */
+    kick,
+    /** ps:restart: replaces the app's dynos (of a type, or one by name), web ones without downtime; resets backoff. */
+    restart(appId: string, target: { type?: string; name?: string } = {}): Promise<void> {
+      for (const slot of slots.values()) {
+        const d = slot.desired;
+        if (!d || d.appId !== appId) continue;
+        if (target.type && d.type !== target.type) continue;
+        if (target.name && d.name !== target.name) continue;
+        slot.restart = true;
+        slot.crashes = 0;
+        slot.restartAt = 0;
+      }
+      return kick();
+    },
+    /** Stops every dyno (SIGTERM, grace, SIGKILL) and reports them gone. */
+    async stop(): Promise<void> {
+      stopped = true;
+      clearInterval(loop);
+      clearInterval(statsLoop);
+      await running;
+      const all = [...slots.values()].flatMap((s) => [s.current, s.next, s.crashed]).filter((i): i is Instance => !!i);
+      slots.clear();
+      await Promise.all(all.map((i) => (i.exit ? o.store.forget(i.spec.id).catch(fail('forget')) : stop(i))));
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+    },
+    /** What runs now, for tests and diagnostics. */
+    snapshot() {
+      return [...slots.values()].map((s) => ({
+        key: s.key, crashes: s.crashes,
+        current: s.current && { id: s.current.spec.id, state: s.current.state, host: s.current.handle?.host, port: s.current.handle?.port, release: s.current.spec.release.version },
+        next: s.next && { id: s.next.spec.id, state: s.next.state },
+      }));
+    },
+  };
+}
+
+export type Agent = ReturnType<typeof createAgent>;

@@ -1,0 +1,86 @@
+/**
+ * The Runner: what the agent needs from a host to run dynos. Two implementations: runc (runner/runc-runner.ts, the
+ * real one: containers, cgroups, a netns per dyno) and a host-process fake (runner/fake-runner.ts) for fast tests.
+ * One conformance suite (test/integration/runner-conformance.test.ts) runs against both.
+ *
+ * Nothing local crosses this interface: a dyno is named by its id and reached at an address, so another
+ * implementation (another host, Kubernetes) can stand behind it.
+ */
+import type { DynoSize } from './sizes.js';
+
+export { DYNO_SIZES, DEFAULT_DYNO_SIZE, dynoSize, type DynoSize } from './sizes.js';
+
+export interface DynoSpec {
+  /** Unique per dyno instance: slipway-d-APP-web-1-GEN (see dynoContainerId). */
+  id: string;
+  app: string;
+  appId: string;
+  /** web.1, worker.2, run.3 */
+  name: string;
+  type: string;
+  release: { id: string; version: number; slugDigest: string };
+  command: string;
+  config: Record<string, string>;
+  size: DynoSize;
+}
+
+export interface DynoExit {
+  code: number | null;
+  /** The kernel killed a process of the dyno for exceeding its memory (R15). */
+  oomKilled: boolean;
+}
+
+export interface DynoHandle {
+  id: string;
+  /** Where the dyno listens: the router connects to host:port. */
+  host: string;
+  port: number;
+  /** Settles once the dyno has exited and everything it held (netns, address, dirs) is released. */
+  exited: Promise<DynoExit>;
+}
+
+export interface DynoStats {
+  memoryBytes: number;
+  memoryLimitBytes: number;
+  cpuSeconds: number;
+  pids: number;
+}
+
+export interface StartOptions {
+  /** Each line of stdout and stderr (lines over 10 KB arrive in pieces). */
+  onLine: (line: string) => void;
+  /** Attached one-off dynos: what the user types. Without it, stdin is empty. */
+  stdin?: NodeJS.ReadableStream;
+  /** Raw output instead of lines (attached one-offs). */
+  onData?: (chunk: Buffer) => void;
+}
+
+export interface Runner {
+  readonly kind: string;
+  start(spec: DynoSpec, opts: StartOptions): Promise<DynoHandle>;
+  /** A signal to every process of the dyno (Heroku sends SIGTERM to all of them). */
+  signal(id: string, signal: 'TERM' | 'KILL'): Promise<void>;
+  stats(id: string): Promise<DynoStats | undefined>;
+  /** Dynos this runner holds or a previous agent left behind. */
+  list(): Promise<string[]>;
+  /** Kills and removes what is left of a dyno this process did not start (a previous agent's). */
+  cleanup(id: string): Promise<void>;
+}
+
+const ID = /^slipway-d-[a-z0-9][a-z0-9-]{0,100}$/;
+export const isDynoId = (id: string) => ID.test(id);
+
+/** slipway-d-APP-TYPE-N-GEN: readable in `runc list`, unique per start, and the proof that a container is a dyno. */
+export function dynoContainerId(app: string, name: string, gen: string): string {
+  const id = `slipway-d-${app}-${name.replace('.', '-')}-${gen}`.toLowerCase();
+  if (!ID.test(id)) throw new Error(`cannot make a dyno id from ${JSON.stringify(app)} ${JSON.stringify(name)}`);
+  return id;
+}
+
+/** Splits lines longer than max into pieces (a dyno's 1 MB line becomes 100 log entries, not one). */
+export function splitLong(line: string, max = 10_000): string[] {
+  if (line.length <= max) return [line];
+  const parts: string[] = [];
+  for (let i = 0; i < line.length; i += max) parts.push(line.slice(i, i + max));
+  return parts;
+}

@@ -1,0 +1,160 @@
+/**
+ * The real Runner: each dyno is a runc container on the run stack (read-only root, /app an overlay of the release's
+ * unpacked slug and a per-dyno upper dir, /tmp a capped tmpfs, cgroup limits from its size) in its own network
+ * namespace on the bridge, with an address leased from Postgres and iptables rules letting it talk to its own app's
+ * dynos only. `runc run` stays in the foreground as the agent's child (its own process group, so a Ctrl-C meant for
+ * the platform does not reach dynos): its exit status is the dyno's, its stdout and stderr are the dyno's output.
+ */
+import { spawn } from 'node:child_process';
+import { chown, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { lineSplitter } from '../buildpacks/executor.js';
+import { dynoArgv, dynoEnv } from './dyno-env.js';
+import { isDynoId, splitLong, type DynoExit, type DynoHandle, type DynoSpec, type DynoStats, type Runner, type StartOptions } from './index.js';
+import type { AddressAllocator } from './netns-lease.js';
+import { allowAppTraffic, createNetns, ensureBridge, listNetns, removeAppTraffic, removeNetns, type NetworkConfig } from './network.js';
+import { ociSpec } from './oci-spec.js';
+import type { Runc } from './runc.js';
+import { DYNO_GID, DYNO_UID } from './stack.js';
+
+export interface RuncRunnerOptions {
+  runc: Runc;
+  runcBinary?: string;
+  runcRoot: string;
+  bundles: string;
+  rootfs: string;
+  network: NetworkConfig;
+  addresses: AddressAllocator & { releaseOwners(owners: string[]): Promise<void> };
+  /** The release's slug unpacked (shared, read-only lower dir of /app). */
+  slugDir(digest: string): Promise<string>;
+  /** Per-dyno upper and work dirs. */
+  dynosDir: string;
+  /** $PORT inside every dyno (each has its own netns, so they can all use it). */
+  port: number;
+}
+
+const cgroupPath = (id: string) => `/slipway/${id}`;
+
+async function readNumber(file: string): Promise<number | undefined> {
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  const n = text === undefined ? NaN : Number(text.trim());
+  return Number.isFinite(n) ? n : undefined;
+}
+
+export async function cgroupStats(path: string): Promise<DynoStats | undefined> {
+  const memory = await readNumber(join('/sys/fs/cgroup/memory', path, 'memory.usage_in_bytes'));
+  if (memory === undefined) return undefined;
+  const cache = /(?:^|\n)total_inactive_file (\d+)/.exec(await readFile(join('/sys/fs/cgroup/memory', path, 'memory.stat'), 'utf8').catch(() => ''));
+  return {
+    // What Heroku reports as memory_total: usage less reclaimable page cache.
+    memoryBytes: Math.max(0, memory - Number(cache?.[1] ?? 0)),
+    memoryLimitBytes: (await readNumber(join('/sys/fs/cgroup/memory', path, 'memory.limit_in_bytes'))) ?? 0,
+    cpuSeconds: ((await readNumber(join('/sys/fs/cgroup/cpuacct', path, 'cpuacct.usage'))) ?? 0) / 1e9,
+    pids: (await readNumber(join('/sys/fs/cgroup/pids', path, 'pids.current'))) ?? 0,
+  };
+}
+
+async function oomKilled(path: string): Promise<boolean> {
+  const text = await readFile(join('/sys/fs/cgroup/memory', path, 'memory.oom_control'), 'utf8').catch(() => '');
+  return Number(/oom_kill (\d+)/.exec(text)?.[1] ?? 0) > 0;
+}
+
+export function createRuncRunner(o: RuncRunnerOptions): Runner {
+  let bridgeReady: Promise<void> | undefined;
+  const bridge = () => (bridgeReady ??= ensureBridge(o.network).catch((e) => {
+    bridgeReady = undefined;
+    throw e;
+  }));
+
+  /** Everything a dyno holds, released in reverse; each step tolerates what is already gone. */
+  async function release(id: string, appId?: string, address?: string): Promise<void> {
+    await o.runc.kill(id);
+    await o.runc.remove(id);
+    await removeNetns(id);
+    if (appId && address) await removeAppTraffic(o.network, appId, address);
+    await o.addresses.releaseOwners([id]);
+    await rm(join(o.dynosDir, id), { recursive: true, force: true });
+  }
+
+  return {
+    kind: 'runc',
+    async start(spec: DynoSpec, opts: StartOptions): Promise<DynoHandle> {
+      if (!isDynoId(spec.id)) throw new Error(`not a dyno id: ${spec.id}`);
+      await bridge();
+      const lower = await o.slugDir(spec.release.slugDigest);
+      const dir = join(o.dynosDir, spec.id);
+      const address = await o.addresses.allocate(spec.id);
+      let child: ReturnType<typeof spawn> | undefined;
+      try {
+        await mkdir(o.dynosDir, { recursive: true, mode: 0o711 });
+        await mkdir(join(dir, 'upper'), { recursive: true, mode: 0o700 });
+        await mkdir(join(dir, 'work'), { recursive: true, mode: 0o700 });
+        await chown(join(dir, 'upper'), DYNO_UID, DYNO_GID);
+        const ns = await createNetns(o.network, spec.id, address);
+        await allowAppTraffic(o.network, spec.appId, address);
+        const bundle = join(o.bundles, spec.id);
+        await mkdir(bundle, { recursive: true, mode: 0o700 });
+        await writeFile(join(bundle, 'config.json'), JSON.stringify(ociSpec({
+          id: spec.id, hostname: spec.name, rootfs: o.rootfs,
+          app: { lower, upper: join(dir, 'upper'), work: join(dir, 'work') },
+          binds: [{ source: '/etc/resolv.conf', destination: '/etc/resolv.conf', readonly: true }],
+          args: dynoArgv(spec.command),
+          env: dynoEnv({ dyno: spec.name, port: o.port, releaseVersion: spec.release.version, config: spec.config }),
+          cwd: '/app', uid: DYNO_UID, gid: DYNO_GID,
+          memoryBytes: spec.size.memoryBytes, cpuShares: spec.size.cpuShares, pidsLimit: spec.size.pidsLimit, tmpBytes: spec.size.tmpBytes,
+          netnsPath: ns.path, cgroupsPath: cgroupPath(spec.id),
+        })));
+        // --keep: the cgroup outlives the process until we delete it, so an OOM kill can be read from it.
+        child = spawn(o.runcBinary ?? 'runc', ['--root', o.runcRoot, 'run', '--keep', '--bundle', bundle, spec.id], {
+          stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+          detached: true,
+        });
+      } catch (e) {
+        await release(spec.id, spec.appId, address);
+        throw e;
+      }
+      const proc = child;
+      if (opts.stdin && proc.stdin) {
+        opts.stdin.pipe(proc.stdin);
+        proc.stdin.on('error', () => undefined);
+      }
+      const onLine = (l: string) => splitLong(l).forEach(opts.onLine);
+      const out = lineSplitter(onLine);
+      const err = lineSplitter(onLine);
+      proc.stdout!.on('data', (d: Buffer) => (opts.onData ? opts.onData(d) : out.push(d)));
+      proc.stderr!.on('data', (d: Buffer) => (opts.onData ? opts.onData(d) : err.push(d)));
+      const exited = new Promise<DynoExit>((resolve) => {
+        let done = false;
+        const finish = async (code: number | null) => {
+          if (done) return;
+          done = true;
+          out.end();
+          err.end();
+          const oom = await oomKilled(cgroupPath(spec.id));
+          await release(spec.id, spec.appId, address).catch(() => undefined);
+          resolve({ code, oomKilled: oom });
+        };
+        proc.on('error', () => void finish(null));
+        proc.on('close', (code, signal) => void finish(code ?? (signal ? 128 + (signal === 'SIGKILL' ? 9 : 15) : null)));
+      });
+      return { id: spec.id, host: address, port: o.port, exited };
+    },
+    async signal(id, signal) {
+      if (!isDynoId(id)) throw new Error(`not a dyno id: ${id}`);
+      // --all: every process in the dyno's cgroup, as Heroku signals every process of a dyno.
+      await o.runc.killAll(id, signal);
+    },
+    stats: (id) => cgroupStats(cgroupPath(id)),
+    async list() {
+      const ids = new Set<string>();
+      for (const c of await o.runc.list()) if (isDynoId(c.id)) ids.add(c.id);
+      for (const n of await listNetns()) if (isDynoId(n)) ids.add(n);
+      for (const d of await readdir(o.dynosDir).catch(() => [] as string[])) if (isDynoId(d)) ids.add(d);
+      return [...ids];
+    },
+    async cleanup(id) {
+      if (!isDynoId(id)) throw new Error(`not a dyno id: ${id}`);
+      await release(id);
+    },
+  };
+}

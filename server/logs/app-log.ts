@@ -1,0 +1,141 @@
+/**
+ * An app's log: one capped Redis Stream per app (1500 lines by default, as Heroku keeps), each entry a time,
+ * a source (app, slipway, router, api), a dyno (web.1, router, api) and a line. Dynos' output and platform
+ * events are written through a batching writer whose queue is bounded, so a flood cannot exhaust memory;
+ * readers get the tail and then follow live.
+ */
+import type { Redis } from 'ioredis';
+
+export interface LogEntry {
+  id: string;
+  time: string; // ISO 8601 with microseconds and +00:00, as Heroku prints
+  source: string;
+  dyno: string;
+  line: string;
+}
+
+const MAX_LINE = 10_000;
+
+export const appLogKey = (prefix: string, appId: string) => `${prefix}:applog:${appId}`;
+
+export function isoTime(d = new Date()): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
+}
+
+/** `2026-11-24T06:00:00.123000+00:00 app[web.1]: line`: Heroku's format. */
+export function formatEntry(e: LogEntry): string {
+  return `${e.time} ${e.source}[${e.dyno}]: ${e.line}`;
+}
+
+function toEntry(id: string, fields: string[]): LogEntry {
+  const f: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]] = fields[i + 1];
+  return { id, time: f.t ?? '', source: f.s ?? 'app', dyno: f.d ?? '', line: f.l ?? '' };
+}
+
+export interface AppLogWriter {
+  write(appId: string, source: string, dyno: string, line: string): void;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createAppLogWriter(redis: Redis, prefix: string, o: { maxLines?: number; maxQueued?: number; flushMs?: number } = {}): AppLogWriter {
+  const maxLines = o.maxLines ?? 1500;
+  const maxQueued = o.maxQueued ?? 20_000;
+  let queue: { appId: string; fields: string[] }[] = [];
+  let dropped = 0;
+  let flushing: Promise<void> | undefined;
+
+  async function flush(): Promise<void> {
+    if (flushing) await flushing;
+    if (queue.length === 0) return;
+    const batch = queue;
+    queue = [];
+    const pipe = redis.pipeline();
+    for (const e of batch) pipe.xadd(appLogKey(prefix, e.appId), 'MAXLEN', '~', maxLines, '*', ...e.fields);
+    flushing = pipe.exec().then(() => undefined, () => undefined).finally(() => (flushing = undefined));
+    await flushing;
+  }
+  const timer = setInterval(() => void flush(), o.flushMs ?? 50);
+  timer.unref();
+
+  return {
+    write(appId, source, dyno, line) {
+      for (let i = 0; i < Math.max(1, line.length); i += MAX_LINE) {
+        if (queue.length >= maxQueued) {
+          dropped++;
+          continue;
+        }
+        queue.push({ appId, fields: ['t', isoTime(), 's', source, 'd', dyno, 'l', line.slice(i, i + MAX_LINE)] });
+      }
+      if (dropped > 0 && queue.length < maxQueued / 2) {
+        const n = dropped;
+        dropped = 0;
+        queue.push({ appId, fields: ['t', isoTime(), 's', 'slipway', 'd', 'logs', 'l', `Error L10 (output buffer overflow) -> ${n} log lines dropped`] });
+      }
+    },
+    flush,
+    async close() {
+      clearInterval(timer);
+      await flush();
+    },
+  };
+}
+
+export interface LogFilter {
+  source?: string;
+  dyno?: string;
+}
+
+const matches = (e: LogEntry, f: LogFilter) =>
+  (!f.source || e.source === f.source) && (!f.dyno || e.dyno === f.dyno || (!f.dyno.includes('.') && e.dyno.startsWith(`${f.dyno}.`)));
+
+/** The last n entries (oldest first), filtered. */
+export async function tailLog(redis: Redis, prefix: string, appId: string, n: number, f: LogFilter = {}): Promise<LogEntry[]> {
+  const out: LogEntry[] = [];
+  let end = '+';
+  // Read backwards in pages until n matching entries are found or the stream is exhausted.
+  while (out.length < n) {
+    const page = (await redis.xrevrange(appLogKey(prefix, appId), end, '-', 'COUNT', 500)) as [string, string[]][];
+    for (const [id, fields] of page) {
+      const e = toEntry(id, fields);
+      if (matches(e, f)) out.push(e);
+      if (out.length >= n) break;
+    }
+    if (page.length < 500) break;
+    end = `(${page[page.length - 1][0]}`;
+  }
+  return out.reverse();
+}
+
+/** Follows new entries after `after` (an entry id, or '$' for only new ones) until the signal aborts. */
+export async function followLog(redis: Redis, prefix: string, appId: string, after: string, f: LogFilter, onEntry: (e: LogEntry) => void, signal: AbortSignal): Promise<void> {
+  const reader = redis.duplicate();
+  reader.on('error', () => undefined);
+  const onAbort = () => reader.disconnect();
+  signal.addEventListener('abort', onAbort);
+  let last = after;
+  try {
+    if (last === '$') {
+      // '$' again on every read would miss what arrives between reads: start from the newest id now.
+      const newest = (await redis.xrevrange(appLogKey(prefix, appId), '+', '-', 'COUNT', 1)) as [string, string[]][];
+      last = newest[0]?.[0] ?? '0';
+    }
+    while (!signal.aborted) {
+      const res = (await reader.xread('COUNT', 500, 'BLOCK', 5000, 'STREAMS', appLogKey(prefix, appId), last)) as [string, [string, string[]][]][] | null;
+      if (!res) continue;
+      for (const [, entries] of res) {
+        for (const [id, fields] of entries) {
+          last = id;
+          const e = toEntry(id, fields);
+          if (matches(e, f)) onEntry(e);
+        }
+      }
+    }
+  } catch (e) {
+    if (!signal.aborted) throw e;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    reader.disconnect();
+  }
+}

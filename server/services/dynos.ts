@@ -1,0 +1,213 @@
+/**
+ * Formation (the desired dynos: process type → quantity and size) and dynos (what the agents report running).
+ * The formation is set by the first deploy (web=1, other types 0) and by scaling; the agent reconciles to it.
+ */
+import { DYNO_SIZES, dynoSize } from '../../runner/index.js';
+import type { AgentStore, DesiredDyno, DynoReport } from '../../runner/agent.js';
+import type { DynoStats } from '../../runner/index.js';
+import type { Db, DbClient } from '../db/pool.js';
+import { withTransaction } from '../db/pool.js';
+import { invalidParams, notFound } from '../errors.js';
+import type { EventBus } from '../events.js';
+import type { App } from './apps.js';
+
+export interface FormationRow {
+  id: string;
+  app_id: string;
+  app_name: string;
+  type: string;
+  quantity: number;
+  size: string;
+  command: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface DynoRow {
+  id: string;
+  app_id: string;
+  app_name: string;
+  release_id: string;
+  release_version: number;
+  name: string;
+  type: string;
+  command: string;
+  size: string;
+  state: string;
+  container_id: string;
+  address: string | null;
+  port: number | null;
+  restarts: number;
+  exit_code: number | null;
+  memory_bytes: string | null;
+  memory_limit_bytes: string | null;
+  cpu_seconds: number | null;
+  pids: number | null;
+  started_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface FormationUpdate {
+  type: string;
+  quantity?: number;
+  size?: string;
+}
+
+const MAX_QUANTITY = 100;
+const TYPE = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+
+/** `web=3 worker=1:standard-2x` style bodies arrive as {updates: [...]} or, for one type, {quantity, size}. */
+export function parseFormationUpdate(raw: unknown, type?: string): FormationUpdate {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalidParams('Each formation update must be an object like {"type": "web", "quantity": 2}.');
+  const b = raw as Record<string, unknown>;
+  const t = type ?? b.type ?? b.process;
+  if (typeof t !== 'string' || !TYPE.test(t) || t.length > 30) throw invalidParams(`"${String(t).slice(0, 40)}" is not a process type.`);
+  const u: FormationUpdate = { type: t };
+  if (b.quantity !== undefined) {
+    const q = typeof b.quantity === 'string' && /^\d+$/.test(b.quantity) ? Number(b.quantity) : b.quantity;
+    if (typeof q !== 'number' || !Number.isInteger(q) || q < 0 || q > MAX_QUANTITY) throw invalidParams(`quantity must be a whole number from 0 to ${MAX_QUANTITY}, got ${JSON.stringify(b.quantity)}.`);
+    u.quantity = q;
+  }
+  if (b.size !== undefined) {
+    if (typeof b.size !== 'string' || !dynoSize(b.size)) throw invalidParams(`There is no dyno size ${JSON.stringify(b.size)}. Sizes: ${DYNO_SIZES.map((s) => s.name).join(', ')}.`);
+    u.size = dynoSize(b.size)!.name;
+  }
+  if (u.quantity === undefined && u.size === undefined) throw invalidParams('A formation update needs a quantity, a size or both.');
+  return u;
+}
+
+/** The release's process types get formation rows: web 1 on its first appearance, others 0 (Heroku's first deploy). */
+export async function ensureFormation(tx: DbClient, appId: string, processTypes: Record<string, string>): Promise<void> {
+  const types = Object.keys(processTypes).filter((t) => t !== 'release');
+  if (types.length === 0) return;
+  await tx.query(
+    `INSERT INTO formation (app_id, type, quantity) SELECT $1, t, CASE WHEN t = 'web' THEN 1 ELSE 0 END FROM unnest($2::text[]) t
+     ON CONFLICT (app_id, type) DO NOTHING`,
+    [appId, types],
+  );
+}
+
+const CURRENT_RELEASE = `(SELECT r.* FROM releases r WHERE r.app_id = a.id AND r.status = 'succeeded' ORDER BY r.version DESC LIMIT 1)`;
+const FORMATION_COLUMNS = `f.id, f.app_id, a.name AS app_name, f.type, f.quantity, f.size, cr.process_types ->> f.type AS command, f.created_at, f.updated_at`;
+const FORMATION_FROM = `FROM formation f JOIN apps a ON a.id = f.app_id LEFT JOIN LATERAL ${CURRENT_RELEASE} cr ON true`;
+const DYNO_COLUMNS = `d.id, d.app_id, a.name AS app_name, d.release_id, r.version AS release_version, d.name, d.type, d.command, d.size, d.state,
+  d.container_id, host(d.address) AS address, d.port, d.restarts, d.exit_code, d.memory_bytes, d.memory_limit_bytes, d.cpu_seconds, d.pids,
+  d.started_at, d.created_at, d.updated_at`;
+const DYNO_FROM = 'FROM dynos d JOIN apps a ON a.id = d.app_id JOIN releases r ON r.id = d.release_id';
+/** web.2 after web.1, web.10 after web.9. */
+const DYNO_ORDER = `d.type, (split_part(d.name, '.', 2))::int NULLS LAST, d.created_at`;
+
+export function createDynoService(db: Db, events?: EventBus) {
+  return {
+    async formation(app: App): Promise<FormationRow[]> {
+      return (await db.query(`SELECT ${FORMATION_COLUMNS} ${FORMATION_FROM} WHERE f.app_id = $1 ORDER BY f.type`, [app.id])).rows;
+    },
+
+    async formationOf(app: App, type: string): Promise<FormationRow> {
+      const r = await db.query(`SELECT ${FORMATION_COLUMNS} ${FORMATION_FROM} WHERE f.app_id = $1 AND f.type = $2`, [app.id, type]);
+      if (!r.rows[0]) throw notFound(`Couldn't find that process type (${type}).`);
+      return r.rows[0];
+    },
+
+    /** Scales one or more types at once (all or nothing). A type the current release lacks is refused. */
+    async updateFormation(app: App, updates: FormationUpdate[]): Promise<FormationRow[]> {
+      if (updates.length === 0) throw invalidParams('No formation updates given.');
+      if (new Set(updates.map((u) => u.type)).size !== updates.length) throw invalidParams('Each process type may appear once.');
+      await withTransaction(db, async (tx) => {
+        for (const u of updates) {
+          const r = await tx.query(
+            `UPDATE formation SET quantity = COALESCE($3, quantity), size = COALESCE($4, size), updated_at = now() WHERE app_id = $1 AND type = $2`,
+            [app.id, u.type, u.quantity ?? null, u.size ?? null],
+          );
+          if (r.rowCount === 0) throw notFound(`Couldn't find that process type (${u.type}). ${app.name} has ${await typesOf(tx, app.id)}.`);
+        }
+      });
+      await events?.publish({ kind: 'formation', appId: app.id });
+      const rows = await this.formation(app);
+      return rows.filter((f) => updates.some((u) => u.type === f.type));
+    },
+
+    async list(app: App): Promise<DynoRow[]> {
+      return (await db.query(`SELECT ${DYNO_COLUMNS} ${DYNO_FROM} WHERE d.app_id = $1 ORDER BY ${DYNO_ORDER}`, [app.id])).rows;
+    },
+
+    async get(app: App, nameOrId: string): Promise<DynoRow> {
+      const r = await db.query(`SELECT ${DYNO_COLUMNS} ${DYNO_FROM} WHERE d.app_id = $1 AND (d.name = $2 OR d.id::text = $2) ORDER BY d.created_at DESC LIMIT 1`, [app.id, nameOrId]);
+      if (!r.rows[0]) throw notFound(`Couldn't find that dyno (${nameOrId.slice(0, 60)}).`);
+      return r.rows[0];
+    },
+
+    /** ps:restart: every dyno, a process type (`web`) or one dyno (`web.1`). The agent replaces them. */
+    async restart(app: App, target?: { type?: string; name?: string }): Promise<void> {
+      await events?.publish({ kind: 'restart', appId: app.id, ...target });
+    },
+  };
+}
+
+async function typesOf(tx: DbClient, appId: string): Promise<string> {
+  const r = await tx.query<{ type: string }>('SELECT type FROM formation WHERE app_id = $1 ORDER BY type', [appId]);
+  return r.rows.length ? `these process types: ${r.rows.map((x) => x.type).join(', ')}` : 'no process types yet (push code with a Procfile or a web process first)';
+}
+
+export type DynoService = ReturnType<typeof createDynoService>;
+
+/** The agent's view of Postgres: desired dynos from formation × current release, and its reports back. */
+export function createPgAgentStore(db: Db, agentId: string, events: EventBus | undefined): AgentStore {
+  const publish = (appId: string) => events?.publish({ kind: 'dynos', appId });
+  return {
+    async desired(): Promise<DesiredDyno[]> {
+      const r = await db.query<{
+        app_id: string; app: string; type: string; quantity: number; size: string; release_id: string; version: number;
+        config: Record<string, string>; command: string | null; digest: string | null;
+      }>(
+        `SELECT a.id AS app_id, a.name AS app, f.type, f.quantity, f.size, cr.id AS release_id, cr.version, cr.config,
+                cr.process_types ->> f.type AS command, s.digest
+           FROM formation f JOIN apps a ON a.id = f.app_id
+           JOIN LATERAL ${CURRENT_RELEASE} cr ON true
+           LEFT JOIN slugs s ON s.id = cr.slug_id
+          WHERE f.quantity > 0`,
+      );
+      const out: DesiredDyno[] = [];
+      for (const row of r.rows) {
+        if (!row.command || !row.digest) continue; // the current release has no such type, or no slug yet
+        const size = dynoSize(row.size) ?? dynoSize(undefined)!;
+        for (let i = 1; i <= row.quantity; i++) {
+          out.push({
+            appId: row.app_id, app: row.app, type: row.type, name: `${row.type}.${i}`, command: row.command, config: row.config, size,
+            release: { id: row.release_id, version: row.version, slugDigest: row.digest },
+            generation: `${row.release_id}/${size.name}`,
+          });
+        }
+      }
+      return out;
+    },
+    async report(d: DynoReport) {
+      const prev = await db.query<{ state: string }>('SELECT state FROM dynos WHERE container_id = $1', [d.id]);
+      await db.query(
+        `INSERT INTO dynos (app_id, release_id, agent_id, name, type, command, size, state, container_id, address, port, restarts, exit_code, started_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         ON CONFLICT (container_id) DO UPDATE SET state = $8, address = $10, port = $11, restarts = $12, exit_code = $13, updated_at = now()`,
+        [d.appId, d.releaseId, agentId, d.name, d.type, d.command, d.size, d.state, d.id, d.host ?? null, d.port ?? null, d.restarts, d.exitCode ?? null, d.startedAt],
+      ).catch((e: { code?: string }) => {
+        if (e.code === '23503') return; // the app was destroyed meanwhile: nothing to report on
+        throw e;
+      });
+      if (prev.rows[0]?.state !== d.state) await publish(d.appId);
+    },
+    async forget(id: string) {
+      const r = await db.query<{ app_id: string }>('DELETE FROM dynos WHERE container_id = $1 RETURNING app_id', [id]);
+      if (r.rows[0]) await publish(r.rows[0].app_id);
+    },
+    async reset() {
+      const r = await db.query<{ app_id: string }>('DELETE FROM dynos WHERE agent_id = $1 AND type <> $2 RETURNING app_id', [agentId, 'run']);
+      for (const appId of new Set(r.rows.map((x) => x.app_id))) await publish(appId);
+    },
+    async stats(id: string, s: DynoStats) {
+      await db.query(
+        `UPDATE dynos SET memory_bytes = $2, memory_limit_bytes = $3, cpu_seconds = $4, pids = $5, stats_at = now() WHERE container_id = $1`,
+        [id, s.memoryBytes, s.memoryLimitBytes, s.cpuSeconds, s.pids],
+      );
+    },
+  };
+}
