@@ -1,0 +1,209 @@
+/**
+ * The agent's rules (boot, crash backoff, stop with grace, replacement without downtime, scaling) over the fake
+ * runner — real processes on this host — and an in-memory store. The same agent runs over runc and Postgres in
+ * the platform tests.
+ */
+import { afterEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createAgent, backoffDelay, type AgentStore, type DesiredDyno, type DynoReport, type Agent } from '../../runner/agent.js';
+import { createFakeRunner } from '../../runner/fake-runner.js';
+import { dynoSize } from '../../runner/index.js';
+
+const APP = '00000000-0000-4000-8000-0000000000a1';
+const WEB = `python3 -c 'import http.server, os; http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), http.server.SimpleHTTPRequestHandler).serve_forever()'`;
+
+function memoryStore() {
+  const s = {
+    desired: [] as DesiredDyno[],
+    reports: [] as DynoReport[],
+    rows: new Map<string, DynoReport>(),
+    forgotten: [] as string[],
+    store: undefined as unknown as AgentStore,
+  };
+  s.store = {
+    desired: async () => s.desired,
+    report: async (r) => {
+      s.reports.push({ ...r });
+      s.rows.set(r.id, { ...r });
+    },
+    forget: async (id) => {
+      s.forgotten.push(id);
+      s.rows.delete(id);
+    },
+    reset: async () => undefined,
+    stats: async () => undefined,
+  };
+  return s;
+}
+
+function dyno(type: string, i: number, command: string, release = 1): DesiredDyno {
+  return {
+    appId: APP, app: 'agent-test', type, name: `${type}.${i}`, command, config: {}, size: dynoSize(undefined)!,
+    release: { id: `00000000-0000-4000-8000-00000000000${release}`, version: release, slugDigest: '0'.repeat(64) },
+    generation: `rel-${release}`,
+  };
+}
+
+let agent: Agent | undefined;
+afterEach(async () => {
+  await agent?.stop();
+  agent = undefined;
+});
+
+function start(s: ReturnType<typeof memoryStore>, opts: Partial<Parameters<typeof createAgent>[0]> = {}) {
+  const lines: { source: string; dyno: string; line: string; at: number }[] = [];
+  agent = createAgent({
+    runner: createFakeRunner(), store: s.store, reconcileMs: 100_000, statsMs: 100_000,
+    logs: { write: (_app, source, d, line) => lines.push({ source, dyno: d, line, at: Date.now() }) },
+    bootTimeoutMs: 10_000, stopGraceMs: 2000, backoffMs: 400, ...opts,
+  });
+  return { agent, lines, text: () => lines.map((l) => `${l.source}[${l.dyno}]: ${l.line}`).join('\n') };
+}
+
+async function until(fn: () => boolean, ms: number, what: string, dump?: () => string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (fn()) return;
+    await sleep(25);
+  }
+  throw new Error(`timed out waiting for ${what}${dump ? `\n${dump()}` : ''}`);
+}
+
+test('crash backoff: immediately, then the base delay, then doubling; capped', () => {
+  assert.deepEqual([1, 2, 3, 4, 5, 10].map((n) => backoffDelay(n, 10_000, 300_000)), [0, 10_000, 20_000, 40_000, 80_000, 300_000]);
+});
+
+test('when a web dyno is desired, then it starts, is up once it accepts TCP, and says so in the log', async () => {
+  const s = memoryStore();
+  s.desired = [dyno('web', 1, WEB)];
+  const a = start(s);
+  await a.agent.start();
+  await until(() => [...s.rows.values()].some((r) => r.state === 'up'), 10_000, 'web.1 up', a.text);
+  const row = [...s.rows.values()][0];
+  assert.equal(row.name, 'web.1');
+  assert.equal(row.host, '127.0.0.1');
+  assert.ok(row.port);
+  assert.match(a.text(), /slipway\[web\.1\]: Starting process with command `python3 -c/);
+  assert.match(a.text(), /slipway\[web\.1\]: State changed from starting to up/);
+});
+
+test('when a dyno keeps crashing, then it restarts at once, then after the backoff, doubling, with its exit status logged', async () => {
+  const s = memoryStore();
+  s.desired = [dyno('worker', 1, 'echo boom; exit 3')];
+  const a = start(s, { backoffMs: 400 });
+  await a.agent.start();
+  const starts = () => a.lines.filter((l) => l.line.startsWith('Starting process'));
+  await until(() => starts().length >= 4, 10_000, 'four starts', a.text);
+  const t = starts().map((l) => l.at);
+  assert.ok(t[1] - t[0] < 300, `the first restart is immediate (${t[1] - t[0]} ms)`);
+  assert.ok(t[2] - t[1] >= 380, `the second waits the base delay (${t[2] - t[1]} ms)`);
+  assert.ok(t[3] - t[2] >= 780, `the third waits twice that (${t[3] - t[2]} ms)`);
+  assert.match(a.text(), /app\[worker\.1\]: boom/);
+  assert.match(a.text(), /slipway\[worker\.1\]: Process exited with status 3/);
+  assert.match(a.text(), /slipway\[worker\.1\]: State changed from up to crashed/);
+  assert.ok(s.reports.some((r) => r.state === 'crashed' && r.exitCode === 3));
+});
+
+test('when a web dyno never binds $PORT, then it is killed at the boot timeout with R10 and counted as crashed', async () => {
+  const s = memoryStore();
+  s.desired = [dyno('web', 1, 'sleep 60')];
+  const a = start(s, { bootTimeoutMs: 600, backoffMs: 60_000 });
+  await a.agent.start();
+  await until(() => /R10/.test(a.text()) && /State changed from starting to crashed/.test(a.text()), 10_000, 'R10', a.text);
+  assert.match(a.text(), /Error R10 \(Boot timeout\) -> Web process failed to bind to \$PORT within 1 seconds of launch/);
+});
+
+test('when a dyno ignores SIGTERM on stop, then after the grace period it gets SIGKILL and R12', async () => {
+  const s = memoryStore();
+  s.desired = [dyno('worker', 1, `trap '' TERM; echo ready; sleep 60`)];
+  const a = start(s, { stopGraceMs: 500 });
+  await a.agent.start();
+  await until(() => a.lines.some((l) => l.line === 'ready'), 10_000, 'ready', a.text);
+  s.desired = [];
+  await a.agent.kick();
+  await until(() => s.forgotten.length === 1, 10_000, 'the dyno to go', a.text);
+  const text = a.text();
+  assert.match(text, /Stopping all processes with SIGTERM[\s\S]*Error R12 \(Exit timeout\) -> At least one process failed to exit within 1 seconds of SIGTERM[\s\S]*Stopping process with SIGKILL[\s\S]*Process exited with status 137/);
+});
+
+test('when a dyno exits on SIGTERM, then there is no R12', async () => {
+  const s = memoryStore();
+  s.desired = [dyno('worker', 1, 'echo ready; sleep 60')];
+  const a = start(s, { stopGraceMs: 5000 });
+  await a.agent.start();
+  await until(() => a.lines.some((l) => l.line === 'ready'), 10_000, 'ready', a.text);
+  s.desired = [];
+  const t0 = Date.now();
+  await a.agent.kick();
+  await until(() => s.forgotten.length === 1, 10_000, 'the dyno to go', a.text);
+  assert.ok(Date.now() - t0 < 3000);
+  assert.doesNotMatch(a.text(), /R12/);
+  assert.match(a.text(), /Process exited with status 143/);
+});
+
+test('when a new release arrives, then the new web dyno is up before the old one is stopped', async () => {
+  const s = memoryStore();
+  s.desired = [dyno('web', 1, WEB, 1)];
+  const a = start(s);
+  await a.agent.start();
+  await until(() => s.reports.some((r) => r.state === 'up'), 10_000, 'v1 up', a.text);
+  const old = s.reports.find((r) => r.state === 'up')!.id;
+  s.desired = [dyno('web', 1, WEB, 2)];
+  await a.agent.kick();
+  await until(() => s.forgotten.includes(old), 10_000, 'the old dyno to go', a.text);
+  const newUp = s.reports.findIndex((r) => r.id !== old && r.state === 'up');
+  const oldStopping = s.reports.findIndex((r) => r.id === old && r.state === 'stopping');
+  assert.ok(newUp >= 0 && oldStopping > newUp, `order: ${s.reports.map((r) => `${r.id.slice(-6)}:${r.state}`).join(' ')}`);
+  assert.equal([...s.rows.values()].length, 1);
+  assert.equal([...s.rows.values()][0].releaseId.endsWith('2'), true);
+});
+
+test('when the formation shrinks, then the extra dynos stop; when it grows, they start', async () => {
+  const s = memoryStore();
+  s.desired = [dyno('worker', 1, 'sleep 60'), dyno('worker', 2, 'sleep 60')];
+  const a = start(s);
+  await a.agent.start();
+  await until(() => [...s.rows.values()].filter((r) => r.state === 'up').length === 2, 10_000, 'two up', a.text);
+  s.desired = [dyno('worker', 1, 'sleep 60')];
+  await a.agent.kick();
+  await until(() => s.rows.size === 1, 10_000, 'one left', a.text);
+  assert.equal([...s.rows.values()][0].name, 'worker.1');
+  s.desired = [1, 2, 3].map((i) => dyno('worker', i, 'sleep 60'));
+  await a.agent.kick();
+  await until(() => [...s.rows.values()].filter((r) => r.state === 'up').length === 3, 10_000, 'three up', a.text);
+});
+
+test('when a restart is asked, then the dyno is replaced and a crash count starts again', async () => {
+  const s = memoryStore();
+  s.desired = [dyno('web', 1, WEB)];
+  const a = start(s);
+  await a.agent.start();
+  await until(() => s.reports.some((r) => r.state === 'up'), 10_000, 'up', a.text);
+  const first = s.reports.find((r) => r.state === 'up')!.id;
+  await a.agent.restart(APP, { type: 'web' });
+  await until(() => s.forgotten.includes(first) && [...s.rows.values()].some((r) => r.state === 'up'), 10_000, 'replaced', a.text);
+  assert.notEqual([...s.rows.values()][0].id, first);
+});
+
+test('when a dyno floods its output, then lines beyond the rate are dropped and counted (L10)', async () => {
+  const s = memoryStore();
+  s.desired = [dyno('worker', 1, 'seq 1 20000; sleep 1.2; echo after')];
+  const a = start(s, { maxLinesPerSecond: 1000 });
+  await a.agent.start();
+  await until(() => a.lines.some((l) => l.line === 'after'), 10_000, 'after', () => a.text().slice(-2000));
+  const appLines = a.lines.filter((l) => l.source === 'app').length;
+  assert.ok(appLines <= 1001 + 1, `at most the rate got through: ${appLines}`);
+  assert.match(a.text(), /Error L10 \(output buffer overflow\) -> 19000 log lines dropped/);
+});
+
+test('when the agent stops, then every dyno is stopped and forgotten', async () => {
+  const s = memoryStore();
+  s.desired = [dyno('web', 1, WEB), dyno('worker', 1, 'sleep 60')];
+  const a = start(s);
+  await a.agent.start();
+  await until(() => [...s.rows.values()].filter((r) => r.state === 'up').length === 2, 10_000, 'both up', a.text);
+  await a.agent.stop();
+  agent = undefined;
+  assert.equal(s.rows.size, 0);
+});
