@@ -72,6 +72,8 @@ export interface AgentOptions {
   resetAfterMs?: number;
   reconcileMs?: number;
   statsMs?: number;
+  /** A web dyno leaves the routes this long before its SIGTERM, so no router sends it a request as it stops. */
+  drainMs?: number;
   /** Output lines per dyno per second before lines are dropped (L10). */
   maxLinesPerSecond?: number;
   onError?: (what: string, e: Error) => void;
@@ -88,6 +90,7 @@ interface Instance {
   bootFailed?: boolean;
   exit?: DynoExit;
   restarts: number;
+  reporting?: Promise<void>;
   stats?: DynoStats;
 }
 
@@ -118,6 +121,7 @@ export function createAgent(o: AgentOptions) {
   const maxBackoffMs = o.maxBackoffMs ?? 300_000;
   const resetAfterMs = o.resetAfterMs ?? 600_000;
   const maxLines = o.maxLinesPerSecond ?? 2000;
+  const drainMs = o.drainMs ?? 1000;
   const slots = new Map<string, Slot>();
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
@@ -134,12 +138,20 @@ export function createAgent(o: AgentOptions) {
     timers.add(t);
   };
 
-  const report = (inst: Instance) =>
-    o.store.report({
+  /** Reports of one dyno go out in order (each waits for the one before), so the store ends with the last state. */
+  const report = (inst: Instance): Promise<void> => {
+    const r: DynoReport = {
       id: inst.spec.id, appId: inst.spec.appId, name: inst.spec.name, type: inst.spec.type, releaseId: inst.spec.release.id,
       command: inst.spec.command, size: inst.spec.size.name, state: inst.state, host: inst.handle?.host, port: inst.handle?.port,
       restarts: inst.restarts, exitCode: inst.exit?.code, startedAt: inst.startedAt,
-    }).catch(fail('report'));
+    };
+    inst.reporting = (inst.reporting ?? Promise.resolve()).then(() => o.store.report(r)).catch(fail('report'));
+    return inst.reporting;
+  };
+  const forget = (inst: Instance): Promise<void> => {
+    inst.reporting = (inst.reporting ?? Promise.resolve()).then(() => o.store.forget(inst.spec.id)).catch(fail('forget'));
+    return inst.reporting;
+  };
 
   function setState(inst: Instance, state: DynoState): void {
     if (inst.state === state) return;
@@ -190,7 +202,7 @@ export function createAgent(o: AgentOptions) {
     const inst: Instance = { spec, desired: d, state: 'starting', startedAt: new Date(), restarts };
     slot[as] = inst;
     if (slot.crashed) {
-      void o.store.forget(slot.crashed.spec.id).catch(fail('forget'));
+      void forget(slot.crashed);
       slot.crashed = undefined;
     }
     event(d, d.name, `Starting process with command \`${d.command}\``);
@@ -260,7 +272,10 @@ export function createAgent(o: AgentOptions) {
     inst.stopping = (async () => {
       if (!inst.handle) return;
       if (inst.exit) return;
-      setState(inst, 'stopping');
+      const wasUp = inst.state === 'up';
+      inst.state = 'stopping';
+      await report(inst);
+      if (inst.spec.type === 'web' && wasUp && drainMs > 0) await new Promise((r) => later(drainMs, () => r(undefined)));
       event(inst.spec, inst.spec.name, 'Stopping all processes with SIGTERM');
       await o.runner.signal(inst.spec.id, 'TERM');
       const gone = await Promise.race([inst.handle.exited.then(() => true), new Promise<boolean>((r) => later(stopGraceMs, () => r(false)))]);
@@ -270,7 +285,8 @@ export function createAgent(o: AgentOptions) {
         await o.runner.signal(inst.spec.id, 'KILL');
         await inst.handle.exited;
       }
-    })().finally(() => o.store.forget(inst.spec.id).catch(fail('forget')));
+      event(inst.spec, inst.spec.name, `State changed from ${wasUp ? 'up' : 'starting'} to down`);
+    })().finally(() => forget(inst));
     return inst.stopping;
   }
 
@@ -307,7 +323,7 @@ export function createAgent(o: AgentOptions) {
       slot.desired = undefined;
       const all = [slot.current, slot.next].filter((i): i is Instance => !!i);
       slots.delete(key);
-      if (slot.crashed) void o.store.forget(slot.crashed.spec.id).catch(fail('forget'));
+      if (slot.crashed) void forget(slot.crashed);
       for (const inst of all) void stop(inst);
     }
   }
@@ -376,7 +392,8 @@ export function createAgent(o: AgentOptions) {
       await running;
       const all = [...slots.values()].flatMap((s) => [s.current, s.next, s.crashed]).filter((i): i is Instance => !!i);
       slots.clear();
-      await Promise.all(all.map((i) => (i.exit ? o.store.forget(i.spec.id).catch(fail('forget')) : stop(i))));
+      await Promise.all(all.map((i) => (i.exit ? forget(i) : stop(i))));
+      await Promise.all(all.map((i) => i.reporting));
       for (const t of timers) clearTimeout(t);
       timers.clear();
     },

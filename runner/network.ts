@@ -175,19 +175,3 @@ export async function removeAppTraffic(c: NetworkConfig, appId: string, address:
   const left = (await iptables(['-t', 'filter', '-S', chain]).catch(() => ({ stdout: '' }))).stdout;
   if (!left.includes('-A ')) await iptables(['-t', 'filter', '-X', chain]).catch(() => undefined); // still referenced: kept
 }
-
-/** Removes every app chain and the jumps into them: what a previous agent left (its dynos are gone). */
-export async function resetAppTraffic(): Promise<void> {
-  const rules = (await iptables(['-t', 'filter', '-S', 'SLIPWAY-FORWARD']).catch(() => ({ stdout: '' }))).stdout.split('\n');
-  for (const rule of rules) {
-    const words = rule.trim().split(/\s+/);
-    if (words[0] !== '-A' || !/^SLIPWAY-A-[0-9a-f]{12}$/.test(words[words.length - 1] ?? '')) continue;
-    await iptables(['-t', 'filter', '-D', ...words.slice(1)]).catch(() => undefined);
-  }
-  const chains = (await iptables(['-t', 'filter', '-S']).catch(() => ({ stdout: '' }))).stdout
-    .split('\n').map((l) => /^-N (SLIPWAY-A-[0-9a-f]{12})$/.exec(l.trim())?.[1]).filter((c): c is string => !!c);
-  for (const chain of chains) {
-    await iptables(['-t', 'filter', '-F', chain]).catch(() => undefined);
-    await iptables(['-t', 'filter', '-X', chain]).catch(() => undefined);
-  }
-}

@@ -12,7 +12,7 @@ import { lineSplitter } from '../buildpacks/executor.js';
 import { dynoArgv, dynoEnv } from './dyno-env.js';
 import { isDynoId, splitLong, type DynoExit, type DynoHandle, type DynoSpec, type DynoStats, type Runner, type StartOptions } from './index.js';
 import type { AddressAllocator } from './netns-lease.js';
-import { allowAppTraffic, createNetns, ensureBridge, listNetns, removeAppTraffic, removeNetns, type NetworkConfig } from './network.js';
+import { allowAppTraffic, createNetns, ensureBridge, removeAppTraffic, removeNetns, type NetworkConfig } from './network.js';
 import { ociSpec } from './oci-spec.js';
 import type { Runc } from './runc.js';
 import { DYNO_GID, DYNO_UID } from './stack.js';
@@ -90,6 +90,8 @@ export function createRuncRunner(o: RuncRunnerOptions): Runner {
         await mkdir(join(dir, 'upper'), { recursive: true, mode: 0o700 });
         await mkdir(join(dir, 'work'), { recursive: true, mode: 0o700 });
         await chown(join(dir, 'upper'), DYNO_UID, DYNO_GID);
+        // What cleanup() needs to undo this dyno if this agent dies: written before anything outside the dir exists.
+        await writeFile(join(dir, 'dyno.json'), JSON.stringify({ appId: spec.appId, address }));
         const ns = await createNetns(o.network, spec.id, address);
         await allowAppTraffic(o.network, spec.appId, address);
         const bundle = join(o.bundles, spec.id);
@@ -145,16 +147,21 @@ export function createRuncRunner(o: RuncRunnerOptions): Runner {
       await o.runc.killAll(id, signal);
     },
     stats: (id) => cgroupStats(cgroupPath(id)),
+    /**
+     * Containers under this runner's runc root, and dyno dirs: a dyno's dir is made first and removed last, so
+     * whatever else of it exists (netns, veth, rules, address) has a dir that names it.
+     */
     async list() {
       const ids = new Set<string>();
       for (const c of await o.runc.list()) if (isDynoId(c.id)) ids.add(c.id);
-      for (const n of await listNetns()) if (isDynoId(n)) ids.add(n);
       for (const d of await readdir(o.dynosDir).catch(() => [] as string[])) if (isDynoId(d)) ids.add(d);
       return [...ids];
     },
     async cleanup(id) {
       if (!isDynoId(id)) throw new Error(`not a dyno id: ${id}`);
-      await release(id);
+      type Meta = { appId?: string; address?: string };
+      const meta: Meta = await readFile(join(o.dynosDir, id, 'dyno.json'), 'utf8').then((t) => JSON.parse(t) as Meta, () => ({}));
+      await release(id, meta.appId, meta.address);
     },
   };
 }

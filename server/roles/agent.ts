@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { createAgent } from '../../runner/agent.js';
 import { createRunc } from '../../runner/runc.js';
 import { createRuncRunner } from '../../runner/runc-runner.js';
-import { resetAppTraffic } from '../../runner/network.js';
 import { unpackedSlug } from '../../runner/slug-cache.js';
 import { ensureStack } from '../../runner/stack.js';
 import type { Platform } from '../compose.js';
@@ -58,7 +57,6 @@ export async function startAgentRole(p: Platform, log: Logger) {
     if (e.kind === 'restart') void agent.restart(e.appId, { type: e.type, name: e.name });
     else if (e.kind === 'release' || e.kind === 'formation' || e.kind === 'app') void agent.kick();
   });
-  await resetAppTraffic();
   const { cleaned } = await agent.start();
   if (cleaned.length) log.warn('cleaned up dynos a previous agent left', { dynos: cleaned.length });
   log.info('running dynos', { runner: runner.kind, port: c.dynoPort });

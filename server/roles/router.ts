@@ -1,24 +1,86 @@
 import cluster from 'node:cluster';
 import type { Platform } from '../compose.js';
 import type { Logger } from '../log.js';
-import { createRouterServer, type Route } from '../../router/server.js';
+import { createRouter, MemoryRouteTable, type Route } from '../../router/server.js';
+import { subscribeEvents } from '../events.js';
+import { createAppLogWriter } from '../logs/app-log.js';
 import { closeServer, listen } from './listen.js';
 
-/** Loads the route table from Postgres: each app's hostnames → its route. */
-async function loadRoutes(p: Platform): Promise<Map<string, Route>> {
-  const r = await p.db.query<{ hostname: string; name: string; maintenance: boolean }>(
-    'SELECT d.hostname, a.name, a.maintenance FROM domains d JOIN apps a ON a.id = d.app_id',
-  );
-  const table = new Map<string, Route>();
-  for (const row of r.rows) table.set(row.hostname.toLowerCase(), { app: row.name, maintenance: row.maintenance, endpoints: [] });
-  return table;
+type AppRoutes = { route: Route; hostnames: string[] };
+
+/** Each app's hostnames and its routable web dynos (state up, with an address); one app or all. */
+export async function loadRoutes(p: Pick<Platform, 'db'>, appId?: string): Promise<AppRoutes[]> {
+  const where = appId ? 'WHERE a.id = $1' : '';
+  const args = appId ? [appId] : [];
+  const apps = await p.db.query<{ id: string; name: string; maintenance: boolean; hostnames: string[] }>(
+    `SELECT a.id, a.name, a.maintenance, array_agg(d.hostname) AS hostnames FROM apps a JOIN domains d ON d.app_id = a.id ${where} GROUP BY a.id`, args);
+  const dynos = await p.db.query<{ app_id: string; name: string; state: string; address: string | null; port: number | null }>(
+    `SELECT app_id, name, state, host(address) AS address, port FROM dynos WHERE type = 'web' ${appId ? 'AND app_id = $1' : ''} ORDER BY name`, args);
+  return apps.rows.map((a) => {
+    const mine = dynos.rows.filter((d) => d.app_id === a.id);
+    const endpoints = mine.filter((d) => d.state === 'up' && d.address && d.port).map((d) => ({ host: d.address!, port: d.port!, dyno: d.name }));
+    return {
+      route: { appId: a.id, app: a.name, maintenance: a.maintenance, endpoints, crashed: endpoints.length === 0 && mine.some((d) => d.state === 'crashed') },
+      hostnames: a.hostnames,
+    };
+  });
+}
+
+/**
+ * Keeps a route table current: subscribe to changes first, then load the whole table, then apply each change as
+ * a reload of that app (Flynn's syncer). Changes that arrive during the full load are applied after it. A full
+ * reload every 30 s covers a lost message.
+ */
+export async function startRouteSync(p: Pick<Platform, 'db' | 'redis' | 'config'>, table: MemoryRouteTable, log: Logger) {
+  let loading = true;
+  const pending = new Set<string>();
+  // One reload per app at a time, and one more if a change came in meanwhile: two overlapping queries could
+  // otherwise land out of order and leave the older answer in the table.
+  const inFlight = new Map<string, { dirty: boolean; done: Promise<void> }>();
+  const reloadApp = (appId: string): Promise<void> => {
+    const current = inFlight.get(appId);
+    if (current) {
+      current.dirty = true;
+      return current.done;
+    }
+    const state = { dirty: false, done: Promise.resolve() };
+    state.done = (async () => {
+      try {
+        do {
+          state.dirty = false;
+          const [one] = await loadRoutes(p, appId);
+          table.setApp(appId, one?.route, one?.hostnames);
+        } while (state.dirty);
+      } finally {
+        inFlight.delete(appId);
+      }
+    })();
+    inFlight.set(appId, state);
+    return state.done;
+  };
+  const sub = await subscribeEvents(p.redis, p.config.redisPrefix, (e) => {
+    if (e.kind === 'release' || e.kind === 'formation' || e.kind === 'restart') return;
+    if (loading) return void pending.add(e.appId);
+    reloadApp(e.appId).catch((err: Error) => log.warn('route reload failed', { app: e.appId, error: err.message }));
+  });
+  const full = async () => table.replaceAll(await loadRoutes(p));
+  await full();
+  loading = false;
+  for (const appId of pending) await reloadApp(appId);
+  const timer = setInterval(() => full().catch((e: Error) => log.warn('route reload failed; serving the last table', { error: e.message })), 30_000);
+  return {
+    close() {
+      clearInterval(timer);
+      sub.close();
+    },
+  };
 }
 
 /**
  * The router role. The primary forks one worker per core (SLIPWAY_ROUTER_WORKERS) and replaces any that die;
- * each worker serves the same port.
+ * each worker serves the same port with its own route table and sync.
  */
-export async function startRouterRole(p: Platform, log: Logger) {
+export async function startRouterRole(p: Platform, log: Logger, opts: { requestTimeoutMs?: number } = {}) {
   if (cluster.isPrimary && p.config.routerWorkers > 1) {
     let stopping = false;
     const fork = () => cluster.fork();
@@ -37,18 +99,26 @@ export async function startRouterRole(p: Platform, log: Logger) {
       },
     };
   }
-  let table = await loadRoutes(p);
-  const refresh = setInterval(() => {
-    loadRoutes(p).then((t) => (table = t), (e: Error) => log.warn('route reload failed; serving the last table', { error: e.message }));
-  }, 2000);
-  const server = createRouterServer({ routes: { lookup: (h) => table.get(h) } });
-  server.headersTimeout = 20_000;
-  await listen(server, p.config.routerPort, p.config.routerHost);
+  const table = new MemoryRouteTable();
+  const sync = await startRouteSync(p, table, log);
+  const logs = createAppLogWriter(p.redis, p.config.redisPrefix, { maxLines: p.config.logLines });
+  const router = createRouter({
+    routes: table,
+    publicPort: p.config.routerPort || undefined,
+    requestTimeoutMs: opts.requestTimeoutMs,
+    logLine: (route, line) => logs.write(route.appId, 'slipway', 'router', line),
+  });
+  router.server.headersTimeout = 20_000;
+  router.server.keepAliveTimeout = 60_000;
+  await listen(router.server, p.config.routerPort, p.config.routerHost);
   if (cluster.isPrimary) log.info('listening', { url: `http://${p.config.routerHost}:${p.config.routerPort}`, workers: 1 });
   return {
+    server: router.server,
     async stop() {
-      clearInterval(refresh);
-      await closeServer(server);
+      sync.close();
+      await closeServer(router.server);
+      router.close();
+      await logs.close();
     },
   };
 }

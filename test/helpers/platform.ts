@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +14,8 @@ import { loadConfig } from '../../server/config.js';
 import { createLogger } from '../../server/log.js';
 import { startApiRole } from '../../server/roles/api.js';
 import { startWorkerRole } from '../../server/roles/worker.js';
+import { startAgentRole } from '../../server/roles/agent.js';
+import { startRouterRole } from '../../server/roles/router.js';
 import { PACKAGE_ROOT } from '../../server/paths.js';
 import { createTestDatabase, createTestRedisPrefix } from './services.js';
 
@@ -30,12 +33,23 @@ export interface TestPlatform {
   checkout(fixture: string, app: string): Promise<string>;
   git(cwd: string, args: string[]): Promise<{ code: number; out: string }>;
   api(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any }>;
+  /** The router's URL (with agent and router roles started). */
+  routerUrl?: string;
+  routerPort?: number;
+  /** GET through the router with Host: APP.localhost. */
+  get(app: string, path?: string, headers?: Record<string, string>): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }>;
+  agent?: { stop(): Promise<void> };
   close(): Promise<void>;
+}
+
+export interface TestPlatformOptions {
+  /** Also run the agent (dynos in runc) and the router, in this process. */
+  dynos?: boolean;
 }
 
 let checkouts = 0;
 
-export async function startTestPlatform(env: Record<string, string> = {}): Promise<TestPlatform> {
+export async function startTestPlatform(env: Record<string, string> = {}, opts: TestPlatformOptions = {}): Promise<TestPlatform> {
   const db = await createTestDatabase();
   const redis = await createTestRedisPrefix();
   const dataDir = await mkdtemp(join(tmpdir(), 'slipway-push-'));
@@ -44,7 +58,7 @@ export async function startTestPlatform(env: Record<string, string> = {}): Promi
   await mkdir(DOWNLOAD_CACHE, { recursive: true });
   const config = loadConfig({
     DATABASE_URL: db.url, REDIS_URL: redis.url, SLIPWAY_REDIS_PREFIX: redis.prefix, SLIPWAY_DATA_DIR: dataDir,
-    SLIPWAY_API_PORT: '0', SLIPWAY_DOWNLOAD_CACHE: DOWNLOAD_CACHE, ...env,
+    SLIPWAY_API_PORT: '0', SLIPWAY_ROUTER_PORT: '0', SLIPWAY_ROUTER_WORKERS: '1', SLIPWAY_DOWNLOAD_CACHE: DOWNLOAD_CACHE, ...env,
   });
   const platform = await openPlatform(config, { poolSize: 8 });
   const admin = await platform.services.users.ensureAdmin('admin@example.com', undefined, join(dataDir, 'admin-token'));
@@ -53,6 +67,9 @@ export async function startTestPlatform(env: Record<string, string> = {}): Promi
   const port = (api.server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
   const worker = await startWorkerRole(platform, log);
+  const agent = opts.dynos ? await startAgentRole(platform, log) : undefined;
+  const router = opts.dynos ? await startRouterRole(platform, log, { requestTimeoutMs: Number(env.TEST_ROUTER_TIMEOUT_MS ?? 30_000) }) : undefined;
+  const routerPort = router && 'server' in router && router.server ? (router.server.address() as AddressInfo).port : undefined;
   await writeFile(join(home, '.netrc'), `machine 127.0.0.1\n  login admin@example.com\n  password ${admin.token}\n`, { mode: 0o600 });
   const gitEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, GIT_TERMINAL_PROMPT: '0', GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' };
 
@@ -68,7 +85,22 @@ export async function startTestPlatform(env: Record<string, string> = {}): Promi
 
   return {
     url, platform, dataDir, home, adminToken: admin.token!,
-    git,
+    git, agent, routerPort, routerUrl: routerPort ? `http://127.0.0.1:${routerPort}` : undefined,
+    async get(app, path = '/', headers = {}) {
+      if (!routerPort) throw new Error('start the test platform with { dynos: true }');
+      // node:http, not fetch: fetch does not let a caller set Host.
+      return new Promise((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: routerPort, path, headers: { host: `${app}.localhost`, ...headers }, agent: false }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    },
     async checkout(fixture, app) {
       const dir = join(dataDir, 'src', `${app}-${++checkouts}`);
       await mkdir(join(dataDir, 'src'), { recursive: true });
@@ -95,6 +127,8 @@ export async function startTestPlatform(env: Record<string, string> = {}): Promi
       return { status: res.status, body: parsed };
     },
     async close() {
+      await router?.stop();
+      await agent?.stop();
       await worker.stop();
       await api.stop();
       await platform.close();
