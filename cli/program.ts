@@ -3,6 +3,7 @@ import { registerApps } from './commands/apps.js';
 import { registerAuth } from './commands/auth.js';
 import { registerDeploys } from './commands/deploys.js';
 import { registerConfig } from './commands/config.js';
+import { registerDynos, registerRun } from './commands/dynos.js';
 import { createCtx, type Ctx } from './context.js';
 
 /** Adds every client command (they talk to the REST API only) to the program. */
@@ -11,4 +12,6 @@ export function registerClientCommands(program: Command, ctx: Ctx = createCtx())
   registerApps(program, ctx);
   registerDeploys(program, ctx);
   registerConfig(program, ctx);
+  registerDynos(program, ctx);
+  registerRun(program, ctx);
 }

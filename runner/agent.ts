@@ -356,6 +356,36 @@ export function createAgent(o: AgentOptions) {
     }
   }
 
+  const oneOffs = new Map<string, Instance>();
+
+  /**
+   * A one-off dyno (`slipway run`): the same container as any dyno, outside the formation. Its output goes to
+   * io.onData when attached, else to the log; it is not restarted. Resolves with its exit.
+   */
+  async function runOneOff(d: DesiredDyno & { id: string }, io: { stdin?: NodeJS.ReadableStream; onData?: (chunk: Buffer) => void } = {}): Promise<DynoExit> {
+    const spec: DynoSpec = { id: d.id, app: d.app, appId: d.appId, name: d.name, type: d.type, release: d.release, command: d.command, config: d.config, size: d.size };
+    const inst: Instance = { spec, desired: d, state: 'starting', startedAt: new Date(), restarts: 0 };
+    oneOffs.set(spec.id, inst);
+    event(d, d.name, `Starting process with command \`${d.command}\`${io.onData ? ' (attached)' : ''}`);
+    try {
+      inst.handle = await o.runner.start(spec, { onLine: outputFor(spec), stdin: io.stdin, onData: io.onData });
+      inst.state = 'up';
+      await report(inst);
+      event(d, d.name, 'State changed from starting to up');
+      const exit = (inst.exit = await inst.handle.exited);
+      event(d, d.name, `Process exited with status ${describe(exit.code)}`);
+      if (exit.oomKilled) event(d, d.name, 'Error R15 (Memory quota vastly exceeded)');
+      event(d, d.name, 'State changed from up to complete');
+      return exit;
+    } catch (e) {
+      event(d, d.name, `Error: the dyno could not start: ${(e as Error).message}`);
+      return (inst.exit = { code: null, oomKilled: false });
+    } finally {
+      oneOffs.delete(spec.id);
+      await forget(inst);
+    }
+  }
+
   let loop: NodeJS.Timeout | undefined;
   let statsLoop: NodeJS.Timeout | undefined;
   return {
@@ -371,6 +401,7 @@ export function createAgent(o: AgentOptions) {
     },
     /** Something changed (a release, the formation): reconcile now. */
     kick,
+    runOneOff,
     /** ps:restart: replaces the app's dynos (of a type, or one by name), web ones without downtime; resets backoff. */
     restart(appId: string, target: { type?: string; name?: string } = {}): Promise<void> {
       for (const slot of slots.values()) {
@@ -391,6 +422,7 @@ export function createAgent(o: AgentOptions) {
       clearInterval(statsLoop);
       await running;
       const all = [...slots.values()].flatMap((s) => [s.current, s.next, s.crashed]).filter((i): i is Instance => !!i);
+      for (const inst of oneOffs.values()) if (inst.handle) await o.runner.signal(inst.spec.id, 'KILL');
       slots.clear();
       await Promise.all(all.map((i) => (i.exit ? forget(i) : stop(i))));
       await Promise.all(all.map((i) => i.reporting));

@@ -36,6 +36,7 @@
  * | SLIPWAY_STOP_GRACE       | 30 (seconds)                              | SIGTERM to SIGKILL when a dyno stops (R12)      |
  * | SLIPWAY_CRASH_BACKOFF    | 10 (seconds)                              | the first delayed restart; doubles up to 5 min  |
  * | SLIPWAY_LOG_LINES        | 1500                                      | lines kept per app log stream                   |
+ * | SLIPWAY_RENDEZVOUS_PORT  | 5052                                      | the agent's port for attached one-offs (`slipway run`), on API_HOST |
  *
  * Dyno sizes (Heroku's names) are in runner/sizes.ts.
  */
@@ -80,6 +81,7 @@ export interface Config {
   stopGraceMs: number;
   crashBackoffMs: number;
   logLines: number;
+  rendezvousPort: number;
   /** True when running under CI=true (only used to make set-up output quieter). */
   ci: boolean;
   /** The uid of this process; root gets /var/lib/slipway and runs embedded PostgreSQL as `postgres`. */
@@ -206,6 +208,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     stopGraceMs: positiveNumber('SLIPWAY_STOP_GRACE', env.SLIPWAY_STOP_GRACE, 30) * 1000,
     crashBackoffMs: positiveNumber('SLIPWAY_CRASH_BACKOFF', env.SLIPWAY_CRASH_BACKOFF, 10) * 1000,
     logLines: positiveInt('SLIPWAY_LOG_LINES', env.SLIPWAY_LOG_LINES, 1500),
+    rendezvousPort: port('SLIPWAY_RENDEZVOUS_PORT', env.SLIPWAY_RENDEZVOUS_PORT, 5052),
     ci: env.CI === 'true',
     isRoot,
   };
@@ -244,6 +247,7 @@ export function configToEnv(c: Config): Env {
     SLIPWAY_STOP_GRACE: String(c.stopGraceMs / 1000),
     SLIPWAY_CRASH_BACKOFF: String(c.crashBackoffMs / 1000),
     SLIPWAY_LOG_LINES: String(c.logLines),
+    SLIPWAY_RENDEZVOUS_PORT: String(c.rendezvousPort),
     DATABASE_URL: c.databaseUrl,
     REDIS_URL: c.redisUrl,
   };

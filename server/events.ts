@@ -10,7 +10,8 @@ export type PlatformEvent =
   | { kind: 'release'; appId: string }
   | { kind: 'formation'; appId: string }
   | { kind: 'restart'; appId: string; type?: string; name?: string }
-  | { kind: 'dynos'; appId: string }; // a dyno's state changed (the router's endpoints)
+  | { kind: 'dynos'; appId: string } // a dyno's state changed (the router's endpoints)
+  | { kind: 'run'; appId: string; dynoId: string }; // a detached one-off to start
 
 export const eventsChannel = (prefix: string) => `${prefix}:events`;
 

@@ -10,7 +10,10 @@ import { createEventBus, subscribeEvents } from '../events.js';
 import type { Logger } from '../log.js';
 import { createAppLogWriter } from '../logs/app-log.js';
 import { createAddressService } from '../services/addresses.js';
-import { createPgAgentStore } from '../services/dynos.js';
+import { createPgAgentStore, loadOneOffDyno } from '../services/dynos.js';
+import { claimRendezvous, EXIT_MARKER, loadOneOff } from '../oneoff.js';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Agent } from '../../runner/agent.js';
 
 /**
  * The agent role: this host's runner. Registers the host in `agents`, cleans what a previous agent left (dyno
@@ -53,20 +56,82 @@ export async function startAgentRole(p: Platform, log: Logger) {
     bootTimeoutMs: c.bootTimeoutMs, stopGraceMs: c.stopGraceMs, backoffMs: c.crashBackoffMs,
     onError: (what, e) => log.warn(`${what} failed`, { error: e.message }),
   });
+  const startDetached = async (dynoId: string) => {
+    const d = await loadOneOffDyno(p.db, dynoId, (await loadOneOff(p.redis, c.redisPrefix, dynoId)).env);
+    if (d) await agent.runOneOff(d);
+  };
   const sub = await subscribeEvents(p.redis, c.redisPrefix, (e) => {
-    if (e.kind === 'restart') void agent.restart(e.appId, { type: e.type, name: e.name });
+    if (e.kind === 'run') void startDetached(e.dynoId).catch((err: Error) => log.warn('one-off failed', { error: err.message }));
+    else if (e.kind === 'restart') void agent.restart(e.appId, { type: e.type, name: e.name });
     else if (e.kind === 'release' || e.kind === 'formation' || e.kind === 'app') void agent.kick();
   });
   const { cleaned } = await agent.start();
+  const rendezvous = await startRendezvous(p, agent, log);
+  await p.db.query('UPDATE agents SET rendezvous_port = $2 WHERE id = $1', [agentId, (rendezvous.address() as { port: number }).port]);
   if (cleaned.length) log.warn('cleaned up dynos a previous agent left', { dynos: cleaned.length });
   log.info('running dynos', { runner: runner.kind, port: c.dynoPort });
   return {
     async stop() {
       clearInterval(timer);
       sub.close();
+      rendezvous.close();
       await agent.stop();
       await logs.close();
       await p.db.query(`UPDATE agents SET state = 'down', updated_at = now() WHERE hostname = $1`, [host]).catch(() => undefined);
     },
   };
+}
+
+/** Reads the first line (the secret) of an attach connection, at most 200 bytes within 10 s. */
+function readSecret(socket: Socket): Promise<{ secret: string; rest: Buffer }> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const timer = setTimeout(() => done(new Error('no secret in time')), 10_000);
+    const done = (e?: Error) => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      if (e) reject(e);
+    };
+    const onData = (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      const nl = buf.indexOf(10);
+      if (nl >= 0) {
+        done();
+        socket.pause();
+        resolve({ secret: buf.subarray(0, nl).toString().trim(), rest: buf.subarray(nl + 1) });
+      } else if (buf.length > 200) done(new Error('secret line too long'));
+    };
+    socket.on('data', onData);
+  });
+}
+
+/**
+ * The rendezvous port: `slipway run` connects, sends the secret from its attach_url, and from then on the socket
+ * is the dyno's stdin and output. A secret opens one dyno, once, within 5 minutes.
+ */
+async function startRendezvous(p: Platform, agent: Agent, log: Logger): Promise<Server> {
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    socket.on('error', () => undefined);
+    void (async () => {
+      const { secret, rest } = await readSecret(socket);
+      const dynoId = await claimRendezvous(p.redis, p.config.redisPrefix, secret);
+      const d = dynoId ? await loadOneOffDyno(p.db, dynoId, (await loadOneOff(p.redis, p.config.redisPrefix, dynoId)).env) : undefined;
+      if (!d) {
+        socket.end('Error: this attach URL is unknown, used or expired.\n');
+        return;
+      }
+      if (rest.length) socket.unshift(rest);
+      socket.resume();
+      const exit = await agent.runOneOff(d, { stdin: socket, onData: (chunk) => socket.write(chunk) });
+      socket.end(`${EXIT_MARKER}${exit.code ?? 255}\n`);
+    })().catch((e: Error) => {
+      log.warn('attach failed', { error: e.message });
+      socket.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(p.config.rendezvousPort, p.config.apiHost, () => resolve());
+  });
+  return server;
 }

@@ -37,7 +37,7 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
     extraRoutes: [
       buildRoutes({ ...p.services, buildLog, queue, urls: p.urls }),
       configRoutes(p.services),
-      dynoRoutes({ ...p.services, redis: p.redis, redisPrefix: p.config.redisPrefix, urls: p.urls }),
+      dynoRoutes({ ...p.services, db: p.db, redis: p.redis, redisPrefix: p.config.redisPrefix, urls: p.urls, rendezvousHost: new URL(p.config.publicUrl).hostname }),
     ],
     publicRoutes: [logSessionRoutes({ redis: p.redis, redisPrefix: p.config.redisPrefix })],
   });

@@ -2,7 +2,8 @@
  * Formation (the desired dynos: process type → quantity and size) and dynos (what the agents report running).
  * The formation is set by the first deploy (web=1, other types 0) and by scaling; the agent reconciles to it.
  */
-import { DYNO_SIZES, dynoSize } from '../../runner/index.js';
+import { randomBytes } from 'node:crypto';
+import { DEFAULT_DYNO_SIZE, DYNO_SIZES, dynoContainerId, dynoSize } from '../../runner/index.js';
 import type { AgentStore, DesiredDyno, DynoReport } from '../../runner/agent.js';
 import type { DynoStats } from '../../runner/index.js';
 import type { Db, DbClient } from '../db/pool.js';
@@ -46,6 +47,39 @@ export interface DynoRow {
   started_at: Date | null;
   created_at: Date;
   updated_at: Date;
+}
+
+export interface OneOffInput {
+  command: string;
+  attach: boolean;
+  size?: string;
+  env?: Record<string, string>;
+}
+
+const CONFIG_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,199}$/;
+
+/** POST /apps/{app}/dynos bodies: {command, attach, size, env}. */
+export function parseOneOff(raw: unknown): OneOffInput {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalidParams('Body must be {"command": "…", "attach": true}.');
+  const b = raw as Record<string, unknown>;
+  if (typeof b.command !== 'string' || !b.command.trim()) throw invalidParams('command is required: the command to run, e.g. "bash".');
+  if (b.command.length > 10_000) throw invalidParams('command is longer than 10000 characters.');
+  const out: OneOffInput = { command: b.command, attach: b.attach === true };
+  if (b.size !== undefined && b.size !== null) {
+    if (typeof b.size !== 'string' || !dynoSize(b.size)) throw invalidParams(`There is no dyno size ${JSON.stringify(b.size)}. Sizes: ${DYNO_SIZES.map((s) => s.name).join(', ')}.`);
+    out.size = dynoSize(b.size)!.name;
+  }
+  if (b.env !== undefined && b.env !== null) {
+    if (typeof b.env !== 'object' || Array.isArray(b.env)) throw invalidParams('env must be an object of names to strings.');
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(b.env as Record<string, unknown>)) {
+      if (!CONFIG_KEY.test(k)) throw invalidParams(`env name ${JSON.stringify(k).slice(0, 60)} is not valid (letters, digits, underscore).`);
+      if (typeof v !== 'string') throw invalidParams(`env ${k} must be a string.`);
+      env[k] = v;
+    }
+    out.env = env;
+  }
+  return out;
 }
 
 export interface FormationUpdate {
@@ -138,6 +172,31 @@ export function createDynoService(db: Db, events?: EventBus) {
       return r.rows[0];
     },
 
+    /**
+     * A one-off dyno of the current release: a row (run.N, state starting) the agent picks up — at once when
+     * detached, when the user connects to its attach URL when attached.
+     */
+    async createOneOff(app: App, input: OneOffInput, prepare?: (dynoId: string) => Promise<void>): Promise<DynoRow> {
+      const current = (await db.query<{ id: string; version: number; config: Record<string, string>; digest: string | null }>(
+        `SELECT r.id, r.version, r.config, s.digest FROM releases r LEFT JOIN slugs s ON s.id = r.slug_id
+          WHERE r.app_id = $1 AND r.status = 'succeeded' ORDER BY r.version DESC LIMIT 1`, [app.id])).rows[0];
+      if (!current?.digest) throw invalidParams(`${app.name} has no release with code yet: push code first.`);
+      const row = await withTransaction(db, async (tx) => {
+        await tx.query('SELECT id FROM apps WHERE id = $1 FOR UPDATE', [app.id]);
+        const n = (await tx.query<{ n: number }>(
+          `SELECT COALESCE(max((split_part(name, '.', 2))::int), 0) + 1 AS n FROM dynos WHERE app_id = $1 AND type = 'run'`, [app.id])).rows[0].n;
+        const name = `run.${n}`;
+        const containerId = dynoContainerId(app.name, name, randomBytes(3).toString('hex'));
+        const r = await tx.query<{ id: string }>(
+          `INSERT INTO dynos (app_id, release_id, name, type, command, size, state, container_id) VALUES ($1, $2, $3, 'run', $4, $5, 'starting', $6) RETURNING id`,
+          [app.id, current.id, name, input.command, input.size ?? DEFAULT_DYNO_SIZE, containerId]);
+        return r.rows[0].id;
+      });
+      await prepare?.(row);
+      if (!input.attach) await events?.publish({ kind: 'run', appId: app.id, dynoId: row });
+      return this.get(app, row);
+    },
+
     /** ps:restart: every dyno, a process type (`web`) or one dyno (`web.1`). The agent replaces them. */
     async restart(app: App, target?: { type?: string; name?: string }): Promise<void> {
       await events?.publish({ kind: 'restart', appId: app.id, ...target });
@@ -200,7 +259,9 @@ export function createPgAgentStore(db: Db, agentId: string, events: EventBus | u
       if (r.rows[0]) await publish(r.rows[0].app_id);
     },
     async reset() {
-      const r = await db.query<{ app_id: string }>('DELETE FROM dynos WHERE agent_id = $1 AND type <> $2 RETURNING app_id', [agentId, 'run']);
+      // This agent's dynos, and one-offs nobody attached to or started (their agent is gone).
+      const r = await db.query<{ app_id: string }>(
+        `DELETE FROM dynos WHERE agent_id = $1 OR (agent_id IS NULL AND type = 'run' AND created_at < now() - interval '5 minutes') RETURNING app_id`, [agentId]);
       for (const appId of new Set(r.rows.map((x) => x.app_id))) await publish(appId);
     },
     async stats(id: string, s: DynoStats) {
@@ -209,5 +270,25 @@ export function createPgAgentStore(db: Db, agentId: string, events: EventBus | u
         [id, s.memoryBytes, s.memoryLimitBytes, s.cpuSeconds, s.pids],
       );
     },
+  };
+}
+
+/** What the agent needs to start a one-off dyno the API created (and nobody started yet). */
+export async function loadOneOffDyno(db: Db, dynoId: string, env: Record<string, string>): Promise<(DesiredDyno & { id: string }) | undefined> {
+  const r = await db.query<{
+    container_id: string; name: string; command: string; size: string; app_id: string; app: string; release_id: string; version: number;
+    config: Record<string, string>; digest: string;
+  }>(
+    `SELECT d.container_id, d.name, d.command, d.size, a.id AS app_id, a.name AS app, r.id AS release_id, r.version, r.config, s.digest
+       FROM dynos d JOIN apps a ON a.id = d.app_id JOIN releases r ON r.id = d.release_id JOIN slugs s ON s.id = r.slug_id
+      WHERE d.id = $1 AND d.type = 'run' AND d.state = 'starting' AND d.agent_id IS NULL`,
+    [dynoId],
+  );
+  const row = r.rows[0];
+  if (!row) return undefined;
+  return {
+    id: row.container_id, appId: row.app_id, app: row.app, type: 'run', name: row.name, command: row.command,
+    config: { ...row.config, ...env }, size: dynoSize(row.size) ?? dynoSize(undefined)!,
+    release: { id: row.release_id, version: row.version, slugDigest: row.digest }, generation: row.release_id,
   };
 }

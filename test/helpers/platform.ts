@@ -58,7 +58,9 @@ export async function startTestPlatform(env: Record<string, string> = {}, opts: 
   await mkdir(DOWNLOAD_CACHE, { recursive: true });
   const config = loadConfig({
     DATABASE_URL: db.url, REDIS_URL: redis.url, SLIPWAY_REDIS_PREFIX: redis.prefix, SLIPWAY_DATA_DIR: dataDir,
-    SLIPWAY_API_PORT: '0', SLIPWAY_ROUTER_PORT: '0', SLIPWAY_ROUTER_WORKERS: '1', SLIPWAY_DOWNLOAD_CACHE: DOWNLOAD_CACHE, ...env,
+    SLIPWAY_API_PORT: '0', SLIPWAY_ROUTER_WORKERS: '1', SLIPWAY_DOWNLOAD_CACHE: DOWNLOAD_CACHE,
+    ...(opts.dynos ? { SLIPWAY_ROUTER_PORT: '0', SLIPWAY_RENDEZVOUS_PORT: '0' } : {}),
+    ...env,
   });
   const platform = await openPlatform(config, { poolSize: 8 });
   const admin = await platform.services.users.ensureAdmin('admin@example.com', undefined, join(dataDir, 'admin-token'));

@@ -202,3 +202,23 @@ test('when the app is destroyed, then its dynos stop and nothing of them is left
   await until(async () => (await readdir(join(p.dataDir, 'run', 'dynos')).catch(() => [])).length === 0, 20_000, 'no dyno dirs');
   assert.equal((await p.get(APP)).status, 404);
 });
+
+test('when a one-off dyno runs detached, then its output goes to the log', async () => {
+  const app = 'oneoff-app';
+  assert.equal((await p.api('POST', '/apps', { name: app })).status, 201);
+  const noCode = await p.api('POST', `/apps/${app}/dynos`, { command: 'true' });
+  assert.equal(noCode.status, 422, 'no release yet');
+  const d = await p.checkout('procfile-shell', app);
+  const push = await p.git(d, ['push', '-q', 'slipway', 'main']);
+  assert.equal(push.code, 0, push.out);
+  const bad = await p.api('POST', `/apps/${app}/dynos`, { command: '' });
+  assert.equal(bad.status, 422);
+  const dyno = await p.api('POST', `/apps/${app}/dynos`, { command: 'echo detached-output-$DYNO', attach: false });
+  assert.equal(dyno.status, 201);
+  assert.equal(dyno.body.attach_url, null);
+  await until(async () => {
+    const s = await p.api('POST', `/apps/${app}/log-sessions`, { lines: 50, dyno: dyno.body.name });
+    const t = await (await fetch(local(s.body.logplex_url))).text();
+    return new RegExp(`app\\[${dyno.body.name.replace('.', '\\.')}\\]: detached-output-${dyno.body.name.replace('.', '\\.')}`).test(t) && /Process exited with status 0/.test(t);
+  }, 15_000, 'the detached output');
+});

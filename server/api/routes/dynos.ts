@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
-import { badRequest, invalidParams, notFound } from '../../errors.js';
+import { badRequest, invalidParams, notFound, unavailable } from '../../errors.js';
 import { followLog, formatEntry, tailLog, type LogFilter } from '../../logs/app-log.js';
 import type { AppService } from '../../services/apps.js';
-import { parseFormationUpdate, type DynoService } from '../../services/dynos.js';
+import { parseFormationUpdate, parseOneOff, type DynoService } from '../../services/dynos.js';
+import { saveOneOff } from '../../oneoff.js';
+import type { Db } from '../../db/pool.js';
 import { serializeDyno, serializeFormation, type UrlInfo } from '../serializers.js';
 import { appOf, appRouter } from './apps.js';
 
@@ -34,7 +36,7 @@ function parseLogSession(body: unknown): Omit<LogSession, 'appId'> {
 }
 
 /** Formation (scaling), dynos (state, figures, restart) and log sessions. */
-export function dynoRoutes(deps: { apps: AppService; dynos: DynoService; redis: Redis; redisPrefix: string; urls: UrlInfo }): Router {
+export function dynoRoutes(deps: { apps: AppService; dynos: DynoService; db: Db; redis: Redis; redisPrefix: string; urls: UrlInfo; rendezvousHost?: string }): Router {
   const r = appRouter(deps.apps);
 
   r.get('/apps/:app/formation', async (_req, res) => {
@@ -61,6 +63,23 @@ export function dynoRoutes(deps: { apps: AppService; dynos: DynoService; redis: 
   r.get('/apps/:app/dynos/:dyno', async (req, res) => {
     res.json(serializeDyno(await deps.dynos.get(appOf(res), String(req.params.dyno))));
   });
+  /** A one-off dyno; attached ones get an attach_url on the agent's rendezvous port. */
+  r.post('/apps/:app/dynos', async (req, res) => {
+    const app = appOf(res);
+    const input = parseOneOff(req.body);
+    let attachUrl: string | null = null;
+    const agent = (await deps.db.query<{ address: string; rendezvous_port: number | null }>(
+      `SELECT address, rendezvous_port FROM agents WHERE state = 'up' AND last_seen_at > now() - interval '1 minute' ORDER BY last_seen_at DESC LIMIT 1`)).rows[0];
+    if (!agent) throw unavailable('No agent is running to take the dyno; is `slipway up` running?');
+    const secret = input.attach ? randomBytes(24).toString('base64url') : undefined;
+    if (input.attach) {
+      if (!agent.rendezvous_port) throw unavailable('The agent takes no attached dynos.');
+      attachUrl = `rendezvous://${deps.rendezvousHost ?? agent.address}:${agent.rendezvous_port}/${secret}`;
+    }
+    const dyno = await deps.dynos.createOneOff(app, input, (id) => saveOneOff(deps.redis, deps.redisPrefix, id, { env: input.env, secret }));
+    res.status(201).json({ ...serializeDyno(dyno), attach_url: attachUrl });
+  });
+
   r.delete('/apps/:app/dynos', async (_req, res) => {
     await deps.dynos.restart(appOf(res));
     res.status(202).json({});

@@ -1,0 +1,29 @@
+/**
+ * One-off dynos between the API and the agent. The API stores what the agent needs beyond the dyno row (extra env)
+ * and, for attached runs, a rendezvous secret; the agent's rendezvous port takes a connection, reads the secret
+ * line and joins the socket to the dyno's stdin and output (Heroku's rendezvous). The last line the agent sends
+ * is the exit marker; the CLI strips it and exits with the status.
+ */
+import type { Redis } from 'ioredis';
+
+export const EXIT_MARKER = '\uFFFF slipway-exit-status: ';
+const oneOffKey = (prefix: string, dynoId: string) => `${prefix}:oneoff:${dynoId}`;
+const rendezvousKey = (prefix: string, secret: string) => `${prefix}:rendezvous:${secret}`;
+
+export const SECRET = /^[A-Za-z0-9_-]{32}$/;
+
+export async function saveOneOff(redis: Redis, prefix: string, dynoId: string, data: { env?: Record<string, string>; secret?: string }): Promise<void> {
+  await redis.set(oneOffKey(prefix, dynoId), JSON.stringify({ env: data.env ?? {} }), 'EX', 3600);
+  if (data.secret) await redis.set(rendezvousKey(prefix, data.secret), dynoId, 'EX', 300);
+}
+
+export async function loadOneOff(redis: Redis, prefix: string, dynoId: string): Promise<{ env: Record<string, string> }> {
+  const raw = await redis.get(oneOffKey(prefix, dynoId));
+  return raw ? (JSON.parse(raw) as { env: Record<string, string> }) : { env: {} };
+}
+
+/** The dyno a secret opens, once: a second connection with the same secret gets nothing. */
+export async function claimRendezvous(redis: Redis, prefix: string, secret: string): Promise<string | null> {
+  if (!SECRET.test(secret)) return null;
+  return (await redis.call('GETDEL', rendezvousKey(prefix, secret))) as string | null;
+}
