@@ -8,9 +8,8 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lineSplitter } from '../buildpacks/executor.js';
 import { dynoArgv, dynoEnv } from './dyno-env.js';
-import { isDynoId, splitLong, type DynoExit, type Runner } from './index.js';
+import { isDynoId, wireOutput, type DynoExit, type Runner } from './index.js';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -60,16 +59,10 @@ export function createFakeRunner(): Runner {
         stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       });
       running.set(spec.id, child);
-      if (opts.stdin && child.stdin) opts.stdin.pipe(child.stdin);
-      const onLine = (l: string) => splitLong(l).forEach(opts.onLine);
-      const out = lineSplitter(onLine);
-      const err = lineSplitter(onLine);
-      child.stdout!.on('data', (d: Buffer) => (opts.onData ? opts.onData(d) : out.push(d)));
-      child.stderr!.on('data', (d: Buffer) => (opts.onData ? opts.onData(d) : err.push(d)));
+      const flush = wireOutput(child, opts);
       const exited = new Promise<DynoExit>((resolve) => {
         const finish = (code: number | null) => {
-          out.end();
-          err.end();
+          flush();
           running.delete(spec.id);
           // The group may hold children of the shell: the dyno ends with its main process.
           try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }

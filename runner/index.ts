@@ -6,6 +6,8 @@
  * Nothing local crosses this interface: a dyno is named by its id and reached at an address, so another
  * implementation (another host, Kubernetes) can stand behind it.
  */
+import type { ChildProcess } from 'node:child_process';
+import { lineSplitter } from '../buildpacks/executor.js';
 import type { DynoSize } from './sizes.js';
 
 export { DYNO_SIZES, DEFAULT_DYNO_SIZE, dynoSize, type DynoSize } from './sizes.js';
@@ -83,4 +85,24 @@ export function splitLong(line: string, max = 10_000): string[] {
   const parts: string[] = [];
   for (let i = 0; i < line.length; i += max) parts.push(line.slice(i, i + max));
   return parts;
+}
+
+/**
+ * Joins a dyno process's stdio to StartOptions: stdin piped in, output as lines (split at 10 KB) or raw chunks.
+ * Returns what flushes a last unterminated line when the process ends. Shared by every Runner.
+ */
+export function wireOutput(child: ChildProcess, opts: StartOptions): () => void {
+  if (opts.stdin && child.stdin) {
+    opts.stdin.pipe(child.stdin);
+    child.stdin.on('error', () => undefined);
+  }
+  const onLine = (l: string) => splitLong(l).forEach(opts.onLine);
+  const out = lineSplitter(onLine);
+  const err = lineSplitter(onLine);
+  child.stdout?.on('data', (d: Buffer) => (opts.onData ? opts.onData(d) : out.push(d)));
+  child.stderr?.on('data', (d: Buffer) => (opts.onData ? opts.onData(d) : err.push(d)));
+  return () => {
+    out.end();
+    err.end();
+  };
 }

@@ -8,9 +8,8 @@
 import { spawn } from 'node:child_process';
 import { chown, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { lineSplitter } from '../buildpacks/executor.js';
 import { dynoArgv, dynoEnv } from './dyno-env.js';
-import { isDynoId, splitLong, type DynoExit, type DynoHandle, type DynoSpec, type DynoStats, type Runner, type StartOptions } from './index.js';
+import { isDynoId, wireOutput, type DynoExit, type DynoHandle, type DynoSpec, type DynoStats, type Runner, type StartOptions } from './index.js';
 import type { AddressAllocator } from './netns-lease.js';
 import { allowAppTraffic, createNetns, ensureBridge, removeAppTraffic, removeNetns, type NetworkConfig } from './network.js';
 import { ociSpec } from './oci-spec.js';
@@ -116,22 +115,13 @@ export function createRuncRunner(o: RuncRunnerOptions): Runner {
         throw e;
       }
       const proc = child;
-      if (opts.stdin && proc.stdin) {
-        opts.stdin.pipe(proc.stdin);
-        proc.stdin.on('error', () => undefined);
-      }
-      const onLine = (l: string) => splitLong(l).forEach(opts.onLine);
-      const out = lineSplitter(onLine);
-      const err = lineSplitter(onLine);
-      proc.stdout!.on('data', (d: Buffer) => (opts.onData ? opts.onData(d) : out.push(d)));
-      proc.stderr!.on('data', (d: Buffer) => (opts.onData ? opts.onData(d) : err.push(d)));
+      const flush = wireOutput(proc, opts);
       const exited = new Promise<DynoExit>((resolve) => {
         let done = false;
         const finish = async (code: number | null) => {
           if (done) return;
           done = true;
-          out.end();
-          err.end();
+          flush();
           const oom = await oomKilled(cgroupPath(spec.id));
           await release(spec.id, spec.appId, address).catch(() => undefined);
           resolve({ code, oomKilled: oom });

@@ -87,3 +87,13 @@ export async function runcTestRunner(): Promise<TestRunner & { addresses: Return
     },
   };
 }
+
+/** A tiny web server for slugs in runner tests: answers "hello from $DYNO" on $PORT. */
+export const PY_WEB_SERVER = `import http.server, os
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("hello from " + os.environ["DYNO"] + "\\n").encode()
+        self.send_response(200); self.send_header("content-length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), H).serve_forever()
+`;

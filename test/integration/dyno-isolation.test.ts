@@ -10,17 +10,11 @@ import { loadConfig } from '../../server/config.js';
 import { dynoContainerId, dynoSize, type DynoHandle, type DynoSpec } from '../../runner/index.js';
 import { parseSubnet } from '../../runner/network.js';
 import { runcTestRunner } from '../helpers/runners.js';
+import { PY_WEB_SERVER } from '../helpers/runners.js';
 
 const APP_A = '00000000-0000-4000-8000-00000000000a';
 const APP_B = '00000000-0000-4000-8000-00000000000b';
-const SERVER = `import http.server, os
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = ("hello from " + os.environ["DYNO"] + "\\n").encode()
-        self.send_response(200); self.send_header("content-length", str(len(body))); self.end_headers(); self.wfile.write(body)
-    def log_message(self, *a): pass
-http.server.ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), H).serve_forever()
-`;
+const SERVER = PY_WEB_SERVER;
 /** Prints "open" or "closed" for host:port, from inside a dyno. */
 const PROBE = `import socket, sys
 s = socket.socket(); s.settimeout(1.5)

@@ -8,15 +8,9 @@ import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dynoContainerId, dynoSize, type DynoSpec } from '../../runner/index.js';
 import { fakeTestRunner, runcTestRunner, type TestRunner } from '../helpers/runners.js';
+import { PY_WEB_SERVER } from '../helpers/runners.js';
 
-const SERVER = `import http.server, os
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = ("hello from " + os.environ["DYNO"] + "\\n").encode()
-        self.send_response(200); self.send_header("content-length", str(len(body))); self.end_headers(); self.wfile.write(body)
-    def log_message(self, *a): pass
-http.server.ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), H).serve_forever()
-`;
+const SERVER = PY_WEB_SERVER;
 
 async function httpGet(host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
