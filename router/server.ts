@@ -238,4 +238,3 @@ export class MemoryRouteTable implements RouteTable {
   }
 }
 
-export type { ServerResponse };

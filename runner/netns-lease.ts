@@ -1,4 +1,4 @@
-import { createNetns, ensureBridge, removeNetns, type NetworkConfig } from './network.js';
+import { bridgeOnce, createNetns, removeNetns, type NetworkConfig } from './network.js';
 
 export interface AddressAllocator {
   allocate(owner: string): Promise<string>;
@@ -7,13 +7,9 @@ export interface AddressAllocator {
 
 /** Runs fn with a fresh network namespace on the bridge (an address leased for it); always cleans both up. */
 export function createNetnsLeaser(network: NetworkConfig, addresses: AddressAllocator) {
-  let bridgeReady: Promise<void> | undefined;
+  const bridge = bridgeOnce(network);
   return async function withNetns<T>(id: string, fn: (netnsPath: string, address: string) => Promise<T>): Promise<T> {
-    bridgeReady ??= ensureBridge(network).catch((e) => {
-      bridgeReady = undefined;
-      throw e;
-    });
-    await bridgeReady;
+    await bridge();
     const address = await addresses.allocate(id);
     let created = false;
     try {

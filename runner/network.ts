@@ -102,6 +102,15 @@ export async function ensureBridge(c: NetworkConfig): Promise<void> {
   await writeFile('/proc/sys/net/bridge/bridge-nf-call-iptables', '1\n').catch(() => undefined);
 }
 
+/** ensureBridge once per caller (the first call's promise is shared; a failure lets the next call try again). */
+export function bridgeOnce(c: NetworkConfig): () => Promise<void> {
+  let ready: Promise<void> | undefined;
+  return () => (ready ??= ensureBridge(c).catch((e) => {
+    ready = undefined;
+    throw e;
+  }));
+}
+
 const NETNS_NAME = /^slipway-[a-z0-9][a-z0-9.-]{0,100}$/;
 
 /** A network namespace with one interface (eth0) on the bridge at address, and a default route via the gateway. */

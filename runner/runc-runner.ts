@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { dynoArgv, dynoEnv } from './dyno-env.js';
 import { isDynoId, wireOutput, type DynoExit, type DynoHandle, type DynoSpec, type DynoStats, type Runner, type StartOptions } from './index.js';
 import type { AddressAllocator } from './netns-lease.js';
-import { allowAppTraffic, createNetns, ensureBridge, removeAppTraffic, removeNetns, type NetworkConfig } from './network.js';
+import { allowAppTraffic, bridgeOnce, createNetns, removeAppTraffic, removeNetns, type NetworkConfig } from './network.js';
 import { ociSpec } from './oci-spec.js';
-import type { Runc } from './runc.js';
+import { oomKills, type Runc } from './runc.js';
 import { DYNO_GID, DYNO_UID } from './stack.js';
 
 export interface RuncRunnerOptions {
@@ -53,17 +53,8 @@ export async function cgroupStats(path: string): Promise<DynoStats | undefined> 
   };
 }
 
-async function oomKilled(path: string): Promise<boolean> {
-  const text = await readFile(join('/sys/fs/cgroup/memory', path, 'memory.oom_control'), 'utf8').catch(() => '');
-  return Number(/oom_kill (\d+)/.exec(text)?.[1] ?? 0) > 0;
-}
-
 export function createRuncRunner(o: RuncRunnerOptions): Runner {
-  let bridgeReady: Promise<void> | undefined;
-  const bridge = () => (bridgeReady ??= ensureBridge(o.network).catch((e) => {
-    bridgeReady = undefined;
-    throw e;
-  }));
+  const bridge = bridgeOnce(o.network);
 
   /** Everything a dyno holds, released in reverse; each step tolerates what is already gone. */
   async function release(id: string, appId?: string, address?: string): Promise<void> {
@@ -122,7 +113,7 @@ export function createRuncRunner(o: RuncRunnerOptions): Runner {
           if (done) return;
           done = true;
           flush();
-          const oom = await oomKilled(cgroupPath(spec.id));
+          const oom = (await oomKills(cgroupPath(spec.id))) > 0;
           await release(spec.id, spec.appId, address).catch(() => undefined);
           resolve({ code, oomKilled: oom });
         };

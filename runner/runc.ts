@@ -31,7 +31,7 @@ export interface RunResult {
 }
 
 /** cgroup v1: memory.oom_control counts OOM kills in the container's memory cgroup. */
-async function oomKills(cgroupsPath: string): Promise<number> {
+export async function oomKills(cgroupsPath: string): Promise<number> {
   const text = await readFile(join('/sys/fs/cgroup/memory', cgroupsPath, 'memory.oom_control'), 'utf8').catch(() => '');
   return Number(/oom_kill (\d+)/.exec(text)?.[1] ?? 0);
 }
