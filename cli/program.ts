@@ -4,6 +4,7 @@ import { registerAuth } from './commands/auth.js';
 import { registerDeploys } from './commands/deploys.js';
 import { registerConfig } from './commands/config.js';
 import { registerDynos, registerRun } from './commands/dynos.js';
+import { registerDomains } from './commands/domains.js';
 import { createCtx, type Ctx } from './context.js';
 
 /** Adds every client command (they talk to the REST API only) to the program. */
@@ -14,4 +15,5 @@ export function registerClientCommands(program: Command, ctx: Ctx = createCtx())
   registerConfig(program, ctx);
   registerDynos(program, ctx);
   registerRun(program, ctx);
+  registerDomains(program, ctx);
 }

@@ -18,6 +18,7 @@ import { createSourceStore } from './services/sources.js';
 import type { UrlInfo } from './api/serializers.js';
 import { createEventBus, type EventBus } from './events.js';
 import { createDynoService } from './services/dynos.js';
+import { createDomainService } from './services/domains.js';
 
 export interface Platform {
   config: Config;
@@ -34,7 +35,11 @@ export const hookSocketPath = (config: Config) => join(config.dataDir, 'run', 'g
 export function createServices(config: Config, db: Db, events?: EventBus) {
   const repos = createRepoStore(join(config.dataDir, 'repos'), (path) => installHook(path, hookSocketPath(config), config.maxPushBytes));
   const users = createUserService(db);
-  const apps = createAppService({ db, repos, baseDomain: config.baseDomain, events: events && { appChanged: (appId) => events.publish({ kind: 'app', appId }) } });
+  const appChanged = async (appId: string) => {
+    await events?.publish({ kind: 'app', appId });
+  };
+  const apps = createAppService({ db, repos, baseDomain: config.baseDomain, events: { appChanged } });
+  const domains = createDomainService({ db, baseDomain: config.baseDomain, platformHosts: [new URL(config.publicUrl).hostname], changed: appChanged });
   const collaborators = createCollaboratorService(db);
   const builds = createBuildService(db);
   const releases = createReleaseService(db, events);
@@ -42,7 +47,7 @@ export function createServices(config: Config, db: Db, events?: EventBus) {
   const slugs = createSlugService(db);
   const configVars = createConfigVarService(db, releases);
   const sources = createSourceStore(join(config.dataDir, 'sources'), config.maxPushBytes);
-  return { repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos };
+  return { repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos, domains };
 }
 
 export function requireUrls(config: Config): { databaseUrl: string; redisUrl: string } {

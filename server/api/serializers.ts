@@ -6,6 +6,7 @@ import type { Build } from '../services/builds.js';
 import type { Release } from '../services/releases.js';
 import type { Slug } from '../services/slugs.js';
 import type { DynoRow, FormationRow } from '../services/dynos.js';
+import type { Domain } from '../services/domains.js';
 
 export interface UrlInfo {
   publicUrl: string; // http://127.0.0.1:5050
@@ -189,5 +190,24 @@ export function serializeDyno(d: DynoRow) {
     exit_code: d.exit_code,
     started_at: iso(d.started_at),
     stats: { memory_bytes: num(d.memory_bytes), memory_limit_bytes: num(d.memory_limit_bytes), cpu_seconds: num(d.cpu_seconds), pids: d.pids },
+  };
+}
+
+/** Heroku's Domain: the default hostname has kind "heroku" (what Heroku's CLI looks for), custom ones "custom". */
+export function serializeDomain(d: Domain, u: UrlInfo) {
+  const custom = d.kind === 'custom';
+  return {
+    id: d.id,
+    app: { id: d.appId, name: d.appName },
+    hostname: d.hostname,
+    kind: custom ? 'custom' : 'heroku',
+    // Point a custom name's DNS at the app's default hostname (which reaches the router).
+    cname: custom ? `${d.appName}.${u.baseDomain}` : null,
+    status: custom ? 'succeeded' : 'none',
+    acm_status: null,
+    acm_status_reason: null,
+    sni_endpoint: null,
+    created_at: iso(d.createdAt),
+    updated_at: iso(d.updatedAt),
   };
 }

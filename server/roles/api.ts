@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { createApi } from '../api/create-api.js';
 import { buildRoutes } from '../api/routes/builds.js';
+import { domainRoutes } from '../api/routes/domains.js';
 import { configRoutes } from '../api/routes/config.js';
 import { dynoRoutes, logSessionRoutes } from '../api/routes/dynos.js';
 import { createRedisBuildLog } from '../builds/build-log.js';
@@ -37,6 +38,7 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
     extraRoutes: [
       buildRoutes({ ...p.services, buildLog, queue, urls: p.urls }),
       configRoutes(p.services),
+      domainRoutes({ ...p.services, urls: p.urls }),
       dynoRoutes({ ...p.services, db: p.db, redis: p.redis, redisPrefix: p.config.redisPrefix, urls: p.urls, rendezvousHost: new URL(p.config.publicUrl).hostname }),
     ],
     publicRoutes: [logSessionRoutes({ redis: p.redis, redisPrefix: p.config.redisPrefix })],

@@ -107,8 +107,8 @@ export async function startRouterRole(p: Platform, log: Logger, opts: { requestT
     publicPort: p.config.routerPort || undefined,
     requestTimeoutMs: opts.requestTimeoutMs,
     logLine: (route, line) => logs.write(route.appId, 'slipway', 'router', line),
+    onError: (e) => log.error('router bug (H99)', { error: e.stack ?? e.message }),
   });
-  router.server.headersTimeout = 20_000;
   router.server.keepAliveTimeout = 60_000;
   await listen(router.server, p.config.routerPort, p.config.routerHost);
   if (cluster.isPrimary) log.info('listening', { url: `http://${p.config.routerHost}:${p.config.routerPort}`, workers: 1 });

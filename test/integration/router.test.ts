@@ -1,0 +1,231 @@
+/**
+ * The router alone, over loopback upstreams standing in for dynos: host routing, Heroku's headers, request
+ * smuggling guards, websockets, the H-codes with their log lines, and passing over a dyno that refuses.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { createRouter, MemoryRouteTable, type Endpoint, type Route } from '../../router/server.js';
+import { freePort } from '../helpers/procs.js';
+import { echoWebSockets, openWebSocket } from '../helpers/websocket.js';
+
+type Seen = { method?: string; url?: string; headers: IncomingMessage['headers']; body: string };
+
+/** A dyno stand-in: answers "NAME METHOD URL" (or per-path behaviour) and records what it received. */
+async function upstream(name: string): Promise<{ server: Server; endpoint: Endpoint; seen: Seen[] }> {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      seen.push({ method: req.method, url: req.url, headers: req.headers, body });
+      if (req.url === '/slow') return void setTimeout(() => res.end('late'), 2000);
+      if (req.url === '/hangup') return void req.socket.destroy();
+      if (req.url === '/stall') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('first part\n');
+        return; // then silence: H15
+      }
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`${name} ${req.method} ${req.url} ${body}`);
+    });
+  });
+  echoWebSockets(server, `${name}:`);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { server, seen, endpoint: { host: '127.0.0.1', port: (server.address() as AddressInfo).port, dyno: `web.${name.slice(-1)}` } };
+}
+
+const routes = new MemoryRouteTable();
+const logged: { app: string; line: string }[] = [];
+let routerPort = 0;
+let router: ReturnType<typeof createRouter>;
+let a1: Awaited<ReturnType<typeof upstream>>;
+let a2: Awaited<ReturnType<typeof upstream>>;
+let b1: Awaited<ReturnType<typeof upstream>>;
+const route = (app: string, endpoints: Endpoint[], extra: Partial<Route> = {}): Route => ({ appId: `id-${app}`, app, maintenance: false, endpoints, ...extra });
+
+before(async () => {
+  [a1, a2, b1] = await Promise.all([upstream('alpha1'), upstream('alpha2'), upstream('beta1')]);
+  routes.setApp('id-alpha', route('alpha', [a1.endpoint, a2.endpoint]), ['alpha.localhost', 'www.alpha.example']);
+  routes.setApp('id-beta', route('beta', [b1.endpoint]), ['beta.localhost', '*.beta.example']);
+  router = createRouter({ routes, requestTimeoutMs: 500, idleTimeoutMs: 400, logLine: (r, line) => logged.push({ app: r.app, line }) });
+  await new Promise<void>((r) => router.server.listen(0, '127.0.0.1', () => r()));
+  routerPort = (router.server.address() as AddressInfo).port;
+});
+after(async () => {
+  router.close();
+  router.server.closeAllConnections();
+  for (const u of [a1, a2, b1]) u.server.closeAllConnections();
+  await Promise.all([router.server, a1.server, a2.server, b1.server].map((s) => new Promise((r) => s.close(r))));
+});
+
+function get(host: string, path = '/', headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; body: string; headers: IncomingMessage['headers'] }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: routerPort, path, method, headers: { host, ...headers }, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Sends raw bytes and collects everything until the router closes or 1.5 s pass. */
+function raw(text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect(routerPort, '127.0.0.1', () => s.write(text));
+    let out = '';
+    s.on('data', (d: Buffer) => (out += d.toString()));
+    s.on('error', reject);
+    s.on('close', () => resolve(out));
+    setTimeout(() => s.destroy(), 1500).unref();
+  });
+}
+
+const logsFor = (app: string, pattern: RegExp) => logged.filter((l) => l.app === app && pattern.test(l.line));
+
+test('when requests name different apps, then each goes to its own dynos, round-robin, and an unknown host gets the 404 page', async () => {
+  const bodies = await Promise.all([1, 2, 3, 4].map(() => get('alpha.localhost', '/x')));
+  assert.deepEqual(bodies.map((b) => b.status), [200, 200, 200, 200]);
+  const names = bodies.map((b) => b.body.split(' ')[0]).sort();
+  assert.deepEqual(names, ['alpha1', 'alpha1', 'alpha2', 'alpha2']);
+  assert.equal((await get('beta.localhost', '/y')).body, 'beta1 GET /y ');
+  const unknown = await get('gamma.localhost');
+  assert.equal(unknown.status, 404);
+  assert.match(unknown.body, /No such app/);
+  assert.doesNotMatch(unknown.body, /alpha|beta/);
+});
+
+test('when the Host differs in case, has a port or a trailing dot, or matches a wildcard domain, then it still routes', async () => {
+  assert.match((await get('ALPHA.LocalHost')).body, /^alpha/);
+  assert.match((await get('alpha.localhost:8080')).body, /^alpha/);
+  assert.match((await get('alpha.localhost.')).body, /^alpha/);
+  assert.match((await get('www.alpha.example')).body, /^alpha/);
+  assert.match((await get('shop.beta.example')).body, /^beta1/);
+  assert.equal((await get('a.shop.beta.example')).status, 404, 'a wildcard covers one level only');
+  assert.equal((await get('beta.example')).status, 404, 'a wildcard does not cover its own apex');
+});
+
+test('when a client sends forwarding headers, then the router replaces them and keeps only a sane request id', async () => {
+  const before = b1.seen.length;
+  await get('beta.localhost', '/h', { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', 'x-request-id': 'a-good-request-id-0123456789' });
+  await get('beta.localhost', '/h', { 'x-request-id': 'short' });
+  await get('beta.localhost', '/h', { 'x-request-id': 'bad id with spaces and more than twenty' });
+  const [first, second, third] = b1.seen.slice(before);
+  assert.equal(first.headers['x-forwarded-for'], '127.0.0.1', 'not appended to the client-supplied value');
+  assert.equal(first.headers['x-forwarded-proto'], 'http');
+  assert.match(String(first.headers['x-forwarded-port']), /^\d+$/);
+  assert.equal(first.headers['x-request-id'], 'a-good-request-id-0123456789');
+  assert.match(String(second.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+  assert.match(String(third.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+  assert.equal(first.headers.via, '1.1 slipway');
+  const line = logsFor('beta', /path="\/h"/)[0]?.line ?? '';
+  assert.match(line, /^at=info method=GET path="\/h" host=beta\.localhost request_id=a-good-request-id-0123456789 fwd="127\.0\.0\.1" dyno=web\.1 connect=\d+ms service=\d+ms status=200 bytes=\d+ protocol=http$/);
+});
+
+test('when a request is ambiguous (two Hosts, Content-Length with Transfer-Encoding, an odd Transfer-Encoding), then it gets 400 and reaches no dyno', async () => {
+  const before = a1.seen.length + a2.seen.length + b1.seen.length;
+  const twoHosts = await raw('GET / HTTP/1.1\r\nHost: alpha.localhost\r\nHost: beta.localhost\r\n\r\n');
+  assert.match(twoHosts, /^HTTP\/1\.1 400/);
+  const clte = await raw('POST / HTTP/1.1\r\nHost: alpha.localhost\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: alpha.localhost\r\n\r\n');
+  assert.match(clte, /^HTTP\/1\.1 400/);
+  const te = await raw('POST / HTTP/1.1\r\nHost: alpha.localhost\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n');
+  assert.match(te, /^HTTP\/1\.1 400/);
+  assert.equal(a1.seen.length + a2.seen.length + b1.seen.length, before);
+});
+
+test('when a DELETE or OPTIONS carries a chunked body, then the dyno gets that body as one request, nothing smuggled', async () => {
+  for (const method of ['DELETE', 'OPTIONS']) {
+    const before = b1.seen.length;
+    const body = 'GET /smuggled HTTP/1.1\r\nHost: beta.localhost\r\n\r\n';
+    const chunk = `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+    const out = await raw(`${method} /thing HTTP/1.1\r\nHost: beta.localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunk}`);
+    assert.match(out, /^HTTP\/1\.1 200/);
+    await new Promise((r) => setTimeout(r, 200));
+    const got = b1.seen.slice(before);
+    assert.deepEqual(got.map((s) => `${s.method} ${s.url}`), [`${method} /thing`], `${method}: exactly one request reached the dyno`);
+    assert.equal(got[0].body, body);
+  }
+});
+
+test("when the client asks to close, then the router closes after the answer; the dyno's keep-alive headers never reach the client", async () => {
+  const t0 = Date.now();
+  const out = await raw('GET /c HTTP/1.1\r\nHost: beta.localhost\r\nConnection: close\r\n\r\n');
+  assert.ok(Date.now() - t0 < 1000, `closed after the response (${Date.now() - t0} ms)`);
+  assert.match(out, /^HTTP\/1\.1 200/);
+  assert.match(out, /\r\nconnection: close\r\n/i);
+  const kept = await get('beta.localhost', '/c');
+  assert.equal(kept.headers['keep-alive'], undefined, 'the dyno\'s Keep-Alive: timeout=5 is not the router\'s');
+  assert.equal(kept.headers.connection, 'close', 'agent:false asked to close');
+});
+
+test('when a header block is oversized, then the router answers 431 without forwarding', async () => {
+  const r = await get('alpha.localhost', '/', { 'x-big': 'a'.repeat(20_000) });
+  assert.equal(r.status, 431);
+});
+
+test('when a client opens a websocket, then frames are tunnelled both ways to a dyno of that app', async () => {
+  const ws = await openWebSocket(routerPort, 'beta.localhost');
+  assert.equal(await ws.send('hello'), 'beta1:hello');
+  assert.equal(await ws.send('again'), 'beta1:again');
+  ws.close();
+  assert.ok(logsFor('beta', /status=101 protocol=websocket/).length >= 1);
+});
+
+test('when the dyno is too slow, closes without answering, or stalls mid-response, then H12, H13 and H15 are answered and logged', async () => {
+  routes.setApp('id-gamma', route('gamma', [(await upstream('gamma1')).endpoint]), ['gamma.localhost']);
+  const slow = await get('gamma.localhost', '/slow');
+  assert.equal(slow.status, 503);
+  assert.match(slow.body, /H12/);
+  assert.match(logsFor('gamma', /code=H12/)[0]?.line ?? '', /^at=error code=H12 desc="Request timeout" method=GET path="\/slow" host=gamma\.localhost .*status=503/);
+
+  const hangup = await get('gamma.localhost', '/hangup');
+  assert.equal(hangup.status, 503);
+  assert.match(hangup.body, /H13/);
+  assert.ok(logsFor('gamma', /code=H13 desc="Connection closed without response"/).length >= 1);
+
+  const stall = await get('gamma.localhost', '/stall').catch((e: Error) => ({ status: 0, body: e.message, headers: {} }));
+  assert.ok(stall.status === 0 || stall.body === 'first part\n', `the stalled response is cut: ${stall.body}`);
+  assert.ok(logsFor('gamma', /code=H15 desc="Idle connection"/).length >= 1, 'H15 logged');
+});
+
+test('when an app has no web dynos, crashed ones or maintenance on, then H14, H10 and H80 pages (JSON on request) and log lines', async () => {
+  routes.setApp('id-delta', route('delta', []), ['delta.localhost']);
+  const h14 = await get('delta.localhost');
+  assert.equal(h14.status, 503);
+  assert.match(h14.body, /No web processes running/);
+  assert.match(logsFor('delta', /H14/)[0]?.line ?? '', /^at=error code=H14 desc="No web processes running" method=GET path="\/" host=delta\.localhost/);
+  const json = await get('delta.localhost', '/', { accept: 'application/json' });
+  assert.deepEqual(JSON.parse(json.body), { id: 'H14', message: 'No web processes running' });
+
+  routes.setApp('id-delta', route('delta', [], { crashed: true }), ['delta.localhost']);
+  assert.match((await get('delta.localhost')).body, /H10/);
+  routes.setApp('id-delta', route('delta', [a1.endpoint], { maintenance: true }), ['delta.localhost']);
+  const h80 = await get('delta.localhost');
+  assert.equal(h80.status, 503);
+  assert.match(h80.body, /Maintenance mode/);
+  assert.ok(logsFor('delta', /code=H80/).length >= 1);
+});
+
+test('when one dyno refuses connections, then requests go to the others and it is passed over for a while', async () => {
+  const dead = { host: '127.0.0.1', port: await freePort(), dyno: 'web.9' };
+  routes.setApp('id-alpha', route('alpha', [dead, a1.endpoint]), ['alpha.localhost']);
+  const results = [];
+  for (let i = 0; i < 10; i++) results.push(await get('alpha.localhost', '/r'));
+  assert.deepEqual(results.map((r) => r.status), Array(10).fill(200));
+  assert.ok(results.every((r) => r.body.startsWith('alpha1')));
+  // A POST cannot be retried (its body went nowhere): while the dead dyno is passed over, it is not even tried.
+  const post = await new Promise<number>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: routerPort, method: 'POST', path: '/p', headers: { host: 'alpha.localhost', 'content-length': '2' } }, (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    });
+    req.on('error', reject);
+    req.end('hi');
+  });
+  assert.equal(post, 200);
+  routes.setApp('id-alpha', route('alpha', [a1.endpoint, a2.endpoint]), ['alpha.localhost', 'www.alpha.example']);
+});
