@@ -29,8 +29,8 @@ const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
  * than a leading `*.` before a real name.
  */
 export function parseHostname(value: unknown): Hostname {
-  if (typeof value !== 'string' || value.trim() === '') throw invalidParams('Hostname must be a non-empty string, like www.example.com.');
-  const raw = value.trim();
+  if (typeof value !== 'string' || value === '') throw invalidParams('Hostname must be a non-empty string, like www.example.com.');
+  const raw = value;
   if (raw.length > 255) throw invalidParams('Hostname is longer than 253 characters.');
   const shown = JSON.stringify(raw.slice(0, 80));
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) throw invalidParams(`Hostname ${shown} has a scheme: give the name only, like www.example.com.`);
@@ -44,7 +44,7 @@ export function parseHostname(value: unknown): Hostname {
   const labels = host.split('.');
   const wildcard = labels[0] === '*';
   const rest = wildcard ? labels.slice(1) : labels;
-  if (rest.length < 2) throw invalidParams(`Hostname ${shown} needs at least two labels, like example.com${wildcard ? ' after *.' : ''}.`);
+  if (rest.length < 2) throw invalidParams(`Hostname ${shown} needs at least two labels, like ${wildcard ? '*.example.com' : 'example.com'}.`);
   for (const l of rest) {
     if (!LABEL.test(l)) {
       throw invalidParams(

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApi } from '../../server/api/create-api.js';
 import { configRoutes } from '../../server/api/routes/config.js';
+import { domainRoutes } from '../../server/api/routes/domains.js';
 import { openPlatform, type Platform } from '../../server/compose.js';
 import { loadConfig } from '../../server/config.js';
 import { createLogger } from '../../server/log.js';
@@ -34,7 +35,7 @@ export async function startTestApi(): Promise<TestApi> {
     urls: platform.urls,
     log: createLogger('api', 'warn'),
     health: async () => ({ ok: true, roles: {} }),
-    extraRoutes: [configRoutes(platform.services)],
+    extraRoutes: [configRoutes(platform.services), domainRoutes({ ...platform.services, urls: platform.urls })],
   });
   const server: Server = createServer(api);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
