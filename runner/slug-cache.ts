@@ -3,6 +3,7 @@
  * /app overlay for that slug. Unpacking goes to a temp dir and is renamed into place, so readers never see half.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,12 +12,25 @@ import { DYNO_GID, DYNO_UID } from './stack.js';
 const run = promisify(execFile);
 const DIGEST = /^[0-9a-f]{64}$/;
 
-export async function unpackedSlug(slugFile: string, digest: string, cacheDir: string): Promise<string> {
-  if (!DIGEST.test(digest)) throw new Error(`not a slug digest: ${digest}`);
+const unpacking = new Map<string, Promise<string>>();
+
+/** One unpack per slug at a time in this process (two dynos of a new release start together). */
+export function unpackedSlug(slugFile: string, digest: string, cacheDir: string): Promise<string> {
+  if (!DIGEST.test(digest)) return Promise.reject(new Error(`not a slug digest: ${digest}`));
+  const key = join(cacheDir, digest);
+  let p = unpacking.get(key);
+  if (!p) {
+    p = unpack(slugFile, digest, cacheDir).finally(() => unpacking.delete(key));
+    unpacking.set(key, p);
+  }
+  return p;
+}
+
+async function unpack(slugFile: string, digest: string, cacheDir: string): Promise<string> {
   const dir = join(cacheDir, digest);
   if (await stat(join(dir, '.slipway-unpacked')).then(() => true, () => false)) return dir;
   await mkdir(cacheDir, { recursive: true, mode: 0o711 });
-  const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
+  const tmp = `${dir}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   await mkdir(tmp, { mode: 0o755 });
   try {
     await run('tar', ['-xzf', slugFile, '-C', tmp, '--no-same-owner']);

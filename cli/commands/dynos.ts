@@ -168,6 +168,11 @@ export async function attach(attachUrl: string, io: { stdin: NodeJS.ReadableStre
         tail = '';
       }
     });
+    // The agent closing its side means the dyno is done: stop sending stdin (a terminal never ends by itself).
+    socket.on('end', () => {
+      io.stdin.unpipe(socket);
+      socket.end();
+    });
     socket.on('error', (e) => reject(new CliError(`The dyno connection failed: ${e.message}`)));
     socket.on('close', () => {
       if (tail) io.write(tail);

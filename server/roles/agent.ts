@@ -1,5 +1,6 @@
 import { freemem, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { createAgent } from '../../runner/agent.js';
 import { createRunc } from '../../runner/runc.js';
 import { createRuncRunner } from '../../runner/runc-runner.js';
@@ -120,9 +121,16 @@ async function startRendezvous(p: Platform, agent: Agent, log: Logger): Promise<
         socket.end('Error: this attach URL is unknown, used or expired.\n');
         return;
       }
-      if (rest.length) socket.unshift(rest);
-      socket.resume();
-      const exit = await agent.runOneOff(d, { stdin: socket, onData: (chunk) => socket.write(chunk) });
+      // The dyno's stdin: what came with the secret line, then the rest of the socket. (The client may have
+      // half-closed already, so the socket can be ended by now: nothing can be pushed back into it.)
+      const stdin = new PassThrough();
+      if (rest.length) stdin.write(rest);
+      if (socket.readableEnded) stdin.end();
+      else {
+        socket.pipe(stdin);
+        socket.resume();
+      }
+      const exit = await agent.runOneOff(d, { stdin, onData: (chunk) => socket.write(chunk) });
       socket.end(`${EXIT_MARKER}${exit.code ?? 255}\n`);
     })().catch((e: Error) => {
       log.warn('attach failed', { error: e.message });

@@ -15,7 +15,7 @@ before(async () => {
 });
 after(async () => p?.close());
 
-async function until<T>(fn: () => Promise<T | undefined | false>, ms: number, what: string): Promise<T> {
+async function until<T>(fn: () => Promise<T | undefined | false>, ms: number, what: string, app = APP): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -27,8 +27,8 @@ async function until<T>(fn: () => Promise<T | undefined | false>, ms: number, wh
     }
     await sleep(150);
   }
-  const dynos = await p.api('GET', `/apps/${APP}/dynos`).catch(() => ({ body: '' }));
-  const logs = await p.api('POST', `/apps/${APP}/log-sessions`, { lines: 60 }).then((s) => fetch(local(s.body.logplex_url))).then((r) => r.text()).catch(() => '');
+  const dynos = await p.api('GET', `/apps/${app}/dynos`).catch(() => ({ body: '' }));
+  const logs = await p.api('POST', `/apps/${app}/log-sessions`, { lines: 60 }).then((s) => fetch(local(s.body.logplex_url))).then((r) => r.text()).catch(() => '');
   throw new Error(`timed out waiting for ${what}${last ? ` (${(last as Error).message})` : ''}\ndynos: ${JSON.stringify(dynos.body)}\nlog:\n${logs}`);
 }
 
@@ -220,5 +220,23 @@ test('when a one-off dyno runs detached, then its output goes to the log', async
     const s = await p.api('POST', `/apps/${app}/log-sessions`, { lines: 50, dyno: dyno.body.name });
     const t = await (await fetch(local(s.body.logplex_url))).text();
     return new RegExp(`app\\[${dyno.body.name.replace('.', '\\.')}\\]: detached-output-${dyno.body.name.replace('.', '\\.')}`).test(t) && /Process exited with status 0/.test(t);
-  }, 15_000, 'the detached output');
+  }, 15_000, 'the detached output', app);
+});
+
+test('when a one-off dyno runs attached, then stdin reaches it, its output comes back, and the exit status is its own', async () => {
+  const app = 'oneoff-app';
+  const { attach } = await import('../../cli/commands/dynos.js');
+  const { PassThrough } = await import('node:stream');
+  const dyno = await p.api('POST', `/apps/${app}/dynos`, { command: 'read line; echo "got:$line on $DYNO"; echo to-stderr >&2; exit 7', attach: true });
+  assert.equal(dyno.status, 201, JSON.stringify(dyno.body));
+  assert.match(dyno.body.attach_url, /^rendezvous:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]+$/);
+  const stdin = new PassThrough();
+  let out = '';
+  const status = attach(dyno.body.attach_url, { stdin, write: (s) => (out += s.toString()) });
+  stdin.end('hello from stdin\n');
+  assert.equal(await status.catch((e: Error) => { throw new Error(`${e.message} after: ${JSON.stringify(out)}`); }), 7);
+  assert.match(out, new RegExp(`got:hello from stdin on ${dyno.body.name.replace('.', '\\.')}`));
+  assert.match(out, /to-stderr/);
+  // The secret opens the dyno once.
+  await assert.rejects(attach(dyno.body.attach_url, { stdin: new PassThrough(), write: () => undefined }), /without an exit status/);
 });
