@@ -362,8 +362,8 @@ export function createAgent(o: AgentOptions) {
    * A one-off dyno (`slipway run`): the same container as any dyno, outside the formation. Its output goes to
    * io.onData when attached, else to the log; it is not restarted. Resolves with its exit.
    */
-  async function runOneOff(d: DesiredDyno & { id: string }, io: { stdin?: NodeJS.ReadableStream; onData?: (chunk: Buffer) => void } = {}): Promise<DynoExit> {
-    const spec: DynoSpec = { id: d.id, app: d.app, appId: d.appId, name: d.name, type: d.type, release: d.release, command: d.command, config: d.config, size: d.size };
+  async function runOneOff(d: DesiredDyno & { id: string }, io: { stdin?: NodeJS.ReadableStream; onData?: (chunk: Buffer) => void; tty?: boolean } = {}): Promise<DynoExit> {
+    const spec: DynoSpec = { id: d.id, app: d.app, appId: d.appId, name: d.name, type: d.type, release: d.release, command: d.command, config: d.config, size: d.size, tty: io.tty };
     const inst: Instance = { spec, desired: d, state: 'starting', startedAt: new Date(), restarts: 0 };
     oneOffs.set(spec.id, inst);
     event(d, d.name, `Starting process with command \`${d.command}\`${io.onData ? ' (attached)' : ''}`);

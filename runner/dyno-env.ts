@@ -8,9 +8,17 @@ export interface DynoIdentity {
 
 const PROFILE = 'for f in /app/.profile.d/*.sh; do [ -r "$f" ] && . "$f"; done; eval "$1"';
 
+/**
+ * With a terminal: util-linux `script` puts the command on a pseudo-terminal inside the dyno, sized from the
+ * client's COLUMNS and LINES, and exits with the command's status.
+ */
+const PROFILE_TTY =
+  'for f in /app/.profile.d/*.sh; do [ -r "$f" ] && . "$f"; done; ' +
+  'SHELL=/bin/bash exec script -qefc "stty cols ${COLUMNS:-80} rows ${LINES:-24} 2>/dev/null; $1" /dev/null';
+
 /** argv for a Procfile command: bash sources /app/.profile.d/*.sh, then runs the command (itself shell, as on Heroku). */
-export function dynoArgv(command: string): string[] {
-  return ['/bin/bash', '-c', PROFILE, 'slipway-dyno', command];
+export function dynoArgv(command: string, tty = false): string[] {
+  return ['/bin/bash', '-c', tty ? PROFILE_TTY : PROFILE, 'slipway-dyno', command];
 }
 
 /** The environment: config vars, then what the platform sets (which config cannot override). */

@@ -54,7 +54,8 @@ export function createFakeRunner(): Runner {
       const port = await freePort();
       const dir = await mkdtemp(join(tmpdir(), `${spec.id}-`));
       const env = dynoEnv({ dyno: spec.name, port, releaseVersion: spec.release.version, config: spec.config });
-      const child = spawn(dynoArgv(spec.command)[0], dynoArgv(spec.command).slice(1), {
+      const argv = dynoArgv(spec.command, spec.tty);
+      const child = spawn(argv[0], argv.slice(1), {
         cwd: dir, env: { ...env, PATH: `${env.PATH}:${process.env.PATH ?? ''}`, HOME: dir }, detached: true,
         stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       });

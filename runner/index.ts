@@ -24,6 +24,8 @@ export interface DynoSpec {
   command: string;
   config: Record<string, string>;
   size: DynoSize;
+  /** An attached one-off given a terminal: the command runs on a pseudo-terminal in the dyno. */
+  tty?: boolean;
 }
 
 export interface DynoExit {

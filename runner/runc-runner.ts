@@ -90,7 +90,7 @@ export function createRuncRunner(o: RuncRunnerOptions): Runner {
           id: spec.id, hostname: spec.name, rootfs: o.rootfs,
           app: { lower, upper: join(dir, 'upper'), work: join(dir, 'work') },
           binds: [{ source: '/etc/resolv.conf', destination: '/etc/resolv.conf', readonly: true }],
-          args: dynoArgv(spec.command),
+          args: dynoArgv(spec.command, spec.tty),
           env: dynoEnv({ dyno: spec.name, port: o.port, releaseVersion: spec.release.version, config: spec.config }),
           cwd: '/app', uid: DYNO_UID, gid: DYNO_GID,
           memoryBytes: spec.size.memoryBytes, cpuShares: spec.size.cpuShares, pidsLimit: spec.size.pidsLimit, tmpBytes: spec.size.tmpBytes,

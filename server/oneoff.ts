@@ -12,14 +12,21 @@ const rendezvousKey = (prefix: string, secret: string) => `${prefix}:rendezvous:
 
 export const SECRET = /^[A-Za-z0-9_-]{32}$/;
 
-export async function saveOneOff(redis: Redis, prefix: string, dynoId: string, data: { env?: Record<string, string>; secret?: string }): Promise<void> {
-  await redis.set(oneOffKey(prefix, dynoId), JSON.stringify({ env: data.env ?? {} }), 'EX', 3600);
+export interface OneOffData {
+  env: Record<string, string>;
+  /** Attached with a terminal (Heroku's default unless force_no_tty). */
+  tty: boolean;
+}
+
+export async function saveOneOff(redis: Redis, prefix: string, dynoId: string, data: { env?: Record<string, string>; tty?: boolean; secret?: string }): Promise<void> {
+  await redis.set(oneOffKey(prefix, dynoId), JSON.stringify({ env: data.env ?? {}, tty: !!data.tty }), 'EX', 3600);
   if (data.secret) await redis.set(rendezvousKey(prefix, data.secret), dynoId, 'EX', 300);
 }
 
-export async function loadOneOff(redis: Redis, prefix: string, dynoId: string): Promise<{ env: Record<string, string> }> {
+export async function loadOneOff(redis: Redis, prefix: string, dynoId: string): Promise<OneOffData> {
   const raw = await redis.get(oneOffKey(prefix, dynoId));
-  return raw ? (JSON.parse(raw) as { env: Record<string, string> }) : { env: {} };
+  const data = raw ? (JSON.parse(raw) as Partial<OneOffData>) : {};
+  return { env: data.env ?? {}, tty: data.tty === true };
 }
 
 /** The dyno a secret opens, once: a second connection with the same secret gets nothing. */

@@ -199,16 +199,25 @@ export function registerRun(program: Command, ctx: Ctx): void {
     .option(...appOption)
     .option('-s, --size <size>', 'dyno size (standard-1x, standard-2x, performance-m, …)')
     .option('-e, --env <pairs>', 'extra environment: "KEY=value;KEY2=value"')
+    .option('--no-tty', 'no terminal in the dyno even when this is one')
     .allowUnknownOption(false)
-    .action(async (command: string[], opts: { app?: string; size?: string; env?: string }) => {
+    .action(async (command: string[], opts: { app?: string; size?: string; env?: string; tty?: boolean }) => {
       const name = await ctx.app(opts);
+      // A terminal on both ends gets one in the dyno too, sized like this one; keys go through raw (Ctrl-C included).
+      const tty = opts.tty !== false && process.stdin.isTTY === true && process.stdout.isTTY === true;
+      const env = { ...(tty ? { TERM: process.env.TERM || 'xterm-256color', COLUMNS: String(process.stdout.columns), LINES: String(process.stdout.rows) } : {}), ...parseEnv(opts.env) };
       const dyno = await (await ctx.api()).post<{ name: string; attach_url: string }>(`${appPath(name)}/dynos`, {
-        command: command.join(' '), attach: true, size: opts.size, env: parseEnv(opts.env),
+        command: command.join(' '), attach: true, force_no_tty: !tty, size: opts.size, env,
       });
       process.stderr.write(`Running ${command.join(' ')} on ${name}... up, ${dyno.name}\n`);
-      const code = await attach(dyno.attach_url, { stdin: process.stdin, write: (s) => process.stdout.write(s) });
-      process.stdin.unref?.();
-      process.exitCode = code;
+      if (tty) process.stdin.setRawMode(true);
+      try {
+        process.exitCode = await attach(dyno.attach_url, { stdin: process.stdin, write: (s) => process.stdout.write(s) });
+      } finally {
+        if (tty) process.stdin.setRawMode(false);
+        process.stdin.pause();
+        process.stdin.unref?.();
+      }
     });
 
   program

@@ -116,7 +116,8 @@ async function startRendezvous(p: Platform, agent: Agent, log: Logger): Promise<
     void (async () => {
       const { secret, rest } = await readSecret(socket);
       const dynoId = await claimRendezvous(p.redis, p.config.redisPrefix, secret);
-      const d = dynoId ? await loadOneOffDyno(p.db, dynoId, (await loadOneOff(p.redis, p.config.redisPrefix, dynoId)).env) : undefined;
+      const oneOff = dynoId ? await loadOneOff(p.redis, p.config.redisPrefix, dynoId) : undefined;
+      const d = dynoId && oneOff ? await loadOneOffDyno(p.db, dynoId, oneOff.env) : undefined;
       if (!d) {
         socket.end('Error: this attach URL is unknown, used or expired.\n');
         return;
@@ -130,7 +131,7 @@ async function startRendezvous(p: Platform, agent: Agent, log: Logger): Promise<
         socket.pipe(stdin);
         socket.resume();
       }
-      const exit = await agent.runOneOff(d, { stdin, onData: (chunk) => socket.write(chunk) });
+      const exit = await agent.runOneOff(d, { stdin, onData: (chunk) => socket.write(chunk), tty: oneOff?.tty });
       socket.end(`${EXIT_MARKER}${exit.code ?? 255}\n`);
     })().catch((e: Error) => {
       log.warn('attach failed', { error: e.message });

@@ -52,6 +52,8 @@ export interface DynoRow {
 export interface OneOffInput {
   command: string;
   attach: boolean;
+  /** Attached on a pseudo-terminal. */
+  tty?: boolean;
   size?: string;
   env?: Record<string, string>;
 }
@@ -64,7 +66,9 @@ export function parseOneOff(raw: unknown): OneOffInput {
   const b = raw as Record<string, unknown>;
   if (typeof b.command !== 'string' || !b.command.trim()) throw invalidParams('command is required: the command to run, e.g. "bash".');
   if (b.command.length > 10_000) throw invalidParams('command is longer than 10000 characters.');
-  const out: OneOffInput = { command: b.command, attach: b.attach === true };
+  if (b.force_no_tty !== undefined && b.force_no_tty !== null && typeof b.force_no_tty !== 'boolean') throw invalidParams('force_no_tty must be true or false.');
+  // As on Heroku, an attached dyno gets a terminal unless the client says it has none (force_no_tty).
+  const out: OneOffInput = { command: b.command, attach: b.attach === true, tty: b.attach === true && b.force_no_tty !== true };
   if (b.size !== undefined && b.size !== null) {
     if (typeof b.size !== 'string' || !dynoSize(b.size)) throw invalidParams(`There is no dyno size ${JSON.stringify(b.size)}. Sizes: ${DYNO_SIZES.map((s) => s.name).join(', ')}.`);
     out.size = dynoSize(b.size)!.name;

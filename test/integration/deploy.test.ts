@@ -227,7 +227,7 @@ test('when a one-off dyno runs attached, then stdin reaches it, its output comes
   const app = 'oneoff-app';
   const { attach } = await import('../../cli/commands/dynos.js');
   const { PassThrough } = await import('node:stream');
-  const dyno = await p.api('POST', `/apps/${app}/dynos`, { command: 'read line; echo "got:$line on $DYNO"; echo to-stderr >&2; exit 7', attach: true });
+  const dyno = await p.api('POST', `/apps/${app}/dynos`, { command: 'read line; echo "got:$line on $DYNO"; echo to-stderr >&2; test -t 0 || echo no-tty; exit 7', attach: true, force_no_tty: true });
   assert.equal(dyno.status, 201, JSON.stringify(dyno.body));
   assert.match(dyno.body.attach_url, /^rendezvous:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]+$/);
   const stdin = new PassThrough();
@@ -237,6 +237,25 @@ test('when a one-off dyno runs attached, then stdin reaches it, its output comes
   assert.equal(await status.catch((e: Error) => { throw new Error(`${e.message} after: ${JSON.stringify(out)}`); }), 7);
   assert.match(out, new RegExp(`got:hello from stdin on ${dyno.body.name.replace('.', '\\.')}`));
   assert.match(out, /to-stderr/);
+  assert.match(out, /no-tty/);
   // The secret opens the dyno once.
   await assert.rejects(attach(dyno.body.attach_url, { stdin: new PassThrough(), write: () => undefined }), /without an exit status/);
+});
+
+test('when an attached one-off has a terminal, then its command runs on a pseudo-terminal of the given size', async () => {
+  const { attach } = await import('../../cli/commands/dynos.js');
+  const { PassThrough } = await import('node:stream');
+  const dyno = await p.api('POST', '/apps/oneoff-app/dynos', {
+    command: 'test -t 0 && test -t 1 && echo "tty:$(tty)"; stty size; read line; echo "read:$line"; exit 3', attach: true, env: { COLUMNS: '123', LINES: '45' },
+  });
+  assert.equal(dyno.status, 201, JSON.stringify(dyno.body));
+  const stdin = new PassThrough();
+  let out = '';
+  const status = attach(dyno.body.attach_url, { stdin, write: (s) => (out += s.toString()) });
+  setTimeout(() => stdin.write('typed\r'), 500);
+  assert.equal(await status.catch((e: Error) => { throw new Error(`${e.message} after: ${JSON.stringify(out)}`); }), 3, out);
+  assert.match(out, /tty:\/dev\/pts\/\d+/);
+  assert.match(out, /45 123/);
+  assert.match(out, /read:typed/);
+  assert.match(out, /\r\n/, 'a terminal turns \\n into \\r\\n');
 });

@@ -76,7 +76,7 @@ export function dynoRoutes(deps: { apps: AppService; dynos: DynoService; db: Db;
       if (!agent.rendezvous_port) throw unavailable('The agent takes no attached dynos.');
       attachUrl = `rendezvous://${deps.rendezvousHost ?? agent.address}:${agent.rendezvous_port}/${secret}`;
     }
-    const dyno = await deps.dynos.createOneOff(app, input, (id) => saveOneOff(deps.redis, deps.redisPrefix, id, { env: input.env, secret }));
+    const dyno = await deps.dynos.createOneOff(app, input, (id) => saveOneOff(deps.redis, deps.redisPrefix, id, { env: input.env, tty: input.tty, secret }));
     res.status(201).json({ ...serializeDyno(dyno), attach_url: attachUrl });
   });
 
