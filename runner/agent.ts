@@ -386,6 +386,20 @@ export function createAgent(o: AgentOptions) {
     }
   }
 
+  /** ps:restart: replaces the app's dynos (of a type, or one by name), web ones without downtime; resets backoff. */
+  function restart(appId: string, target: { type?: string; name?: string } = {}): Promise<void> {
+    for (const slot of slots.values()) {
+      const d = slot.desired;
+      if (!d || d.appId !== appId) continue;
+      if (target.type && d.type !== target.type) continue;
+      if (target.name && d.name !== target.name) continue;
+      slot.restart = true;
+      slot.crashes = 0;
+      slot.restartAt = 0;
+    }
+    return kick();
+  }
+
   let loop: NodeJS.Timeout | undefined;
   let statsLoop: NodeJS.Timeout | undefined;
   return {
@@ -402,18 +416,15 @@ export function createAgent(o: AgentOptions) {
     /** Something changed (a release, the formation): reconcile now. */
     kick,
     runOneOff,
-    /** ps:restart: replaces the app's dynos (of a type, or one by name), web ones without downtime; resets backoff. */
-    restart(appId: string, target: { type?: string; name?: string } = {}): Promise<void> {
-      for (const slot of slots.values()) {
-        const d = slot.desired;
-        if (!d || d.appId !== appId) continue;
-        if (target.type && d.type !== target.type) continue;
-        if (target.name && d.name !== target.name) continue;
-        slot.restart = true;
-        slot.crashes = 0;
-        slot.restartAt = 0;
+    restart,
+    /** ps:stop: one-offs get SIGTERM, then SIGKILL after the grace; formation dynos are replaced as by restart. */
+    async stopDynos(appId: string, target: { type?: string; name?: string } = {}): Promise<void> {
+      for (const inst of oneOffs.values()) {
+        const d = inst.desired;
+        if (d.appId !== appId || (target.type && d.type !== target.type) || (target.name && d.name !== target.name)) continue;
+        void stop(inst).catch((e: Error) => o.onError?.('stopping a one-off', e));
       }
-      return kick();
+      if (target.type !== 'run' && !target.name?.startsWith('run.')) await restart(appId, target);
     },
     /** Stops every dyno (SIGTERM, grace, SIGKILL) and reports them gone. */
     async stop(): Promise<void> {

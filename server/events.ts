@@ -10,6 +10,7 @@ export type PlatformEvent =
   | { kind: 'release'; appId: string }
   | { kind: 'formation'; appId: string }
   | { kind: 'restart'; appId: string; type?: string; name?: string }
+  | { kind: 'stop'; appId: string; type?: string; name?: string } // ps:stop: one-offs end, formation dynos restart
   | { kind: 'dynos'; appId: string } // a dyno's state changed (the router's endpoints)
   | { kind: 'run'; appId: string; dynoId: string }; // a detached one-off to start
 

@@ -108,6 +108,17 @@ export function registerDynos(program: Command, ctx: Ctx): void {
     });
 
   program
+    .command('ps:stop <dyno>')
+    .alias('stop')
+    .description('stop a dyno (web.1, run.2) or a type; dynos of the formation start again, one-offs end')
+    .option(...appOption)
+    .action(async (dyno: string, opts: { app?: string }) => {
+      const name = await ctx.app(opts);
+      await (await ctx.api()).post(`${appPath(name)}/dynos/${encodeURIComponent(dyno)}/actions/stop`);
+      ctx.print(`Stopping ${dyno} ${/\./.test(dyno) ? 'dyno' : 'dynos'} on ${name}... done`);
+    });
+
+  program
     .command('logs')
     .description("show an app's log: dyno output, platform events, router lines")
     .option(...appOption)

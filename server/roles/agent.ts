@@ -64,6 +64,7 @@ export async function startAgentRole(p: Platform, log: Logger) {
   const sub = await subscribeEvents(p.redis, c.redisPrefix, (e) => {
     if (e.kind === 'run') void startDetached(e.dynoId).catch((err: Error) => log.warn('one-off failed', { error: err.message }));
     else if (e.kind === 'restart') void agent.restart(e.appId, { type: e.type, name: e.name });
+    else if (e.kind === 'stop') void agent.stopDynos(e.appId, { type: e.type, name: e.name });
     else if (e.kind === 'release' || e.kind === 'formation' || e.kind === 'app') void agent.kick();
   });
   const { cleaned } = await agent.start();

@@ -205,6 +205,11 @@ export function createDynoService(db: Db, events?: EventBus) {
     async restart(app: App, target?: { type?: string; name?: string }): Promise<void> {
       await events?.publish({ kind: 'restart', appId: app.id, ...target });
     },
+
+    /** ps:stop (Heroku's dyno stop action): a one-off ends; a dyno of the formation is started again, as on Heroku. */
+    async stop(app: App, target: { type?: string; name?: string }): Promise<void> {
+      await events?.publish({ kind: 'stop', appId: app.id, ...target });
+    },
   };
 }
 

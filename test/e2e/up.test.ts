@@ -1,6 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm, stat, mkdir } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat, mkdir } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { FIXTURES } from '../helpers/platform.js';
@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { alive, descendants, freePort, processesMentioning, waitFor } from '../helpers/procs.js';
 import { cleanEnv, slipway, startUp, type Up } from '../helpers/slipway.js';
+import { requestWithHost } from '../helpers/http.js';
+import { appChain, vethNames } from '../../runner/network.js';
 import { createTestDatabase, createTestRedisPrefix } from '../helpers/services.js';
 
 const run = promisify(execFile);
@@ -30,6 +32,27 @@ async function stopAndCheckNothingLeft(up: Up, dataDir: string) {
   await waitFor('every started process to be gone', () => started.every((p) => !alive(p.pid)), 10_000);
   assert.deepEqual(processesMentioning(dataDir), [], 'no process mentions the data dir');
   return started;
+}
+
+/** After a stop: no container, netns, veth, cgroup, mount or address rule of these dynos is left on the machine. */
+async function assertNoDynoLeft(dataDir: string, appId: string, ids: string[]) {
+  assert.ok(ids.length > 0);
+  const containers = (await run('runc', ['--root', join(dataDir, 'run', 'runc'), 'list', '-q'])).stdout.trim();
+  assert.equal(containers, '', 'no runc containers');
+  const netns = (await run('ip', ['netns', 'list'])).stdout;
+  const links = (await run('ip', ['-o', 'link', 'show'])).stdout;
+  const mounts = await readFile('/proc/self/mountinfo', 'utf8');
+  const rules = (await run('iptables', ['-S'])).stdout;
+  for (const id of ids) {
+    assert.ok(!netns.includes(id), `netns ${id}`);
+    assert.ok(!links.includes(`${vethNames(id).host}@`) && !links.includes(`${vethNames(id).host}:`), `veth of ${id}`);
+    for (const controller of ['memory', 'pids', 'cpu,cpuacct', 'freezer']) {
+      assert.equal(await stat(join('/sys/fs/cgroup', controller, 'slipway', id)).then(() => true, () => false), false, `${controller} cgroup of ${id}`);
+    }
+  }
+  assert.ok(!mounts.includes(dataDir), 'no mount under the data dir');
+  assert.deepEqual(await readdir(join(dataDir, 'run', 'dynos')).catch(() => []), [], 'no dyno dirs');
+  assert.ok(!rules.includes(appChain(appId)), `the app's iptables chain ${appChain(appId)}`);
 }
 
 test('when slipway up runs with no URLs, then embedded PostgreSQL and Redis serve a working platform, and SIGTERM leaves nothing running', async () => {
@@ -117,6 +140,44 @@ test('when slipway up runs with no URLs, then embedded PostgreSQL and Redis serv
   const inferred = await slipway(['releases'], env, undefined, src); // the app from the slipway remote
   assert.match(inferred.stdout, /=== carol-app Releases/);
 
+  // Dynos in runc behind the router, driven by the CLI.
+  const via = (path = '/', host = 'carol-app.localhost') => requestWithHost(routerPort, host, path);
+  await waitFor('web.1 up', async () => /^web\.1: up /m.test((await slipway(['ps', '-a', 'carol-app'], env)).stdout), 60_000, 250);
+  assert.equal((await via()).status, 200);
+  const scale = await slipway(['ps:scale', 'web=2', 'worker=1', '-a', 'carol-app'], env);
+  assert.match(scale.stdout, /now running .*web at 2:Standard-1X/);
+  await waitFor('two web dynos and a worker up', async () => {
+    const ps = (await slipway(['ps', '-a', 'carol-app'], env)).stdout;
+    return /^web\.1: up /m.test(ps) && /^web\.2: up /m.test(ps) && /^worker\.1: up /m.test(ps);
+  }, 60_000, 250);
+  const dynoIds = new Set((await run('runc', ['--root', join(dataDir, 'run', 'runc'), 'list', '-q'])).stdout.split('\n').filter(Boolean));
+  assert.equal(dynoIds.size, 3, [...dynoIds].join(' '));
+  await waitFor('worker output in the log', async () => /app\[worker\.1\]: tick/.test((await slipway(['logs', '-a', 'carol-app', '-n', '200'], env)).stdout), 30_000, 500);
+
+  const domain = await slipway(['domains:add', 'www.carol.example', '-a', 'carol-app'], env);
+  assert.equal(domain.code, 0, domain.stderr);
+  assert.match(domain.stdout, /DNS target carol-app\.localhost/);
+  await waitFor('the custom domain routed', async () => (await via('/', 'www.carol.example')).status === 200, 5000, 50);
+  assert.match((await slipway(['domains', '-a', 'carol-app'], env)).stdout, /www\.carol\.example +CNAME +carol-app\.localhost/);
+  assert.match((await slipway(['domains:add', 'http://x.example', '-a', 'carol-app'], env)).stderr, /scheme/);
+  assert.match((await slipway(['maintenance:on', '-a', 'carol-app'], env)).stdout, /Enabling maintenance mode for carol-app\.\.\. done/);
+  await waitFor('H80', async () => /Maintenance mode/.test((await via()).body), 5000, 50);
+  await slipway(['maintenance:off', '-a', 'carol-app'], env);
+  await waitFor('served again', async () => (await via()).status === 200, 5000, 50);
+
+  const oneOff = await slipway(['run', '-a', 'carol-app', 'echo "one-off on $DYNO with $GREETING"; exit 4'], env);
+  assert.equal(oneOff.code, 4, oneOff.stderr);
+  assert.match(oneOff.stdout, /one-off on run\.1 with hello world/);
+  assert.match(oneOff.stderr, /Running .* on carol-app\.\.\. up, run\.1/);
+  const stopped = await slipway(['ps:stop', 'worker.1', '-a', 'carol-app'], env);
+  assert.match(stopped.stdout, /Stopping worker\.1 dyno on carol-app\.\.\. done/);
+  await waitFor('worker.1 replaced', async () => {
+    const ids = (await run('runc', ['--root', join(dataDir, 'run', 'runc'), 'list', '-q'])).stdout.split('\n').filter(Boolean);
+    const worker = ids.find((id) => id.includes('-worker-1-'));
+    if (worker) dynoIds.add(worker);
+    return worker !== undefined && ![...dynoIds].slice(0, 3).includes(worker);
+  }, 30_000, 250);
+
   const foreign = await slipway(['apps:info', '-a', 'carol-app'], { ...env, SLIPWAY_API_KEY: token });
   assert.equal(foreign.code, 1);
   assert.match(foreign.stderr, /Couldn't find that app/);
@@ -131,8 +192,9 @@ test('when slipway up runs with no URLs, then embedded PostgreSQL and Redis serv
   assert.match(up.output(), /role exited; restarting.*role=worker.*signal=SIGKILL/);
 
   await stopAndCheckNothingLeft(up, dataDir);
+  await assertNoDynoLeft(dataDir, list[0].id, [...dynoIds]);
 
-  // A second start reuses the admin account and prints no new token.
+  // A second start reuses the admin account and prints no new token; the formation comes back.
   const up2 = startUp(args, env);
   cleanups.push(() => up2.stop('SIGKILL'));
   await up2.waitForOutput(/Press Ctrl-C to stop/);
@@ -140,7 +202,15 @@ test('when slipway up runs with no URLs, then embedded PostgreSQL and Redis serv
   assert.doesNotMatch(up2.output(), /slw_/);
   assert.equal((await slipway(['apps', '--json'], env)).code, 0);
   assert.equal(JSON.parse((await slipway(['apps', '--json'], env)).stdout)[0].name, 'carol-app');
+  await waitFor('the formation back after a restart', async () => {
+    const ps = (await slipway(['ps', '-a', 'carol-app'], env)).stdout;
+    return /^web\.1: up /m.test(ps) && /^web\.2: up /m.test(ps) && /^worker\.1: up /m.test(ps);
+  }, 60_000, 250);
+  assert.equal((await requestWithHost(routerPort, 'www.carol.example')).status, 200);
+  const again = (await run('runc', ['--root', join(dataDir, 'run', 'runc'), 'list', '-q'])).stdout.split('\n').filter(Boolean);
+  assert.equal(again.length, 3);
   await stopAndCheckNothingLeft(up2, dataDir);
+  await assertNoDynoLeft(dataDir, list[0].id, again);
 });
 
 test('when DATABASE_URL and REDIS_URL are given, then slipway up uses them and starts no database of its own', async () => {

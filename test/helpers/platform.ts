@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +17,7 @@ import { startWorkerRole } from '../../server/roles/worker.js';
 import { startAgentRole } from '../../server/roles/agent.js';
 import { startRouterRole } from '../../server/roles/router.js';
 import { PACKAGE_ROOT } from '../../server/paths.js';
+import { requestWithHost } from './http.js';
 import { createTestDatabase, createTestRedisPrefix } from './services.js';
 
 const run = promisify(execFile);
@@ -90,18 +91,7 @@ export async function startTestPlatform(env: Record<string, string> = {}, opts: 
     git, agent, routerPort, routerUrl: routerPort ? `http://127.0.0.1:${routerPort}` : undefined,
     async get(app, path = '/', headers = {}) {
       if (!routerPort) throw new Error('start the test platform with { dynos: true }');
-      // node:http, not fetch: fetch does not let a caller set Host.
-      return new Promise((resolve, reject) => {
-        const req = httpRequest({ host: '127.0.0.1', port: routerPort, path, headers: { host: `${app}.localhost`, ...headers }, agent: false }, (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (d: string) => (body += d));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-          res.on('error', reject);
-        });
-        req.on('error', reject);
-        req.end();
-      });
+      return requestWithHost(routerPort, `${app}.localhost`, path, headers);
     },
     async checkout(fixture, app) {
       const dir = join(dataDir, 'src', `${app}-${++checkouts}`);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { createRouter, MemoryRouteTable, type Endpoint, type Route } from '../../router/server.js';
+import { requestWithHost } from '../helpers/http.js';
 import { freePort } from '../helpers/procs.js';
 import { echoWebSockets, openWebSocket } from '../helpers/websocket.js';
 
@@ -60,18 +61,7 @@ after(async () => {
   await Promise.all([router.server, a1.server, a2.server, b1.server].map((s) => new Promise((r) => s.close(r))));
 });
 
-function get(host: string, path = '/', headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; body: string; headers: IncomingMessage['headers'] }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: routerPort, path, method, headers: { host, ...headers }, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (host: string, path = '/', headers: Record<string, string> = {}, method = 'GET') => requestWithHost(routerPort, host, path, headers, method);
 
 /** Sends raw bytes and collects everything until the router closes or 1.5 s pass. */
 function raw(text: string): Promise<string> {

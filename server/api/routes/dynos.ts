@@ -3,7 +3,7 @@ import { Router, type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
 import { badRequest, invalidParams, notFound, unavailable } from '../../errors.js';
 import { followLog, formatEntry, tailLog, type LogFilter } from '../../logs/app-log.js';
-import type { AppService } from '../../services/apps.js';
+import type { App, AppService } from '../../services/apps.js';
 import { parseFormationUpdate, parseOneOff, type DynoService } from '../../services/dynos.js';
 import { saveOneOff } from '../../oneoff.js';
 import type { Db } from '../../db/pool.js';
@@ -84,15 +84,26 @@ export function dynoRoutes(deps: { apps: AppService; dynos: DynoService; db: Db;
     await deps.dynos.restart(appOf(res));
     res.status(202).json({});
   });
-  /** web.1 restarts one dyno; web restarts the type (the Heroku CLI's ps:restart web). */
+  /** web.1 names one dyno; web (or run) all dynos of the type. 404 when there is no such dyno or type. */
+  const target = async (app: App, raw: string): Promise<{ name: string } | { type: string }> => {
+    const m = /^([a-z0-9]+(?:-[a-z0-9]+)*)(?:\.(\d{1,4}))?$/.exec(raw);
+    if (!m) throw notFound(`Couldn't find that dyno (${raw.slice(0, 60)}).`);
+    if (m[2]) {
+      await deps.dynos.get(app, raw);
+      return { name: raw };
+    }
+    if (m[1] !== 'run') await deps.dynos.formationOf(app, m[1]);
+    return { type: m[1] };
+  };
+  /** Restarts one dyno or a type (the Heroku CLI's ps:restart web.1 / web). */
   r.delete('/apps/:app/dynos/:dyno', async (req, res) => {
-    const target = String(req.params.dyno);
-    const m = /^([a-z0-9]+(?:-[a-z0-9]+)*)(?:\.(\d{1,3}))?$/.exec(target);
-    if (!m) throw notFound(`Couldn't find that dyno (${target.slice(0, 60)}).`);
     const app = appOf(res);
-    if (m[2]) await deps.dynos.get(app, target);
-    else await deps.dynos.formationOf(app, m[1]);
-    await deps.dynos.restart(app, m[2] ? { name: target } : { type: m[1] });
+    await deps.dynos.restart(app, await target(app, String(req.params.dyno)));
+    res.status(202).json({});
+  });
+  r.post('/apps/:app/dynos/:dyno/actions/stop', async (req, res) => {
+    const app = appOf(res);
+    await deps.dynos.stop(app, await target(app, String(req.params.dyno)));
     res.status(202).json({});
   });
 
