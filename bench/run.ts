@@ -1,5 +1,5 @@
 /**
- * npm run bench: push → release on this machine, per fixture, cold and warm build cache. Prints figures and writes
+ * npm run bench [router] [push]: the router against nginx (bench/router.ts), and push → release on this machine, per fixture, cold and warm build cache. Prints figures and writes
  * bench/results/push-DATE.json with the machine's description. Never pass/fail. (Dynos and the router are not
  * part of it yet: "push → first 200" comes with the runner's deploy stage.)
  */
@@ -8,6 +8,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../server/paths.js';
 import { startTestPlatform } from '../test/helpers/platform.js';
+import { benchRouter } from './router.js';
 
 const FIXTURES = [
   ['procfile-shell', 'Procfile only'],
@@ -17,6 +18,17 @@ const FIXTURES = [
   ['node-deps', 'Node, lockfile with 3 packages'],
 ] as const;
 
+const which = process.argv.slice(2);
+const wants = (name: string) => which.length === 0 || which.includes(name);
+
+if (wants('router')) {
+  console.log('== router: direct vs nginx vs slipway');
+  await benchRouter();
+}
+if (wants('push')) await benchPush();
+
+async function benchPush(): Promise<void> {
+console.log('== git push → release');
 const t = await startTestPlatform();
 const rows: { fixture: string; what: string; cold_s: number; warm_s: number }[] = [];
 try {
@@ -45,3 +57,4 @@ const out = join(PACKAGE_ROOT, 'bench', 'results', `push-${new Date().toISOStrin
 await mkdir(join(PACKAGE_ROOT, 'bench', 'results'), { recursive: true });
 await writeFile(out, JSON.stringify({ benchmark: 'git push → release (build in a build container, slug, release)', machine, rows }, null, 2) + '\n');
 console.log(`written to ${out}`);
+}

@@ -117,7 +117,7 @@ export async function startRouterRole(p: Platform, log: Logger, opts: { requestT
     async stop() {
       sync.close();
       await closeServer(router.server);
-      router.close();
+      await router.close();
       await logs.close();
     },
   };

@@ -42,6 +42,7 @@ function readFrames(socket: Duplex, onText: (text: string) => void): void {
 export function echoWebSockets(server: Server, prefix: string): void {
   server.on('upgrade', (req, socket: Duplex) => {
     socket.on('error', () => undefined);
+    socket.on('end', () => socket.end());
     const key = req.headers['sec-websocket-key'];
     if (req.headers.upgrade?.toLowerCase() !== 'websocket' || typeof key !== 'string') return void socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`);

@@ -8,12 +8,13 @@ import { createServer, request, type IncomingMessage, type Server } from 'node:h
 import { connect, type AddressInfo } from 'node:net';
 import { createRouter, MemoryRouteTable, type Endpoint, type Route } from '../../router/server.js';
 import { requestWithHost } from '../helpers/http.js';
-import { freePort } from '../helpers/procs.js';
+import { freePort, waitFor } from '../helpers/procs.js';
 import { echoWebSockets, openWebSocket } from '../helpers/websocket.js';
 
 type Seen = { method?: string; url?: string; headers: IncomingMessage['headers']; body: string };
 
 /** A dyno stand-in: answers "NAME METHOD URL" (or per-path behaviour) and records what it received. */
+const upstreams: Server[] = [];
 async function upstream(name: string): Promise<{ server: Server; endpoint: Endpoint; seen: Seen[] }> {
   const seen: Seen[] = [];
   const server = createServer((req, res) => {
@@ -34,6 +35,7 @@ async function upstream(name: string): Promise<{ server: Server; endpoint: Endpo
   });
   echoWebSockets(server, `${name}:`);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  upstreams.push(server);
   return { server, seen, endpoint: { host: '127.0.0.1', port: (server.address() as AddressInfo).port, dyno: `web.${name.slice(-1)}` } };
 }
 
@@ -55,13 +57,24 @@ before(async () => {
   routerPort = (router.server.address() as AddressInfo).port;
 });
 after(async () => {
-  router.close();
+  await router.close();
   router.server.closeAllConnections();
-  for (const u of [a1, a2, b1]) u.server.closeAllConnections();
-  await Promise.all([router.server, a1.server, a2.server, b1.server].map((s) => new Promise((r) => s.close(r))));
+  for (const u of upstreams) u.closeAllConnections();
+  await Promise.all([router.server, ...upstreams].map((s) => new Promise((r) => s.close(r))));
 });
 
 const get = (host: string, path = '/', headers: Record<string, string> = {}, method = 'GET') => requestWithHost(routerPort, host, path, headers, method);
+
+function requestWithBody(method: string, path: string, body: string): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: routerPort, method, path, headers: { host: 'beta.localhost' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode! }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 /** Sends raw bytes and collects everything until the router closes or 1.5 s pass. */
 function raw(text: string): Promise<string> {
@@ -113,7 +126,7 @@ test('when a client sends forwarding headers, then the router replaces them and 
   assert.match(String(third.headers['x-request-id']), /^[0-9a-f-]{36}$/);
   assert.equal(first.headers.via, '1.1 slipway');
   const line = logsFor('beta', /path="\/h"/)[0]?.line ?? '';
-  assert.match(line, /^at=info method=GET path="\/h" host=beta\.localhost request_id=a-good-request-id-0123456789 fwd="127\.0\.0\.1" dyno=web\.1 connect=\d+ms service=\d+ms status=200 bytes=\d+ protocol=http$/);
+  assert.match(line, /^at=info method=GET path="\/h" host=beta\.localhost request_id=a-good-request-id-0123456789 fwd="127\.0\.0\.1" dyno=web\.1 connect=\d+ms service=\d+ms status=200 bytes=[1-9]\d* protocol=http$/);
 });
 
 test('when a request is ambiguous (two Hosts, Content-Length with Transfer-Encoding, an odd Transfer-Encoding), then it gets 400 and reaches no dyno', async () => {
@@ -152,6 +165,28 @@ test("when the client asks to close, then the router closes after the answer; th
   assert.equal(kept.headers.connection, 'close', 'agent:false asked to close');
 });
 
+test('when a request has a body (even a GET), then the dyno gets it whole, streamed, and nothing of it is read as a next request', async () => {
+  const before = b1.seen.length;
+  const big = 'x'.repeat(1024 * 1024);
+  const post = await requestWithBody('POST', '/upload', big);
+  assert.equal(post.status, 200);
+  assert.equal(b1.seen[before].body.length, big.length);
+  const smuggle = 'GET /smuggled HTTP/1.1\r\nHost: beta.localhost\r\n\r\n';
+  const out = await raw(`GET /with-body HTTP/1.1\r\nHost: beta.localhost\r\nContent-Length: ${smuggle.length}\r\nConnection: close\r\n\r\n${smuggle}`);
+  assert.match(out, /^HTTP\/1\.1 200/);
+  assert.deepEqual(b1.seen.slice(before + 1).map((x) => `${x.method} ${x.url} ${x.body.length}`), [`GET /with-body ${smuggle.length}`]);
+});
+
+test('when the client goes away before the dyno answers, then H27 is logged', async () => {
+  await new Promise<void>((resolve) => {
+    const req = request({ host: '127.0.0.1', port: routerPort, path: '/slow', headers: { host: 'alpha.localhost' }, agent: false });
+    req.on('error', () => resolve());
+    req.end();
+    setTimeout(() => req.destroy(), 100);
+  });
+  await waitFor('the H27 log line', () => logsFor('alpha', /code=H27 desc="Client Request Interrupted" method=GET path="\/slow"/).length >= 1, 3000, 20);
+});
+
 test('when a header block is oversized, then the router answers 431 without forwarding', async () => {
   const r = await get('alpha.localhost', '/', { 'x-big': 'a'.repeat(20_000) });
   assert.equal(r.status, 431);
@@ -163,6 +198,9 @@ test('when a client opens a websocket, then frames are tunnelled both ways to a 
   assert.equal(await ws.send('again'), 'beta1:again');
   ws.close();
   assert.ok(logsFor('beta', /status=101 protocol=websocket/).length >= 1);
+  // The dyno's end of the tunnel goes with the client's.
+  const tunnels = () => new Promise<number>((r) => b1.server.getConnections((_e, n) => r(n)));
+  await waitFor('the tunnel to the dyno closed', async () => (await tunnels()) === 0, 3000, 20);
 });
 
 test('when the dyno is too slow, closes without answering, or stalls mid-response, then H12, H13 and H15 are answered and logged', async () => {
@@ -175,11 +213,11 @@ test('when the dyno is too slow, closes without answering, or stalls mid-respons
   const hangup = await get('gamma.localhost', '/hangup');
   assert.equal(hangup.status, 503);
   assert.match(hangup.body, /H13/);
-  assert.ok(logsFor('gamma', /code=H13 desc="Connection closed without response"/).length >= 1);
+  assert.match(logsFor('gamma', /code=H13/)[0]?.line ?? '', /code=H13 desc="Connection closed without response" .* dyno=web\.1 /);
 
   const stall = await get('gamma.localhost', '/stall').catch((e: Error) => ({ status: 0, body: e.message, headers: {} }));
   assert.ok(stall.status === 0 || stall.body === 'first part\n', `the stalled response is cut: ${stall.body}`);
-  assert.ok(logsFor('gamma', /code=H15 desc="Idle connection"/).length >= 1, 'H15 logged');
+  await waitFor('the H15 log line', () => logsFor('gamma', /code=H15 desc="Idle connection"/).length >= 1, 3000, 20);
 });
 
 test('when an app has no web dynos, crashed ones or maintenance on, then H14, H10 and H80 pages (JSON on request) and log lines', async () => {

@@ -1,0 +1,168 @@
+/**
+ * bench/router: a trivial upstream, then the same load straight to it, through nginx (Debian's, one worker,
+ * upstream keep-alive: what Dokku fronts apps with) and through the Slipway router, in one run. wrk measures
+ * req/s and latency; CPU per request comes from /proc of each proxy's processes. Prints ratios; writes
+ * bench/results/router-DATE.json. Never pass/fail.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { PACKAGE_ROOT } from '../server/paths.js';
+import { freePort } from '../test/helpers/procs.js';
+
+const run = promisify(execFile);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = 64;
+const TICKS = 100; // USER_HZ
+
+async function need(binary: string, pkg: string): Promise<void> {
+  await run('which', [binary]).catch(() => {
+    throw new Error(`bench/router needs ${binary}: apt-get install ${pkg}`);
+  });
+}
+
+function start(cmd: string, args: string[], readyText?: string): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`${cmd} exited with ${code}`)));
+    if (!readyText) return resolve(child);
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes(readyText)) resolve(child);
+    });
+  });
+}
+
+async function waitListening(port: number): Promise<void> {
+  const { connect } = await import('node:net');
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = connect(port, '127.0.0.1', () => (s.destroy(), r(true)));
+      s.on('error', () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/** utime + stime of these processes and their children, in seconds. */
+async function cpuSeconds(pids: number[]): Promise<number> {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(f[11] ?? 0) + Number(f[12] ?? 0);
+  }
+  return ticks / TICKS;
+}
+
+async function childrenOf(pid: number): Promise<number[]> {
+  const out = await run('pgrep', ['-P', String(pid)]).catch(() => ({ stdout: '' }));
+  return out.stdout.split('\n').filter(Boolean).map(Number);
+}
+
+const toMicros = (v: string): number => {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
+  if (!m) return NaN;
+  return Number(m[1]) * (m[2] === 'us' ? 1 : m[2] === 'ms' ? 1000 : 1e6);
+};
+
+interface Figures { rps: number; p50_us: number; p99_us: number; requests: number; cpu_us_per_req: number | null }
+
+async function wrk(port: number, path: string, connections: number, pids: number[]): Promise<Figures> {
+  const before = await cpuSeconds(pids);
+  const { stdout } = await run('wrk', ['-t', connections > 1 ? '2' : '1', '-c', String(connections), '-d', `${SECONDS}s`, '--latency', '-H', 'Host: bench.localhost', `http://127.0.0.1:${port}${path}`], { maxBuffer: 1 << 20 });
+  const after = await cpuSeconds(pids);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
+  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
+  const p50 = toMicros(/\n\s+50%\s+(\S+)/.exec(stdout)?.[1] ?? '');
+  const p99 = toMicros(/\n\s+99%\s+(\S+)/.exec(stdout)?.[1] ?? '');
+  if (/Non-2xx|Socket errors/.test(stdout)) console.log(`  (wrk reported errors on :${port}${path}: ${/(Non-2xx[^\n]*|Socket errors[^\n]*)/.exec(stdout)?.[1]})`);
+  return { rps: Math.round(rps), p50_us: Math.round(p50), p99_us: Math.round(p99), requests, cpu_us_per_req: pids.length ? Math.round(((after - before) * 1e6) / requests) : null };
+}
+
+function nginxConf(dir: string, port: number, upstream: number): string {
+  return `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  upstream app { server 127.0.0.1:${upstream}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Request-Id $request_id;
+    }
+  }
+}
+`;
+}
+
+export async function benchRouter(): Promise<void> {
+  await need('nginx', 'nginx-light');
+  await need('wrk', 'wrk');
+  const dist = join(PACKAGE_ROOT, 'dist', 'bench');
+  const dir = await mkdtemp(join(tmpdir(), 'slipway-bench-router-'));
+  const [upPort, routerPort, nginxPort] = [await freePort(), await freePort(), await freePort()];
+  const children: ChildProcess[] = [];
+  try {
+    const upstream = await start(process.execPath, [join(dist, 'upstream.js'), String(upPort)], 'ready');
+    children.push(upstream);
+    const router = await start(process.execPath, [join(dist, 'router-proxy.js'), String(routerPort), String(upPort)], 'ready');
+    children.push(router);
+    await writeFile(join(dir, 'nginx.conf'), nginxConf(dir, nginxPort, upPort));
+    const nginx = await start('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')]);
+    children.push(nginx);
+    await waitListening(nginxPort);
+    const nginxPids = [nginx.pid!, ...(await childrenOf(nginx.pid!))];
+
+    const targets = [
+      { name: 'direct', port: upPort, pids: [upstream.pid!] },
+      { name: 'nginx', port: nginxPort, pids: nginxPids },
+      { name: 'slipway', port: routerPort, pids: [router.pid!] },
+    ];
+    const rows: Record<string, unknown>[] = [];
+    for (const [path, label] of [['/small', '100 B'], ['/large', '64 KiB']] as const) {
+      const by: Record<string, Figures> = {};
+      for (const t of targets) {
+        await wrk(t.port, path, CONNECTIONS, t.pids); // warm-up (JIT, pools), not counted
+        by[t.name] = await wrk(t.port, path, CONNECTIONS, t.pids);
+      }
+      const row = { body: label, connections: CONNECTIONS, ...by, slipway_vs_nginx_rps: Number((by.slipway.rps / by.nginx.rps).toFixed(2)), slipway_vs_direct_rps: Number((by.slipway.rps / by.direct.rps).toFixed(2)) };
+      rows.push(row);
+      console.log(`${label.padEnd(7)} ${CONNECTIONS} conns   req/s: direct ${by.direct.rps}, nginx ${by.nginx.rps}, slipway ${by.slipway.rps}  (slipway/nginx ${row.slipway_vs_nginx_rps}, slipway/direct ${row.slipway_vs_direct_rps})`);
+      console.log(`${''.padEnd(7)} p50/p99 µs: direct ${by.direct.p50_us}/${by.direct.p99_us}, nginx ${by.nginx.p50_us}/${by.nginx.p99_us}, slipway ${by.slipway.p50_us}/${by.slipway.p99_us}`);
+      console.log(`${''.padEnd(7)} proxy CPU per request: nginx ${by.nginx.cpu_us_per_req} µs, slipway ${by.slipway.cpu_us_per_req} µs (upstream ${by.direct.cpu_us_per_req} µs)`);
+    }
+    const one: Record<string, Figures> = {};
+    for (const t of targets) one[t.name] = await wrk(t.port, '/small', 1, t.pids);
+    const hop = { body: '100 B', connections: 1, ...one, nginx_added_us: one.nginx.p50_us - one.direct.p50_us, slipway_added_us: one.slipway.p50_us - one.direct.p50_us };
+    rows.push(hop);
+    console.log(`one connection, p50: direct ${one.direct.p50_us} µs; one hop adds nginx ${hop.nginx_added_us} µs, slipway ${hop.slipway_added_us} µs`);
+
+    const machine = { cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version, nginx: (await run('nginx', ['-v']).catch((e: { stderr: string }) => e)).stderr?.trim() };
+    const out = join(PACKAGE_ROOT, 'bench', 'results', `router-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.json`);
+    await mkdir(join(PACKAGE_ROOT, 'bench', 'results'), { recursive: true });
+    await writeFile(out, JSON.stringify({ benchmark: 'router: direct vs nginx vs slipway (wrk, keep-alive clients)', seconds: SECONDS, machine, rows }, null, 2) + '\n');
+    console.log(`written to ${out}`);
+  } finally {
+    for (const c of children.reverse()) {
+      c.removeAllListeners('exit');
+      c.kill('SIGTERM');
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+}
