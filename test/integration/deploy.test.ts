@@ -117,32 +117,56 @@ test('when the app is scaled, then the dynos start and the router spreads reques
   assert.equal(badSize.status, 422);
 });
 
-test('when config changes or code is pushed, then dynos are replaced with no request failing', async () => {
+test('when config changes, code is pushed, the app is rolled back or scaled down, then no request fails', async () => {
   let stop = false;
   const failures: string[] = [];
   const bodies = new Set<string>();
-  const load = (async () => {
+  let served = 0;
+  // Several clients on keep-alive connections, as browsers and load balancers hold them.
+  const { Agent, request } = await import('node:http');
+  const client = (agent: InstanceType<typeof Agent>) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: p.routerPort, path: '/', headers: { host: `${APP}.localhost` }, agent }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const agents = Array.from({ length: 4 }, () => new Agent({ keepAlive: true, maxSockets: 1 }));
+  const load = Promise.all(agents.map(async (agent) => {
     while (!stop) {
-      const r = await p.get(APP).catch((e: Error) => ({ status: 0, body: e.message }));
+      const r = await client(agent).catch((e: Error) => ({ status: 0, body: e.message }));
+      served++;
       if (r.status !== 200) failures.push(`${r.status} ${/<code>(\w+)<\/code>/.exec(r.body)?.[1] ?? r.body.slice(0, 80)}`);
       else bodies.add(r.body.split(' ')[0] + ' ' + r.body.split(' ')[2].trim());
     }
-  })();
+  }));
   try {
     const set = await p.api('PATCH', `/apps/${APP}/config-vars`, { GREETING: 'hola' });
     assert.equal(set.status, 200);
     await until(async () => (await p.get(APP)).body.includes('hola'), 30_000, 'the new config to serve');
     await deploy(dir, 'v2');
     await until(async () => (await p.get(APP)).body.startsWith('v2'), 30_000, 'v2 to serve');
-    await sleep(4000); // the old dynos drain and stop meanwhile
+    const back = await p.api('POST', `/apps/${APP}/releases`, { release: '2' });
+    assert.equal(back.status, 201, JSON.stringify(back.body));
+    await until(async () => (await p.get(APP)).body.startsWith('v1 '), 30_000, 'the rollback to serve');
+    await sleep(2000);
+    assert.equal((await p.api('PATCH', `/apps/${APP}/formation/web`, { quantity: 1 })).status, 200);
+    await until(async () => (await p.api('GET', `/apps/${APP}/dynos`)).body.filter((d: { type: string }) => d.type === 'web').length === 1, 30_000, 'one web dyno');
+    await sleep(2000); // the old dynos drain and stop meanwhile
   } finally {
     stop = true;
     await load;
+    for (const a of agents) a.destroy();
   }
-  assert.deepEqual(failures, [], 'every request during the deploys got a 200');
+  assert.deepEqual(failures, [], `every one of ${served} requests got a 200`);
+  assert.ok(served > 100, `steady traffic: ${served} requests`);
   assert.ok(bodies.has('v1 hola') && bodies.has('v2 hola'), [...bodies].join(', '));
   const dynos = await p.api('GET', `/apps/${APP}/dynos`);
-  assert.deepEqual(dynos.body.map((d: { name: string; release: { version: number } }) => `${d.name}@v${d.release.version}`).sort(), ['web.1@v3', 'web.2@v3', 'worker.1@v3']);
+  assert.deepEqual(dynos.body.map((d: { name: string; release: { version: number } }) => `${d.name}@v${d.release.version}`).sort(), ['web.1@v4', 'worker.1@v4']);
 });
 
 test('when the app logs, then dyno output, platform events and router lines are in its log session', async () => {
