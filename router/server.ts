@@ -57,6 +57,9 @@ export interface RouterOptions {
 const REQUEST_ID = /^[A-Za-z0-9+/=_.-]{20,200}$/;
 const RETRYABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Forwarding headers the router sets; a client's own are dropped. */
+const SET_BY_ROUTER = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-port', 'x-request-id', 'via']);
+const connectionNames = (value: string) => new Set(value.toLowerCase().split(',').map((h) => h.trim()).filter(Boolean));
 /** Headers about one connection, never forwarded either way (undici also refuses most of them). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'http2-settings']);
 
@@ -140,7 +143,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
   /** Endpoints that refused a connection lately: skipped for a few seconds unless nothing else is left. */
   const down = new Map<string, number>();
 
-  const pick = (route: Route, tried: Set<string>): Endpoint | undefined => {
+  const pick = (route: Route, tried?: string[]): Endpoint | undefined => {
     const n = route.endpoints.length;
     const start = cursor.get(route.appId) ?? 0;
     let fallback: { e: Endpoint; i: number } | undefined;
@@ -148,7 +151,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     for (let i = 0; i < n; i++) {
       const e = route.endpoints[(start + i) % n];
       const key = `${e.host}:${e.port}`;
-      if (tried.has(key)) continue;
+      if (tried?.includes(key)) continue;
       const until = down.get(key);
       if (until !== undefined) {
         if (until > now) {
@@ -172,33 +175,42 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
   const forwardedPort = (req: IncomingMessage) => String(opts.publicPort ?? req.socket.localPort ?? 80);
 
   /**
-   * The headers a dyno gets: the client's, less hop-by-hop ones (they describe the client's connection, not the
-   * router's pooled one to the dyno), with Heroku's forwarding headers SET (a client cannot forge them).
+   * The headers a dyno gets, as a flat [name, value, …] list in the client's order and spelling: the client's,
+   * less hop-by-hop ones (they describe the client's connection, not the router's pooled one to the dyno) and
+   * less any forwarding headers it sent, which the router SETS (a client cannot forge them).
    */
-  function upstreamHeaders(req: IncomingMessage, requestId: string): Record<string, string | string[]> {
-    const named = req.headers.connection ? String(req.headers.connection).toLowerCase().split(',').map((h) => h.trim()) : [];
-    const out: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(req.headers)) {
-      if (v === undefined || HOP_BY_HOP.has(k) || (named.length && named.includes(k))) continue;
-      out[k] = v;
+  function upstreamHeaders(req: IncomingMessage, requestId: string, fwd: string): string[] {
+    const raw = req.rawHeaders;
+    const named = req.headers.connection ? connectionNames(String(req.headers.connection)) : undefined;
+    const out: string[] = [];
+    let via = '';
+    for (let i = 0; i < raw.length; i += 2) {
+      const k = raw[i].toLowerCase();
+      if (HOP_BY_HOP.has(k) || SET_BY_ROUTER.has(k) || named?.has(k)) {
+        if (k === 'via') via = `${raw[i + 1]}, `;
+        continue;
+      }
+      out.push(raw[i], raw[i + 1]);
     }
-    out['x-forwarded-for'] = clientAddress(req);
-    out['x-forwarded-proto'] = 'http';
-    out['x-forwarded-port'] = forwardedPort(req);
-    out['x-request-id'] = requestId;
-    out.via = req.headers.via ? `${String(req.headers.via)}, 1.1 slipway` : '1.1 slipway';
+    out.push('X-Forwarded-For', fwd, 'X-Forwarded-Proto', 'http', 'X-Forwarded-Port', forwardedPort(req), 'X-Request-Id', requestId, 'Via', `${via}1.1 slipway`);
     return out;
   }
 
-  /** The dyno's response headers, less its hop-by-hop ones (Node frames the response to the client itself). */
-  function clientHeaders(h: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
-    const named = h.connection ? String(h.connection).toLowerCase().split(',').map((x) => x.trim()) : [];
-    const out: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(h)) {
-      if (v === undefined || HOP_BY_HOP.has(k) || (named.length && named.includes(k))) continue;
-      out[k] = v;
+  /** The dyno's response headers (raw, from undici), less its hop-by-hop ones: Node frames the client's side. */
+  function clientHeaders(raw: Buffer[]): string[] {
+    const out: string[] = [];
+    let named: Set<string> | undefined;
+    for (let i = 0; i < raw.length; i += 2) {
+      const k = raw[i].toString('latin1');
+      const lower = k.toLowerCase();
+      if (lower === 'connection') named = connectionNames(raw[i + 1].toString('latin1'));
+      if (HOP_BY_HOP.has(lower)) continue;
+      out.push(k, raw[i + 1].toString('latin1'));
     }
-    return out;
+    if (!named) return out;
+    const kept: string[] = [];
+    for (let i = 0; i < out.length; i += 2) if (!named.has(out[i].toLowerCase())) kept.push(out[i], out[i + 1]);
+    return kept;
   }
 
   /** What makes a request ambiguous between the router and a dyno: answered 400, never forwarded. */
@@ -233,85 +245,100 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
       return sendError(req, res, ERRORS.H80);
     }
     const requestId = requestIdOf(req);
-    const headers = upstreamHeaders(req, requestId);
+    const clientSocket = req.socket; // req.socket is gone once the response is done; the log line needs it after
+    const fwd = clientAddress(req);
+    const headers = upstreamHeaders(req, requestId, fwd);
     // A body is whatever the client framed: a GET with Content-Length has one too, and it must be consumed here,
     // or its bytes would be read as the client's next request.
     const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
-    const tried = new Set<string>();
-    const abort = new AbortController();
-    const clientSocket = req.socket; // req.socket is gone once the response is done; the log line needs it after
-    const fwd = clientAddress(req);
     const sentBytes = clientSocket.bytesWritten;
-    let finished = false;
-    let answered = false; // a status line went to the client (or the request is over)
+    const bytes = () => clientSocket.bytesWritten - sentBytes;
+    let tried: string[] | undefined;
     let lastDyno = '';
+    let finished = false;
+    let answered = false; // a status line went to the client
+    let abortUpstream: ((e: Error) => void) | undefined;
     res.once('close', () => {
-      if (!res.writableFinished) abort.abort();
+      if (!res.writableFinished && !finished) abortUpstream?.(new Error('client gone'));
     });
 
     const attempt = (): void => {
       const ep = pick(r, tried);
       if (!ep) {
-        const err = tried.size > 0 ? ERRORS.H13 : r.crashed ? ERRORS.H10 : ERRORS.H14;
+        const err = tried ? ERRORS.H13 : r.crashed ? ERRORS.H10 : ERRORS.H14;
         line('error', `code=${err.code} desc="${err.desc}" ${base()} request_id=${requestId} dyno=${lastDyno} status=${err.status}`);
         return sendError(req, res, err);
       }
       const key = `${ep.host}:${ep.port}`;
-      tried.add(key);
+      (tried ??= []).push(key);
       lastDyno = ep.dyno;
       let connected = 0;
       let watch: Streaming | undefined;
-      const bytes = () => clientSocket.bytesWritten - sentBytes;
       const fields = (status: number) =>
         `${base()} request_id=${requestId} dyno=${ep.dyno} connect=${connected}ms service=${Date.now() - started}ms status=${status} bytes=${bytes()} protocol=http`;
-      poolFor(ep).stream(
+      const done = () => {
+        if (watch) streaming.delete(watch);
+      };
+      poolFor(ep).dispatch(
         {
           path: req.url ?? '/', method: (req.method ?? 'GET') as Dispatcher.HttpMethod, headers,
-          body: hasBody ? req : null, signal: abort.signal, headersTimeout: timeoutMs, bodyTimeout: 0,
+          body: hasBody ? req : null, headersTimeout: timeoutMs, bodyTimeout: 0,
         },
-        ({ statusCode, headers: h }) => {
-          connected = Date.now() - started;
-          answered = true;
-          res.writeHead(statusCode, clientHeaders(h));
-          // H15: once the response started, idleMs without a byte from the dyno ends it.
-          watch = { res, seen: -1, since: 0, onIdle: () => {
+        {
+          onConnect(abort) {
+            abortUpstream = abort;
+            if (res.destroyed) abort(new Error('client gone'));
+          },
+          onHeaders(statusCode, rawHeaders, resume) {
+            connected = Date.now() - started;
+            answered = true;
+            res.writeHead(statusCode, clientHeaders(rawHeaders as unknown as Buffer[]));
+            res.on('drain', resume);
+            // H15: once the response started, idleMs without a byte from the dyno ends it.
+            watch = { res, seen: -1, since: 0, onIdle: () => {
+              finished = true;
+              line('error', `code=H15 desc="${ERRORS.H15.desc}" ${fields(res.statusCode)}`);
+              abortUpstream?.(new Error('idle'));
+              res.destroy();
+            } };
+            streaming.add(watch);
+            return true;
+          },
+          onData(chunk) {
+            return res.write(chunk);
+          },
+          onComplete() {
+            done();
+            if (finished) return;
             finished = true;
-            line('error', `code=H15 desc="${ERRORS.H15.desc}" ${fields(res.statusCode)}`);
-            abort.abort();
-            res.destroy();
-          } };
-          streaming.add(watch);
-          return res;
-        },
-        (e: (Error & { code?: string }) | null) => {
-          if (watch) streaming.delete(watch);
-          if (finished) return;
-          if (!e) {
-            finished = true;
+            res.end();
             line('info', `${base()} request_id=${requestId} fwd=${quote(fwd)} dyno=${ep.dyno} connect=${connected}ms service=${Date.now() - started}ms status=${res.statusCode} bytes=${bytes()} protocol=http`);
-            return;
-          }
-          const code = e.code ?? '';
-          if (RETRYABLE.has(code) || code === 'UND_ERR_CONNECT_TIMEOUT') down.set(key, Date.now() + downMs);
-          if (code === 'UND_ERR_ABORTED' || abort.signal.aborted || req.destroyed) {
+          },
+          onError(e: Error & { code?: string }) {
+            done();
+            if (finished) return;
+            const code = e.code ?? '';
+            if (RETRYABLE.has(code) || code === 'UND_ERR_CONNECT_TIMEOUT') down.set(key, Date.now() + downMs);
+            if (res.destroyed || req.destroyed && !answered) {
+              finished = true;
+              line('error', `code=H27 desc="${ERRORS.H27.desc}" ${fields(499)}`);
+              return void res.destroy();
+            }
+            if (answered) {
+              // The response started: it can only be cut, logged with its code, never given a second status.
+              finished = true;
+              line('error', `code=H18 desc="${ERRORS.H18.desc}" ${fields(res.statusCode)}`);
+              return void res.destroy();
+            }
+            // Nothing reached the dyno (refused), or a pooled keep-alive connection closed under us as the dyno
+            // stopped: a request without a body is safe to send to the next dyno.
+            const reset = (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') && IDEMPOTENT.has(req.method ?? '');
+            if ((RETRYABLE.has(code) || code === 'UND_ERR_CONNECT_TIMEOUT' || reset) && !hasBody && tried!.length < 3) return attempt();
             finished = true;
-            line('error', `code=H27 desc="${ERRORS.H27.desc}" ${fields(499)}`);
-            return void res.destroy();
-          }
-          if (answered) {
-            // The response started: it can only be cut, logged with its code, never given a second status.
-            finished = true;
-            line('error', `code=H18 desc="${ERRORS.H18.desc}" ${fields(res.statusCode)}`);
-            return void res.destroy();
-          }
-          // Nothing reached the dyno (refused), or a pooled keep-alive connection closed under us as the dyno
-          // stopped: a request without a body is safe to send to the next dyno.
-          const reset = (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') && IDEMPOTENT.has(req.method ?? '');
-          if ((RETRYABLE.has(code) || code === 'UND_ERR_CONNECT_TIMEOUT' || reset) && !hasBody && tried.size < 3) return attempt();
-          finished = true;
-          const err = code === 'UND_ERR_HEADERS_TIMEOUT' ? ERRORS.H12 : ERRORS.H13;
-          line('error', `code=${err.code} desc="${err.desc}" ${fields(err.status)}`);
-          sendError(req, res, err);
+            const err = code === 'UND_ERR_HEADERS_TIMEOUT' ? ERRORS.H12 : ERRORS.H13;
+            line('error', `code=${err.code} desc="${err.desc}" ${fields(err.status)}`);
+            sendError(req, res, err);
+          },
         },
       );
     };
@@ -340,7 +367,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     if (malformed(req)) return refuse('400 Bad Request');
     const { route: r } = route(req);
     if (!r) return refuse('404 Not Found');
-    const ep = r.maintenance ? undefined : pick(r, new Set());
+    const ep = r.maintenance ? undefined : pick(r);
     if (!ep) return refuse('503 Service Unavailable');
     const requestId = requestIdOf(req);
     req.headers['x-forwarded-for'] = clientAddress(req);

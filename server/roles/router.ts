@@ -116,7 +116,7 @@ export async function startRouterRole(p: Platform, log: Logger, opts: { requestT
     server: router.server,
     async stop() {
       sync.close();
-      await closeServer(router.server);
+      await closeServer(router.server, 30_000); // in-flight requests finish (Heroku gives 30 s)
       await router.close();
       await logs.close();
     },
