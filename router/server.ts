@@ -30,6 +30,9 @@ export interface Route {
   endpoints: Endpoint[];
   /** Why there are no endpoints: crashed web dynos (H10), or none running (H14). */
   crashed?: boolean;
+  /** This app's own limits (its SLIPWAY_ROUTER_TIMEOUT / SLIPWAY_ROUTER_IDLE_TIMEOUT config vars), else the router's. */
+  requestTimeoutMs?: number;
+  idleTimeoutMs?: number;
 }
 
 export interface RouteTable {
@@ -131,7 +134,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
       if (written !== w.seen || w.res.writableNeedDrain) {
         w.seen = written;
         w.since = now;
-      } else if (now - w.since >= idleMs) {
+      } else if (now - w.since >= w.idleMs) {
         streaming.delete(w);
         w.onIdle();
       }
@@ -282,7 +285,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
       poolFor(ep).dispatch(
         {
           path: req.url ?? '/', method: (req.method ?? 'GET') as Dispatcher.HttpMethod, headers,
-          body: hasBody ? req : null, headersTimeout: timeoutMs, bodyTimeout: 0,
+          body: hasBody ? req : null, headersTimeout: r.requestTimeoutMs ?? timeoutMs, bodyTimeout: 0,
         },
         {
           onConnect(abort) {
@@ -295,7 +298,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
             res.writeHead(statusCode, clientHeaders(rawHeaders as unknown as Buffer[]));
             res.on('drain', resume);
             // H15: once the response started, idleMs without a byte from the dyno ends it.
-            watch = { res, seen: -1, since: 0, onIdle: () => {
+            watch = { res, seen: -1, since: 0, idleMs: r.idleTimeoutMs ?? idleMs, onIdle: () => {
               finished = true;
               line('error', `code=H15 desc="${ERRORS.H15.desc}" ${fields(res.statusCode)}`);
               abortUpstream?.(new Error('idle'));
@@ -392,6 +395,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
 
 interface Streaming {
   res: ServerResponse;
+  idleMs: number;
   seen: number;
   since: number;
   onIdle(): void;

@@ -8,19 +8,33 @@ import { closeServer, listen } from './listen.js';
 
 type AppRoutes = { route: Route; hostnames: string[] };
 
+/** An app's router timeout config var: whole seconds, 1 to 3600; anything else means the router's default. */
+function seconds(value: string | null): number | undefined {
+  if (value === null || !/^\d{1,4}$/.test(value.trim())) return undefined;
+  const n = Number(value.trim());
+  return n >= 1 && n <= 3600 ? n * 1000 : undefined;
+}
+
 /** Each app's hostnames and its routable web dynos (state up, with an address); one app or all. */
 export async function loadRoutes(p: Pick<Platform, 'db'>, appId?: string): Promise<AppRoutes[]> {
   const where = appId ? 'WHERE a.id = $1' : '';
   const args = appId ? [appId] : [];
-  const apps = await p.db.query<{ id: string; name: string; maintenance: boolean; hostnames: string[] }>(
-    `SELECT a.id, a.name, a.maintenance, array_agg(d.hostname) AS hostnames FROM apps a JOIN domains d ON d.app_id = a.id ${where} GROUP BY a.id`, args);
+  const apps = await p.db.query<{ id: string; name: string; maintenance: boolean; hostnames: string[]; timeout: string | null; idle: string | null }>(
+    `SELECT a.id, a.name, a.maintenance, array_agg(d.hostname) AS hostnames,
+            r.config->>'SLIPWAY_ROUTER_TIMEOUT' AS timeout, r.config->>'SLIPWAY_ROUTER_IDLE_TIMEOUT' AS idle
+       FROM apps a JOIN domains d ON d.app_id = a.id
+       LEFT JOIN LATERAL (SELECT config FROM releases WHERE app_id = a.id AND status = 'succeeded' ORDER BY version DESC LIMIT 1) r ON true
+       ${where} GROUP BY a.id, r.config`, args);
   const dynos = await p.db.query<{ app_id: string; name: string; state: string; address: string | null; port: number | null }>(
     `SELECT app_id, name, state, host(address) AS address, port FROM dynos WHERE type = 'web' ${appId ? 'AND app_id = $1' : ''} ORDER BY name`, args);
   return apps.rows.map((a) => {
     const mine = dynos.rows.filter((d) => d.app_id === a.id);
     const endpoints = mine.filter((d) => d.state === 'up' && d.address && d.port).map((d) => ({ host: d.address!, port: d.port!, dyno: d.name }));
     return {
-      route: { appId: a.id, app: a.name, maintenance: a.maintenance, endpoints, crashed: endpoints.length === 0 && mine.some((d) => d.state === 'crashed') },
+      route: {
+        appId: a.id, app: a.name, maintenance: a.maintenance, endpoints, crashed: endpoints.length === 0 && mine.some((d) => d.state === 'crashed'),
+        requestTimeoutMs: seconds(a.timeout), idleTimeoutMs: seconds(a.idle),
+      },
       hostnames: a.hostnames,
     };
   });
@@ -59,7 +73,7 @@ export async function startRouteSync(p: Pick<Platform, 'db' | 'redis' | 'config'
     return state.done;
   };
   const sub = await subscribeEvents(p.redis, p.config.redisPrefix, (e) => {
-    if (e.kind === 'release' || e.kind === 'formation' || e.kind === 'restart') return;
+    if (e.kind !== 'app' && e.kind !== 'dynos' && e.kind !== 'release') return;
     if (loading) return void pending.add(e.appId);
     reloadApp(e.appId).catch((err: Error) => log.warn('route reload failed', { app: e.appId, error: err.message }));
   });

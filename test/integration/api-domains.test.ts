@@ -5,6 +5,7 @@ import { MemoryRouteTable } from '../../router/server.js';
 import { createLogger } from '../../server/log.js';
 import { startRouteSync } from '../../server/roles/router.js';
 import { startTestApi, type TestApi } from '../helpers/api.js';
+import { waitFor } from '../helpers/procs.js';
 
 let api: TestApi;
 let alice: { token: string; id: string };
@@ -121,4 +122,14 @@ test('when an app is destroyed, then its custom domains go with it and are free 
   assert.equal((await api.request('DELETE', '/apps/blog', { token: alice.token })).status, 200);
   await routedWithin('blog.example', undefined, 500);
   assert.equal((await api.request('POST', '/apps/bobs/domains', { token: bob.token, body: { hostname: 'blog.example' } })).status, 201);
+});
+
+test("when an app sets SLIPWAY_ROUTER_TIMEOUT / SLIPWAY_ROUTER_IDLE_TIMEOUT, then its route carries them; bad values mean the router's defaults", async () => {
+  const set = await api.request('PATCH', '/apps/bobs/config-vars', { token: bob.token, body: { SLIPWAY_ROUTER_TIMEOUT: '90', SLIPWAY_ROUTER_IDLE_TIMEOUT: '120' } });
+  assert.equal(set.status, 200);
+  await waitFor('the new timeouts in the table', () => table.lookup('bobs.localhost')?.requestTimeoutMs === 90_000, 2000, 10);
+  assert.equal(table.lookup('bobs.localhost')?.idleTimeoutMs, 120_000);
+  await api.request('PATCH', '/apps/bobs/config-vars', { token: bob.token, body: { SLIPWAY_ROUTER_TIMEOUT: 'soon', SLIPWAY_ROUTER_IDLE_TIMEOUT: '99999' } });
+  await waitFor('the defaults again', () => table.lookup('bobs.localhost')?.requestTimeoutMs === undefined, 2000, 10);
+  assert.equal(table.lookup('bobs.localhost')?.idleTimeoutMs, undefined);
 });

@@ -220,6 +220,16 @@ test('when the dyno is too slow, closes without answering, or stalls mid-respons
   await waitFor('the H15 log line', () => logsFor('gamma', /code=H15 desc="Idle connection"/).length >= 1, 3000, 20);
 });
 
+test('when an app sets its own request timeout, then its slow answers get through while the router default still applies to others', async () => {
+  const slowApp = await upstream('epsilon1');
+  routes.setApp('id-epsilon', route('epsilon', [slowApp.endpoint], { requestTimeoutMs: 5000 }), ['epsilon.localhost']);
+  const r = await get('epsilon.localhost', '/slow');
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'late');
+  routes.setApp('id-epsilon', route('epsilon', [slowApp.endpoint]), ['epsilon.localhost']);
+  assert.equal((await get('epsilon.localhost', '/slow')).status, 503);
+});
+
 test('when an app has no web dynos, crashed ones or maintenance on, then H14, H10 and H80 pages (JSON on request) and log lines', async () => {
   routes.setApp('id-delta', route('delta', []), ['delta.localhost']);
   const h14 = await get('delta.localhost');
