@@ -4,6 +4,7 @@
 #  2. npm ci (skipped when node_modules matches package-lock.json)
 #  3. the TypeScript build (dist/)
 #  4. `slipway` on the PATH (/usr/local/bin as root, else ~/.local/bin)
+#  5. the stacks (as root), and the Heroku CLI 11.10.0 the tests drive
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -49,5 +50,16 @@ if [ "$(id -u)" -eq 0 ]; then
   node dist/server/bin.js stack:build
 else
   say "Not root: skipping the stacks (slipway stack:build needs root)"
+fi
+# The real Heroku CLI, which the compatibility tests drive (a test tool, not a product dependency).
+heroku_dir=/var/cache/slipway-test/heroku-cli
+if [ -x "$heroku_dir/node_modules/.bin/heroku" ] && grep -q '"version": "11.10.0"' "$heroku_dir/node_modules/heroku/package.json" 2>/dev/null; then
+  say "Heroku CLI 11.10.0 present (for the tests)"
+elif [ "$(id -u)" -eq 0 ]; then
+  say "Installing the Heroku CLI 11.10.0 into $heroku_dir (for the tests)"
+  mkdir -p "$heroku_dir"
+  npm install --prefix "$heroku_dir" --no-audit --no-fund --loglevel=error heroku@11.10.0 >/dev/null
+else
+  say "Not root: skipping the Heroku CLI the tests use ($heroku_dir)"
 fi
 say "Setup done. Start with: npm start"

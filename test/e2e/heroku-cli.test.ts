@@ -1,0 +1,163 @@
+/**
+ * The real Heroku CLI (heroku@11.10.0, installed by `npm run setup` into the test cache, not a product
+ * dependency) against a real `slipway up`, in an isolated HOME: every command of the compatibility list exits 0
+ * and prints the right data.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { FIXTURES } from '../helpers/platform.js';
+import { requestWithHost } from '../helpers/http.js';
+import { freePort, waitFor } from '../helpers/procs.js';
+import { cleanEnv, slipway, startUp, type Up } from '../helpers/slipway.js';
+
+const HEROKU = '/var/cache/slipway-test/heroku-cli/node_modules/.bin/heroku';
+const run = promisify(execFile);
+
+let up: Up;
+let dataDir: string;
+let apiPort: number;
+let routerPort: number;
+let adminToken: string;
+let env: Record<string, string>;
+
+before(async () => {
+  await stat(HEROKU).catch(() => {
+    throw new Error(`the Heroku CLI is not at ${HEROKU}: run npm run setup as root (it installs heroku@11.10.0 there)`);
+  });
+  dataDir = await mkdtemp(join(tmpdir(), 'slipway-heroku-'));
+  await mkdir(join(dataDir, 'home'));
+  [apiPort, routerPort] = [await freePort(), await freePort()];
+  up = startUp(['--data-dir', dataDir, '--api-port', String(apiPort), '--router-port', String(routerPort)], cleanEnv({ HOME: join(dataDir, 'home') }));
+  [, adminToken] = await up.waitForOutput(/Admin API token\s+(slw_\S+)/);
+  await up.waitForOutput(/Press Ctrl-C to stop/);
+  const host = `http://127.0.0.1:${apiPort}`;
+  env = cleanEnv({
+    HOME: join(dataDir, 'home'), HEROKU_HOST: host, HEROKU_PARTICLEBOARD_URL: host, DISABLE_TELEMETRY: 'true',
+    HEROKU_DISABLE_AUTOUPDATE: '1', HEROKU_SKIP_NEW_VERSION_CHECK: 'true', NO_COLOR: '1', FORCE_COLOR: '0',
+    XDG_CONFIG_HOME: join(dataDir, 'home', '.config'), XDG_CACHE_HOME: join(dataDir, 'home', '.cache'), XDG_DATA_HOME: join(dataDir, 'home', '.local'),
+  });
+  delete env.HEROKU_API_KEY;
+  const made = await slipway(['users:create', 'dora@example.com'], { ...env, SLIPWAY_API_URL: host, SLIPWAY_API_KEY: adminToken }, 'dora-password\n');
+  assert.equal(made.code, 0, made.stderr);
+});
+after(async () => {
+  await up?.stop('SIGTERM');
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+/** Runs heroku ARGS; `input` lines are typed one at a time, as a person answers its prompts. */
+function heroku(args: string[], input: string[] = []): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(HEROKU, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    });
+    let i = 0;
+    const type = () => {
+      if (i >= input.length) return void child.stdin.end();
+      child.stdin.write(`${input[i++]}\n`);
+      setTimeout(type, 1500);
+    };
+    setTimeout(type, input.length ? 1500 : 0);
+  });
+}
+
+async function ok(args: string[], input?: string[]): Promise<string> {
+  const r = await heroku(args, input);
+  assert.equal(r.code, 0, `heroku ${args.join(' ')} exited ${r.code}\nstdout: ${r.out}\nstderr: ${r.err}`);
+  return `${r.out}\n${r.err}`; // oclif's spinners ("Creating hk-app... done") write to stderr
+}
+
+test('when a user logs in with heroku login -i, then auth:whoami names them and the token is in ~/.netrc', async () => {
+  const out = await ok(['login', '-i'], ['dora@example.com', 'dora-password']);
+  assert.match(out + '', /Logged in as dora@example\.com/);
+  assert.match(await readFile(join(dataDir, 'home', '.netrc'), 'utf8'), new RegExp(`machine 127\\.0\\.0\\.1:${apiPort}\\s+login dora@example\\.com\\s+password slw_`));
+  assert.equal((await heroku(['auth:whoami'])).out.trim(), 'dora@example.com');
+  const bad = await heroku(['login', '-i'], ['dora@example.com', 'wrong-password']);
+  assert.notEqual(bad.code, 0);
+});
+
+test('when apps are created, listed, shown and configured with the Heroku CLI, then each prints Slipway\'s data', async () => {
+  const created = await ok(['apps:create', 'hk-app']);
+  assert.match(created, /Creating hk-app\.\.\. done/);
+  assert.match(created, new RegExp(`http://hk-app\\.localhost:${routerPort}/ \\| https://127\\.0\\.0\\.1:${apiPort}/hk-app\\.git`));
+  assert.match(await ok(['apps']), /=== dora@example\.com Apps[\s\S]*hk-app/);
+  const info = await ok(['apps:info', '-a', 'hk-app']);
+  assert.match(info, /=== hk-app/);
+  assert.match(info, /Owner:\s+dora@example\.com/);
+  assert.match(info, new RegExp(`Web URL:\\s+http://hk-app\\.localhost:${routerPort}/`));
+  assert.match(await ok(['config:set', 'GREETING=hola', 'MODE=test', '-a', 'hk-app']), /Setting GREETING, MODE and restarting hk-app\.\.\. done, v\d/);
+  const config = await ok(['config', '-a', 'hk-app']);
+  assert.match(config, /GREETING:\s+hola/);
+  assert.match(config, /MODE:\s+test/);
+  assert.match(await ok(['config:unset', 'MODE', '-a', 'hk-app']), /Unsetting MODE and restarting hk-app\.\.\. done, v\d/);
+  assert.doesNotMatch(await ok(['config', '-a', 'hk-app']), /MODE/);
+  const bad = await heroku(['config:set', 'BAD-KEY=1', '-a', 'hk-app']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /Invalid config var name/);
+});
+
+test('when code is pushed, then heroku ps, ps:scale, releases, releases:rollback and logs see the dynos and releases', async () => {
+  const src = join(dataDir, 'src');
+  await cp(join(FIXTURES, 'procfile-shell'), src, { recursive: true });
+  const git = (args: string[]) => run('git', args, { cwd: src, env: { ...env, GIT_AUTHOR_NAME: 'd', GIT_AUTHOR_EMAIL: 'd@example.com', GIT_COMMITTER_NAME: 'd', GIT_COMMITTER_EMAIL: 'd@example.com' } });
+  await git(['init', '-q', '-b', 'main']);
+  await git(['add', '-A']);
+  await git(['commit', '-q', '-m', 'first']);
+  const token = (await readFile(join(dataDir, 'home', '.netrc'), 'utf8')).match(/password (\S+)/)![1];
+  await git(['push', '-q', `http://dora:${token}@127.0.0.1:${apiPort}/hk-app.git`, 'main']);
+
+  await waitFor('web.1 up in heroku ps', async () => /web\.1: up /.test((await heroku(['ps', '-a', 'hk-app'])).out), 60_000, 500);
+  assert.match(await ok(['ps:scale', 'web=2', '-a', 'hk-app']), /Scaling dynos\.\.\. done, now running web at 2:Standard-1X/i);
+  await waitFor('web.2 up in heroku ps', async () => {
+    const ps = (await heroku(['ps', '-a', 'hk-app'])).out;
+    return /web\.1: up /.test(ps) && /web\.2: up /.test(ps) && /=== web \(Standard-1X\): python3 -m http\.server \$PORT \(2\)/i.test(ps);
+  }, 60_000, 500);
+  assert.equal((await requestWithHost(routerPort, 'hk-app.localhost')).status, 200);
+
+  const releases = await ok(['releases', '-a', 'hk-app']);
+  assert.match(releases, /=== hk-app Releases - Current: v3/);
+  assert.match(releases, /v3\s+Deploy [0-9a-f]{7}\s+dora@example\.com/);
+  assert.match(releases, /v2\s+Remove MODE config vars\s+dora@example\.com/);
+  assert.match(await ok(['config:set', 'MODE=prod', '-a', 'hk-app']), /done, v4/);
+  const back = await heroku(['releases:rollback', 'v3', '-a', 'hk-app']);
+  assert.equal(back.code, 0, back.err);
+  assert.match(back.out + back.err, /Rolling back hk-app to v3\.\.\. done, v5/);
+  assert.doesNotMatch(await ok(['config', '-a', 'hk-app']), /MODE/);
+  assert.match(await ok(['releases', '-a', 'hk-app']), /v5\s+Rollback to v3\s+dora@example\.com/);
+
+  await waitFor('router lines in heroku logs', async () => {
+    await requestWithHost(routerPort, 'hk-app.localhost', '/from-heroku-logs');
+    const logs = (await heroku(['logs', '-n', '200', '-a', 'hk-app'])).out;
+    return /slipway\[web\.1\]: State changed from starting to up/.test(logs) && /slipway\[router\]: at=info method=GET path="\/from-heroku-logs"/.test(logs);
+  }, 30_000, 1000);
+});
+
+test('when domains are added with the Heroku CLI, then heroku domains lists them and the router serves them; apps:destroy removes the app', async () => {
+  assert.match(await ok(['domains:add', 'www.hk.example', '-a', 'hk-app']), /DNS Target hk-app\.localhost/);
+  const domains = await ok(['domains', '-a', 'hk-app']);
+  assert.match(domains, /=== hk-app Heroku Domain\s+hk-app\.localhost/);
+  assert.match(domains, /=== hk-app Custom Domains[\s\S]*www\.hk\.example\s+CNAME\s+hk-app\.localhost/);
+  await waitFor('the custom domain routed', async () => (await requestWithHost(routerPort, 'www.hk.example')).status === 200, 5000, 100);
+  const taken = await heroku(['domains:add', 'hk-app.localhost', '-a', 'hk-app']);
+  assert.notEqual(taken.code, 0);
+
+  const destroyed = await heroku(['apps:destroy', '-a', 'hk-app', '--confirm', 'hk-app']);
+  assert.equal(destroyed.code, 0, destroyed.err);
+  assert.match(destroyed.err + destroyed.out, /Destroying hk-app \(including all add-ons\)\.\.\. done/);
+  assert.doesNotMatch(await ok(['apps']), /hk-app/);
+  await waitFor('no route for the destroyed app', async () => (await requestWithHost(routerPort, 'hk-app.localhost')).status === 404, 10_000, 200);
+});
