@@ -82,6 +82,11 @@ export interface Config {
   crashBackoffMs: number;
   logLines: number;
   rendezvousPort: number;
+  /**
+   * HTTPS on the API port beside HTTP (the Heroku CLI's git remotes are https://HOST/APP.git): a certificate and
+   * key from files, or one generated self-signed under DATA/tls. Undefined: HTTP only.
+   */
+  tls?: { certFile: string; keyFile: string } | 'self-signed';
   /** True when running under CI=true (only used to make set-up output quieter). */
   ci: boolean;
   /** The uid of this process; root gets /var/lib/slipway and runs embedded PostgreSQL as `postgres`. */
@@ -157,6 +162,19 @@ export function defaultPgBinDir(): string {
   return join(base, versions[0] ?? '15', 'bin');
 }
 
+function tlsSetting(env: Env): Config['tls'] {
+  const cert = env.SLIPWAY_TLS_CERT;
+  const key = env.SLIPWAY_TLS_KEY;
+  if (cert || key) {
+    if (!cert || !key) throw new Error('SLIPWAY_TLS_CERT and SLIPWAY_TLS_KEY go together: a PEM certificate (chain) and its key');
+    return { certFile: resolve(cert), keyFile: resolve(key) };
+  }
+  const mode = env.SLIPWAY_TLS;
+  if (!mode || mode === 'off') return undefined;
+  if (mode !== 'self-signed') throw new Error(`SLIPWAY_TLS must be self-signed or off (or set SLIPWAY_TLS_CERT and SLIPWAY_TLS_KEY), got "${mode}"`);
+  return 'self-signed';
+}
+
 export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Config {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const dataDir = resolve(flags.dataDir ?? env.SLIPWAY_DATA_DIR ?? (isRoot ? '/var/lib/slipway' : join(homedir(), '.slipway')));
@@ -209,6 +227,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     crashBackoffMs: positiveNumber('SLIPWAY_CRASH_BACKOFF', env.SLIPWAY_CRASH_BACKOFF, 10) * 1000,
     logLines: positiveInt('SLIPWAY_LOG_LINES', env.SLIPWAY_LOG_LINES, 1500),
     rendezvousPort: port('SLIPWAY_RENDEZVOUS_PORT', env.SLIPWAY_RENDEZVOUS_PORT, 5052),
+    tls: tlsSetting(env),
     ci: env.CI === 'true',
     isRoot,
   };
@@ -248,6 +267,9 @@ export function configToEnv(c: Config): Env {
     SLIPWAY_CRASH_BACKOFF: String(c.crashBackoffMs / 1000),
     SLIPWAY_LOG_LINES: String(c.logLines),
     SLIPWAY_RENDEZVOUS_PORT: String(c.rendezvousPort),
+    SLIPWAY_TLS: c.tls === 'self-signed' ? 'self-signed' : undefined,
+    SLIPWAY_TLS_CERT: typeof c.tls === 'object' ? c.tls.certFile : undefined,
+    SLIPWAY_TLS_KEY: typeof c.tls === 'object' ? c.tls.keyFile : undefined,
     DATABASE_URL: c.databaseUrl,
     REDIS_URL: c.redisUrl,
   };

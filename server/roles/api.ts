@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createApi } from '../api/create-api.js';
 import { buildRoutes } from '../api/routes/builds.js';
@@ -14,11 +15,12 @@ import { installAllHooks } from '../git/hooks.js';
 import type { Logger } from '../log.js';
 import { createQueue, QUEUES } from '../queue.js';
 import { createReceiveServer } from '../stages/receive.js';
+import { dualProtocolServer, loadTls } from '../tls.js';
 import { readHealth } from './heartbeat.js';
 import { closeServer, listen } from './listen.js';
 
 /** The api role: REST API, dashboard and git over HTTP on one port; the Receive stage's hook socket. */
-export async function startApiRole(p: Platform, log: Logger): Promise<{ server: Server; stop(): Promise<void> }> {
+export async function startApiRole(p: Platform, log: Logger): Promise<{ server: Server | NetServer; stop(): Promise<void> }> {
   const { redisUrl } = requireUrls(p.config);
   const buildLog = createRedisBuildLog(p.redis, p.config.redisPrefix);
   const queue = createQueue(redisUrl, p.config.redisPrefix, QUEUES.builds);
@@ -44,7 +46,7 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
     publicRoutes: [logSessionRoutes({ redis: p.redis, redisPrefix: p.config.redisPrefix })],
   });
   const git = createGitHandler({ ...p.services, reposDir: join(p.config.dataDir, 'repos'), pushes, log: log.child('git') });
-  const server = createServer((req, res) => {
+  const handler: RequestListener = (req, res) => {
     if (isGitPath(req.url ?? '')) {
       git(req, res).catch((e: Error) => {
         log.error('git request failed', { error: e.message });
@@ -54,11 +56,29 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
       return;
     }
     api(req, res);
-  });
+  };
+  const server = createServer(handler);
   server.headersTimeout = 20_000;
   server.requestTimeout = 0; // git pushes and log streams run long
-  await listen(server, p.config.apiPort, p.config.apiHost);
-  log.info('listening', { url: `http://${p.config.apiHost}:${p.config.apiPort}` });
+  const tls = await loadTls(p.config);
+  if (!tls) {
+    await listen(server, p.config.apiPort, p.config.apiHost);
+    log.info('listening', { url: `http://${p.config.apiHost}:${p.config.apiPort}` });
+  } else {
+    const dual = dualProtocolServer(server, tls, handler);
+    await listen(dual.listener, p.config.apiPort, p.config.apiHost);
+    const port = (dual.listener.address() as AddressInfo).port;
+    log.info('listening', { url: `http://${p.config.apiHost}:${port}`, https: `https://${p.config.apiHost}:${port}`, certificate: tls.certFile });
+    return {
+      server: dual.listener,
+      async stop() {
+        await new Promise((r) => dual.listener.close(r));
+        await Promise.all([closeServer(server), closeServer(dual.https)]);
+        await receive.close();
+        await queue.close();
+      },
+    };
+  }
   return {
     server,
     async stop() {

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
+import type { Server as NetServer } from 'node:net';
 
-export function listen(server: Server, port: number, host: string): Promise<void> {
+export function listen(server: Server | NetServer, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException) => {
       reject(e.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use`) : e);
@@ -14,7 +15,7 @@ export function listen(server: Server, port: number, host: string): Promise<void
 }
 
 /** Stops accepting, lets in-flight requests finish (up to graceMs), then closes what is left. */
-export function closeServer(server: Server, graceMs = 10_000): Promise<void> {
+export function closeServer(server: Pick<Server, 'close' | 'closeAllConnections' | 'closeIdleConnections'>, graceMs = 10_000): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => server.closeAllConnections(), graceMs);
     timer.unref();

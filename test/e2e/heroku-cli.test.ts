@@ -33,7 +33,8 @@ before(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'slipway-heroku-'));
   await mkdir(join(dataDir, 'home'));
   [apiPort, routerPort] = [await freePort(), await freePort()];
-  up = startUp(['--data-dir', dataDir, '--api-port', String(apiPort), '--router-port', String(routerPort)], cleanEnv({ HOME: join(dataDir, 'home') }));
+  // HTTPS on the API port too: the Heroku CLI's git remotes are https://HOST:PORT/APP.git.
+  up = startUp(['--data-dir', dataDir, '--api-port', String(apiPort), '--router-port', String(routerPort)], cleanEnv({ HOME: join(dataDir, 'home'), SLIPWAY_TLS: 'self-signed' }));
   [, adminToken] = await up.waitForOutput(/Admin API token\s+(slw_\S+)/);
   await up.waitForOutput(/Press Ctrl-C to stop/);
   const host = `http://127.0.0.1:${apiPort}`;
@@ -52,9 +53,9 @@ after(async () => {
 });
 
 /** Runs heroku ARGS; `input` lines are typed one at a time, as a person answers its prompts. */
-function heroku(args: string[], input: string[] = []): Promise<{ code: number | null; out: string; err: string }> {
+function heroku(args: string[], input: string[] = [], cwd?: string): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(HEROKU, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(HEROKU, args, { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -118,7 +119,15 @@ test('when code is pushed, then heroku ps, ps:scale, releases, releases:rollback
   await git(['add', '-A']);
   await git(['commit', '-q', '-m', 'first']);
   const token = (await readFile(join(dataDir, 'home', '.netrc'), 'utf8')).match(/password (\S+)/)![1];
-  await git(['push', '-q', `http://dora:${token}@127.0.0.1:${apiPort}/hk-app.git`, 'main']);
+  // The remote the Heroku CLI makes, pushed to over HTTPS (trusting the self-signed certificate `slipway up` made).
+  const remote = await heroku(['git:remote', '-a', 'hk-app'], [], src);
+  assert.equal(remote.code, 0, remote.err);
+  assert.equal((await git(['remote', 'get-url', 'heroku'])).stdout.trim(), `https://127.0.0.1:${apiPort}/hk-app.git`);
+  const basic = Buffer.from(`dora@example.com:${token}`).toString('base64');
+  const push = await run('git', ['-c', `http.extraHeader=Authorization: Basic ${basic}`, 'push', 'heroku', 'main'], {
+    cwd: src, env: { ...env, GIT_SSL_CAINFO: join(dataDir, 'tls', 'self-signed.crt'), GIT_TERMINAL_PROMPT: '0' },
+  });
+  assert.match(push.stderr, /Released v3/);
 
   await waitFor('web.1 up in heroku ps', async () => /web\.1: up /.test((await heroku(['ps', '-a', 'hk-app'])).out), 60_000, 500);
   assert.match(await ok(['ps:scale', 'web=2', '-a', 'hk-app']), /Scaling dynos\.\.\. done, now running web at 2:Standard-1X/i);

@@ -1,0 +1,75 @@
+/**
+ * HTTPS beside HTTP on one port. The Heroku CLI turns HEROKU_HOST=http://HOST:PORT into git remotes
+ * `https://HOST:PORT/APP.git`, so the API port answers both: a connection whose first byte opens a TLS handshake
+ * (0x16) goes to the HTTPS server, anything else to the HTTP one. Both share one request handler.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { Server as HttpServer, RequestListener } from 'node:http';
+import { isIP, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Config } from './config.js';
+
+const run = promisify(execFile);
+const TLS_HANDSHAKE = 0x16;
+
+export interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  /** Where the certificate is: clients that must trust a self-signed one point at it (GIT_SSL_CAINFO). */
+  certFile: string;
+}
+
+/** Names a self-signed certificate covers: loopback, localhost and the public URL's host. */
+export function subjectAltNames(publicHost: string): string {
+  const names = new Set(['IP:127.0.0.1', 'IP:::1', 'DNS:localhost']);
+  const host = publicHost.replace(/^\[|\]$/g, '');
+  if (/^[A-Za-z0-9.:-]{1,253}$/.test(host)) names.add(isIP(host) ? `IP:${host}` : `DNS:${host}`);
+  return [...names].join(',');
+}
+
+/** The certificate and key from the config's files, or a self-signed pair made once under DATA/tls. */
+export async function loadTls(config: Pick<Config, 'tls' | 'dataDir' | 'publicUrl'>): Promise<TlsMaterial | undefined> {
+  if (!config.tls) return undefined;
+  if (typeof config.tls === 'object') {
+    const [cert, key] = await Promise.all([readFile(config.tls.certFile), readFile(config.tls.keyFile)]).catch((e: Error) => {
+      throw new Error(`cannot read the TLS certificate or key: ${e.message}`);
+    });
+    return { cert, key, certFile: config.tls.certFile };
+  }
+  const dir = join(config.dataDir, 'tls');
+  const certFile = join(dir, 'self-signed.crt');
+  const keyFile = join(dir, 'self-signed.key');
+  if (!(await stat(keyFile).then(() => true, () => false))) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const host = new URL(config.publicUrl).hostname;
+    await run('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '825',
+      '-subj', '/CN=slipway', '-addext', `subjectAltName=${subjectAltNames(host)}`, '-keyout', keyFile, '-out', certFile,
+    ]);
+  }
+  return { cert: await readFile(certFile), key: await readFile(keyFile), certFile };
+}
+
+/**
+ * Listens on one port for both protocols. Returns the listening server; closing it stops accepting, and the
+ * HTTP and HTTPS servers' connections are closed as usual (they track what was handed to them).
+ */
+export function dualProtocolServer(http: HttpServer, tls: TlsMaterial, handler: RequestListener): { listener: NetServer; https: HttpsServer } {
+  const https = createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, handler);
+  https.headersTimeout = http.headersTimeout;
+  https.requestTimeout = http.requestTimeout;
+  const listener = createNetServer({ pauseOnConnect: true }, (socket: Socket) => {
+    socket.on('error', () => undefined);
+    socket.once('readable', () => {
+      const first = socket.read(1) as Buffer | null;
+      if (!first) return void socket.destroy();
+      socket.unshift(first);
+      (first[0] === TLS_HANDSHAKE ? https : http).emit('connection', socket);
+      socket.resume();
+    });
+  });
+  return { listener, https };
+}
