@@ -267,8 +267,12 @@ export function createAgent(o: AgentOptions) {
     later(delay, () => kick());
   }
 
+  /** Dynos being stopped, wherever the stop began (a scale-down, a destroyed app): agent.stop() waits for them. */
+  const stopping = new Set<Instance>();
+
   async function stop(inst: Instance): Promise<void> {
     if (inst.stopping) return inst.stopping;
+    stopping.add(inst);
     inst.stopping = (async () => {
       if (!inst.handle) return;
       if (inst.exit) return;
@@ -286,7 +290,10 @@ export function createAgent(o: AgentOptions) {
         await inst.handle.exited;
       }
       event(inst.spec, inst.spec.name, `State changed from ${wasUp ? 'up' : 'starting'} to down`);
-    })().finally(() => forget(inst));
+    })().finally(() => {
+      stopping.delete(inst);
+      return forget(inst);
+    });
     return inst.stopping;
   }
 
@@ -436,6 +443,8 @@ export function createAgent(o: AgentOptions) {
       for (const inst of oneOffs.values()) if (inst.handle) await o.runner.signal(inst.spec.id, 'KILL');
       slots.clear();
       await Promise.all(all.map((i) => (i.exit ? forget(i) : stop(i))));
+      // Stops begun before this one (a scale-down, a destroyed app) finish too: no dyno outlives its agent.
+      await Promise.all([...stopping].map((i) => i.stopping));
       await Promise.all(all.map((i) => i.reporting));
       for (const t of timers) clearTimeout(t);
       timers.clear();

@@ -43,7 +43,7 @@ export function createServices(config: Config, db: Db, events?: EventBus) {
   const collaborators = createCollaboratorService(db);
   const builds = createBuildService(db);
   const releases = createReleaseService(db, events);
-  const dynos = createDynoService(db, events);
+  const dynos = createDynoService(db, events, { maxQuantity: config.maxDynos, sizes: config.dynoSizes });
   const slugs = createSlugService(db);
   const configVars = createConfigVarService(db, releases);
   const sources = createSourceStore(join(config.dataDir, 'sources'), config.maxPushBytes);

@@ -43,6 +43,7 @@
 import { cpus, homedir } from 'node:os';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { DYNO_SIZES } from '../runner/sizes.js';
 
 export const ROLES = ['api', 'worker', 'router', 'agent'] as const;
 export type Role = (typeof ROLES)[number];
@@ -82,6 +83,10 @@ export interface Config {
   crashBackoffMs: number;
   logLines: number;
   rendezvousPort: number;
+  /** The most dynos of one process type an app may scale to. */
+  maxDynos: number;
+  /** Dyno sizes apps may choose; undefined: every size in runner/sizes.ts. */
+  dynoSizes?: string[];
   /**
    * HTTPS on the API port beside HTTP (the Heroku CLI's git remotes are https://HOST/APP.git): a certificate and
    * key from files, or one generated self-signed under DATA/tls. Undefined: HTTP only.
@@ -162,6 +167,15 @@ export function defaultPgBinDir(): string {
   return join(base, versions[0] ?? '15', 'bin');
 }
 
+function dynoSizes(value: string | undefined): string[] | undefined {
+  if (!value) return undefined;
+  const names = value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const known = DYNO_SIZES.map((s) => s.name);
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length || names.length === 0) throw new Error(`SLIPWAY_DYNO_SIZES names unknown sizes (${unknown.join(', ') || 'none given'}); sizes: ${known.join(', ')}`);
+  return names;
+}
+
 function tlsSetting(env: Env): Config['tls'] {
   const cert = env.SLIPWAY_TLS_CERT;
   const key = env.SLIPWAY_TLS_KEY;
@@ -228,6 +242,8 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     logLines: positiveInt('SLIPWAY_LOG_LINES', env.SLIPWAY_LOG_LINES, 1500),
     rendezvousPort: port('SLIPWAY_RENDEZVOUS_PORT', env.SLIPWAY_RENDEZVOUS_PORT, 5052),
     tls: tlsSetting(env),
+    maxDynos: positiveInt('SLIPWAY_MAX_DYNOS', env.SLIPWAY_MAX_DYNOS, 100),
+    dynoSizes: dynoSizes(env.SLIPWAY_DYNO_SIZES),
     ci: env.CI === 'true',
     isRoot,
   };
@@ -267,6 +283,8 @@ export function configToEnv(c: Config): Env {
     SLIPWAY_CRASH_BACKOFF: String(c.crashBackoffMs / 1000),
     SLIPWAY_LOG_LINES: String(c.logLines),
     SLIPWAY_RENDEZVOUS_PORT: String(c.rendezvousPort),
+    SLIPWAY_MAX_DYNOS: String(c.maxDynos),
+    SLIPWAY_DYNO_SIZES: c.dynoSizes?.join(','),
     SLIPWAY_TLS: c.tls === 'self-signed' ? 'self-signed' : undefined,
     SLIPWAY_TLS_CERT: typeof c.tls === 'object' ? c.tls.certFile : undefined,
     SLIPWAY_TLS_KEY: typeof c.tls === 'object' ? c.tls.keyFile : undefined,

@@ -92,7 +92,8 @@ export interface FormationUpdate {
   size?: string;
 }
 
-const MAX_QUANTITY = 100;
+/** The most any one type may be scaled to at all; the platform's own limit (config) is usually lower. */
+const MAX_QUANTITY = 10_000;
 const TYPE = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
 /** `web=3 worker=1:standard-2x` style bodies arrive as {updates: [...]} or, for one type, {quantity, size}. */
@@ -136,7 +137,14 @@ const DYNO_FROM = 'FROM dynos d JOIN apps a ON a.id = d.app_id JOIN releases r O
 /** web.2 after web.1, web.10 after web.9. */
 const DYNO_ORDER = `d.type, (split_part(d.name, '.', 2))::int NULLS LAST, d.created_at`;
 
-export function createDynoService(db: Db, events?: EventBus) {
+export interface DynoLimits {
+  /** The most dynos of one process type (SLIPWAY_MAX_DYNOS). */
+  maxQuantity: number;
+  /** Sizes apps may use (SLIPWAY_DYNO_SIZES); all of DYNO_SIZES when unset. */
+  sizes?: readonly string[];
+}
+
+export function createDynoService(db: Db, events?: EventBus, limits: DynoLimits = { maxQuantity: 100 }) {
   return {
     async formation(app: App): Promise<FormationRow[]> {
       return (await db.query(`SELECT ${FORMATION_COLUMNS} ${FORMATION_FROM} WHERE f.app_id = $1 ORDER BY f.type`, [app.id])).rows;
@@ -152,13 +160,17 @@ export function createDynoService(db: Db, events?: EventBus) {
     async updateFormation(app: App, updates: FormationUpdate[]): Promise<FormationRow[]> {
       if (updates.length === 0) throw invalidParams('No formation updates given.');
       if (new Set(updates.map((u) => u.type)).size !== updates.length) throw invalidParams('Each process type may appear once.');
+      for (const u of updates) {
+        if (u.quantity !== undefined && u.quantity > limits.maxQuantity) throw invalidParams(`${u.type} may have at most ${limits.maxQuantity} dynos on this platform (SLIPWAY_MAX_DYNOS).`);
+        if (u.size && limits.sizes && !limits.sizes.includes(u.size)) throw invalidParams(`Size ${u.size} is not offered on this platform. Sizes: ${limits.sizes.join(', ')}.`);
+      }
       await withTransaction(db, async (tx) => {
         for (const u of updates) {
           const r = await tx.query(
             `UPDATE formation SET quantity = COALESCE($3, quantity), size = COALESCE($4, size), updated_at = now() WHERE app_id = $1 AND type = $2`,
             [app.id, u.type, u.quantity ?? null, u.size ?? null],
           );
-          if (r.rowCount === 0) throw notFound(`Couldn't find that process type (${u.type}). ${app.name} has ${await typesOf(tx, app.id)}.`);
+          if (r.rowCount === 0) throw invalidParams(`Couldn't find that process type (${u.type}). ${app.name} has ${await typesOf(tx, app.id)}.`);
         }
       });
       await events?.publish({ kind: 'formation', appId: app.id });

@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { FIXTURES } from '../helpers/platform.js';
 import { requestWithHost } from '../helpers/http.js';
-import { freePort, waitFor } from '../helpers/procs.js';
+import { freePort, processesMentioning, waitFor } from '../helpers/procs.js';
 import { cleanEnv, slipway, startUp, type Up } from '../helpers/slipway.js';
 
 const HEROKU = '/var/cache/slipway-test/heroku-cli/node_modules/.bin/heroku';
@@ -169,4 +169,12 @@ test('when domains are added with the Heroku CLI, then heroku domains lists them
   assert.match(destroyed.err + destroyed.out, /Destroying hk-app \(including all add-ons\)\.\.\. done/);
   assert.doesNotMatch(await ok(['apps']), /hk-app/);
   await waitFor('no route for the destroyed app', async () => (await requestWithHost(routerPort, 'hk-app.localhost')).status === 404, 10_000, 200);
+});
+
+test('when slipway up stops after all this, then no dyno or process of it is left', async () => {
+  const r = await up.stop('SIGTERM');
+  assert.equal(r.code, 0, up.output().slice(-3000));
+  assert.deepEqual(processesMentioning(dataDir), [], `processes left:\n${up.output().slice(-3000)}`);
+  const containers = (await run('runc', ['--root', join(dataDir, 'run', 'runc'), 'list', '-q'])).stdout.trim();
+  assert.equal(containers, '', 'no runc containers');
 });

@@ -209,3 +209,19 @@ test('when the agent stops, then every dyno is stopped and forgotten', async () 
   agent = undefined;
   assert.equal(s.rows.size, 0);
 });
+
+test('when the agent stops while a dyno of a removed app is still draining, then that dyno is stopped before stop() returns', async () => {
+  const s = memoryStore();
+  s.desired = [dyno('web', 1, WEB)];
+  const runner = createFakeRunner();
+  const a = start(s, { runner });
+  await a.agent.start();
+  await until(() => [...s.rows.values()].some((r) => r.state === 'up'), 10_000, 'up', a.text);
+  s.desired = []; // the app was destroyed: its web dyno drains from the routes for a second, then gets SIGTERM
+  await a.agent.kick();
+  assert.equal((await runner.list()).length, 1, 'still draining');
+  await a.agent.stop();
+  agent = undefined;
+  assert.deepEqual(await runner.list(), [], 'no dyno outlives the agent');
+  assert.match(a.text(), /Stopping all processes with SIGTERM/);
+});

@@ -11,7 +11,7 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 
 let p: TestPlatform;
 before(async () => {
-  p = await startTestPlatform({ SLIPWAY_STOP_GRACE: '3', SLIPWAY_BOOT_TIMEOUT: '20', SLIPWAY_CRASH_BACKOFF: '1' }, { dynos: true });
+  p = await startTestPlatform({ SLIPWAY_STOP_GRACE: '3', SLIPWAY_BOOT_TIMEOUT: '20', SLIPWAY_CRASH_BACKOFF: '1', SLIPWAY_MAX_DYNOS: '5' }, { dynos: true });
 });
 after(async () => p?.close());
 
@@ -97,21 +97,25 @@ test('when a request goes through the router, then the dyno sees X-Forwarded-*, 
   assert.equal(unknown.status, 404);
 });
 
-test('when the app is scaled, then the dynos start and the router spreads requests over them', async () => {
-  const scale = await p.api('PATCH', `/apps/${APP}/formation`, { updates: [{ type: 'web', quantity: 2 }, { type: 'worker', quantity: 1 }] });
+test('when the app is scaled, then the dynos start and the router spreads requests over all of them', async () => {
+  const scale = await p.api('PATCH', `/apps/${APP}/formation`, { updates: [{ type: 'web', quantity: 3 }, { type: 'worker', quantity: 1 }] });
   assert.equal(scale.status, 200, JSON.stringify(scale.body));
   await until(async () => {
     const d = await p.api('GET', `/apps/${APP}/dynos`);
-    return d.body.filter((x: { state: string }) => x.state === 'up').length === 3;
-  }, 30_000, 'three dynos up');
+    return d.body.filter((x: { state: string }) => x.state === 'up').length === 4;
+  }, 30_000, 'three web dynos and a worker up');
   const seen = new Set<string>();
   await until(async () => {
     const r = await p.get(APP);
     if (r.status === 200) seen.add(r.body.split(' ')[1]);
-    return seen.size === 2;
-  }, 10_000, 'both web dynos to answer');
+    return seen.size === 3;
+  }, 10_000, 'all three web dynos to answer');
+  const tooMany = await p.api('PATCH', `/apps/${APP}/formation/web`, { quantity: 6 });
+  assert.equal(tooMany.status, 422);
+  assert.match(tooMany.body.message, /at most 5 dynos/);
+  assert.equal((await p.api('PATCH', `/apps/${APP}/formation/web`, { quantity: 2 })).status, 200);
   const bad = await p.api('PATCH', `/apps/${APP}/formation/clock`, { quantity: 1 });
-  assert.equal(bad.status, 404);
+  assert.equal(bad.status, 422);
   assert.match(bad.body.message, /clock/);
   const badSize = await p.api('PATCH', `/apps/${APP}/formation/web`, { size: 'enormous-9x' });
   assert.equal(badSize.status, 422);
@@ -191,6 +195,26 @@ test('when the app logs, then dyno output, platform events and router lines are 
   assert.ok(workerText.trim().split('\n').every((l) => /\[worker\.1\]/.test(l)), workerText);
   const noAuth = await fetch(local(session.body.logplex_url).replace(/[^/]+$/, 'x'.repeat(32)));
   assert.equal(noAuth.status, 404);
+
+  // Tail: the session stays open and new lines arrive as they are written.
+  const tail = await p.api('POST', `/apps/${APP}/log-sessions`, { lines: 0, tail: true, source: 'slipway' });
+  const abort = new AbortController();
+  const res = await fetch(local(tail.body.logplex_url), { signal: abort.signal, headers: { accept: 'text/event-stream' } });
+  assert.equal(res.status, 200);
+  let streamed = '';
+  const reader = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      streamed += decoder.decode(chunk, { stream: true });
+      if (/path="\/tailed"/.test(streamed)) return;
+    }
+  })().catch(() => undefined);
+  await sleep(300);
+  await p.get(APP, '/tailed');
+  await until(async () => /data: .*slipway\[router\]: at=info method=GET path="\/tailed"/.test(streamed), 10_000, 'the tailed line');
+  abort.abort();
+  await reader;
+  assert.match(streamed, /^retry: 0/m);
 });
 
 test('when a web dyno crashes, then it is restarted and the log says why', async () => {

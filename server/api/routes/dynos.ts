@@ -138,6 +138,8 @@ export function logSessionRoutes(deps: { redis: Redis; redisPrefix: string }): R
       'cache-control': 'no-cache',
       'x-accel-buffering': 'no',
     });
+    // retry: 0 tells an EventSource (the Heroku CLI's) not to reconnect when a finished session ends.
+    if (sse) res.write('retry: 0\n\n');
     res.flushHeaders();
     const send = (e: { id: string; line: string }) => res.write(sse ? `id: ${e.id}\ndata: ${e.line}\n\n` : `${e.line}\n`);
     const filter = { source: s.source, dyno: s.dyno };
