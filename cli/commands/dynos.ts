@@ -125,7 +125,7 @@ export function registerDynos(program: Command, ctx: Ctx): void {
     .option('-n, --num <lines>', 'how many lines of history', '100')
     .option('-t, --tail', 'keep following the log')
     .option('-d, --dyno <dyno>', 'only this dyno (web.1) or type (web)')
-    .option('-s, --source <source>', 'only this source (app, slipway)')
+    .option('-s, --source <source>', 'only this source: app (dyno output), router, or slipway (platform events and router)')
     .action(async (opts: { app?: string; num: string; tail?: boolean; dyno?: string; source?: string }) => {
       const name = await ctx.app(opts);
       const api = await ctx.api();

@@ -87,8 +87,12 @@ export interface LogFilter {
   dyno?: string;
 }
 
+/** source `router` is the router's lines (slipway[router]); `heroku`, as Heroku's CLI says, the platform's. */
+const sourceMatches = (e: LogEntry, source: string) =>
+  source === 'router' ? e.source === 'slipway' && e.dyno === 'router' : e.source === (source === 'heroku' ? 'slipway' : source);
+
 const matches = (e: LogEntry, f: LogFilter) =>
-  (!f.source || e.source === f.source) && (!f.dyno || e.dyno === f.dyno || (!f.dyno.includes('.') && e.dyno.startsWith(`${f.dyno}.`)));
+  (!f.source || sourceMatches(e, f.source)) && (!f.dyno || e.dyno === f.dyno || (!f.dyno.includes('.') && e.dyno.startsWith(`${f.dyno}.`)));
 
 /** The last n entries (oldest first), filtered. */
 export async function tailLog(redis: Redis, prefix: string, appId: string, n: number, f: LogFilter = {}): Promise<LogEntry[]> {

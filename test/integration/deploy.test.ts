@@ -193,6 +193,9 @@ test('when the app logs, then dyno output, platform events and router lines are 
   const only = await p.api('POST', `/apps/${APP}/log-sessions`, { lines: 50, dyno: 'worker' });
   const workerText = await (await fetch(local(only.body.logplex_url))).text();
   assert.ok(workerText.trim().split('\n').every((l) => /\[worker\.1\]/.test(l)), workerText);
+  const routerOnly = await p.api('POST', `/apps/${APP}/log-sessions`, { lines: 50, source: 'router' });
+  const routerText = await (await fetch(local(routerOnly.body.logplex_url))).text();
+  assert.ok(routerText.trim() && routerText.trim().split('\n').every((l) => / slipway\[router\]: at=/.test(l)), routerText);
   const noAuth = await fetch(local(session.body.logplex_url).replace(/[^/]+$/, 'x'.repeat(32)));
   assert.equal(noAuth.status, 404);
 
