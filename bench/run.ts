@@ -1,5 +1,6 @@
 /**
- * npm run bench [router] [push]: the router against nginx (bench/router.ts), and push → release on this machine, per fixture, cold and warm build cache. Prints figures and writes
+ * npm run bench [router] [deploy] [push]: the router against nginx (bench/router.ts), push → first 200 and
+ * scaling (bench/deploy.ts), and push → release on this machine, per fixture, cold and warm build cache. Prints figures and writes
  * bench/results/push-DATE.json with the machine's description. Never pass/fail. (Dynos and the router are not
  * part of it yet: "push → first 200" comes with the runner's deploy stage.)
  */
@@ -8,6 +9,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../server/paths.js';
 import { startTestPlatform } from '../test/helpers/platform.js';
+import { benchDeploy } from './deploy.js';
 import { benchRouter } from './router.js';
 
 const FIXTURES = [
@@ -24,6 +26,10 @@ const wants = (name: string) => which.length === 0 || which.includes(name);
 if (wants('router')) {
   console.log('== router: direct vs nginx vs slipway');
   await benchRouter();
+}
+if (wants('deploy')) {
+  console.log('== push → first 200, config:set → serving, scale 1 → 10');
+  await benchDeploy();
 }
 if (wants('push')) await benchPush();
 
