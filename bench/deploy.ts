@@ -9,17 +9,9 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../server/paths.js';
 import { startTestPlatform, type TestPlatform } from '../test/helpers/platform.js';
-
-const FIXTURES = [
-  ['procfile-shell', 'Procfile only'],
-  ['static-site', 'static site'],
-  ['python-stdlib', 'Python, no requirements'],
-  ['node-nodeps', 'Node, no dependencies'],
-  ['node-deps', 'Node, lockfile with 3 packages'],
-] as const;
+import { FIXTURES, pushColdWarm, secondsSince } from './common.js';
 
 type Dyno = { type: string; state: string; release: { version: number } };
-const seconds = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e9;
 
 /** Until `count` web dynos of release `version` are up (so in the routes) and the router answers 200. */
 async function serving(t: TestPlatform, app: string, version: number, count = 1, timeoutMs = 120_000): Promise<void> {
@@ -46,20 +38,7 @@ export async function benchDeploy(): Promise<void> {
   const rows: Record<string, unknown>[] = [];
   try {
     for (const [fixture, what] of FIXTURES) {
-      const app = `bd-${fixture}`.slice(0, 30).replace(/-$/, '');
-      const created = await t.api('POST', '/apps', { name: app });
-      if (created.status !== 201) throw new Error(`apps:create ${app}: ${JSON.stringify(created.body)}`);
-      const dir = await t.checkout(fixture, app);
-      const push = async () => {
-        const started = process.hrtime.bigint();
-        const r = await t.git(dir, ['push', '--force', 'slipway', 'main']);
-        if (r.code !== 0) throw new Error(`push of ${fixture} failed:\n${r.out}`);
-        await serving(t, app, await latestVersion(t, app));
-        return seconds(started);
-      };
-      const cold = await push();
-      await t.git(dir, ['commit', '-q', '--allow-empty', '-m', 'again']);
-      const warm = await push();
+      const { cold, warm } = await pushColdWarm(t, 'bd', fixture, async (app) => serving(t, app, await latestVersion(t, app)));
       rows.push({ fixture, what, push_to_200_cold_s: Number(cold.toFixed(2)), push_to_200_warm_s: Number(warm.toFixed(2)) });
       console.log(`${what.padEnd(32)} push → 200: cold ${cold.toFixed(2).padStart(6)} s   warm ${warm.toFixed(2).padStart(6)} s`);
     }
@@ -69,14 +48,14 @@ export async function benchDeploy(): Promise<void> {
     const set = await t.api('PATCH', `/apps/${app}/config-vars`, { BENCH: String(Date.now()) });
     if (set.status !== 200) throw new Error(`config:set: ${JSON.stringify(set.body)}`);
     await serving(t, app, await latestVersion(t, app));
-    const configSet = seconds(started);
+    const configSet = secondsSince(started);
     console.log(`config:set → new release serving: ${configSet.toFixed(2)} s (includes the app's own boot)`);
 
     started = process.hrtime.bigint();
     const scaled = await t.api('PATCH', `/apps/${app}/formation/web`, { quantity: 10 });
     if (scaled.status !== 200) throw new Error(`ps:scale: ${JSON.stringify(scaled.body)}`);
     await serving(t, app, await latestVersion(t, app), 10);
-    const scale = seconds(started);
+    const scale = secondsSince(started);
     console.log(`ps:scale web=1 → 10, all ten up and routable: ${scale.toFixed(2)} s`);
     rows.push({ config_set_to_serving_s: Number(configSet.toFixed(2)), scale_1_to_10_s: Number(scale.toFixed(2)) });
   } finally {
