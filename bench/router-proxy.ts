@@ -2,7 +2,8 @@
  * The Slipway router alone, for bench/router: one app whose one endpoint is the bench upstream.
  * argv: LISTEN_PORT UPSTREAM_PORT. Prints "ready" when listening.
  */
-import { createRouter, MemoryRouteTable } from '../router/server.js';
+import { MemoryRouteTable } from '../router/routes.js';
+import { createRouter } from '../router/server.js';
 
 const [listenPort, upstreamPort] = process.argv.slice(2).map(Number);
 const routes = new MemoryRouteTable();

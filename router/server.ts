@@ -15,29 +15,7 @@ import httpProxy from 'http-proxy';
 import { Pool, type Dispatcher } from 'undici';
 import { ERRORS, errorBody, type RouterError } from './error-pages.js';
 import { normalizeHost } from './host.js';
-
-export interface Endpoint {
-  host: string;
-  port: number;
-  dyno: string;
-}
-
-/** Where an app's web dynos are reachable. Endpoints are addresses, never local handles. */
-export interface Route {
-  appId: string;
-  app: string;
-  maintenance: boolean;
-  endpoints: Endpoint[];
-  /** Why there are no endpoints: crashed web dynos (H10), or none running (H14). */
-  crashed?: boolean;
-  /** This app's own limits (its SLIPWAY_ROUTER_TIMEOUT / SLIPWAY_ROUTER_IDLE_TIMEOUT config vars), else the router's. */
-  requestTimeoutMs?: number;
-  idleTimeoutMs?: number;
-}
-
-export interface RouteTable {
-  lookup(hostname: string): Route | undefined;
-}
+import type { Endpoint, Route, RouteTable } from './routes.js';
 
 export interface RouterOptions {
   routes: RouteTable;
@@ -400,38 +378,3 @@ interface Streaming {
   since: number;
   onIdle(): void;
 }
-
-/** A route table kept in memory, changed app by app (the syncer's deltas). */
-export class MemoryRouteTable implements RouteTable {
-  private byHost = new Map<string, Route>();
-  private hostsOf = new Map<string, string[]>();
-
-  /** An exact name first, then a wildcard one level up (`*.example.com` serves `www.example.com`, not `a.b.example.com`). */
-  lookup(hostname: string): Route | undefined {
-    const exact = this.byHost.get(hostname);
-    if (exact) return exact;
-    const dot = hostname.indexOf('.');
-    return dot > 0 ? this.byHost.get(`*${hostname.slice(dot)}`) : undefined;
-  }
-
-  /** Sets an app's route and hostnames; undefined removes the app. */
-  setApp(appId: string, route: Route | undefined, hostnames: string[] = []): void {
-    for (const h of this.hostsOf.get(appId) ?? []) this.byHost.delete(h);
-    this.hostsOf.delete(appId);
-    if (!route) return;
-    const hosts = hostnames.map((h) => h.toLowerCase());
-    for (const h of hosts) this.byHost.set(h, route);
-    this.hostsOf.set(appId, hosts);
-  }
-
-  replaceAll(apps: { route: Route; hostnames: string[] }[]): void {
-    this.byHost.clear();
-    this.hostsOf.clear();
-    for (const a of apps) this.setApp(a.route.appId, a.route, a.hostnames);
-  }
-
-  get size(): number {
-    return this.hostsOf.size;
-  }
-}
-

@@ -1,7 +1,8 @@
 import cluster from 'node:cluster';
 import type { Platform } from '../compose.js';
 import type { Logger } from '../log.js';
-import { createRouter, MemoryRouteTable, type Route } from '../../router/server.js';
+import { MemoryRouteTable, type Route } from '../../router/routes.js';
+import { createRouter } from '../../router/server.js';
 import { subscribeEvents } from '../events.js';
 import { createAppLogWriter } from '../logs/app-log.js';
 import { closeServer, listen } from './listen.js';

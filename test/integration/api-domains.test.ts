@@ -1,7 +1,7 @@
 /** Custom domains over the API, and the router's table following them through pub/sub (real Postgres, Redis). */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryRouteTable } from '../../router/server.js';
+import { MemoryRouteTable } from '../../router/routes.js';
 import { createLogger } from '../../server/log.js';
 import { startRouteSync } from '../../server/roles/router.js';
 import { startTestApi, type TestApi } from '../helpers/api.js';
