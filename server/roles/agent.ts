@@ -67,9 +67,13 @@ export async function startAgentRole(p: Platform, log: Logger) {
     else if (e.kind === 'stop') void agent.stopDynos(e.appId, { type: e.type, name: e.name });
     else if (e.kind === 'release' || e.kind === 'formation' || e.kind === 'app') void agent.kick();
   });
-  const { cleaned } = await agent.start();
-  const rendezvous = await startRendezvous(p, agent, log);
+  // The rendezvous port first: if it is taken, the role fails before any dyno starts (not with dynos orphaned).
+  const rendezvous = await startRendezvous(p, agent, log).catch((e: Error) => {
+    sub.close();
+    throw new Error(`the rendezvous port for attached one-offs (SLIPWAY_RENDEZVOUS_PORT=${c.rendezvousPort}): ${e.message}`);
+  });
   await p.db.query('UPDATE agents SET rendezvous_port = $2 WHERE id = $1', [agentId, (rendezvous.address() as { port: number }).port]);
+  const { cleaned } = await agent.start();
   if (cleaned.length) log.warn('cleaned up dynos a previous agent left', { dynos: cleaned.length });
   log.info('running dynos', { runner: runner.kind, port: c.dynoPort });
   return {

@@ -18,10 +18,12 @@ const STARTERS: Record<Role, (p: Awaited<ReturnType<typeof openPlatform>>, log: 
 
 export async function serve(role: Role, config: Config, log: Logger, opts: { supervised: boolean }): Promise<void> {
   const primary = cluster.isPrimary;
-  const platform = await openPlatform(config, { migrate: primary, poolSize: role === 'api' ? 10 : 4 });
-  const handle = await STARTERS[role](platform, log);
-  const heartbeat = primary ? startHeartbeat(platform.redis, config.redisPrefix, role) : undefined;
+  let platform: Awaited<ReturnType<typeof openPlatform>> | undefined;
+  let handle: { stop(): Promise<void> } | undefined;
+  let heartbeat: { stop(): Promise<void> } | undefined;
 
+  // Signals and the supervisor watch come first: a role still starting (or stuck starting) must stop too,
+  // never live on as an orphan.
   let stopping = false;
   const stop = async (why: string) => {
     if (stopping) return;
@@ -30,8 +32,8 @@ export async function serve(role: Role, config: Config, log: Logger, opts: { sup
     const hard = setTimeout(() => process.exit(1), 40_000);
     hard.unref();
     await heartbeat?.stop();
-    await handle.stop().catch((e: Error) => log.error('stop failed', { error: e.message }));
-    await platform.close().catch(() => undefined);
+    await handle?.stop().catch((e: Error) => log.error('stop failed', { error: e.message }));
+    await platform?.close().catch(() => undefined);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
@@ -44,4 +46,10 @@ export async function serve(role: Role, config: Config, log: Logger, opts: { sup
       if (process.ppid !== parent) void stop('supervisor gone');
     }, 1000).unref();
   }
+
+  platform = await openPlatform(config, { migrate: primary, poolSize: role === 'api' ? 10 : 4 });
+  const started = await STARTERS[role](platform, log);
+  if (stopping) return void (await started.stop().catch(() => undefined)); // stop() is already on its way out
+  handle = started;
+  heartbeat = primary ? startHeartbeat(platform.redis, config.redisPrefix, role) : undefined;
 }

@@ -65,7 +65,7 @@ test('when slipway up runs with no URLs, then embedded PostgreSQL and Redis serv
   const args = ['--data-dir', dataDir, '--api-port', String(apiPort), '--router-port', String(routerPort)];
 
   const up = startUp(args, env);
-  cleanups.push(() => up.stop('SIGKILL'));
+  cleanups.push(() => up.stop('SIGTERM')); // SIGKILL after 60 s if need be
   const [, token] = await up.waitForOutput(/Admin API token\s+(slw_\S+)/);
   await up.waitForOutput(/Press Ctrl-C to stop/);
   assert.match(up.output(), /embedded PostgreSQL in/);
@@ -196,7 +196,7 @@ test('when slipway up runs with no URLs, then embedded PostgreSQL and Redis serv
 
   // A second start reuses the admin account and prints no new token; the formation comes back.
   const up2 = startUp(args, env);
-  cleanups.push(() => up2.stop('SIGKILL'));
+  cleanups.push(() => up2.stop('SIGTERM'));
   await up2.waitForOutput(/Press Ctrl-C to stop/);
   assert.match(up2.output(), /Admin API token\s+in /);
   assert.doesNotMatch(up2.output(), /slw_/);
@@ -222,7 +222,7 @@ test('when DATABASE_URL and REDIS_URL are given, then slipway up uses them and s
   const [apiPort, routerPort] = [await freePort(), await freePort()];
   const env = cleanEnv({ HOME: dataDir, DATABASE_URL: db.url, REDIS_URL: redis.url, SLIPWAY_REDIS_PREFIX: redis.prefix, SLIPWAY_ROUTER_WORKERS: '1' });
   const up = startUp(['--data-dir', dataDir, '--api-port', String(apiPort), '--router-port', String(routerPort)], env);
-  cleanups.push(() => up.stop('SIGKILL'));
+  cleanups.push(() => up.stop('SIGTERM')); // SIGKILL after 60 s if need be
   await up.waitForOutput(/Press Ctrl-C to stop/);
   assert.match(up.output(), /Database\s+DATABASE_URL/);
   assert.match(up.output(), /Redis\s+REDIS_URL/);
@@ -239,7 +239,7 @@ test('when slipway up itself is killed with SIGKILL, then its roles exit and the
   const env = cleanEnv({ HOME: dataDir, SLIPWAY_ROUTER_WORKERS: '1' });
   const args = ['--data-dir', dataDir, '--api-port', String(apiPort), '--router-port', String(routerPort)];
   const up = startUp(args, env);
-  cleanups.push(() => up.stop('SIGKILL'));
+  cleanups.push(() => up.stop('SIGTERM')); // SIGKILL after 60 s if need be
   await up.waitForOutput(/Press Ctrl-C to stop/);
   const kids = descendants(up.child.pid!);
   const roles = kids.filter((k) => / serve (api|worker|router|agent) /.test(k.cmd + ' '));
@@ -250,7 +250,7 @@ test('when slipway up itself is killed with SIGKILL, then its roles exit and the
   assert.ok(orphans.some((o) => /postgres/.test(o.cmd)), 'postgres outlives a SIGKILLed up (nothing can stop that)');
 
   const up2 = startUp(args, env);
-  cleanups.push(() => up2.stop('SIGKILL'));
+  cleanups.push(() => up2.stop('SIGTERM'));
   await up2.waitForOutput(/Press Ctrl-C to stop/);
   assert.match(up2.output(), /stopping a PostgreSQL left running by an earlier start/);
   assert.match(up2.output(), /stopping a Redis left running by an earlier start/);

@@ -24,7 +24,8 @@ export interface Up {
 }
 
 export function startUp(args: string[], env: Record<string, string>): Up {
-  const child = spawn(process.execPath, [BIN, 'up', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Tests run side by side: the agent's rendezvous port must not be the fixed default (5052) in each of them.
+  const child = spawn(process.execPath, [BIN, 'up', ...args], { env: { SLIPWAY_RENDEZVOUS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -42,6 +43,10 @@ export function startUp(args: string[], env: Record<string, string>): Up {
       const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       const r = await exited;
       clearTimeout(t);
+      // After a SIGKILL, what `up` started (its embedded Redis) may live on holding these pipes: let go of them, or
+      // the test process would wait for them forever.
+      child.stdout!.destroy();
+      child.stderr!.destroy();
       return r;
     },
   };
