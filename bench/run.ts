@@ -1,8 +1,9 @@
 /**
- * npm run bench [router] [deploy] [push]: each benchmark prints its figures (ratios against a baseline measured in
+ * npm run bench [router] [deploy] [idle] [push]: each benchmark prints its figures (ratios against a baseline measured in
  * the same run where there is one) and writes bench/results/NAME-DATE.json with the machine's description. Never
  * pass/fail. router: the router against nginx and a direct connection (bench/router.ts); deploy: push → first 200
- * through the router, config:set → serving, scale 1 → 10 (bench/deploy.ts); push: push → release, per fixture,
+ * through the router, config:set → serving, scale 1 → 10 (bench/deploy.ts); idle: 100 idle dynos' cost to the
+ * platform and to the router's latency (bench/idle.ts); push: push → release, per fixture,
  * cold and warm build cache.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import { PACKAGE_ROOT } from '../server/paths.js';
 import { startTestPlatform } from '../test/helpers/platform.js';
 import { FIXTURES, pushColdWarm } from './common.js';
 import { benchDeploy } from './deploy.js';
+import { benchIdle } from './idle.js';
 import { benchRouter } from './router.js';
 
 const which = process.argv.slice(2);
@@ -24,6 +26,10 @@ if (wants('router')) {
 if (wants('deploy')) {
   console.log('== push → first 200, config:set → serving, scale 1 → 10');
   await benchDeploy();
+}
+if (wants('idle')) {
+  console.log('== idle dynos: platform memory per dyno, router latency');
+  await benchIdle();
 }
 if (wants('push')) await benchPush();
 

@@ -83,6 +83,8 @@ interface Instance {
   spec: DynoSpec;
   desired: DesiredDyno;
   handle?: DynoHandle;
+  /** The runner's start while it is in flight: a stop that comes meanwhile waits for it, then stops the dyno. */
+  launching?: Promise<unknown>;
   state: DynoState;
   startedAt: Date;
   upAt?: number;
@@ -208,7 +210,9 @@ export function createAgent(o: AgentOptions) {
     event(d, d.name, `Starting process with command \`${d.command}\``);
     void report(inst);
     try {
-      inst.handle = await o.runner.start(spec, { onLine: outputFor(spec) });
+      const launching = o.runner.start(spec, { onLine: outputFor(spec) });
+      inst.launching = launching.catch(() => undefined);
+      inst.handle = await launching;
     } catch (e) {
       event(d, d.name, `Error: the dyno could not start: ${(e as Error).message}`);
       inst.exit = { code: null, oomKilled: false };
@@ -221,6 +225,7 @@ export function createAgent(o: AgentOptions) {
       inst.exit = exit;
       onExit(slot, inst);
     });
+    if (inst.stopping) return; // stopped while it launched: stop() takes it from here
     if (d.type !== 'web') {
       inst.upAt = Date.now();
       setState(inst, 'up');
@@ -274,6 +279,7 @@ export function createAgent(o: AgentOptions) {
     if (inst.stopping) return inst.stopping;
     stopping.add(inst);
     inst.stopping = (async () => {
+      if (!inst.handle && inst.launching) await inst.launching; // never leave a dyno that was still launching
       if (!inst.handle) return;
       if (inst.exit) return;
       const wasUp = inst.state === 'up';
@@ -375,7 +381,9 @@ export function createAgent(o: AgentOptions) {
     oneOffs.set(spec.id, inst);
     event(d, d.name, `Starting process with command \`${d.command}\`${io.onData ? ' (attached)' : ''}`);
     try {
-      inst.handle = await o.runner.start(spec, { onLine: outputFor(spec), stdin: io.stdin, onData: io.onData });
+      const launching = o.runner.start(spec, { onLine: outputFor(spec), stdin: io.stdin, onData: io.onData });
+      inst.launching = launching.catch(() => undefined);
+      inst.handle = await launching;
       inst.state = 'up';
       await report(inst);
       event(d, d.name, 'State changed from starting to up');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAgent, backoffDelay, type AgentStore, type DesiredDyno, type DynoReport, type Agent } from '../../runner/agent.js';
 import { createFakeRunner } from '../../runner/fake-runner.js';
-import { dynoSize } from '../../runner/index.js';
+import { dynoSize, type Runner } from '../../runner/index.js';
 
 const APP = '00000000-0000-4000-8000-0000000000a1';
 const WEB = `python3 -c 'import http.server, os; http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), http.server.SimpleHTTPRequestHandler).serve_forever()'`;
@@ -224,4 +224,21 @@ test('when the agent stops while a dyno of a removed app is still draining, then
   agent = undefined;
   assert.deepEqual(await runner.list(), [], 'no dyno outlives the agent');
   assert.match(a.text(), /Stopping all processes with SIGTERM/);
+});
+
+test('when a dyno is scaled away while the runner is still launching it, then it is stopped once launched, never left running', async () => {
+  const s = memoryStore();
+  s.desired = [dyno('worker', 1, 'sleep 60')];
+  const fake = createFakeRunner();
+  // A slow launch (a big slug unpacking, a busy runc): the stop arrives before the handle does.
+  const runner: Runner = { ...fake, start: async (spec, opts) => { await new Promise((r) => setTimeout(r, 400)); return fake.start(spec, opts); } };
+  const a = start(s, { runner });
+  await a.agent.start();
+  s.desired = [];
+  await a.agent.kick();
+  await until(() => a.text().includes('State changed from starting to down') || s.rows.size === 0, 5000, 'stopped', a.text);
+  await new Promise((r) => setTimeout(r, 600));
+  assert.deepEqual(await fake.list(), [], 'the dyno launched after its stop was asked for, and was stopped');
+  await a.agent.stop();
+  agent = undefined;
 });
