@@ -40,3 +40,6 @@ export function createCtx(print: Print = (l) => process.stdout.write(l + '\n')):
 }
 
 export const appPath = (name: string) => `/apps/${encodeURIComponent(name)}`;
+
+/** `-a APP`, on every command about one app (else the app of the `slipway` git remote). */
+export const appOption = ['-a, --app <app>', 'the app (default: from the slipway git remote)'] as const;

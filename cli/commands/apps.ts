@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CliError } from '../api-client.js';
-import { appPath, type Ctx } from '../context.js';
+import { appOption, appPath, type Ctx } from '../context.js';
 import { bytes, keyValues, table } from '../output.js';
 
 interface App {
@@ -9,7 +9,6 @@ interface App {
 }
 interface Collaborator { user: { email: string }; role: string; created_at: string }
 
-const appOption = ['-a, --app <app>', 'the app (default: from the slipway git remote)'] as const;
 
 export function registerApps(program: Command, ctx: Ctx): void {
   const json = (v: unknown) => ctx.print(JSON.stringify(v, null, 2));

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { CliError } from '../api-client.js';
-import { appPath, type Ctx } from '../context.js';
+import { appOption, appPath, type Ctx } from '../context.js';
 
-const appOption = ['-a, --app <app>', 'the app (default: from the slipway git remote)'] as const;
 interface Release { version: number; description: string }
 
 /** Shell-safe single quoting for `config --shell` output (printed, never run). */

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { CliError } from '../api-client.js';
-import { appPath, type Ctx } from '../context.js';
+import { appOption, appPath, type Ctx } from '../context.js';
 import { keyValues, table } from '../output.js';
 
 const run = promisify(execFile);
@@ -15,7 +15,6 @@ interface Build {
 }
 interface Release { id: string; version: number; description: string; status: string; current: boolean; created_at: string; user: { email: string | null }; slug: { id: string } | null; process_types: Record<string, string> }
 
-const appOption = ['-a, --app <app>', 'the app (default: from the slipway git remote)'] as const;
 const ago = (iso: string) => new Date(iso).toISOString().replace('T', ' ').slice(0, 19) + 'Z';
 const seconds = (b: Build) => (b.started_at && b.finished_at ? `${((Date.parse(b.finished_at) - Date.parse(b.started_at)) / 1000).toFixed(1)}s` : '');
 

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { appPath, type Ctx } from '../context.js';
+import { appOption, appPath, type Ctx } from '../context.js';
 import { table } from '../output.js';
 
-const appOption = ['-a, --app <app>', 'the app (default: from the slipway git remote)'] as const;
 interface Domain { hostname: string; kind: 'heroku' | 'custom'; cname: string | null; status: string }
 
 /** Custom domains and maintenance mode: what the router answers for an app, and how. */
