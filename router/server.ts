@@ -36,7 +36,8 @@ export interface RouterOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9+/=_.-]{20,200}$/;
-const RETRYABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** Connect failures: nothing reached the dyno, so any request may go to the next one. */
+const RETRYABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Forwarding headers the router sets; a client's own are dropped. */
 const SET_BY_ROUTER = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-port', 'x-request-id', 'via']);
@@ -299,7 +300,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
             done();
             if (finished) return;
             const code = e.code ?? '';
-            if (RETRYABLE.has(code) || code === 'UND_ERR_CONNECT_TIMEOUT') down.set(key, Date.now() + downMs);
+            if (RETRYABLE.has(code)) down.set(key, Date.now() + downMs);
             if (res.destroyed || req.destroyed && !answered) {
               finished = true;
               line('error', `code=H27 desc="${ERRORS.H27.desc}" ${fields(499)}`);
@@ -314,7 +315,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
             // Nothing reached the dyno (refused), or a pooled keep-alive connection closed under us as the dyno
             // stopped: a request without a body is safe to send to the next dyno.
             const reset = (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') && IDEMPOTENT.has(req.method ?? '');
-            if ((RETRYABLE.has(code) || code === 'UND_ERR_CONNECT_TIMEOUT' || reset) && !hasBody && tried!.length < 3) return attempt();
+            if ((RETRYABLE.has(code) || reset) && !hasBody && tried!.length < 3) return attempt();
             finished = true;
             const err = code === 'UND_ERR_HEADERS_TIMEOUT' ? ERRORS.H12 : ERRORS.H13;
             line('error', `code=${err.code} desc="${err.desc}" ${fields(err.status)}`);

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { dynoContainerId, type DynoExit, type DynoHandle, type DynoSpec, type DynoStats, type Runner } from './index.js';
+import { dynoContainerId, type DynoExit, type DynoHandle, type DynoSpec, type DynoStats, type Runner, type StartOptions } from './index.js';
 import type { DynoSize } from './sizes.js';
 
 export interface DesiredDyno {
@@ -210,9 +210,7 @@ export function createAgent(o: AgentOptions) {
     event(d, d.name, `Starting process with command \`${d.command}\``);
     void report(inst);
     try {
-      const launching = o.runner.start(spec, { onLine: outputFor(spec) });
-      inst.launching = launching.catch(() => undefined);
-      inst.handle = await launching;
+      inst.handle = await launch(inst, { onLine: outputFor(spec) });
     } catch (e) {
       event(d, d.name, `Error: the dyno could not start: ${(e as Error).message}`);
       inst.exit = { code: null, oomKilled: false };
@@ -270,6 +268,13 @@ export function createAgent(o: AgentOptions) {
     slot.restartAt = Date.now() + delay;
     if (delay > 0) event(inst.spec, inst.spec.name, `Restarting in ${Math.round(delay / 1000)} s (crash ${slot.crashes})`);
     later(delay, () => kick());
+  }
+
+  /** Starts the instance's dyno; a stop that comes meanwhile finds `launching` and waits for the handle. */
+  function launch(inst: Instance, opts: StartOptions): Promise<DynoHandle> {
+    const launching = o.runner.start(inst.spec, opts);
+    inst.launching = launching.catch(() => undefined);
+    return launching;
   }
 
   /** Dynos being stopped, wherever the stop began (a scale-down, a destroyed app): agent.stop() waits for them. */
@@ -381,9 +386,7 @@ export function createAgent(o: AgentOptions) {
     oneOffs.set(spec.id, inst);
     event(d, d.name, `Starting process with command \`${d.command}\`${io.onData ? ' (attached)' : ''}`);
     try {
-      const launching = o.runner.start(spec, { onLine: outputFor(spec), stdin: io.stdin, onData: io.onData });
-      inst.launching = launching.catch(() => undefined);
-      inst.handle = await launching;
+      inst.handle = await launch(inst, { onLine: outputFor(spec), stdin: io.stdin, onData: io.onData });
       inst.state = 'up';
       await report(inst);
       event(d, d.name, 'State changed from starting to up');

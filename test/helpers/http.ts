@@ -7,7 +7,7 @@ export interface HostResponse {
   headers: IncomingHttpHeaders;
 }
 
-export function requestWithHost(port: number, host: string, path = '/', headers: Record<string, string> = {}, method = 'GET'): Promise<HostResponse> {
+export function requestWithHost(port: number, host: string, path = '/', headers: Record<string, string> = {}, method = 'GET', body?: string): Promise<HostResponse> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method, headers: { host, ...headers }, agent: false }, (res) => {
       let body = '';
@@ -17,6 +17,6 @@ export function requestWithHost(port: number, host: string, path = '/', headers:
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }

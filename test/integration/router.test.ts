@@ -66,17 +66,6 @@ after(async () => {
 
 const get = (host: string, path = '/', headers: Record<string, string> = {}, method = 'GET') => requestWithHost(routerPort, host, path, headers, method);
 
-function requestWithBody(method: string, path: string, body: string): Promise<{ status: number }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: routerPort, method, path, headers: { host: 'beta.localhost' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode! }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 /** Sends raw bytes and collects everything until the router closes or 1.5 s pass. */
 function raw(text: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -169,7 +158,7 @@ test("when the client asks to close, then the router closes after the answer; th
 test('when a request has a body (even a GET), then the dyno gets it whole, streamed, and nothing of it is read as a next request', async () => {
   const before = b1.seen.length;
   const big = 'x'.repeat(1024 * 1024);
-  const post = await requestWithBody('POST', '/upload', big);
+  const post = await requestWithHost(routerPort, 'beta.localhost', '/upload', {}, 'POST', big);
   assert.equal(post.status, 200);
   assert.equal(b1.seen[before].body.length, big.length);
   const smuggle = 'GET /smuggled HTTP/1.1\r\nHost: beta.localhost\r\n\r\n';
