@@ -428,7 +428,7 @@ export function createAgent(o: AgentOptions) {
       await o.store.reset();
       await kick();
       loop = setInterval(() => void kick(), o.reconcileMs ?? 5000);
-      statsLoop = setInterval(() => void sampleStats(), o.statsMs ?? 10_000);
+      statsLoop = setInterval(() => void sampleStats(), o.statsMs ?? 5_000);
       return { cleaned };
     },
     /** Something changed (a release, the formation): reconcile now. */

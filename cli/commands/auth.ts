@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createApiClient, CliError } from '../api-client.js';
+import { createApiClient, CliError, resolveToken } from '../api-client.js';
 import type { Ctx } from '../context.js';
 import { writeNetrc } from '../netrc.js';
 import { prompt } from '../prompt.js';
@@ -49,6 +49,15 @@ export function registerAuth(program: Command, ctx: Ctx): void {
         throw new CliError(`${e.message}`);
       });
       ctx.print(opts.json ? JSON.stringify(me, null, 2) : me.email);
+    });
+
+  program
+    .command('auth:token')
+    .description('print the stored API token (for the dashboard or scripts; keep it secret)')
+    .action(async () => {
+      const token = await resolveToken(ctx.cfg);
+      if (!token) throw new CliError('Not logged in: run slipway login.');
+      ctx.print(token);
     });
 
   program

@@ -5,6 +5,7 @@ import type { AppService } from '../services/apps.js';
 import type { CollaboratorService } from '../services/collaborators.js';
 import type { UserService } from '../services/users.js';
 import { requireToken } from './auth.js';
+import { dashboardRoutes } from './dashboard.js';
 import { accountRoutes, loginRoutes } from './routes/account.js';
 import { appRoutes } from './routes/apps.js';
 import type { UrlInfo } from './serializers.js';
@@ -24,6 +25,8 @@ export interface ApiDeps {
   log: Logger;
   /** Extra routers mounted behind the token check (later stages add theirs here). */
   extraRoutes?: express.Router[];
+  /** The built dashboard (dist/web), served at `/` with no token: the page itself holds no data. */
+  dashboardDir?: string;
   /** Routers that carry their own credential (log-session URLs), mounted before the token check. */
   publicRoutes?: express.Router[];
 }
@@ -50,6 +53,8 @@ export function createApi(deps: ApiDeps): Express {
     const report = await deps.health().catch((e: Error): HealthReport => ({ ok: false, roles: {}, message: e.message }));
     res.status(report.ok ? 200 : 503).json(report);
   });
+
+  if (deps.dashboardDir) app.use(dashboardRoutes(deps.dashboardDir));
 
   app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'], strict: true }));
 

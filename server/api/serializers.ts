@@ -1,5 +1,5 @@
 /** Heroku Platform API v3 shapes. The only place that knows how a row looks on the wire. */
-import type { App } from '../services/apps.js';
+import type { App, AppSummary } from '../services/apps.js';
 import type { Collaborator } from '../services/collaborators.js';
 import type { User } from '../services/users.js';
 import type { Build } from '../services/builds.js';
@@ -7,6 +7,7 @@ import type { Release } from '../services/releases.js';
 import type { Slug } from '../services/slugs.js';
 import type { DynoRow, FormationRow } from '../services/dynos.js';
 import type { Domain } from '../services/domains.js';
+import type { DynoSize } from '../../runner/index.js';
 
 export interface UrlInfo {
   publicUrl: string; // http://127.0.0.1:5050
@@ -21,7 +22,8 @@ export function webUrl(name: string, u: UrlInfo): string {
   return `http://${name}.${u.baseDomain}${port}/`;
 }
 
-export function serializeApp(app: App, u: UrlInfo) {
+/** With an AppSummary (GET /apps), Slipway's own current_release and dynos fields: the dashboard's list needs no request per app. */
+export function serializeApp(app: App & Partial<AppSummary>, u: UrlInfo) {
   const stack = { id: app.stack, name: app.stack };
   return {
     id: app.id,
@@ -46,6 +48,7 @@ export function serializeApp(app: App, u: UrlInfo) {
     team: null,
     updated_at: iso(app.updated_at),
     web_url: webUrl(app.name, u),
+    ...(app.dynos ? { current_release: app.release_version === null ? null : { version: app.release_version }, dynos: app.dynos } : {}),
   };
 }
 
@@ -158,6 +161,20 @@ export function serializeSlug(s: Slug) {
   };
 }
 
+export function serializeDynoSize(s: DynoSize) {
+  return {
+    id: s.name,
+    name: s.name,
+    memory: s.memoryBytes / 1024 ** 3, // GB, as Heroku gives it
+    compute: s.cpuShares / 1024,
+    dedicated: false,
+    // Slipway's own fields
+    memory_bytes: s.memoryBytes,
+    cpu_shares: s.cpuShares,
+    pids_limit: s.pidsLimit,
+  };
+}
+
 export function serializeFormation(f: FormationRow) {
   return {
     id: f.id,
@@ -189,7 +206,7 @@ export function serializeDyno(d: DynoRow) {
     restarts: d.restarts,
     exit_code: d.exit_code,
     started_at: iso(d.started_at),
-    stats: { memory_bytes: num(d.memory_bytes), memory_limit_bytes: num(d.memory_limit_bytes), cpu_seconds: num(d.cpu_seconds), pids: d.pids },
+    stats: { memory_bytes: num(d.memory_bytes), memory_limit_bytes: num(d.memory_limit_bytes), cpu_seconds: num(d.cpu_seconds), pids: d.pids, sampled_at: iso(d.stats_at) },
   };
 }
 

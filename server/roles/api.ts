@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import { createQueue, QUEUES } from '../queue.js';
 import { createReceiveServer } from '../stages/receive.js';
 import { dualProtocolServer, loadTls } from '../tls.js';
+import { WEB_DIST } from '../paths.js';
 import { readHealth } from './heartbeat.js';
 import { closeServer, listen } from './listen.js';
 
@@ -37,6 +38,7 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
     urls: p.urls,
     log,
     health: () => readHealth(p.redis, p.config.redisPrefix),
+    dashboardDir: WEB_DIST,
     extraRoutes: [
       buildRoutes({ ...p.services, buildLog, queue, urls: p.urls }),
       configRoutes(p.services),

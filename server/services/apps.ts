@@ -20,6 +20,12 @@ export interface App {
   updated_at: Date;
 }
 
+/** What the app list adds to each app: the current release and dyno counts by state. */
+export interface AppSummary {
+  release_version: number | null;
+  dynos: Record<'starting' | 'up' | 'crashed' | 'stopping', number>;
+}
+
 export interface AppEvents {
   /** Called after an app's routing-relevant state changed (created, renamed, maintenance, destroyed). */
   appChanged(appId: string): Promise<void> | void;
@@ -77,10 +83,16 @@ export function createAppService(deps: { db: Db; repos: RepoStore; baseDomain: s
       return app;
     },
 
-    /** Every app the user owns or collaborates on, by name. */
-    async list(user: User): Promise<App[]> {
+    /** Every app the user owns or collaborates on, by name, with its current release and dyno counts. */
+    async list(user: User): Promise<(App & AppSummary)[]> {
       const r = await db.query(
-        `SELECT ${APP_COLUMNS} FROM apps a JOIN users u ON u.id = a.owner_id WHERE ${ACCESS} ORDER BY a.name`,
+        `SELECT ${APP_COLUMNS},
+           (SELECT max(r.version) FROM releases r WHERE r.app_id = a.id AND r.status = 'succeeded') AS release_version,
+           (SELECT json_build_object(
+              'starting', count(*) FILTER (WHERE d.state = 'starting'), 'up', count(*) FILTER (WHERE d.state = 'up'),
+              'crashed', count(*) FILTER (WHERE d.state = 'crashed'), 'stopping', count(*) FILTER (WHERE d.state = 'stopping'))
+            FROM dynos d WHERE d.app_id = a.id) AS dynos
+         FROM apps a JOIN users u ON u.id = a.owner_id WHERE ${ACCESS} ORDER BY a.name`,
         [user.id],
       );
       return r.rows;

@@ -3,7 +3,7 @@
  * The formation is set by the first deploy (web=1, other types 0) and by scaling; the agent reconciles to it.
  */
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_DYNO_SIZE, DYNO_SIZES, dynoContainerId, dynoSize } from '../../runner/index.js';
+import { DEFAULT_DYNO_SIZE, DYNO_SIZES, dynoContainerId, dynoSize, type DynoSize } from '../../runner/index.js';
 import type { AgentStore, DesiredDyno, DynoReport } from '../../runner/agent.js';
 import type { DynoStats } from '../../runner/index.js';
 import type { Db, DbClient } from '../db/pool.js';
@@ -44,6 +44,7 @@ export interface DynoRow {
   memory_limit_bytes: string | null;
   cpu_seconds: number | null;
   pids: number | null;
+  stats_at: Date | null;
   started_at: Date | null;
   created_at: Date;
   updated_at: Date;
@@ -132,7 +133,7 @@ const FORMATION_COLUMNS = `f.id, f.app_id, a.name AS app_name, f.type, f.quantit
 const FORMATION_FROM = `FROM formation f JOIN apps a ON a.id = f.app_id LEFT JOIN LATERAL ${CURRENT_RELEASE} cr ON true`;
 const DYNO_COLUMNS = `d.id, d.app_id, a.name AS app_name, d.release_id, r.version AS release_version, d.name, d.type, d.command, d.size, d.state,
   d.container_id, host(d.address) AS address, d.port, d.restarts, d.exit_code, d.memory_bytes, d.memory_limit_bytes, d.cpu_seconds, d.pids,
-  d.started_at, d.created_at, d.updated_at`;
+  d.stats_at, d.started_at, d.created_at, d.updated_at`;
 const DYNO_FROM = 'FROM dynos d JOIN apps a ON a.id = d.app_id JOIN releases r ON r.id = d.release_id';
 /** web.2 after web.1, web.10 after web.9. */
 const DYNO_ORDER = `d.type, (split_part(d.name, '.', 2))::int NULLS LAST, d.created_at`;
@@ -146,6 +147,11 @@ export interface DynoLimits {
 
 export function createDynoService(db: Db, events?: EventBus, limits: DynoLimits = { maxQuantity: 100 }) {
   return {
+    /** The sizes this platform offers (GET /dyno-sizes). */
+    sizes(): DynoSize[] {
+      return DYNO_SIZES.filter((s) => !limits.sizes || limits.sizes.includes(s.name));
+    },
+
     async formation(app: App): Promise<FormationRow[]> {
       return (await db.query(`SELECT ${FORMATION_COLUMNS} ${FORMATION_FROM} WHERE f.app_id = $1 ORDER BY f.type`, [app.id])).rows;
     },

@@ -108,6 +108,12 @@ export function createUserService(db: Db) {
       return user;
     },
 
+    /** Revokes one of the user's own tokens by its id (logout); false when the user has no such token. */
+    async revokeTokenById(user: User, id: string): Promise<boolean> {
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return false;
+      return ((await db.query('DELETE FROM api_tokens WHERE id = $1 AND user_id = $2', [id, user.id])).rowCount ?? 0) > 0;
+    },
+
     async revokeToken(token: string): Promise<void> {
       await db.query('DELETE FROM api_tokens WHERE token_hash = $1', [hashToken(token)]);
     },

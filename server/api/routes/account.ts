@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { badRequest } from '../../errors.js';
+import { badRequest, notFound } from '../../errors.js';
 import type { UserService } from '../../services/users.js';
 import { currentUser, readCredentials, requireToken } from '../auth.js';
 import { serializeAccount, serializeAuthorization } from '../serializers.js';
@@ -31,6 +31,13 @@ export function accountRoutes(users: UserService): Router {
 
   r.get('/account', (_req, res) => {
     res.json(serializeAccount(currentUser(res)));
+  });
+
+  // Logout: revokes a token of the caller's (Heroku's DELETE /oauth/authorizations/{id}).
+  r.delete('/oauth/authorizations/:id', async (req, res) => {
+    const me = currentUser(res);
+    if (!(await users.revokeTokenById(me, String(req.params.id)))) throw notFound("Couldn't find that authorization.");
+    res.json({ id: String(req.params.id) });
   });
 
   r.post('/users', async (req, res) => {

@@ -7,7 +7,7 @@ import type { App, AppService } from '../../services/apps.js';
 import { parseFormationUpdate, parseOneOff, type DynoService } from '../../services/dynos.js';
 import { saveOneOff } from '../../oneoff.js';
 import type { Db } from '../../db/pool.js';
-import { serializeDyno, serializeFormation, type UrlInfo } from '../serializers.js';
+import { serializeDyno, serializeDynoSize, serializeFormation, type UrlInfo } from '../serializers.js';
 import { appOf, appRouter } from './apps.js';
 
 const SESSION_TTL_S = 300;
@@ -38,6 +38,8 @@ function parseLogSession(body: unknown): Omit<LogSession, 'appId'> {
 /** Formation (scaling), dynos (state, figures, restart) and log sessions. */
 export function dynoRoutes(deps: { apps: AppService; dynos: DynoService; db: Db; redis: Redis; redisPrefix: string; urls: UrlInfo; rendezvousHost?: string }): Router {
   const r = appRouter(deps.apps);
+
+  r.get('/dyno-sizes', (_req, res) => void res.json(deps.dynos.sizes().map(serializeDynoSize)));
 
   r.get('/apps/:app/formation', async (_req, res) => {
     res.json((await deps.dynos.formation(appOf(res))).map(serializeFormation));
