@@ -16,4 +16,5 @@ function findPackageRoot(): string {
 export const PACKAGE_ROOT = findPackageRoot();
 export const MIGRATIONS_DIR = join(PACKAGE_ROOT, 'server', 'db', 'migrations');
 export const BIN_JS = join(PACKAGE_ROOT, 'dist', 'server', 'bin.js');
-export const WEB_DIST = join(PACKAGE_ROOT, 'dist', 'web');
+/** The built dashboard (Vite's output; not dist/web, where tsc puts the dashboard's pure modules for the unit tests). */
+export const WEB_DIST = join(PACKAGE_ROOT, 'dist', 'dashboard');

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
-// The dashboard: Preact (JSX through esbuild, no plugin), built into dist/web and served by the api role at `/`.
+// The dashboard: Preact (JSX through esbuild, no plugin), built into dist/dashboard and served by the api role at `/`.
 const here = fileURLToPath(new URL('.', import.meta.url));
 export default defineConfig({
   root: here,
@@ -10,7 +10,7 @@ export default defineConfig({
   logLevel: 'warn',
   esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
   build: {
-    outDir: fileURLToPath(new URL('../dist/web', import.meta.url)),
+    outDir: fileURLToPath(new URL('../dist/dashboard', import.meta.url)),
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: true,

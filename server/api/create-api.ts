@@ -25,7 +25,7 @@ export interface ApiDeps {
   log: Logger;
   /** Extra routers mounted behind the token check (later stages add theirs here). */
   extraRoutes?: express.Router[];
-  /** The built dashboard (dist/web), served at `/` with no token: the page itself holds no data. */
+  /** The built dashboard (dist/dashboard), served at `/` with no token: the page itself holds no data. */
   dashboardDir?: string;
   /** Routers that carry their own credential (log-session URLs), mounted before the token check. */
   publicRoutes?: express.Router[];

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import express, { Router } from 'express';
 
 /**
- * The dashboard (web/, built by Vite into dist/web): index.html at `/`, never cached, and the hashed files under
+ * The dashboard (web/, built by Vite into dist/dashboard): index.html at `/`, never cached, and the hashed files under
  * /assets, cached for a year. The page speaks only to the REST API, so its policy allows nothing but this origin.
  */
 export function dashboardRoutes(dir: string): Router {

@@ -2,7 +2,7 @@
 # npm run setup: everything Slipway needs on a Debian 12 machine. Idempotent; quick when all is present.
 #  1. Debian packages that are missing (as root): git runc postgresql redis-server iproute2 iptables debootstrap chromium
 #  2. npm ci (skipped when node_modules matches package-lock.json)
-#  3. the TypeScript build (dist/) and the dashboard (Vite, into dist/web)
+#  3. the TypeScript build (dist/) and the dashboard (Vite, into dist/dashboard)
 #  4. `slipway` on the PATH (/usr/local/bin as root, else ~/.local/bin)
 #  5. the stacks (as root), and the Heroku CLI 11.10.0 the tests drive
 set -euo pipefail
