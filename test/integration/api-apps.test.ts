@@ -40,6 +40,26 @@ test('when an app is created with a name, then it has Heroku app fields and a ba
   assert.equal(byId.body.name, 'alice-app');
 });
 
+test('when apps are listed, then each carries its current release and dyno counts by state (what the dashboard shows)', async () => {
+  const made = await api.request('POST', '/apps', { token: alice.token, body: { name: 'alice-summary' } });
+  const fresh = (await api.request('GET', '/apps', { token: alice.token })).body.find((a: { name: string }) => a.name === 'alice-summary');
+  assert.equal(fresh.current_release, null);
+  assert.deepEqual(fresh.dynos, { starting: 0, up: 0, crashed: 0, stopping: 0 });
+  const db = api.platform.db;
+  const id = made.body.id;
+  await db.query(`INSERT INTO releases (app_id, version, description, status) VALUES ($1, 1, 'one', 'succeeded'), ($1, 2, 'two', 'succeeded'), ($1, 3, 'three', 'failed')`, [id]);
+  const rel = (await db.query(`SELECT id FROM releases WHERE app_id = $1 AND version = 2`, [id])).rows[0].id;
+  for (const [name, state] of [['web.1', 'up'], ['web.2', 'up'], ['worker.1', 'crashed'], ['web.3', 'starting'], ['web.4', 'down']]) {
+    await db.query(`INSERT INTO dynos (app_id, release_id, name, type, command, state) VALUES ($1, $2, $3, $4, 'x', $5)`, [id, rel, name, name.split('.')[0], state]);
+  }
+  const listed = (await api.request('GET', '/apps', { token: alice.token })).body.find((a: { name: string }) => a.name === 'alice-summary');
+  assert.deepEqual(listed.current_release, { version: 2 }, 'the newest succeeded release, not the failed one');
+  assert.deepEqual(listed.dynos, { starting: 1, up: 2, crashed: 1, stopping: 0 });
+  // One app's GET stays Heroku's shape.
+  assert.equal('dynos' in (await api.request('GET', '/apps/alice-summary', { token: alice.token })).body, false);
+  assert.equal((await api.request('DELETE', '/apps/alice-summary', { token: alice.token })).status, 200);
+});
+
 test('when an app is created without a name, then it gets a random adjective-noun-number name', async () => {
   const r = await api.request('POST', '/apps', { token: alice.token, body: {} });
   assert.equal(r.status, 201);

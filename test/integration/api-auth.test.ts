@@ -72,3 +72,21 @@ test('when the admin creates a user, then it can log in; a non-admin cannot crea
   assert.equal(denied.status, 403);
   assert.equal(denied.body.id, 'forbidden');
 });
+
+test('when a user logs out (DELETE /oauth/authorizations/{id}), then that token stops working and no one else can revoke it', async () => {
+  await api.user('logout@example.com', 'logout-password');
+  const basic = 'Basic ' + Buffer.from('logout@example.com:logout-password').toString('base64');
+  const made = await api.request('POST', '/oauth/authorizations', { headers: { authorization: basic }, body: { description: 'dashboard' } });
+  assert.equal(made.status, 201);
+  const { id, access_token: { token } } = made.body;
+  const other = await api.user('other-logout@example.com', 'other-password');
+  // Another user's token cannot revoke it, and a malformed id is simply not found.
+  assert.equal((await api.request('DELETE', `/oauth/authorizations/${id}`, { token: other.token })).status, 404);
+  assert.equal((await api.request('DELETE', '/oauth/authorizations/not-a-uuid', { token })).status, 404);
+  assert.equal((await api.request('GET', '/account', { token })).status, 200);
+  const revoked = await api.request('DELETE', `/oauth/authorizations/${id}`, { token });
+  assert.equal(revoked.status, 200);
+  assert.equal(revoked.body.id, id);
+  assert.equal((await api.request('GET', '/account', { token })).status, 401);
+  assert.equal((await api.request('GET', '/account', { token: other.token })).status, 200, 'other tokens untouched');
+});

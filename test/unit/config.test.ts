@@ -46,3 +46,12 @@ test('when the base domain or redis prefix is unsafe, then loading fails', () =>
   assert.throws(() => loadConfig({ SLIPWAY_BASE_DOMAIN: 'evil.com/x' }), /BASE_DOMAIN/);
   assert.throws(() => loadConfig({ SLIPWAY_REDIS_PREFIX: 'a b' }), /REDIS_PREFIX/);
 });
+
+test('when SLIPWAY_DYNO_SIZES limits the sizes, then GET /dyno-sizes (the dyno service) offers only those, in size order', async () => {
+  const { createDynoService } = await import('../../server/services/dynos.js');
+  const cfg = loadConfig({ SLIPWAY_DYNO_SIZES: 'standard-2x,eco' });
+  // sizes() reads no database: the service is made without one.
+  const sizes = createDynoService(undefined as never, undefined, { maxQuantity: 10, sizes: cfg.dynoSizes }).sizes().map((s) => s.name);
+  assert.deepEqual(sizes, ['eco', 'standard-2x']);
+  assert.equal(createDynoService(undefined as never).sizes().length, 6);
+});
