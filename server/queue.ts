@@ -41,6 +41,9 @@ export function createStageWorker(
       if (!handler) throw new Error(`no handler for job "${job.name}" on queue ${queue}`);
       return handler(job);
     },
-    { connection: bullConnection(redisUrl), prefix: `${prefix}:bull`, concurrency, autorun: true },
+    // A worker that dies mid-job loses its lock within 10 s and the job is found stalled within 5 s more, so the
+    // push waiting on it hears "failed" in seconds, not BullMQ's default minute. (Builds run in child processes, so
+    // the event loop never stalls long enough to lose a live lock.)
+    { connection: bullConnection(redisUrl), prefix: `${prefix}:bull`, concurrency, autorun: true, lockDuration: 10_000, stalledInterval: 5_000 },
   );
 }

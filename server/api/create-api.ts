@@ -1,5 +1,6 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { AppError, isAppError } from '../errors.js';
+import { UNAVAILABLE_MESSAGES, unavailableBackend } from '../unavailable.js';
 import type { Logger } from '../log.js';
 import type { AppService } from '../services/apps.js';
 import type { CollaboratorService } from '../services/collaborators.js';
@@ -75,9 +76,11 @@ export function createApi(deps: ApiDeps): Express {
     else if (bodyError.type === 'entity.parse.failed') e = new AppError('bad_request', 'Request body is not valid JSON.', 400);
     else if (typeof bodyError.status === 'number' && bodyError.status >= 400 && bodyError.status < 500) {
       e = new AppError('bad_request', (err as Error).message || 'Bad request.', bodyError.status);
-    } else if ((err as { code?: string }).code === 'ECONNREFUSED' || /terminat|Connection/i.test(String((err as Error).message))) {
-      deps.log.error('backend unavailable', { method: req.method, path: req.path, error: err as Error });
-      e = new AppError('unavailable', 'The platform database is unavailable; try again shortly.', 503);
+    } else if (unavailableBackend(err)) {
+      const backend = unavailableBackend(err)!;
+      deps.log.warn('backend unavailable', { method: req.method, path: req.path, backend, error: (err as Error).message });
+      e = new AppError('unavailable', UNAVAILABLE_MESSAGES[backend], 503);
+      res.set('Retry-After', '2');
     } else {
       deps.log.error('internal error', { method: req.method, path: req.path, error: (err as Error)?.stack ?? String(err) });
       e = new AppError('internal_server_error', 'Internal server error.', 500);

@@ -18,6 +18,8 @@ export const EMBEDDED_USER = 'slipway';
 export interface Embedded {
   url: string;
   pid: number;
+  /** Resolves when the server process exits, for whatever reason (`slipway up` restarts it unless it is stopping). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
 
@@ -101,6 +103,7 @@ export async function startEmbeddedPostgres(opts: { dir: string; binDir: string;
     { ...ids, env, cwd: dir, stdio: ['ignore', logFile.fd, logFile.fd] },
   );
   await logFile.close();
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
   const url = embeddedPostgresUrl(socketDir);
   try {
     await waitReady(url, child, 60_000);
@@ -117,9 +120,9 @@ export async function startEmbeddedPostgres(opts: { dir: string; binDir: string;
   return {
     url,
     pid: child.pid!,
+    exited,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
       const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
       await exited;

@@ -43,6 +43,7 @@ export async function startEmbeddedRedis(opts: { dir: string; bin?: string; log:
     { cwd: dir, env: { PATH: '/usr/local/bin:/usr/bin:/bin' }, stdio: ['ignore', logFile.fd, logFile.fd] },
   );
   await logFile.close();
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
   const until = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with status ${child.exitCode} while starting (see ${join(dir, 'redis.log')})`);
@@ -68,9 +69,9 @@ export async function startEmbeddedRedis(opts: { dir: string; bin?: string; log:
   return {
     url: `unix://${socket}`,
     pid: child.pid!,
+    exited,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM'); // redis flushes the AOF on SIGTERM
       const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
       await exited;

@@ -17,6 +17,7 @@ import { createQueue, QUEUES } from '../queue.js';
 import { createReceiveServer } from '../stages/receive.js';
 import { dualProtocolServer, loadTls } from '../tls.js';
 import { WEB_DIST } from '../paths.js';
+import { UNAVAILABLE_MESSAGES, unavailableBackend } from '../unavailable.js';
 import { readHealth } from './heartbeat.js';
 import { closeServer, listen } from './listen.js';
 
@@ -51,9 +52,11 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
   const handler: RequestListener = (req, res) => {
     if (isGitPath(req.url ?? '')) {
       git(req, res).catch((e: Error) => {
-        log.error('git request failed', { error: e.message });
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end('Internal error\n');
+        const backend = unavailableBackend(e);
+        if (backend) log.warn('git request: backend unavailable', { backend, error: e.message });
+        else log.error('git request failed', { error: e.message });
+        if (!res.headersSent) res.writeHead(backend ? 503 : 500, { 'content-type': 'text/plain', ...(backend ? { 'retry-after': '2' } : {}) });
+        res.end(backend ? `${UNAVAILABLE_MESSAGES[backend]}\n` : 'Internal error\n');
       });
       return;
     }

@@ -85,6 +85,11 @@ async function extractTarball(file: string, dir: string): Promise<void> {
   });
 }
 
+/** A git object id is shown by its first 7 characters, as git and Heroku do; any other source version (a tarball's label) in full. */
+export function shortVersion(version: string): string {
+  return /^[0-9a-f]{40}$/.test(version) ? version.slice(0, 7) : version;
+}
+
 function buildEnv(config: Config, app: AppName, sha: string): Record<string, string> {
   // Builds reach the package registries; trust the machine's CA bundle there (never in dynos: it slows node's start).
   const ca: Record<string, string> = config.buildCaBundle
@@ -136,7 +141,7 @@ export function createBuildStage(deps: BuildStageDeps) {
       const cacheDir = join(config.dataDir, 'cache', 'apps', app.id);
       await Promise.all([mkdir(buildDir), mkdir(envDir, { mode: 0o700 }), mkdir(cacheDir, { recursive: true }), mkdir(config.downloadCache, { recursive: true })]);
 
-      await say(`-----> Building ${sha.slice(0, 7)} on the ${app.stack} stack`);
+      await say(`-----> Building ${shortVersion(sha)} on the ${app.stack} stack`);
       if (sourceFile) await extractTarball(sourceFile, buildDir);
       else await exportTree(deps.repos.path(app.name), sha, buildDir, quarantine);
       const vars = await deps.configVars.get(app);
@@ -162,7 +167,7 @@ export function createBuildStage(deps: BuildStageDeps) {
       if (downloads.rejected.length) deps.log.warn('downloads not matching the registry were dropped', { app: app.name, files: downloads.rejected.join(',') });
 
       const release = await deps.releases.create(app, {
-        slugId: slug.id, config: vars, processTypes: compiled.processTypes, description: `Deploy ${sha.slice(0, 7)}`, userId: build.user_id,
+        slugId: slug.id, config: vars, processTypes: compiled.processTypes, description: `Deploy ${shortVersion(sha)}`, userId: build.user_id,
       });
       const releaseCommand = compiled.processTypes.release;
       if (releaseCommand) {

@@ -3,16 +3,17 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { baseChildEnv, configToEnv, ROLES, type Config } from '../config.js';
 import { openPlatform } from '../compose.js';
-import { startEmbeddedPostgres, type Embedded } from '../embedded/postgres.js';
+import { startEmbeddedPostgres } from '../embedded/postgres.js';
 import { startEmbeddedRedis } from '../embedded/redis.js';
 import type { Logger } from '../log.js';
 import { BIN_JS } from '../paths.js';
 import { readHealth } from '../roles/heartbeat.js';
+import { keepEmbedded, type KeptEmbedded } from './keep-embedded.js';
 import { createSupervisor } from './supervisor.js';
 import { webUrl } from '../api/serializers.js';
 
 export async function up(config: Config, log: Logger, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<void> {
-  const embedded: Embedded[] = [];
+  const embedded: KeptEmbedded[] = [];
   let supervisor: ReturnType<typeof createSupervisor> | undefined;
   let shuttingDown: Promise<void> | undefined;
 
@@ -35,12 +36,12 @@ export async function up(config: Config, log: Logger, out: (line: string) => voi
     await mkdir(config.dataDir, { recursive: true, mode: 0o711 });
     await chmod(config.dataDir, 0o711); // the postgres user must traverse it, nobody may list it
     if (!config.databaseUrl) {
-      const pgEmbedded = await startEmbeddedPostgres({ dir: join(config.dataDir, 'postgres'), binDir: config.pgBinDir, asRoot: config.isRoot, log });
+      const pgEmbedded = await keepEmbedded('PostgreSQL', () => startEmbeddedPostgres({ dir: join(config.dataDir, 'postgres'), binDir: config.pgBinDir, asRoot: config.isRoot, log }), log);
       embedded.push(pgEmbedded);
       config = { ...config, databaseUrl: pgEmbedded.url };
     }
     if (!config.redisUrl) {
-      const redisEmbedded = await startEmbeddedRedis({ dir: join(config.dataDir, 'redis'), log });
+      const redisEmbedded = await keepEmbedded('Redis', () => startEmbeddedRedis({ dir: join(config.dataDir, 'redis'), log }), log);
       embedded.push(redisEmbedded);
       config = { ...config, redisUrl: redisEmbedded.url };
     }
