@@ -20,15 +20,22 @@ export interface PushContext {
 
 /** In-flight pushes, by the pid of their git-receive-pack: how the pre-receive hook learns who pushed. */
 export class PushRegistry {
-  private readonly byPid = new Map<number, PushContext>();
+  private readonly byPid = new Map<number, { ctx: PushContext; ended: Promise<void>; end(): void }>();
   register(pid: number, ctx: PushContext): void {
-    this.byPid.set(pid, ctx);
+    let end!: () => void;
+    const ended = new Promise<void>((r) => (end = r));
+    this.byPid.set(pid, { ctx, ended, end });
   }
   unregister(pid: number): void {
+    this.byPid.get(pid)?.end();
     this.byPid.delete(pid);
   }
   get(pid: number): PushContext | undefined {
-    return this.byPid.get(pid);
+    return this.byPid.get(pid)?.ctx;
+  }
+  /** Resolves once that git-receive-pack has exited: its ref updates are done (or refused) by then. */
+  ended(pid: number): Promise<void> {
+    return this.byPid.get(pid)?.ended ?? Promise.resolve();
   }
 }
 

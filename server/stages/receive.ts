@@ -3,15 +3,22 @@
  * git-receive-pack (registered by the git front door with the pusher's identity); main or master is
  * built, anything else is refused. The build's log is relayed live; the exit code decides the ref update.
  */
+import { execFile } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import type { Queue } from 'bullmq';
+import type { Pool } from 'pg';
 import type { BuildLog } from '../builds/build-log.js';
 import type { Logger } from '../log.js';
 import type { BuildService } from '../services/builds.js';
 import { DEPLOY_REFS, ZERO_SHA } from '../git/git-path.js';
 import type { PushRegistry } from '../git/git-http.js';
+import { createPushLocks } from '../git/push-lock.js';
 import { enqueueBuild } from '../queue.js';
+import type { RepoStore } from '../services/repo-store.js';
+
+const run = promisify(execFile);
 
 interface Update {
   old: string;
@@ -22,7 +29,7 @@ interface Update {
 const SHA = /^[0-9a-f]{40}$/;
 
 /** Which update to deploy, or the reason the push is refused. */
-export function chooseDeploy(updates: Update[]): { sha: string; ref: string } | { refuse: string } {
+export function chooseDeploy(updates: Update[]): { sha: string; ref: string; old: string } | { refuse: string } {
   if (updates.length === 0) return { refuse: 'Nothing to deploy.' };
   for (const u of updates) {
     if (!SHA.test(u.old ?? '') || !SHA.test(u.new ?? '') || typeof u.ref !== 'string') return { refuse: 'Malformed ref update.' };
@@ -33,10 +40,27 @@ export function chooseDeploy(updates: Update[]): { sha: string; ref: string } | 
     if (u.new === ZERO_SHA) return { refuse: `Deleting ${u.ref} is not allowed.` };
   }
   if (updates.length > 1) return { refuse: 'Push main or master, not both at once.' };
-  return { sha: updates[0].new, ref: updates[0].ref };
+  return { sha: updates[0].new, ref: updates[0].ref, old: updates[0].old };
 }
 
-export function createReceiveServer(deps: { socketPath: string; pushes: PushRegistry; builds: BuildService; queue: Queue; buildLog: BuildLog; log: Logger }) {
+/** Where a ref of a repo points now (the zero id when it does not exist). */
+async function refAt(repoPath: string, ref: string): Promise<string> {
+  const r = await run('git', ['--git-dir', repoPath, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`]).catch(() => ({ stdout: '' }));
+  const sha = r.stdout.trim();
+  return SHA.test(sha) ? sha : ZERO_SHA;
+}
+
+export function createReceiveServer(deps: {
+  socketPath: string;
+  pushes: PushRegistry;
+  builds: BuildService;
+  queue: Queue;
+  buildLog: BuildLog;
+  db: Pool;
+  repos: RepoStore;
+  log: Logger;
+}) {
+  const locks = createPushLocks(deps.db);
   const handle = (sock: Socket) => {
     const abort = new AbortController();
     const send = (msg: { line?: string; exit?: number }) => {
@@ -67,6 +91,23 @@ export function createReceiveServer(deps: { socketPath: string; pushes: PushRegi
           say(` !     ${choice.refuse}`);
           return void send({ exit: 1 });
         }
+        // Pushes to one app take turns, each from here until git has moved the ref, and one that started from a
+        // ref another push has since moved is refused before anything is built: git would refuse its ref update
+        // anyway, after a release had been made of a commit that is not on the branch.
+        const repo = deps.repos.path(push.app.name);
+        const branch = choice.ref.replace(/^refs\/heads\//, '');
+        const moved = async () => {
+          const now = await refAt(repo, choice.ref);
+          if (now === choice.old) return false;
+          say(` !     ${branch} moved while this push was on its way: another push to ${push.app.name} landed first (${branch} is now at ${now.slice(0, 7)}).`);
+          say(` !     Fetch it and push again (git pull slipway ${branch}), or force-push from the new state.`);
+          send({ exit: 1 });
+          return true;
+        };
+        if (await moved()) return;
+        const unlock = await locks.lock(push.app.id, () => say(`Waiting for another push to ${push.app.name} to finish...`));
+        void deps.pushes.ended(req.pid).then(unlock);
+        if (await moved()) return;
         const build = await deps.builds.create(push.app, push.user.id, choice.sha);
         await enqueueBuild(deps.queue, { buildId: build.id, quarantine: typeof req.quarantine === 'string' ? req.quarantine : null });
         deps.log.info('build queued', { app: push.app.name, build: build.id, sha: choice.sha, user: push.user.email });

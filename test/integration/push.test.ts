@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { FIXTURES, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
@@ -133,17 +133,48 @@ test('when a stdlib Python app is pushed, then nothing is installed and its Proc
   assert.deepEqual((await t.api('GET', '/apps/py-app/releases/v1')).body.process_types, { web: 'python3 app.py', worker: 'python3 worker.py' });
 });
 
-test('when pushes to one app race, then versions stay unique and gapless', async () => {
+test('when ten pushes to one app race, then they take turns: a push from a moved branch is refused before building, and each landed push is its own gapless version', { timeout: 300_000 }, async () => {
   await createApp('racer');
-  const dirs = await Promise.all([0, 1, 2].map(() => t.checkout('procfile-shell', 'racer')));
-  for (const [i, d] of dirs.entries()) {
-    await t.git(d, ['commit', '-q', '--allow-empty', '-m', `change ${i}`]);
+  const base = await t.checkout('procfile-shell', 'racer');
+  assert.equal((await t.git(base, ['push', 'slipway', 'main'])).code, 0);
+  const dirs: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    const d = `${base}-racer-${i}`;
+    await cp(base, d, { recursive: true });
+    assert.equal((await t.git(d, ['commit', '-q', '--allow-empty', '-m', `change ${i}`])).code, 0);
+    dirs.push(d);
   }
-  await Promise.all(dirs.map((d) => t.git(d, ['push', '--force', 'slipway', 'main'])));
-  const versions = (await t.api('GET', '/apps/racer/releases')).body.map((r: { version: number }) => r.version);
-  assert.ok(versions.length >= 1);
-  assert.deepEqual(versions, versions.map((_: number, i: number) => i + 1));
-  const fsck = await t.git(t.dataDir, ['--git-dir', join(t.dataDir, 'repos', 'racer.git'), 'fsck', '--no-progress']);
+  // Ten developers push at once; whoever is refused pulls and pushes again, as git tells them to.
+  const outcomes = { landed: [] as number[], refused: 0 };
+  await Promise.all(dirs.map(async (d) => {
+    for (let attempt = 0; attempt < 15; attempt++) {
+      const p = await t.git(d, ['push', 'slipway', 'main']);
+      if (p.code === 0) {
+        outcomes.landed.push(Number(/Released v(\d+)/.exec(p.out)?.[1]));
+        return;
+      }
+      assert.match(p.out, /main moved while this push was on its way: another push to racer landed first/, p.out);
+      assert.doesNotMatch(p.out, /Building source|Released/, 'a refused push builds nothing');
+      outcomes.refused++;
+      const pulled = await t.git(d, ['pull', '-q', '--rebase', 'slipway', 'main']);
+      assert.equal(pulled.code, 0, pulled.out);
+    }
+    assert.fail(`${d} never landed`);
+  }));
+  assert.ok(outcomes.refused >= 9, `pushes from a moved branch were refused (${outcomes.refused})`);
+  assert.deepEqual(outcomes.landed.sort((a, b) => a - b), [2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 'each landed push was told its own version');
+  const releases = (await t.api('GET', '/apps/racer/releases')).body as { version: number; description: string }[];
+  assert.deepEqual(releases.map((r) => r.version), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  const builds = (await t.api('GET', '/apps/racer/builds')).body as { status: string }[];
+  assert.deepEqual(builds.map((b) => b.status), Array(11).fill('succeeded'), 'nothing built for a refused push');
+  // Every release is of a commit on the branch, the last one of its tip; every change is in the history.
+  const repo = join(t.dataDir, 'repos', 'racer.git');
+  const history = (await t.git(t.dataDir, ['--git-dir', repo, 'log', '--format=%h %s', 'main'])).out;
+  for (const r of releases) assert.ok(history.includes(r.description.replace('Deploy ', '')), `${r.description} is on main:\n${history}`);
+  for (let i = 0; i < 10; i++) assert.match(history, new RegExp(`change ${i}$`, 'm'));
+  const tip = (await t.git(t.dataDir, ['--git-dir', repo, 'rev-parse', '--short=7', 'main'])).out.trim();
+  assert.equal(releases.at(-1)!.description, `Deploy ${tip}`);
+  const fsck = await t.git(t.dataDir, ['--git-dir', repo, 'fsck', '--strict', '--no-progress']);
   assert.equal(fsck.code, 0, fsck.out);
 });
 
