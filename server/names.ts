@@ -27,6 +27,10 @@ export function parseAppName(value: unknown): AppName {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: string): boolean => UUID.test(value);
+/** Whether a path segment could name a dyno (web.1, run.12) or be a dyno's id. */
+export const couldNameDyno = (value: unknown): value is string => typeof value === 'string' && (/^[a-z0-9]+(?:-[a-z0-9]+)*\.\d{1,6}$/.test(value) || UUID.test(value));
+/** Whether a path segment could name an app (by name or id): anything else is not looked up at all. */
+export const couldNameApp = (value: unknown): value is string => typeof value === 'string' && (APP_NAME.test(value) || UUID.test(value));
 
 const EMAIL = /^[^\s@"'<>\\,;:()[\]]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 

@@ -76,6 +76,10 @@ export function createApi(deps: ApiDeps): Express {
     else if (bodyError.type === 'entity.parse.failed') e = new AppError('bad_request', 'Request body is not valid JSON.', 400);
     else if (typeof bodyError.status === 'number' && bodyError.status >= 400 && bodyError.status < 500) {
       e = new AppError('bad_request', (err as Error).message || 'Bad request.', bodyError.status);
+    } else if (['22021', '22P02', '22P05'].includes(String((err as { code?: unknown }).code))) {
+      // PostgreSQL could not even represent a value (a NUL, a malformed id): input the edge should have refused.
+      deps.log.warn('unrepresentable input reached the database', { method: req.method, path: req.path, code: (err as { code?: string }).code });
+      e = new AppError('bad_request', 'A value in this request is malformed (it has characters or a form that cannot be stored).', 400);
     } else if (unavailableBackend(err)) {
       const backend = unavailableBackend(err)!;
       deps.log.warn('backend unavailable', { method: req.method, path: req.path, backend, error: (err as Error).message });

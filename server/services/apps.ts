@@ -1,7 +1,7 @@
 import type { Db } from '../db/pool.js';
 import { pgCode, withTransaction } from '../db/pool.js';
 import { conflict, forbidden, invalidParams, notFound } from '../errors.js';
-import { parseAppName, randomAppName, type AppName } from '../names.js';
+import { couldNameApp, parseAppName, randomAppName, type AppName } from '../names.js';
 import type { RepoStore } from './repo-store.js';
 import type { User } from './users.js';
 
@@ -103,7 +103,7 @@ export function createAppService(deps: { db: Db; repos: RepoStore; baseDomain: s
      * collaborates on it. Any other app — existing or not — is "not found", so existence is not revealed.
      */
     async get(user: User, idOrName: string): Promise<App> {
-      if (typeof idOrName !== 'string' || idOrName.length > 64) throw notFound(NOT_FOUND);
+      if (!couldNameApp(idOrName)) throw notFound(NOT_FOUND);
       const r = await db.query(
         `SELECT ${APP_COLUMNS} FROM apps a JOIN users u ON u.id = a.owner_id
           WHERE (a.name = $2 OR a.id::text = lower($2)) AND ${ACCESS}`,

@@ -50,6 +50,7 @@ export function createCollaboratorService(db: Db) {
 
     async remove(app: App, emailOrId: string): Promise<Collaborator> {
       const byId = isUuid(emailOrId);
+      if (!byId && !/^[^\s\u0000-\u001f\u007f]{3,254}$/.test(emailOrId)) throw notFound(`Couldn't find that collaborator (${emailOrId.slice(0, 60)}).`);
       const r = await db.query(
         `DELETE FROM collaborators c USING users u, apps a
           WHERE c.user_id = u.id AND a.id = c.app_id AND c.app_id = $1 AND ${byId ? '(c.id = $2::uuid OR u.id = $2::uuid)' : 'lower(u.email) = lower($2)'}

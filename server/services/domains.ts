@@ -68,6 +68,7 @@ export function createDomainService(deps: { db: Db; baseDomain: string; platform
 
   const find = async (app: App, idOrHostname: string): Promise<Domain> => {
     const key = idOrHostname.toLowerCase().replace(/\.$/, '');
+    if (!/^[a-z0-9*.-]{1,253}$/.test(key) && !isUuid(key)) throw notFound(`Couldn't find that domain: ${idOrHostname.slice(0, 253)} is not a domain of ${app.name}.`);
     const r = await deps.db.query<Row>(
       `SELECT ${COLUMNS} FROM domains d JOIN apps a ON a.id = d.app_id WHERE d.app_id = $1 AND ${isUuid(key) ? 'd.id = $2' : 'lower(d.hostname) = $2'}`,
       [app.id, key],

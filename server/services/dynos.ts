@@ -2,6 +2,7 @@
  * Formation (the desired dynos: process type → quantity and size) and dynos (what the agents report running).
  * The formation is set by the first deploy (web=1, other types 0) and by scaling; the agent reconciles to it.
  */
+import { couldNameDyno } from '../names.js';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_DYNO_SIZE, DYNO_SIZES, dynoContainerId, dynoSize, type DynoSize } from '../../runner/index.js';
 import type { AgentStore, DesiredDyno, DynoReport } from '../../runner/agent.js';
@@ -157,6 +158,7 @@ export function createDynoService(db: Db, events?: EventBus, limits: DynoLimits 
     },
 
     async formationOf(app: App, type: string): Promise<FormationRow> {
+      if (!TYPE.test(type) || type.length > 30) throw notFound(`Couldn't find that process type (${type.slice(0, 40)}).`);
       const r = await db.query(`SELECT ${FORMATION_COLUMNS} ${FORMATION_FROM} WHERE f.app_id = $1 AND f.type = $2`, [app.id, type]);
       if (!r.rows[0]) throw notFound(`Couldn't find that process type (${type}).`);
       return r.rows[0];
@@ -189,6 +191,7 @@ export function createDynoService(db: Db, events?: EventBus, limits: DynoLimits 
     },
 
     async get(app: App, nameOrId: string): Promise<DynoRow> {
+      if (!couldNameDyno(nameOrId)) throw notFound(`Couldn't find that dyno (${String(nameOrId).slice(0, 60)}).`);
       const r = await db.query(`SELECT ${DYNO_COLUMNS} ${DYNO_FROM} WHERE d.app_id = $1 AND (d.name = $2 OR d.id::text = $2) ORDER BY d.created_at DESC LIMIT 1`, [app.id, nameOrId]);
       if (!r.rows[0]) throw notFound(`Couldn't find that dyno (${nameOrId.slice(0, 60)}).`);
       return r.rows[0];

@@ -38,9 +38,9 @@ export function buildRoutes(deps: { apps: AppService; sources: SourceStore; queu
     const app = appOf(res);
     const blob = req.body?.source_blob;
     if (!blob || typeof blob !== 'object') throw badRequest('Body must be {"source_blob": {"url": …, "version": …}}.');
-    const file = await deps.sources.resolve(app, blob.url, deps.urls.publicUrl);
     const version = blob.version === undefined || blob.version === null ? null : String(blob.version);
-    if (version !== null && !/^[\w.+\/-]{1,64}$/.test(version)) throw invalidParams('source_blob.version must be up to 64 letters, digits and ._+/-');
+    if (version !== null && !/^[A-Za-z0-9][\w.+\/-]{0,63}$/.test(version)) throw invalidParams('source_blob.version must be up to 64 letters, digits and ._+/-, starting with a letter or digit.');
+    const file = await deps.sources.resolve(app, blob.url, deps.urls.publicUrl);
     const build = await deps.builds.create(app, currentUser(res).id, version, blob.url);
     await enqueueBuild(deps.queue, { buildId: build.id, sourceFile: file });
     res.status(201).json(serializeBuild(build, deps.urls));
