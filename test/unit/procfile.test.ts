@@ -27,8 +27,8 @@ test("when a buildpack's bin/release prints YAML, then its default process types
 test('when a push names refs, then only one update of main or master deploys', () => {
   const sha = 'a'.repeat(40);
   const zero = '0'.repeat(40);
-  assert.deepEqual(chooseDeploy([{ old: zero, new: sha, ref: 'refs/heads/main' }]), { sha, ref: 'refs/heads/main' });
-  assert.deepEqual(chooseDeploy([{ old: zero, new: sha, ref: 'refs/heads/master' }]), { sha, ref: 'refs/heads/master' });
+  assert.deepEqual(chooseDeploy([{ old: zero, new: sha, ref: 'refs/heads/main' }]), { sha, ref: 'refs/heads/main', old: zero });
+  assert.deepEqual(chooseDeploy([{ old: zero, new: sha, ref: 'refs/heads/master' }]), { sha, ref: 'refs/heads/master', old: zero });
   assert.match((chooseDeploy([{ old: zero, new: sha, ref: 'refs/heads/dev' }]) as { refuse: string }).refuse, /branch dev is not supported/);
   assert.match((chooseDeploy([{ old: zero, new: sha, ref: 'refs/tags/v1' }]) as { refuse: string }).refuse, /tag v1/);
   assert.match((chooseDeploy([{ old: sha, new: zero, ref: 'refs/heads/main' }]) as { refuse: string }).refuse, /Deleting/);
