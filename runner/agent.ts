@@ -460,6 +460,14 @@ export function createAgent(o: AgentOptions) {
       for (const t of timers) clearTimeout(t);
       timers.clear();
     },
+    /**
+     * The apps and slugs this agent still has dynos of (starting, up, crashed or still stopping): what must not be
+     * tidied away yet (an app's log stream, an unpacked slug).
+     */
+    inUse(): { apps: Set<string>; digests: Set<string> } {
+      const all = [...[...slots.values()].flatMap((s) => [s.current, s.next, s.crashed]), ...stopping, ...oneOffs.values()].filter((i): i is Instance => !!i);
+      return { apps: new Set(all.map((i) => i.spec.appId)), digests: new Set(all.map((i) => i.spec.release.slugDigest)) };
+    },
     /** What runs now, for tests and diagnostics. */
     snapshot() {
       return [...slots.values()].map((s) => ({

@@ -19,6 +19,7 @@ import type { UrlInfo } from './api/serializers.js';
 import { createEventBus, type EventBus } from './events.js';
 import { createDynoService } from './services/dynos.js';
 import { createDomainService } from './services/domains.js';
+import { createAppTeardown } from './services/app-teardown.js';
 
 export interface Platform {
   config: Config;
@@ -32,13 +33,14 @@ export interface Platform {
 /** Where the api role listens for pre-receive hooks. */
 export const hookSocketPath = (config: Config) => join(config.dataDir, 'run', 'git-hook.sock');
 
-export function createServices(config: Config, db: Db, events?: EventBus) {
+export function createServices(config: Config, db: Db, events?: EventBus, redis?: Redis) {
   const repos = createRepoStore(join(config.dataDir, 'repos'), (path) => installHook(path, hookSocketPath(config), config.maxPushBytes));
   const users = createUserService(db);
   const appChanged = async (appId: string) => {
     await events?.publish({ kind: 'app', appId });
   };
-  const apps = createAppService({ db, repos, baseDomain: config.baseDomain, events: { appChanged } });
+  const teardown = createAppTeardown({ db, dataDir: config.dataDir, redis, redisPrefix: config.redisPrefix });
+  const apps = createAppService({ db, repos, baseDomain: config.baseDomain, events: { appChanged }, teardown });
   const domains = createDomainService({ db, baseDomain: config.baseDomain, platformHosts: [new URL(config.publicUrl).hostname], changed: appChanged });
   const collaborators = createCollaboratorService(db);
   const builds = createBuildService(db);
@@ -72,7 +74,7 @@ export async function openPlatform(config: Config, opts: { migrate?: boolean; po
     config,
     db,
     redis,
-    services: createServices(config, db, createEventBus(redis, config.redisPrefix)),
+    services: createServices(config, db, createEventBus(redis, config.redisPrefix), redis),
     urls: { publicUrl: config.publicUrl, baseDomain: config.baseDomain, routerPort: config.routerPort },
     async close() {
       redis.disconnect();

@@ -14,6 +14,7 @@ import { createAddressService } from '../services/addresses.js';
 import { createPgAgentStore, loadOneOffDyno } from '../services/dynos.js';
 import { claimRendezvous, EXIT_MARKER, loadOneOff } from '../oneoff.js';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createTidier } from './tidy.js';
 import type { Agent } from '../../runner/agent.js';
 
 /**
@@ -57,6 +58,11 @@ export async function startAgentRole(p: Platform, log: Logger) {
     bootTimeoutMs: c.bootTimeoutMs, stopGraceMs: c.stopGraceMs, backoffMs: c.crashBackoffMs,
     onError: (what, e) => log.warn(`${what} failed`, { error: e.message }),
   });
+  const tidier = createTidier({
+    db: p.db, redis: p.redis, redisPrefix: c.redisPrefix, slugCacheDir: join(c.dataDir, 'slug-cache'), logs,
+    inUse: () => agent.inUse(), log: log.child('tidy'),
+  });
+  const tidyTimer = setInterval(() => void tidier.tidy(), 5_000);
   const startDetached = async (dynoId: string) => {
     const d = await loadOneOffDyno(p.db, dynoId, (await loadOneOff(p.redis, c.redisPrefix, dynoId)).env);
     if (d) await agent.runOneOff(d);
@@ -79,6 +85,7 @@ export async function startAgentRole(p: Platform, log: Logger) {
   return {
     async stop() {
       clearInterval(timer);
+      clearInterval(tidyTimer);
       sub.close();
       rendezvous.close();
       await agent.stop();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { alive, descendants, freePort, processesMentioning, waitFor } from '../helpers/procs.js';
 import { cleanEnv, slipway, startUp, type Up } from '../helpers/slipway.js';
 import { requestWithHost } from '../helpers/http.js';
-import { appChain, vethNames } from '../../runner/network.js';
+import { assertNoDynoLeft } from '../helpers/leftovers.js';
 import { createTestDatabase, createTestRedisPrefix } from '../helpers/services.js';
 
 const run = promisify(execFile);
@@ -32,27 +32,6 @@ async function stopAndCheckNothingLeft(up: Up, dataDir: string) {
   await waitFor('every started process to be gone', () => started.every((p) => !alive(p.pid)), 10_000);
   assert.deepEqual(processesMentioning(dataDir), [], 'no process mentions the data dir');
   return started;
-}
-
-/** After a stop: no container, netns, veth, cgroup, mount or address rule of these dynos is left on the machine. */
-async function assertNoDynoLeft(dataDir: string, appId: string, ids: string[]) {
-  assert.ok(ids.length > 0);
-  const containers = (await run('runc', ['--root', join(dataDir, 'run', 'runc'), 'list', '-q'])).stdout.trim();
-  assert.equal(containers, '', 'no runc containers');
-  const netns = (await run('ip', ['netns', 'list'])).stdout;
-  const links = (await run('ip', ['-o', 'link', 'show'])).stdout;
-  const mounts = await readFile('/proc/self/mountinfo', 'utf8');
-  const rules = (await run('iptables', ['-S'])).stdout;
-  for (const id of ids) {
-    assert.ok(!netns.includes(id), `netns ${id}`);
-    assert.ok(!links.includes(`${vethNames(id).host}@`) && !links.includes(`${vethNames(id).host}:`), `veth of ${id}`);
-    for (const controller of ['memory', 'pids', 'cpu,cpuacct', 'freezer']) {
-      assert.equal(await stat(join('/sys/fs/cgroup', controller, 'slipway', id)).then(() => true, () => false), false, `${controller} cgroup of ${id}`);
-    }
-  }
-  assert.ok(!mounts.includes(dataDir), 'no mount under the data dir');
-  assert.deepEqual(await readdir(join(dataDir, 'run', 'dynos')).catch(() => []), [], 'no dyno dirs');
-  assert.ok(!rules.includes(appChain(appId)), `the app's iptables chain ${appChain(appId)}`);
 }
 
 test('when slipway up runs with no URLs, then embedded PostgreSQL and Redis serve a working platform, and SIGTERM leaves nothing running', async () => {

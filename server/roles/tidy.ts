@@ -1,0 +1,75 @@
+/**
+ * The agent's tidying after destroyed apps: the log stream lines its stopping dynos wrote after the app went
+ * ("Stopping all processes…", "State changed … to down"), and unpacked slugs no slug row references any more.
+ * Nothing an app still has a dyno of (starting, up, crashed or stopping) is touched.
+ */
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import type { Db } from '../db/pool.js';
+import type { Logger } from '../log.js';
+import { appLogKey, type AppLogWriter } from '../logs/app-log.js';
+import { isUuid } from '../names.js';
+
+const DIGEST = /^[0-9a-f]{64}$/;
+
+export function createTidier(deps: {
+  db: Db;
+  redis: Redis;
+  redisPrefix: string;
+  slugCacheDir: string;
+  logs: AppLogWriter;
+  inUse: () => { apps: Set<string>; digests: Set<string> };
+  log: Logger;
+}) {
+  const keyPrefix = appLogKey(deps.redisPrefix, '');
+
+  async function logStreams(): Promise<number> {
+    const ids: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await deps.redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 500);
+      cursor = next;
+      for (const k of keys) if (isUuid(k.slice(keyPrefix.length))) ids.push(k.slice(keyPrefix.length));
+    } while (cursor !== '0');
+    if (ids.length === 0) return 0;
+    const live = new Set((await deps.db.query<{ id: string }>('SELECT id FROM apps WHERE id = ANY($1::uuid[])', [ids])).rows.map((r) => r.id));
+    const gone = ids.filter((id) => !live.has(id) && !deps.inUse().apps.has(id));
+    if (gone.length === 0) return 0;
+    await deps.logs.flush(); // the last lines of its dynos, then the stream
+    await deps.redis.del(...gone.map((id) => appLogKey(deps.redisPrefix, id)));
+    return gone.length;
+  }
+
+  async function unpackedSlugs(): Promise<number> {
+    const digests = (await readdir(deps.slugCacheDir).catch(() => [] as string[])).filter((d) => DIGEST.test(d));
+    if (digests.length === 0) return 0;
+    const referenced = new Set((await deps.db.query<{ digest: string }>('SELECT DISTINCT digest FROM slugs WHERE digest = ANY($1)', [digests])).rows.map((r) => r.digest));
+    const used = deps.inUse().digests;
+    let n = 0;
+    for (const d of digests) {
+      if (referenced.has(d) || used.has(d)) continue;
+      await rm(join(deps.slugCacheDir, d), { recursive: true, force: true });
+      n++;
+    }
+    return n;
+  }
+
+  let running: Promise<void> | undefined;
+  return {
+    /** One pass; a pass asked for while one runs joins it. */
+    tidy(): Promise<void> {
+      running ??= (async () => {
+        try {
+          const [streams, slugs] = [await logStreams(), await unpackedSlugs()];
+          if (streams || slugs) deps.log.info('tidied after destroyed apps', { log_streams: streams, unpacked_slugs: slugs });
+        } catch (e) {
+          deps.log.warn('tidying failed', { error: (e as Error).message });
+        } finally {
+          running = undefined;
+        }
+      })();
+      return running;
+    },
+  };
+}
