@@ -1,14 +1,22 @@
 /** The slug: the compiled /app as a tar.gz, content-addressed by its sha256. */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, constants } from 'node:zlib';
+import { DYNO_GID, DYNO_UID } from '../runner/stack.js';
 
 export class SlugTooLargeError extends Error {}
+
+/**
+ * pigz (Debian's, installed by setup) gzips on every core: a Node slug (a 100 MB node binary) packs in 0.7 s instead
+ * of 1.8 s. Its thread count is fixed, not the machine's, so a tree packs to the same bytes on any machine.
+ */
+export const PIGZ = ['/usr/bin/pigz', '/bin/pigz'].find((p) => existsSync(p));
+const PIGZ_ARGS = ['-1', '-n', '-p', '4', '-c'];
 
 /**
  * Packs dir into slugsDir/<sha256>.tar.gz in one pass: tar (sorted, fixed mtime and owner, so equal trees give
@@ -28,20 +36,33 @@ export async function packSlug(dir: string, slugsDir: string, maxBytes: number):
       cb(null, chunk);
     },
   });
-  const tar = spawn('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-cf', '-', '-C', dir, '--', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Owned by the dyno user in the archive, so the agent unpacks it as it is (no chown of every file).
+  const owner = [`--owner=${DYNO_UID}`, `--group=${DYNO_GID}`];
+  const tar = spawn('tar', ['--sort=name', '--mtime=@0', ...owner, '--numeric-owner', '-cf', '-', '-C', dir, '--', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   tar.stderr.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((r) => tar.on('close', r));
+  const gz = PIGZ ? spawn(PIGZ, PIGZ_ARGS, { stdio: ['pipe', 'pipe', 'pipe'] }) : undefined;
+  let gzErr = '';
+  gz?.stderr!.on('data', (d) => (gzErr += d));
+  const gzExited = gz ? new Promise<number | null>((r) => gz.on('close', r)) : Promise.resolve(0);
   try {
-    await pipeline(tar.stdout, createGzip({ level: constants.Z_BEST_SPEED }), count, createWriteStream(tmp, { mode: 0o600 }));
+    if (gz) {
+      await Promise.all([pipeline(tar.stdout, gz.stdin!), pipeline(gz.stdout!, count, createWriteStream(tmp, { mode: 0o600 }))]);
+    } else {
+      await pipeline(tar.stdout, createGzip({ level: constants.Z_BEST_SPEED }), count, createWriteStream(tmp, { mode: 0o600 }));
+    }
     const code = await exited;
     if (code !== 0) throw new Error(`tar failed packing the slug: ${err.trim() || 'exit ' + code}`);
+    const gzCode = await gzExited;
+    if (gzCode !== 0) throw new Error(`pigz failed packing the slug: ${gzErr.trim() || 'exit ' + gzCode}`);
     const digest = hash.digest('hex');
     const path = join(slugsDir, `${digest}.tar.gz`);
     await rename(tmp, path);
     return { digest, size, path };
   } catch (e) {
     tar.kill('SIGKILL');
+    gz?.kill('SIGKILL');
     throw e;
   } finally {
     await rm(tmp, { force: true });

@@ -8,6 +8,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DYNO_GID, DYNO_UID } from './stack.js';
+import { PIGZ } from '../buildpacks/slug.js';
 
 const run = promisify(execFile);
 const DIGEST = /^[0-9a-f]{64}$/;
@@ -33,9 +34,10 @@ async function unpack(slugFile: string, digest: string, cacheDir: string): Promi
   const tmp = `${dir}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   await mkdir(tmp, { mode: 0o755 });
   try {
-    await run('tar', ['-xzf', slugFile, '-C', tmp, '--no-same-owner']);
-    // Owned by the dyno user, so a dyno may write to /app (overlay copy-up keeps the owner).
-    await run('chown', ['-R', '--', `${DYNO_UID}:${DYNO_GID}`, tmp]);
+    // Owned by the dyno user, so a dyno may write to /app (overlay copy-up keeps the owner): slugs are packed so,
+    // and unpacked with their owners; one packed by an older Slipway (owned by root) is chowned after.
+    await run('tar', ['-xf', slugFile, '-C', tmp, '--same-owner', '--numeric-owner', ...(PIGZ ? ['-I', PIGZ] : ['-z'])]);
+    if ((await stat(tmp)).uid !== DYNO_UID) await run('chown', ['-R', '--', `${DYNO_UID}:${DYNO_GID}`, tmp]);
     await run('touch', [join(tmp, '.slipway-unpacked')]);
     await rename(tmp, dir).catch(async (e) => {
       if (!(await stat(join(dir, '.slipway-unpacked')).then(() => true, () => false))) throw e;

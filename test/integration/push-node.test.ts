@@ -29,6 +29,7 @@ test('when a Node app without dependencies is pushed, then the node engines.node
   assert.match(push.out, /remote: -----> Node\.js app detected/);
   assert.match(push.out, /remote: -----> Installing node 20\.\d+\.\d+/);
   assert.match(push.out, /remote: -----> Installing npm \d+\.\d+\.\d+/);
+  assert.match(push.out, /remote: -----> No dependencies in package\.json: nothing to install/);
   assert.match(push.out, /Released v1/);
   assert.deepEqual((await t.api('GET', '/apps/node-plain/releases/v1')).body.process_types, { web: 'npm start' });
   const files = await slugFiles('node-plain', 1);
