@@ -74,9 +74,34 @@ test('when the agent is killed with dynos running, then a new agent brings the f
   assert.ok(ms < 15_000, `serving again after ${ms} ms`);
 });
 
-test('when the router is killed, then it comes back and serves from Postgres', async () => {
+test('when the router is killed under load, then it comes back and serves from Postgres; the dynos are untouched', async () => {
+  const before = await dynos();
+  // Eight clients keep requests going through the kill; each request has a deadline, so none can hang.
+  let running = true;
+  const outcomes: { at: number; status: number }[] = [];
+  const clients = Array.from({ length: 8 }, async () => {
+    while (running) {
+      const r = await Promise.race([
+        requestWithHost(routerPort, 'faulty.localhost').then((x) => x.status, () => 0),
+        new Promise<number>((res) => setTimeout(() => res(-1), 5000)),
+      ]);
+      outcomes.push({ at: Date.now(), status: r });
+      if (r !== 200) await new Promise((res) => setTimeout(res, 20));
+    }
+  });
+  await new Promise((r) => setTimeout(r, 500));
   const ms = await killRole('router');
+  const back = Date.now();
+  await new Promise((r) => setTimeout(r, 1000));
+  running = false;
+  await Promise.all(clients);
   assert.ok(ms < 15_000, `serving again after ${ms} ms`);
+  assert.ok(outcomes.filter((o) => o.at < back - ms).every((o) => o.status === 200), 'all served before the kill');
+  const afterBack = outcomes.filter((o) => o.at > back);
+  assert.ok(afterBack.length > 20, `requests after the router came back: ${afterBack.length}`);
+  assert.deepEqual([...new Set(afterBack.map((o) => o.status))], [200], 'every request after it came back was served');
+  assert.equal(outcomes.filter((o) => o.status === -1).length, 0, 'no request hung');
+  assert.deepEqual(await dynos(), before, 'the dynos kept running through the router\'s death');
 });
 
 test('when the api is killed, then it comes back and the CLI works again', async () => {
