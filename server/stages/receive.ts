@@ -107,6 +107,7 @@ export function createReceiveServer(deps: {
         if (await moved()) return;
         const unlock = await locks.lock(push.app.id, () => say(`Waiting for another push to ${push.app.name} to finish...`));
         void deps.pushes.ended(req.pid).then(unlock);
+        if (abort.signal.aborted) return; // the pusher went away while waiting its turn: nothing to build
         if (await moved()) return;
         const build = await deps.builds.create(push.app, push.user.id, choice.sha);
         await enqueueBuild(deps.queue, { buildId: build.id, quarantine: typeof req.quarantine === 'string' ? req.quarantine : null });
