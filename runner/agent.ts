@@ -107,6 +107,8 @@ interface Slot {
   crashed?: Instance;
   /** ps:restart asked for a fresh instance of the same generation. */
   restart?: boolean;
+  /** The restartAt a wake-up timer is set for. */
+  wakeAt?: number;
 }
 
 const describe = (s: number | null) => (s === null ? 'unknown' : String(s));
@@ -162,21 +164,28 @@ export function createAgent(o: AgentOptions) {
     void report(inst);
   }
 
-  /** Lines per dyno per second; beyond the cap they are dropped and counted (Heroku's L10). */
+  /**
+   * Lines per dyno per second; beyond the cap they are dropped and counted (Heroku's L10). The count is logged when
+   * the second is over, whether or not the dyno writes again.
+   */
   function outputFor(spec: DynoSpec): (line: string) => void {
     let windowStart = Date.now();
     let count = 0;
     let dropped = 0;
+    const report = () => {
+      if (dropped === 0) return;
+      event(spec, spec.name, `Error L10 (output buffer overflow) -> ${dropped} log lines dropped: the dyno wrote more than ${maxLines} lines a second`);
+      dropped = 0;
+    };
     return (line) => {
       const now = Date.now();
       if (now - windowStart >= 1000) {
-        if (dropped > 0) event(spec, spec.name, `Error L10 (output buffer overflow) -> ${dropped} log lines dropped: the dyno wrote more than ${maxLines} lines a second`);
+        report();
         windowStart = now;
         count = 0;
-        dropped = 0;
       }
-      if (++count > maxLines) dropped++;
-      else o.logs.write(spec.appId, 'app', spec.name, line);
+      if (++count <= maxLines) return o.logs.write(spec.appId, 'app', spec.name, line);
+      if (dropped++ === 0) later(Math.max(0, windowStart + 1000 - now), report);
     };
   }
 
@@ -325,6 +334,11 @@ export function createAgent(o: AgentOptions) {
       if (!cur && !slot.next) {
         slot.restart = false;
         if (now >= slot.restartAt) void start(slot, d, 'current').catch(fail('start'));
+        else if (slot.wakeAt !== slot.restartAt) {
+          // Not due yet (a timer may fire a millisecond before the wall clock says so): look again when it is.
+          slot.wakeAt = slot.restartAt;
+          later(slot.restartAt - now + 1, () => void kick());
+        }
         continue;
       }
       if (cur && (cur.desired.generation !== d.generation || slot.restart) && !slot.next && !cur.stopping && now >= slot.restartAt) {

@@ -188,9 +188,12 @@ test('when a restart is asked, then the dyno is replaced and a crash count start
 
 test('when a dyno floods its output, then lines beyond the rate are dropped and counted (L10)', async () => {
   const s = memoryStore();
-  s.desired = [dyno('worker', 1, 'seq 1 20000; sleep 1.2; echo after')];
+  s.desired = [dyno('worker', 1, 'seq 1 20000; sleep 5; echo after')];
   const a = start(s, { maxLinesPerSecond: 1000 });
   await a.agent.start();
+  // Counted when the second is over, not when the dyno next writes (it is silent for 5 s after the burst).
+  await until(() => /Error L10/.test(a.text()), 4000, 'L10 before the dyno writes again', () => a.text().slice(-2000));
+  assert.ok(!a.lines.some((l) => l.line === 'after'));
   await until(() => a.lines.some((l) => l.line === 'after'), 10_000, 'after', () => a.text().slice(-2000));
   const appLines = a.lines.filter((l) => l.source === 'app' && l.line !== 'after').length;
   const dropped = [...a.text().matchAll(/Error L10 \(output buffer overflow\) -> (\d+) log lines dropped/g)].reduce((n, m) => n + Number(m[1]), 0);
