@@ -113,6 +113,9 @@ interface Slot {
 
 const describe = (s: number | null) => (s === null ? 'unknown' : String(s));
 
+/** Past this many times the lines-per-second cap within a second, a dyno's output is held back, not read. */
+const HOLD_AFTER = 4;
+
 export function backoffDelay(crashes: number, baseMs: number, maxMs: number): number {
   if (crashes <= 1) return 0;
   return Math.min(maxMs, baseMs * 2 ** (crashes - 2));
@@ -166,9 +169,11 @@ export function createAgent(o: AgentOptions) {
 
   /**
    * Lines per dyno per second; beyond the cap they are dropped and counted (Heroku's L10). The count is logged when
-   * the second is over, whether or not the dyno writes again.
+   * the second is over, whether or not the dyno writes again. A dyno writing at several times the cap (`yes`) has
+   * its output held back for the rest of the second, so reading what would be dropped cannot cost the agent a
+   * core: its writes wait on the full pipe.
    */
-  function outputFor(spec: DynoSpec): (line: string) => void {
+  function outputFor(spec: DynoSpec): (line: string) => void | number {
     let windowStart = Date.now();
     let count = 0;
     let dropped = 0;
@@ -184,8 +189,13 @@ export function createAgent(o: AgentOptions) {
         windowStart = now;
         count = 0;
       }
-      if (++count <= maxLines) return o.logs.write(spec.appId, 'app', spec.name, line);
+      if (++count <= maxLines) {
+        o.logs.write(spec.appId, 'app', spec.name, line);
+        return undefined;
+      }
       if (dropped++ === 0) later(Math.max(0, windowStart + 1000 - now), report);
+      // Until just past the second's end (a timer may fire a millisecond early), so reading resumes in a new one.
+      if (count > maxLines * HOLD_AFTER) return windowStart + 1005 - now;
     };
   }
 

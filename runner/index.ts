@@ -51,8 +51,11 @@ export interface DynoStats {
 }
 
 export interface StartOptions {
-  /** Each line of stdout and stderr (lines over 10 KB arrive in pieces). */
-  onLine: (line: string) => void;
+  /**
+   * Each line of stdout and stderr (lines over 10 KB arrive in pieces). A number returned holds the dyno's output
+   * back for that many ms: nothing more is read, so once its pipes are full the dyno's own writes wait.
+   */
+  onLine: (line: string) => void | number;
   /** Attached one-off dynos: what the user types. Without it, stdin is empty. */
   stdin?: NodeJS.ReadableStream;
   /** Raw output instead of lines (attached one-offs). */
@@ -98,11 +101,29 @@ export function wireOutput(child: ChildProcess, opts: StartOptions): () => void 
     opts.stdin.pipe(child.stdin);
     child.stdin.on('error', () => undefined);
   }
-  const onLine = (l: string) => splitLong(l).forEach(opts.onLine);
+  let heldUntil = 0;
+  let held: NodeJS.Timeout | undefined;
+  const onLine = (l: string) => {
+    for (const part of splitLong(l)) {
+      const hold = opts.onLine(part);
+      if (typeof hold === 'number' && hold > 0) heldUntil = Math.max(heldUntil, Date.now() + hold);
+    }
+  };
+  const holdIfAsked = () => {
+    const ms = heldUntil - Date.now();
+    if (held || ms <= 0) return;
+    child.stdout?.pause();
+    child.stderr?.pause();
+    held = setTimeout(() => {
+      held = undefined;
+      child.stdout?.resume();
+      child.stderr?.resume();
+    }, ms);
+  };
   const out = lineSplitter(onLine);
   const err = lineSplitter(onLine);
-  child.stdout?.on('data', (d: Buffer) => (opts.onData ? opts.onData(d) : out.push(d)));
-  child.stderr?.on('data', (d: Buffer) => (opts.onData ? opts.onData(d) : err.push(d)));
+  child.stdout?.on('data', (d: Buffer) => (opts.onData ? opts.onData(d) : (out.push(d), holdIfAsked())));
+  child.stderr?.on('data', (d: Buffer) => (opts.onData ? opts.onData(d) : (err.push(d), holdIfAsked())));
   return () => {
     out.end();
     err.end();

@@ -202,6 +202,24 @@ test('when a dyno floods its output, then lines beyond the rate are dropped and 
   assert.ok(dropped >= 20000 - appLines - 1000 && dropped <= 20000, `dropped lines are counted (${appLines} logged, ${dropped} counted)`);
 });
 
+test('when a dyno writes as fast as it can (yes), then its output is held back and reading it costs the agent little', async () => {
+  const s = memoryStore();
+  s.desired = [dyno('worker', 1, 'timeout 3 yes flooding')];
+  const a = start(s, { maxLinesPerSecond: 1000 });
+  const cpu0 = process.cpuUsage();
+  const t0 = Date.now();
+  await a.agent.start();
+  await until(() => /Process exited with status 124/.test(a.text()), 15_000, 'the flood over', () => a.text().split('\n').filter((l) => !l.endsWith('flooding')).join('\n'));
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const wall = (Date.now() - t0) / 1000;
+  const appLines = a.lines.filter((l) => l.source === 'app').length;
+  assert.ok(appLines <= 1000 * (Math.ceil(wall) + 1), `at most the rate got through: ${appLines} lines in ${wall.toFixed(1)} s`);
+  assert.match(a.text(), /Error L10 \(output buffer overflow\) -> \d+ log lines dropped/);
+  // Unthrottled, reading yes's millions of lines a second keeps this process busy the whole 3 s.
+  assert.ok(cpuSeconds < 0.3 * wall, `the agent's process used ${cpuSeconds.toFixed(2)} s of CPU in ${wall.toFixed(1)} s of flood`);
+});
+
 test('when the agent stops, then every dyno is stopped and forgotten', async () => {
   const s = memoryStore();
   s.desired = [dyno('web', 1, WEB), dyno('worker', 1, 'sleep 60')];
