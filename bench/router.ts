@@ -1,6 +1,7 @@
 /**
  * bench/router: a trivial upstream, then the same load straight to it, through nginx (Debian's, one worker,
- * upstream keep-alive: what Dokku fronts apps with) and through the Slipway router, in one run. wrk measures
+ * upstream keep-alive: what Dokku fronts apps with), through the Slipway router, and through a bare forwarder on
+ * undici's Pool (the reference the router's own upstream client was chosen against), in one run. wrk measures
  * req/s and latency; CPU per request comes from /proc of each proxy's processes. Prints ratios; writes
  * bench/results/router-DATE.json. Never pass/fail.
  */
@@ -116,13 +117,15 @@ export async function benchRouter(): Promise<void> {
   await need('wrk', 'wrk');
   const dist = join(PACKAGE_ROOT, 'dist', 'bench');
   const dir = await mkdtemp(join(tmpdir(), 'slipway-bench-router-'));
-  const [upPort, routerPort, nginxPort] = [await freePort(), await freePort(), await freePort()];
+  const [upPort, routerPort, nginxPort, undiciPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const children: ChildProcess[] = [];
   try {
     const upstream = await start(process.execPath, [join(dist, 'upstream.js'), String(upPort)], 'ready');
     children.push(upstream);
     const router = await start(process.execPath, [join(dist, 'router-proxy.js'), String(routerPort), String(upPort)], 'ready');
     children.push(router);
+    const undici = await start(process.execPath, [join(dist, 'undici-proxy.js'), String(undiciPort), String(upPort)], 'ready');
+    children.push(undici);
     await writeFile(join(dir, 'nginx.conf'), nginxConf(dir, nginxPort, upPort));
     const nginx = await start('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')]);
     children.push(nginx);
@@ -133,6 +136,7 @@ export async function benchRouter(): Promise<void> {
       { name: 'direct', port: upPort, pids: [upstream.pid!] },
       { name: 'nginx', port: nginxPort, pids: nginxPids },
       { name: 'slipway', port: routerPort, pids: [router.pid!] },
+      { name: 'undici', port: undiciPort, pids: [undici.pid!] },
     ];
     const rows: Record<string, unknown>[] = [];
     for (const [path, label] of [['/small', '100 B'], ['/large', '64 KiB']] as const) {
@@ -146,12 +150,13 @@ export async function benchRouter(): Promise<void> {
       console.log(`${label.padEnd(7)} ${CONNECTIONS} conns   req/s: direct ${by.direct.rps}, nginx ${by.nginx.rps}, slipway ${by.slipway.rps}  (slipway/nginx ${row.slipway_vs_nginx_rps}, slipway/direct ${row.slipway_vs_direct_rps})`);
       console.log(`${''.padEnd(7)} p50/p99 µs: direct ${by.direct.p50_us}/${by.direct.p99_us}, nginx ${by.nginx.p50_us}/${by.nginx.p99_us}, slipway ${by.slipway.p50_us}/${by.slipway.p99_us}`);
       console.log(`${''.padEnd(7)} proxy CPU per request: nginx ${by.nginx.cpu_us_per_req} µs, slipway ${by.slipway.cpu_us_per_req} µs (upstream ${by.direct.cpu_us_per_req} µs)`);
+      console.log(`${''.padEnd(7)} reference, a bare undici Pool forwarder: ${by.undici.rps} req/s (slipway/undici ${(by.slipway.rps / by.undici.rps).toFixed(2)}), ${by.undici.cpu_us_per_req} µs per request`);
     }
     const one: Record<string, Figures> = {};
     for (const t of targets) one[t.name] = await wrk(t.port, '/small', 1, t.pids);
-    const hop = { body: '100 B', connections: 1, ...one, nginx_added_us: one.nginx.p50_us - one.direct.p50_us, slipway_added_us: one.slipway.p50_us - one.direct.p50_us };
+    const hop = { body: '100 B', connections: 1, ...one, nginx_added_us: one.nginx.p50_us - one.direct.p50_us, slipway_added_us: one.slipway.p50_us - one.direct.p50_us, undici_added_us: one.undici.p50_us - one.direct.p50_us };
     rows.push(hop);
-    console.log(`one connection, p50: direct ${one.direct.p50_us} µs; one hop adds nginx ${hop.nginx_added_us} µs, slipway ${hop.slipway_added_us} µs`);
+    console.log(`one connection, p50: direct ${one.direct.p50_us} µs; one hop adds nginx ${hop.nginx_added_us} µs, slipway ${hop.slipway_added_us} µs (undici reference ${hop.undici_added_us} µs)`);
 
     const machine = { cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version, nginx: (await run('nginx', ['-v']).catch((e: { stderr: string }) => e)).stderr?.trim() };
     const out = join(PACKAGE_ROOT, 'bench', 'results', `router-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.json`);

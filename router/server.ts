@@ -1,7 +1,8 @@
 /**
- * The front door: Host → the app's route → one of its web dynos, round-robin, over a keep-alive connection pool
- * per dyno (undici: bench/router measured it about 2.5x http-proxy's throughput on this machine; http-proxy still
- * tunnels websockets and other upgrades). Heroku's behaviour: X-Forwarded-For/Proto/Port set by the router,
+ * The front door: Host → the app's route → one of its web dynos, round-robin, over keep-alive connections per
+ * dyno (router/upstream.ts, the router's own HTTP/1.1 client: bench/router measured it ahead of undici's Pool,
+ * which was itself about 2.5x http-proxy's throughput on this machine; http-proxy still tunnels websockets and
+ * other upgrades). Heroku's behaviour: X-Forwarded-For/Proto/Port set by the router,
  * X-Request-Id (kept when the client sends a sane one), Via; 30 s to the first response byte (H12), 55 s of
  * silence after it (H15); a dyno closing without answering (H13) or mid-response (H18); no web dynos (H14) or
  * only crashed ones (H10); maintenance (H80); a client leaving early (H27). A refused connection (a dyno going
@@ -10,12 +11,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
-import { Pool, type Dispatcher } from 'undici';
 import { ERRORS, errorBody, type RouterError } from './error-pages.js';
 import { normalizeHost } from './host.js';
 import type { Endpoint, Route, RouteTable } from './routes.js';
+import { HOP_BY_HOP, connectionNames, lowerName } from './headers.js';
+import { UpstreamPool, type Exchange, type UpstreamError, type UpstreamHandler } from './upstream.js';
 
 export interface RouterOptions {
   routes: RouteTable;
@@ -37,13 +40,10 @@ export interface RouterOptions {
 
 const REQUEST_ID = /^[A-Za-z0-9+/=_.-]{20,200}$/;
 /** Connect failures: nothing reached the dyno, so any request may go to the next one. */
-const RETRYABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const RETRYABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'CONNECT_TIMEOUT']);
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Forwarding headers the router sets; a client's own are dropped. */
 const SET_BY_ROUTER = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-port', 'x-request-id', 'via']);
-const connectionNames = (value: string) => new Set(value.toLowerCase().split(',').map((h) => h.trim()).filter(Boolean));
-/** Headers about one connection, never forwarded either way (undici also refuses most of them). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'http2-settings']);
 
 function wantsJson(req: IncomingMessage): boolean {
   const accept = req.headers.accept ?? '';
@@ -75,30 +75,20 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     });
   });
 
-  /** One keep-alive connection pool per dyno address, closed once unused for a while. */
-  const pools = new Map<string, { pool: Pool; used: number }>();
-  const poolFor = (e: Endpoint): Pool => {
-    const key = `${e.host}:${e.port}`;
+  /** Keep-alive connections per dyno address (idle ones closed in time, see upstream.ts); pools unused for two minutes go. */
+  const pools = new Map<string, UpstreamPool>();
+  const poolFor = (e: Endpoint, key: string): UpstreamPool => {
     let p = pools.get(key);
-    if (!p) {
-      p = {
-        pool: new Pool(`http://${key}`, { connections: 256, pipelining: 1, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000, connect: { timeout: 5_000 } }),
-        used: 0,
-      };
-      pools.set(key, p);
-    }
-    p.used = Date.now();
-    return p.pool;
+    if (!p) pools.set(key, (p = new UpstreamPool(e.host, e.port, opts.onError)));
+    return p;
   };
   const sweep = setInterval(() => {
-    const stale = Date.now() - 120_000;
+    const now = Date.now();
     for (const [key, p] of pools) {
-      if (p.used < stale) {
-        pools.delete(key);
-        void p.pool.close().catch(() => undefined);
-      }
+      p.closeIdle(now);
+      if (p.used < now - 120_000 && p.connections === 0) pools.delete(key);
     }
-  }, 60_000);
+  }, 5_000);
   sweep.unref();
 
   /**
@@ -167,7 +157,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     const out: string[] = [];
     let via = '';
     for (let i = 0; i < raw.length; i += 2) {
-      const k = raw[i].toLowerCase();
+      const k = lowerName(raw[i]) ?? raw[i].toLowerCase(); // Node's parser accepted it: a token
       if (HOP_BY_HOP.has(k) || SET_BY_ROUTER.has(k) || named?.has(k)) {
         if (k === 'via') via = `${raw[i + 1]}, `;
         continue;
@@ -176,23 +166,6 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     }
     out.push('X-Forwarded-For', fwd, 'X-Forwarded-Proto', 'http', 'X-Forwarded-Port', forwardedPort(req), 'X-Request-Id', requestId, 'Via', `${via}1.1 slipway`);
     return out;
-  }
-
-  /** The dyno's response headers (raw, from undici), less its hop-by-hop ones: Node frames the client's side. */
-  function clientHeaders(raw: Buffer[]): string[] {
-    const out: string[] = [];
-    let named: Set<string> | undefined;
-    for (let i = 0; i < raw.length; i += 2) {
-      const k = raw[i].toString('latin1');
-      const lower = k.toLowerCase();
-      if (lower === 'connection') named = connectionNames(raw[i + 1].toString('latin1'));
-      if (HOP_BY_HOP.has(lower)) continue;
-      out.push(k, raw[i + 1].toString('latin1'));
-    }
-    if (!named) return out;
-    const kept: string[] = [];
-    for (let i = 0; i < out.length; i += 2) if (!named.has(out[i].toLowerCase())) kept.push(out[i], out[i + 1]);
-    return kept;
   }
 
   /** What makes a request ambiguous between the router and a dyno: answered 400, never forwarded. */
@@ -211,120 +184,176 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     return { host, route: host ? opts.routes.lookup(host) : undefined };
   }
 
+  /**
+   * One request on its way through the router: its attempts at dynos (a retry goes to another one), the
+   * response streamed back, H15 watching, and the log line. A class, not closures: nothing is allocated per
+   * request beyond this object and its strings.
+   */
+  class Flight implements UpstreamHandler, Streaming {
+    readonly started = Date.now();
+    readonly socket: Socket;
+    readonly sentBytes: number;
+    tried: string[] | undefined;
+    ep: Endpoint | undefined;
+    key = '';
+    lastDyno = '';
+    finished = false;
+    /** A status line went to the client. */
+    answered = false;
+    connected = 0;
+    exchange: Exchange | undefined;
+    resumeDyno: (() => void) | undefined;
+    /** The response was ended with the body's last piece. */
+    ended = false;
+    // H15 (Streaming)
+    seen = -1;
+    since = 0;
+    readonly idleMs: number;
+
+    constructor(
+      readonly req: IncomingMessage, readonly res: ServerResponse, readonly route: Route, readonly host: string,
+      readonly requestId: string, readonly fwd: string, readonly headers: string[], readonly hasBody: boolean, readonly chunked: boolean,
+    ) {
+      this.socket = req.socket; // req.socket is gone once the response is done; the log line needs it after
+      this.sentBytes = this.socket.bytesWritten;
+      this.idleMs = route.idleTimeoutMs ?? idleMs;
+    }
+
+    line(at: string, fields: string): void {
+      opts.logLine?.(this.route, `at=${at} ${fields}`);
+    }
+
+    base(): string {
+      return `method=${this.req.method} path=${quote(this.req.url ?? '/')} host=${this.host}`;
+    }
+
+    fields(status: number): string {
+      return `${this.base()} request_id=${this.requestId} dyno=${this.ep?.dyno ?? ''} connect=${this.connected}ms service=${Date.now() - this.started}ms status=${status} bytes=${this.socket.bytesWritten - this.sentBytes} protocol=http`;
+    }
+
+    attempt(): void {
+      const ep = pick(this.route, this.tried);
+      if (!ep) {
+        this.finished = true;
+        const err = this.tried ? ERRORS.H13 : this.route.crashed ? ERRORS.H10 : ERRORS.H14;
+        this.line('error', `code=${err.code} desc="${err.desc}" ${this.base()} request_id=${this.requestId} dyno=${this.lastDyno} status=${err.status}`);
+        return sendError(this.req, this.res, err);
+      }
+      this.ep = ep;
+      this.key = `${ep.host}:${ep.port}`;
+      (this.tried ??= []).push(this.key);
+      this.lastDyno = ep.dyno;
+      this.exchange = poolFor(ep, this.key).dispatch(
+        {
+          path: this.req.url ?? '/', method: this.req.method ?? 'GET', headers: this.headers, body: this.hasBody ? this.req : null,
+          chunked: this.chunked, headersTimeoutMs: this.route.requestTimeoutMs ?? timeoutMs,
+        },
+        this,
+      );
+      if (this.res.destroyed) this.clientGone();
+    }
+
+    /** The client's connection closed: a response still on its way is cut at the dyno too (H27 or H18). */
+    clientGone(): void {
+      if (!this.finished && !this.res.writableFinished) this.exchange?.abort(new Error('client gone'));
+    }
+
+    onHeaders(status: number, headers: string[], resume: () => void): void {
+      this.connected = Date.now() - this.started;
+      this.answered = true;
+      this.res.writeHead(status, headers);
+      this.resumeDyno = resume;
+      streaming.add(this); // H15: once the response started, idleMs without a byte from the dyno ends it
+    }
+
+    onData(chunk: Buffer, last: boolean): boolean {
+      if (last && !this.finished) {
+        // The whole rest of the body: written with the end of the response, one write for the client.
+        this.ended = true;
+        this.res.end(chunk);
+        return true;
+      }
+      const ok = this.res.write(chunk);
+      if (!ok) this.res.once('drain', this.resumeDyno!);
+      return ok;
+    }
+
+    onComplete(): void {
+      streaming.delete(this);
+      if (this.finished) return;
+      this.finished = true;
+      if (!this.ended) this.res.end();
+      this.line('info', `${this.base()} request_id=${this.requestId} fwd=${quote(this.fwd)} dyno=${this.ep!.dyno} connect=${this.connected}ms service=${Date.now() - this.started}ms status=${this.res.statusCode} bytes=${this.socket.bytesWritten - this.sentBytes} protocol=http`);
+    }
+
+    onIdle(): void {
+      this.finished = true;
+      this.line('error', `code=H15 desc="${ERRORS.H15.desc}" ${this.fields(this.res.statusCode)}`);
+      this.exchange?.abort(new Error('idle'));
+      this.res.destroy();
+    }
+
+    onError(e: UpstreamError): void {
+      streaming.delete(this);
+      if (this.finished) return;
+      const { req, res } = this;
+      const code = e.code;
+      if (RETRYABLE.has(code)) down.set(this.key, Date.now() + downMs);
+      if (res.destroyed || (req.destroyed && !this.answered)) {
+        this.finished = true;
+        this.line('error', `code=H27 desc="${ERRORS.H27.desc}" ${this.fields(499)}`);
+        return void res.destroy();
+      }
+      if (this.answered) {
+        // The response started: it can only be cut, logged with its code, never given a second status.
+        this.finished = true;
+        this.line('error', `code=H18 desc="${ERRORS.H18.desc}" ${this.fields(res.statusCode)}`);
+        return void res.destroy();
+      }
+      // Nothing reached the dyno (refused), or a pooled keep-alive connection closed under us as the dyno
+      // stopped: a request without a body is safe to send to the next dyno.
+      const reset = code === 'CLOSED' && IDEMPOTENT.has(req.method ?? '');
+      if ((RETRYABLE.has(code) || reset) && !this.hasBody && this.tried!.length < 3) return this.attempt();
+      this.finished = true;
+      const err = code === 'HEADERS_TIMEOUT' ? ERRORS.H12 : code === 'INTERNAL' ? ERRORS.H99 : ERRORS.H13;
+      this.line('error', `code=${err.code} desc="${err.desc}" ${this.fields(err.status)}`);
+      sendError(req, res, err);
+    }
+  }
+
+  /** The flight a client connection carries now; one close listener per connection, not per request. */
+  const kFlight = Symbol('flight');
+  type ClientSocket = Socket & { [kFlight]?: Flight };
+  function onClientClose(this: ClientSocket): void {
+    this[kFlight]?.clientGone();
+    this[kFlight] = undefined;
+  }
+
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const started = Date.now();
     const bad = malformed(req);
     if (bad) {
       res.shouldKeepAlive = false;
       return sendError(req, res, { code: 'bad_request', status: 400, desc: `Bad request: ${bad}` });
     }
     const { host, route: r } = route(req);
-    const line = (at: string, fields: string) => r && opts.logLine?.(r, `at=${at} ${fields}`);
-    const base = () => `method=${req.method} path=${quote(req.url ?? '/')} host=${host}`;
     if (!r) return sendError(req, res, ERRORS.noSuchApp);
     if (r.maintenance) {
-      line('info', `code=H80 desc="${ERRORS.H80.desc}" ${base()} dyno= status=503`);
+      opts.logLine?.(r, `at=info code=H80 desc="${ERRORS.H80.desc}" method=${req.method} path=${quote(req.url ?? '/')} host=${host} dyno= status=503`);
       return sendError(req, res, ERRORS.H80);
     }
     const requestId = requestIdOf(req);
-    const clientSocket = req.socket; // req.socket is gone once the response is done; the log line needs it after
     const fwd = clientAddress(req);
     const headers = upstreamHeaders(req, requestId, fwd);
     // A body is whatever the client framed: a GET with Content-Length has one too, and it must be consumed here,
     // or its bytes would be read as the client's next request.
-    const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
-    const sentBytes = clientSocket.bytesWritten;
-    const bytes = () => clientSocket.bytesWritten - sentBytes;
-    let tried: string[] | undefined;
-    let lastDyno = '';
-    let finished = false;
-    let answered = false; // a status line went to the client
-    let abortUpstream: ((e: Error) => void) | undefined;
-    res.once('close', () => {
-      if (!res.writableFinished && !finished) abortUpstream?.(new Error('client gone'));
-    });
-
-    const attempt = (): void => {
-      const ep = pick(r, tried);
-      if (!ep) {
-        const err = tried ? ERRORS.H13 : r.crashed ? ERRORS.H10 : ERRORS.H14;
-        line('error', `code=${err.code} desc="${err.desc}" ${base()} request_id=${requestId} dyno=${lastDyno} status=${err.status}`);
-        return sendError(req, res, err);
-      }
-      const key = `${ep.host}:${ep.port}`;
-      (tried ??= []).push(key);
-      lastDyno = ep.dyno;
-      let connected = 0;
-      let watch: Streaming | undefined;
-      const fields = (status: number) =>
-        `${base()} request_id=${requestId} dyno=${ep.dyno} connect=${connected}ms service=${Date.now() - started}ms status=${status} bytes=${bytes()} protocol=http`;
-      const done = () => {
-        if (watch) streaming.delete(watch);
-      };
-      poolFor(ep).dispatch(
-        {
-          path: req.url ?? '/', method: (req.method ?? 'GET') as Dispatcher.HttpMethod, headers,
-          body: hasBody ? req : null, headersTimeout: r.requestTimeoutMs ?? timeoutMs, bodyTimeout: 0,
-        },
-        {
-          onConnect(abort) {
-            abortUpstream = abort;
-            if (res.destroyed) abort(new Error('client gone'));
-          },
-          onHeaders(statusCode, rawHeaders, resume) {
-            connected = Date.now() - started;
-            answered = true;
-            res.writeHead(statusCode, clientHeaders(rawHeaders as unknown as Buffer[]));
-            res.on('drain', resume);
-            // H15: once the response started, idleMs without a byte from the dyno ends it.
-            watch = { res, seen: -1, since: 0, idleMs: r.idleTimeoutMs ?? idleMs, onIdle: () => {
-              finished = true;
-              line('error', `code=H15 desc="${ERRORS.H15.desc}" ${fields(res.statusCode)}`);
-              abortUpstream?.(new Error('idle'));
-              res.destroy();
-            } };
-            streaming.add(watch);
-            return true;
-          },
-          onData(chunk) {
-            return res.write(chunk);
-          },
-          onComplete() {
-            done();
-            if (finished) return;
-            finished = true;
-            res.end();
-            line('info', `${base()} request_id=${requestId} fwd=${quote(fwd)} dyno=${ep.dyno} connect=${connected}ms service=${Date.now() - started}ms status=${res.statusCode} bytes=${bytes()} protocol=http`);
-          },
-          onError(e: Error & { code?: string }) {
-            done();
-            if (finished) return;
-            const code = e.code ?? '';
-            if (RETRYABLE.has(code)) down.set(key, Date.now() + downMs);
-            if (res.destroyed || req.destroyed && !answered) {
-              finished = true;
-              line('error', `code=H27 desc="${ERRORS.H27.desc}" ${fields(499)}`);
-              return void res.destroy();
-            }
-            if (answered) {
-              // The response started: it can only be cut, logged with its code, never given a second status.
-              finished = true;
-              line('error', `code=H18 desc="${ERRORS.H18.desc}" ${fields(res.statusCode)}`);
-              return void res.destroy();
-            }
-            // Nothing reached the dyno (refused), or a pooled keep-alive connection closed under us as the dyno
-            // stopped: a request without a body is safe to send to the next dyno.
-            const reset = (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') && IDEMPOTENT.has(req.method ?? '');
-            if ((RETRYABLE.has(code) || reset) && !hasBody && tried!.length < 3) return attempt();
-            finished = true;
-            const err = code === 'UND_ERR_HEADERS_TIMEOUT' ? ERRORS.H12 : ERRORS.H13;
-            line('error', `code=${err.code} desc="${err.desc}" ${fields(err.status)}`);
-            sendError(req, res, err);
-          },
-        },
-      );
-    };
-    attempt();
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || chunked;
+    if (chunked) headers.push('Transfer-Encoding', 'chunked');
+    const flight = new Flight(req, res, r, host!, requestId, fwd, headers, hasBody, chunked);
+    const socket = req.socket as ClientSocket;
+    if (!(kFlight in socket)) socket.once('close', onClientClose);
+    socket[kFlight] = flight;
+    flight.attempt();
   };
 
   const server = createServer((req, res) => {
@@ -366,7 +395,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
       clearInterval(sweep);
       clearInterval(idleCheck);
       proxy.close();
-      await Promise.all([...pools.values()].map((p) => p.pool.destroy().catch(() => undefined)));
+      for (const p of pools.values()) p.destroy();
       pools.clear();
     },
   };

@@ -52,8 +52,11 @@ after(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-/** Runs heroku ARGS; `input` lines are typed one at a time, as a person answers its prompts. */
-function heroku(args: string[], input: string[] = [], cwd?: string): Promise<{ code: number | null; out: string; err: string }> {
+/** A prompt the CLI shows, and what a person types once it is there. */
+type Answer = [prompt: RegExp, line: string];
+
+/** Runs heroku ARGS; each answer is typed when its prompt appears (not on a timer: a busy machine is slow to prompt). */
+function heroku(args: string[], input: Answer[] = [], cwd?: string): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(HEROKU, args, { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
@@ -62,32 +65,39 @@ function heroku(args: string[], input: string[] = [], cwd?: string): Promise<{ c
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    let i = 0;
+    let seen = 0; // output already answered
+    const typing = setInterval(() => {
+      if (i >= input.length) {
+        clearInterval(typing);
+        return void child.stdin.end();
+      }
+      const shown = out + err;
+      if (!input[i][0].test(shown.slice(seen))) return;
+      seen = shown.length;
+      // The prompt is drawn once it listens; a moment more for its raw-mode set-up.
+      setTimeout(() => child.stdin.write(`${input[i++][1]}\n`), 200);
+    }, 300);
     child.on('exit', (code) => {
       clearTimeout(timer);
+      clearInterval(typing);
       resolve({ code, out, err });
     });
-    let i = 0;
-    const type = () => {
-      if (i >= input.length) return void child.stdin.end();
-      child.stdin.write(`${input[i++]}\n`);
-      setTimeout(type, 1500);
-    };
-    setTimeout(type, input.length ? 1500 : 0);
   });
 }
 
-async function ok(args: string[], input?: string[]): Promise<string> {
+async function ok(args: string[], input?: Answer[]): Promise<string> {
   const r = await heroku(args, input);
   assert.equal(r.code, 0, `heroku ${args.join(' ')} exited ${r.code}\nstdout: ${r.out}\nstderr: ${r.err}`);
   return `${r.out}\n${r.err}`; // oclif's spinners ("Creating hk-app... done") write to stderr
 }
 
 test('when a user logs in with heroku login -i, then auth:whoami names them and the token is in ~/.netrc', async () => {
-  const out = await ok(['login', '-i'], ['dora@example.com', 'dora-password']);
+  const out = await ok(['login', '-i'], [[/Email/, 'dora@example.com'], [/Password/, 'dora-password']]);
   assert.match(out + '', /Logged in as dora@example\.com/);
   assert.match(await readFile(join(dataDir, 'home', '.netrc'), 'utf8'), new RegExp(`machine 127\\.0\\.0\\.1:${apiPort}\\s+login dora@example\\.com\\s+password slw_`));
   assert.equal((await heroku(['auth:whoami'])).out.trim(), 'dora@example.com');
-  const bad = await heroku(['login', '-i'], ['dora@example.com', 'wrong-password']);
+  const bad = await heroku(['login', '-i'], [[/Email/, 'dora@example.com'], [/Password/, 'wrong-password']]);
   assert.notEqual(bad.code, 0);
 });
 
