@@ -14,7 +14,12 @@ import { PACKAGE_ROOT } from '../server/paths.js';
 import { freePort } from '../test/helpers/procs.js';
 
 const run = promisify(execFile);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+/**
+ * Each figure is the median of ROUNDS measurements, the targets taken in turn within a round: on a shared
+ * machine whose speed drifts, interleaving puts every target under the same drift, and the median drops outliers.
+ */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 64;
 const TICKS = 100; // USER_HZ
 
@@ -73,9 +78,27 @@ const toMicros = (v: string): number => {
 
 interface Figures { rps: number; p50_us: number; p99_us: number; requests: number; cpu_us_per_req: number | null }
 
-async function wrk(port: number, path: string, connections: number, pids: number[]): Promise<Figures> {
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Median figures per target over ROUNDS interleaved rounds (after one uncounted warm-up each). */
+async function rounds(targets: { name: string; port: number; pids: number[] }[], path: string, connections: number, seconds = SECONDS): Promise<Record<string, Figures>> {
+  const runs: Record<string, Figures[]> = {};
+  for (const t of targets) await wrk(t.port, path, connections, t.pids, Math.min(2, seconds)); // JIT, pools
+  for (let r = 0; r < ROUNDS; r++) for (const t of targets) (runs[t.name] ??= []).push(await wrk(t.port, path, connections, t.pids, seconds));
+  const out: Record<string, Figures> = {};
+  for (const [name, fs] of Object.entries(runs)) {
+    const cpu = fs.map((f) => f.cpu_us_per_req).filter((c): c is number => c !== null);
+    out[name] = {
+      rps: median(fs.map((f) => f.rps)), p50_us: median(fs.map((f) => f.p50_us)), p99_us: median(fs.map((f) => f.p99_us)),
+      requests: fs.reduce((a, f) => a + f.requests, 0), cpu_us_per_req: cpu.length ? median(cpu) : null,
+    };
+  }
+  return out;
+}
+
+async function wrk(port: number, path: string, connections: number, pids: number[], seconds = SECONDS): Promise<Figures> {
   const before = await cpuSeconds(pids);
-  const { stdout } = await run('wrk', ['-t', connections > 1 ? '2' : '1', '-c', String(connections), '-d', `${SECONDS}s`, '--latency', '-H', 'Host: bench.localhost', `http://127.0.0.1:${port}${path}`], { maxBuffer: 1 << 20 });
+  const { stdout } = await run('wrk', ['-t', connections > 1 ? '2' : '1', '-c', String(connections), '-d', `${seconds}s`, '--latency', '-H', 'Host: bench.localhost', `http://127.0.0.1:${port}${path}`], { maxBuffer: 1 << 20 });
   const after = await cpuSeconds(pids);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
   const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
@@ -85,8 +108,8 @@ async function wrk(port: number, path: string, connections: number, pids: number
   return { rps: Math.round(rps), p50_us: Math.round(p50), p99_us: Math.round(p99), requests, cpu_us_per_req: pids.length ? Math.round(((after - before) * 1e6) / requests) : null };
 }
 
-function nginxConf(dir: string, port: number, upstream: number): string {
-  return `worker_processes 1;
+function nginxConf(dir: string, port: number, upstream: number, workers = 1): string {
+  return `worker_processes ${workers};
 daemon off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
@@ -140,11 +163,7 @@ export async function benchRouter(): Promise<void> {
     ];
     const rows: Record<string, unknown>[] = [];
     for (const [path, label] of [['/small', '100 B'], ['/large', '64 KiB']] as const) {
-      const by: Record<string, Figures> = {};
-      for (const t of targets) {
-        await wrk(t.port, path, CONNECTIONS, t.pids); // warm-up (JIT, pools), not counted
-        by[t.name] = await wrk(t.port, path, CONNECTIONS, t.pids);
-      }
+      const by = await rounds(targets, path, CONNECTIONS);
       const row = { body: label, connections: CONNECTIONS, ...by, slipway_vs_nginx_rps: Number((by.slipway.rps / by.nginx.rps).toFixed(2)), slipway_vs_direct_rps: Number((by.slipway.rps / by.direct.rps).toFixed(2)) };
       rows.push(row);
       console.log(`${label.padEnd(7)} ${CONNECTIONS} conns   req/s: direct ${by.direct.rps}, nginx ${by.nginx.rps}, slipway ${by.slipway.rps}  (slipway/nginx ${row.slipway_vs_nginx_rps}, slipway/direct ${row.slipway_vs_direct_rps})`);
@@ -152,16 +171,32 @@ export async function benchRouter(): Promise<void> {
       console.log(`${''.padEnd(7)} proxy CPU per request: nginx ${by.nginx.cpu_us_per_req} µs, slipway ${by.slipway.cpu_us_per_req} µs (upstream ${by.direct.cpu_us_per_req} µs)`);
       console.log(`${''.padEnd(7)} reference, a bare undici Pool forwarder: ${by.undici.rps} req/s (slipway/undici ${(by.slipway.rps / by.undici.rps).toFixed(2)}), ${by.undici.cpu_us_per_req} µs per request`);
     }
-    const one: Record<string, Figures> = {};
-    for (const t of targets) one[t.name] = await wrk(t.port, '/small', 1, t.pids);
-    const hop = { body: '100 B', connections: 1, ...one, nginx_added_us: one.nginx.p50_us - one.direct.p50_us, slipway_added_us: one.slipway.p50_us - one.direct.p50_us, undici_added_us: one.undici.p50_us - one.direct.p50_us };
-    rows.push(hop);
-    console.log(`one connection, p50: direct ${one.direct.p50_us} µs; one hop adds nginx ${hop.nginx_added_us} µs, slipway ${hop.slipway_added_us} µs (undici reference ${hop.undici_added_us} µs)`);
+    const one = await rounds(targets, '/small', 1, 2);
+    const hopRow = { body: '100 B', connections: 1, ...one, nginx_added_us: one.nginx.p50_us - one.direct.p50_us, slipway_added_us: one.slipway.p50_us - one.direct.p50_us, undici_added_us: one.undici.p50_us - one.direct.p50_us };
+    rows.push(hopRow);
+    console.log(`one connection, p50: direct ${one.direct.p50_us} µs; one hop adds nginx ${hopRow.nginx_added_us} µs, slipway ${hopRow.slipway_added_us} µs (undici reference ${hopRow.undici_added_us} µs)`);
+
+    // As deployed: one worker per core on both sides (nginx's `worker_processes auto`, the router role's cluster).
+    const workers = cpus().length;
+    const [routerN, nginxN] = [await freePort(), await freePort()];
+    const clustered = await start(process.execPath, [join(dist, 'router-proxy.js'), String(routerN), String(upPort), String(workers)], 'ready');
+    children.push(clustered);
+    await writeFile(join(dir, 'nginx-n.conf'), nginxConf(dir, nginxN, upPort, workers).replace(`pid ${dir}/nginx.pid`, `pid ${dir}/nginx-n.pid`));
+    const nginxMany = await start('nginx', ['-p', dir, '-c', join(dir, 'nginx-n.conf')]);
+    children.push(nginxMany);
+    await waitListening(nginxN);
+    const deployed = await rounds([
+      { name: 'nginx', port: nginxN, pids: [nginxMany.pid!, ...(await childrenOf(nginxMany.pid!))] },
+      { name: 'slipway', port: routerN, pids: [clustered.pid!, ...(await childrenOf(clustered.pid!))] },
+    ], '/small', CONNECTIONS);
+    const deployedRow = { body: '100 B', connections: CONNECTIONS, workers, ...deployed, slipway_vs_nginx_rps: Number((deployed.slipway.rps / deployed.nginx.rps).toFixed(2)) };
+    rows.push(deployedRow);
+    console.log(`as deployed, ${workers} workers each: nginx ${deployed.nginx.rps} req/s, slipway ${deployed.slipway.rps} req/s (slipway/nginx ${deployedRow.slipway_vs_nginx_rps}); CPU per request nginx ${deployed.nginx.cpu_us_per_req} µs, slipway ${deployed.slipway.cpu_us_per_req} µs`);
 
     const machine = { cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version, nginx: (await run('nginx', ['-v']).catch((e: { stderr: string }) => e)).stderr?.trim() };
     const out = join(PACKAGE_ROOT, 'bench', 'results', `router-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.json`);
     await mkdir(join(PACKAGE_ROOT, 'bench', 'results'), { recursive: true });
-    await writeFile(out, JSON.stringify({ benchmark: 'router: direct vs nginx vs slipway (wrk, keep-alive clients)', seconds: SECONDS, machine, rows }, null, 2) + '\n');
+    await writeFile(out, JSON.stringify({ benchmark: 'router: direct vs nginx vs slipway (wrk, keep-alive clients)', seconds: SECONDS, rounds: ROUNDS, machine, rows }, null, 2) + '\n');
     console.log(`written to ${out}`);
   } finally {
     for (const c of children.reverse()) {

@@ -111,6 +111,14 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
   }, Math.min(1000, Math.max(50, idleMs / 4)));
   idleCheck.unref();
 
+  /** "host:port" of an endpoint, made once per endpoint object (route tables hand out the same objects). */
+  const keys = new WeakMap<Endpoint, string>();
+  const keyOf = (e: Endpoint): string => {
+    let k = keys.get(e);
+    if (k === undefined) keys.set(e, (k = `${e.host}:${e.port}`));
+    return k;
+  };
+
   const cursor = new Map<string, number>();
   /** Endpoints that refused a connection lately: skipped for a few seconds unless nothing else is left. */
   const down = new Map<string, number>();
@@ -122,7 +130,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     const now = Date.now();
     for (let i = 0; i < n; i++) {
       const e = route.endpoints[(start + i) % n];
-      const key = `${e.host}:${e.port}`;
+      const key = keyOf(e);
       if (tried?.includes(key)) continue;
       const until = down.get(key);
       if (until !== undefined) {
@@ -240,7 +248,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
         return sendError(this.req, this.res, err);
       }
       this.ep = ep;
-      this.key = `${ep.host}:${ep.port}`;
+      this.key = keyOf(ep);
       (this.tried ??= []).push(this.key);
       this.lastDyno = ep.dyno;
       this.exchange = poolFor(ep, this.key).dispatch(

@@ -1,0 +1,394 @@
+/**
+ * The front door: Host → the app's route → one of its web dynos, round-robin, over keep-alive connections per
+ * dyno (router/upstream.ts, the router's own HTTP/1.1 client: bench/router measured it ahead of undici's Pool,
+ * which was itself about 2.5x http-proxy's throughput on this machine; http-proxy still tunnels websockets and
+ * other upgrades). Heroku's behaviour: X-Forwarded-For/Proto/Port set by the router,
+ * X-Request-Id (kept when the client sends a sane one), Via; 30 s to the first response byte (H12), 55 s of
+ * silence after it (H15); a dyno closing without answering (H13) or mid-response (H18); no web dynos (H14) or
+ * only crashed ones (H10); maintenance (H80); a client leaving early (H27). A refused connection (a dyno going
+ * away between two route updates) is retried on the next dyno when the request has no body, so a deploy drops
+ * nothing, and that dyno is passed over for a few seconds.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import httpProxy from 'http-proxy';
+import { ERRORS, errorBody } from './error-pages.js';
+import { normalizeHost } from './host.js';
+import { HOP_BY_HOP, connectionNames, lowerName } from './headers.js';
+import { UpstreamPool } from './upstream.js';
+const REQUEST_ID = /^[A-Za-z0-9+/=_.-]{20,200}$/;
+/** Connect failures: nothing reached the dyno, so any request may go to the next one. */
+const RETRYABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'CONNECT_TIMEOUT']);
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Forwarding headers the router sets; a client's own are dropped. */
+const SET_BY_ROUTER = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-port', 'x-request-id', 'via']);
+function wantsJson(req) {
+    const accept = req.headers.accept ?? '';
+    return /application\/json/.test(accept) && !/text\/html/.test(accept);
+}
+function sendError(req, res, err) {
+    if (res.headersSent)
+        return void res.destroy();
+    const { type, body } = errorBody(err, wantsJson(req));
+    res.writeHead(err.status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : body);
+}
+const quote = (s) => `"${s.replace(/["\\]/g, '').slice(0, 500)}"`;
+export function createRouter(opts) {
+    const timeoutMs = opts.requestTimeoutMs ?? 30_000;
+    const idleMs = opts.idleTimeoutMs ?? 55_000;
+    const downMs = opts.skipFailedMs ?? 5_000;
+    // Websockets and other upgrades: http-proxy tunnels the sockets once the dyno agreed to switch protocols.
+    const proxy = httpProxy.createProxyServer({ ws: true, xfwd: false, changeOrigin: false });
+    proxy.on('error', () => undefined); // every ws() call passes its own error callback
+    // A tunnel lives as long as both ends: when either side's socket closes, the other is closed too (http-proxy
+    // alone would leave the dyno's side open when the client vanishes without an error).
+    proxy.on('proxyReqWs', (proxyReq, _req, socket) => {
+        proxyReq.once('upgrade', (_res, dynoSocket) => {
+            socket.once('close', () => dynoSocket.destroy());
+            dynoSocket.once('close', () => socket.destroy());
+        });
+    });
+    /** Keep-alive connections per dyno address (idle ones closed in time, see upstream.ts); pools unused for two minutes go. */
+    const pools = new Map();
+    const poolFor = (e, key) => {
+        let p = pools.get(key);
+        if (!p)
+            pools.set(key, (p = new UpstreamPool(e.host, e.port, opts.onError)));
+        return p;
+    };
+    const sweep = setInterval(() => {
+        const now = Date.now();
+        for (const [key, p] of pools) {
+            p.closeIdle(now);
+            if (p.used < now - 120_000 && p.connections === 0)
+                pools.delete(key);
+        }
+    }, 5_000);
+    sweep.unref();
+    /**
+     * Responses in flight, checked once a second for H15: no byte to the client for idleMs while the client was not
+     * the one holding things up (a client that reads slowly holds the dyno back through backpressure).
+     */
+    const streaming = new Set();
+    const idleCheck = setInterval(() => {
+        const now = Date.now();
+        for (const w of streaming) {
+            const written = w.res.socket?.bytesWritten ?? 0;
+            if (written !== w.seen || w.res.writableNeedDrain) {
+                w.seen = written;
+                w.since = now;
+            }
+            else if (now - w.since >= w.idleMs) {
+                streaming.delete(w);
+                w.onIdle();
+            }
+        }
+    }, Math.min(1000, Math.max(50, idleMs / 4)));
+    idleCheck.unref();
+    const cursor = new Map();
+    /** Endpoints that refused a connection lately: skipped for a few seconds unless nothing else is left. */
+    const down = new Map();
+    const pick = (route, tried) => {
+        const n = route.endpoints.length;
+        const start = cursor.get(route.appId) ?? 0;
+        let fallback;
+        const now = Date.now();
+        for (let i = 0; i < n; i++) {
+            const e = route.endpoints[(start + i) % n];
+            const key = `${e.host}:${e.port}`;
+            if (tried?.includes(key))
+                continue;
+            const until = down.get(key);
+            if (until !== undefined) {
+                if (until > now) {
+                    fallback ??= { e, i };
+                    continue;
+                }
+                down.delete(key);
+            }
+            cursor.set(route.appId, (start + i + 1) % n);
+            return e;
+        }
+        if (fallback)
+            cursor.set(route.appId, (start + fallback.i + 1) % n);
+        return fallback?.e;
+    };
+    const clientAddress = (req) => req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '';
+    const requestIdOf = (req) => {
+        const given = req.headers['x-request-id'];
+        return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    };
+    const forwardedPort = (req) => String(opts.publicPort ?? req.socket.localPort ?? 80);
+    /**
+     * The headers a dyno gets, as a flat [name, value, …] list in the client's order and spelling: the client's,
+     * less hop-by-hop ones (they describe the client's connection, not the router's pooled one to the dyno) and
+     * less any forwarding headers it sent, which the router SETS (a client cannot forge them).
+     */
+    function upstreamHeaders(req, requestId, fwd) {
+        const raw = req.rawHeaders;
+        const named = req.headers.connection ? connectionNames(String(req.headers.connection)) : undefined;
+        const out = [];
+        let via = '';
+        for (let i = 0; i < raw.length; i += 2) {
+            const k = lowerName(raw[i]) ?? raw[i].toLowerCase(); // Node's parser accepted it: a token
+            if (HOP_BY_HOP.has(k) || SET_BY_ROUTER.has(k) || named?.has(k)) {
+                if (k === 'via')
+                    via = `${raw[i + 1]}, `;
+                continue;
+            }
+            out.push(raw[i], raw[i + 1]);
+        }
+        out.push('X-Forwarded-For', fwd, 'X-Forwarded-Proto', 'http', 'X-Forwarded-Port', forwardedPort(req), 'X-Request-Id', requestId, 'Via', `${via}1.1 slipway`);
+        return out;
+    }
+    /** What makes a request ambiguous between the router and a dyno: answered 400, never forwarded. */
+    function malformed(req) {
+        let hosts = 0;
+        for (let i = 0; i < req.rawHeaders.length; i += 2)
+            if (req.rawHeaders[i].length === 4 && req.rawHeaders[i].toLowerCase() === 'host')
+                hosts++;
+        if (hosts > 1)
+            return 'more than one Host header';
+        const te = req.headers['transfer-encoding'];
+        if (req.headers['content-length'] !== undefined && te !== undefined)
+            return 'both Content-Length and Transfer-Encoding';
+        if (te !== undefined && te.trim().toLowerCase() !== 'chunked')
+            return `Transfer-Encoding "${te.slice(0, 40)}" (only chunked is accepted)`;
+        return undefined;
+    }
+    function route(req) {
+        const host = normalizeHost(req.headers.host);
+        return { host, route: host ? opts.routes.lookup(host) : undefined };
+    }
+    /**
+     * One request on its way through the router: its attempts at dynos (a retry goes to another one), the
+     * response streamed back, H15 watching, and the log line. A class, not closures: nothing is allocated per
+     * request beyond this object and its strings.
+     */
+    class Flight {
+        req;
+        res;
+        route;
+        host;
+        requestId;
+        fwd;
+        headers;
+        hasBody;
+        chunked;
+        started = Date.now();
+        socket;
+        sentBytes;
+        tried;
+        ep;
+        key = '';
+        lastDyno = '';
+        finished = false;
+        /** A status line went to the client. */
+        answered = false;
+        connected = 0;
+        exchange;
+        resumeDyno;
+        /** The response was ended with the body's last piece. */
+        ended = false;
+        // H15 (Streaming)
+        seen = -1;
+        since = 0;
+        idleMs;
+        constructor(req, res, route, host, requestId, fwd, headers, hasBody, chunked) {
+            this.req = req;
+            this.res = res;
+            this.route = route;
+            this.host = host;
+            this.requestId = requestId;
+            this.fwd = fwd;
+            this.headers = headers;
+            this.hasBody = hasBody;
+            this.chunked = chunked;
+            this.socket = req.socket; // req.socket is gone once the response is done; the log line needs it after
+            this.sentBytes = this.socket.bytesWritten;
+            this.idleMs = route.idleTimeoutMs ?? idleMs;
+        }
+        line(at, fields) {
+            opts.logLine?.(this.route, `at=${at} ${fields}`);
+        }
+        base() {
+            return `method=${this.req.method} path=${quote(this.req.url ?? '/')} host=${this.host}`;
+        }
+        fields(status) {
+            return `${this.base()} request_id=${this.requestId} dyno=${this.ep?.dyno ?? ''} connect=${this.connected}ms service=${Date.now() - this.started}ms status=${status} bytes=${this.socket.bytesWritten - this.sentBytes} protocol=http`;
+        }
+        attempt() {
+            const ep = pick(this.route, this.tried);
+            if (!ep) {
+                this.finished = true;
+                const err = this.tried ? ERRORS.H13 : this.route.crashed ? ERRORS.H10 : ERRORS.H14;
+                this.line('error', `code=${err.code} desc="${err.desc}" ${this.base()} request_id=${this.requestId} dyno=${this.lastDyno} status=${err.status}`);
+                return sendError(this.req, this.res, err);
+            }
+            this.ep = ep;
+            this.key = `${ep.host}:${ep.port}`;
+            (this.tried ??= []).push(this.key);
+            this.lastDyno = ep.dyno;
+            this.exchange = poolFor(ep, this.key).dispatch({
+                path: this.req.url ?? '/', method: this.req.method ?? 'GET', headers: this.headers, body: this.hasBody ? this.req : null,
+                chunked: this.chunked, headersTimeoutMs: this.route.requestTimeoutMs ?? timeoutMs,
+            }, this);
+            if (this.res.destroyed)
+                this.clientGone();
+        }
+        /** The client's connection closed: a response still on its way is cut at the dyno too (H27 or H18). */
+        clientGone() {
+            if (!this.finished && !this.res.writableFinished)
+                this.exchange?.abort(new Error('client gone'));
+        }
+        onHeaders(status, headers, resume) {
+            this.connected = Date.now() - this.started;
+            this.answered = true;
+            this.res.writeHead(status, headers);
+            this.resumeDyno = resume;
+            streaming.add(this); // H15: once the response started, idleMs without a byte from the dyno ends it
+        }
+        onData(chunk, last) {
+            if (last && !this.finished) {
+                // The whole rest of the body: written with the end of the response, one write for the client.
+                this.ended = true;
+                this.res.end(chunk);
+                return true;
+            }
+            const ok = this.res.write(chunk);
+            if (!ok)
+                this.res.once('drain', this.resumeDyno);
+            return ok;
+        }
+        onComplete() {
+            streaming.delete(this);
+            if (this.finished)
+                return;
+            this.finished = true;
+            if (!this.ended)
+                this.res.end();
+            this.line('info', `${this.base()} request_id=${this.requestId} fwd=${quote(this.fwd)} dyno=${this.ep.dyno} connect=${this.connected}ms service=${Date.now() - this.started}ms status=${this.res.statusCode} bytes=${this.socket.bytesWritten - this.sentBytes} protocol=http`);
+        }
+        onIdle() {
+            this.finished = true;
+            this.line('error', `code=H15 desc="${ERRORS.H15.desc}" ${this.fields(this.res.statusCode)}`);
+            this.exchange?.abort(new Error('idle'));
+            this.res.destroy();
+        }
+        onError(e) {
+            streaming.delete(this);
+            if (this.finished)
+                return;
+            const { req, res } = this;
+            const code = e.code;
+            if (RETRYABLE.has(code))
+                down.set(this.key, Date.now() + downMs);
+            if (res.destroyed || (req.destroyed && !this.answered)) {
+                this.finished = true;
+                this.line('error', `code=H27 desc="${ERRORS.H27.desc}" ${this.fields(499)}`);
+                return void res.destroy();
+            }
+            if (this.answered) {
+                // The response started: it can only be cut, logged with its code, never given a second status.
+                this.finished = true;
+                this.line('error', `code=H18 desc="${ERRORS.H18.desc}" ${this.fields(res.statusCode)}`);
+                return void res.destroy();
+            }
+            // Nothing reached the dyno (refused), or a pooled keep-alive connection closed under us as the dyno
+            // stopped: a request without a body is safe to send to the next dyno.
+            const reset = code === 'CLOSED' && IDEMPOTENT.has(req.method ?? '');
+            if ((RETRYABLE.has(code) || reset) && !this.hasBody && this.tried.length < 3)
+                return this.attempt();
+            this.finished = true;
+            const err = code === 'HEADERS_TIMEOUT' ? ERRORS.H12 : code === 'INTERNAL' ? ERRORS.H99 : ERRORS.H13;
+            this.line('error', `code=${err.code} desc="${err.desc}" ${this.fields(err.status)}`);
+            sendError(req, res, err);
+        }
+    }
+    /** The flight a client connection carries now; one close listener per connection, not per request. */
+    const kFlight = Symbol('flight');
+    function onClientClose() {
+        this[kFlight]?.clientGone();
+        this[kFlight] = undefined;
+    }
+    const handle = (req, res) => {
+        const bad = malformed(req);
+        if (bad) {
+            res.shouldKeepAlive = false;
+            return sendError(req, res, { code: 'bad_request', status: 400, desc: `Bad request: ${bad}` });
+        }
+        const { host, route: r } = route(req);
+        if (!r)
+            return sendError(req, res, ERRORS.noSuchApp);
+        if (r.maintenance) {
+            opts.logLine?.(r, `at=info code=H80 desc="${ERRORS.H80.desc}" method=${req.method} path=${quote(req.url ?? '/')} host=${host} dyno= status=503`);
+            return sendError(req, res, ERRORS.H80);
+        }
+        const requestId = requestIdOf(req);
+        const fwd = clientAddress(req);
+        const headers = upstreamHeaders(req, requestId, fwd);
+        // A body is whatever the client framed: a GET with Content-Length has one too, and it must be consumed here,
+        // or its bytes would be read as the client's next request.
+        const chunked = req.headers['transfer-encoding'] !== undefined;
+        const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || chunked;
+        if (chunked)
+            headers.push('Transfer-Encoding', 'chunked');
+        const flight = new Flight(req, res, r, host, requestId, fwd, headers, hasBody, chunked);
+        const socket = req.socket;
+        if (!(kFlight in socket))
+            socket.once('close', onClientClose);
+        socket[kFlight] = flight;
+        flight.attempt();
+    };
+    const server = createServer((req, res) => {
+        try {
+            handle(req, res);
+        }
+        catch (e) {
+            const { route: r } = route(req);
+            if (r)
+                opts.logLine?.(r, `at=error code=H99 desc="${ERRORS.H99.desc}" method=${req.method} path=${quote(req.url ?? '/')} status=503`);
+            opts.onError?.(e);
+            if (!res.headersSent)
+                sendError(req, res, ERRORS.H99);
+            else
+                res.destroy();
+        }
+    });
+    // Slowloris: the whole header block within 20 s; bodies may take as long as the dyno reads them.
+    server.headersTimeout = opts.headersTimeoutMs ?? 20_000;
+    server.requestTimeout = 0;
+    server.maxHeadersCount = 200;
+    server.on('upgrade', (req, socket, head) => {
+        socket.on('error', () => undefined);
+        const refuse = (status) => socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+        if (malformed(req))
+            return refuse('400 Bad Request');
+        const { route: r } = route(req);
+        if (!r)
+            return refuse('404 Not Found');
+        const ep = r.maintenance ? undefined : pick(r);
+        if (!ep)
+            return refuse('503 Service Unavailable');
+        const requestId = requestIdOf(req);
+        req.headers['x-forwarded-for'] = clientAddress(req);
+        req.headers['x-forwarded-proto'] = 'http';
+        req.headers['x-forwarded-port'] = forwardedPort(req);
+        req.headers['x-request-id'] = requestId;
+        opts.logLine?.(r, `at=info method=${req.method} path=${quote(req.url ?? '/')} host=${normalizeHost(req.headers.host)} request_id=${requestId} fwd=${quote(clientAddress(req))} dyno=${ep.dyno} status=101 protocol=websocket`);
+        proxy.ws(req, socket, head, { target: { host: ep.host, port: ep.port } }, () => socket.destroy());
+    });
+    return {
+        server,
+        async close() {
+            clearInterval(sweep);
+            clearInterval(idleCheck);
+            proxy.close();
+            for (const p of pools.values())
+                p.destroy();
+            pools.clear();
+        },
+    };
+}
+//# sourceMappingURL=server.js.map
