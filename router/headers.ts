@@ -3,10 +3,13 @@
 /** Headers about one connection, never forwarded either way. */
 export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'http2-settings']);
 
+/** The lengths of those names and of content-length: only names this long need lowercasing to be recognized. */
+export const HOP_LENGTHS = new Set([...HOP_BY_HOP, 'content-length'].map((h) => h.length));
+
 /** The names a Connection header lists (they are hop-by-hop too). */
 export const connectionNames = (value: string): Set<string> => new Set(value.toLowerCase().split(',').map((h) => h.trim()).filter(Boolean));
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const lowered = new Map<string, string>();
 const CACHED = 1024;
 
