@@ -115,7 +115,7 @@ function request(pool: UpstreamPool, over: Partial<UpstreamRequest> = {}, pauseA
 const ok = (body: string, extra = '') => [`HTTP/1.1 200 OK\r\nContent-Length: ${Buffer.byteLength(body, 'latin1')}\r\n${extra}\r\n${body}`];
 
 test('when responses carry a Content-Length, then bodies arrive whole, the last piece is marked, and one connection serves them in turn', async () => {
-  const p = await peer((_h, n) => ok(`reply ${n}`, 'Keep-Alive: timeout=5\r\nConnection: keep-alive\r\n'));
+  const p = await peer((_h, n) => ok(`reply ${n}`, 'Keep-Alive: timeout=5\r\nSet-Cookie: a=1\r\nConnection: keep-alive\r\nset-cookie: b=2\r\n'));
   const pool = new UpstreamPool('127.0.0.1', p.port);
   for (let i = 1; i <= 3; i++) {
     const r = await request(pool, { path: `/n${i}` });
@@ -123,7 +123,7 @@ test('when responses carry a Content-Length, then bodies arrive whole, the last 
     assert.equal(r.status, 200);
     assert.equal(r.body, `reply ${i}`);
     assert.equal(r.lasts, 1);
-    assert.deepEqual(r.headers, ['Content-Length', String(`reply ${i}`.length)], 'hop-by-hop headers are not passed on');
+    assert.deepEqual(r.headers, ['Content-Length', String(`reply ${i}`.length), 'Set-Cookie', 'a=1', 'set-cookie', 'b=2'], 'hop-by-hop headers are not passed on; repeated ones all are, in order and spelling');
   }
   assert.equal(p.connections, 1);
   assert.match(p.heads[2], /^GET \/n3 HTTP\/1\.1\r\nHost: app\.localhost$/);
