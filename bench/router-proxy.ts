@@ -1,9 +1,13 @@
 /**
  * The Slipway router alone, for bench/router: one app whose one endpoint is the bench upstream.
  * argv: LISTEN_PORT UPSTREAM_PORT [WORKERS]. With WORKERS > 1 it runs as the router role does in production, a
- * node cluster sharing the port. Prints "ready" once listening (every worker).
+ * node cluster sharing the port. Each request's log line goes, as in production, through the app log writer
+ * into a Redis stream (REDIS_URL, default the local Redis; a key of this run's own, deleted at exit). Prints
+ * "ready" once listening (every worker).
  */
 import cluster from 'node:cluster';
+import { appLogKey, createAppLogWriter } from '../server/logs/app-log.js';
+import { createRedis } from '../server/redis.js';
 import { MemoryRouteTable } from '../router/routes.js';
 import { createRouter } from '../router/server.js';
 
@@ -22,12 +26,19 @@ if (cluster.isPrimary && workers > 1) {
 } else {
   const routes = new MemoryRouteTable();
   routes.setApp('bench', { appId: 'bench', app: 'bench', maintenance: false, endpoints: [{ host: '127.0.0.1', port: upstreamPort, dyno: 'web.1' }] }, ['bench.localhost']);
-  // The log line is built as in production; where it goes (a Redis stream) is not what is measured here.
-  let lines = 0;
-  const router = createRouter({ routes, logLine: () => void lines++ });
+  const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
+  await redis.ping().catch((e: Error) => {
+    console.error(`bench/router needs Redis for the router's log lines (REDIS_URL): ${e.message}`);
+    process.exit(1);
+  });
+  const prefix = `slipway-bench-${process.pid}`;
+  const logs = createAppLogWriter(redis, prefix, { maxLines: 1500 });
+  const router = createRouter({ routes, logLine: (route, line) => logs.write(route.appId, 'slipway', 'router', line) });
   router.server.keepAliveTimeout = 60_000;
   router.server.listen(listenPort, '127.0.0.1', () => {
     if (cluster.isPrimary) console.log('ready');
   });
-  process.on('SIGTERM', () => process.exit(0));
+  process.on('SIGTERM', () => {
+    void logs.close().then(() => redis.del(appLogKey(prefix, 'bench'))).finally(() => process.exit(0));
+  });
 }

@@ -18,9 +18,29 @@ const MAX_LINE = 10_000;
 
 export const appLogKey = (prefix: string, appId: string) => `${prefix}:applog:${appId}`;
 
-export function isoTime(d = new Date()): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
+let lastMs = -1;
+let lastIso = '';
+export function isoTime(d?: Date): string {
+  const ms = d ? d.getTime() : Date.now();
+  if (ms === lastMs) return lastIso; // many lines share a millisecond (a router under load)
+  lastMs = ms;
+  lastIso = new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
+  return lastIso;
 }
+
+/**
+ * Appends a batch of entries to their apps' streams in one command (one XADD per entry inside Redis): sent as a
+ * pipeline of XADDs, each line cost the writing process about 20 µs of CPU (a command object each), as much as a
+ * tenth of what the router spends on the request it logs. KEYS: the streams; ARGV: the cap, then per entry the
+ * index of its key, time, source, dyno, line.
+ */
+const APPEND = `
+for i = 2, #ARGV, 5 do
+  redis.call('XADD', KEYS[tonumber(ARGV[i])], 'MAXLEN', '~', ARGV[1], '*', 't', ARGV[i + 1], 's', ARGV[i + 2], 'd', ARGV[i + 3], 'l', ARGV[i + 4])
+end
+return 0`;
+/** Entries per command: a bigger batch would hold Redis up for more than a millisecond or so. */
+const PER_COMMAND = 500;
 
 /** `2026-11-24T06:00:00.123000+00:00 app[web.1]: line`: Heroku's format. */
 export function formatEntry(e: LogEntry): string {
@@ -42,7 +62,9 @@ export interface AppLogWriter {
 export function createAppLogWriter(redis: Redis, prefix: string, o: { maxLines?: number; maxQueued?: number; flushMs?: number } = {}): AppLogWriter {
   const maxLines = o.maxLines ?? 1500;
   const maxQueued = o.maxQueued ?? 20_000;
-  let queue: { appId: string; fields: string[] }[] = [];
+  let queue: { appId: string; time: string; source: string; dyno: string; line: string }[] = [];
+  const r = redis as Redis & { slipwayAppendLogs?: (...args: (string | number)[]) => Promise<unknown> };
+  if (!r.slipwayAppendLogs) r.defineCommand('slipwayAppendLogs', { lua: APPEND });
   let dropped = 0;
   let flushing: Promise<void> | undefined;
 
@@ -51,9 +73,22 @@ export function createAppLogWriter(redis: Redis, prefix: string, o: { maxLines?:
     if (queue.length === 0) return;
     const batch = queue;
     queue = [];
-    const pipe = redis.pipeline();
-    for (const e of batch) pipe.xadd(appLogKey(prefix, e.appId), 'MAXLEN', '~', maxLines, '*', ...e.fields);
-    flushing = pipe.exec().then(() => undefined, () => undefined).finally(() => (flushing = undefined));
+    const sends: Promise<unknown>[] = [];
+    for (let from = 0; from < batch.length; from += PER_COMMAND) {
+      const keys: string[] = [];
+      const index = new Map<string, number>();
+      const args: (string | number)[] = [maxLines];
+      for (const e of batch.slice(from, from + PER_COMMAND)) {
+        let k = index.get(e.appId);
+        if (k === undefined) {
+          keys.push(appLogKey(prefix, e.appId));
+          index.set(e.appId, (k = keys.length));
+        }
+        args.push(k, e.time, e.source, e.dyno, e.line);
+      }
+      sends.push(r.slipwayAppendLogs!(keys.length, ...keys, ...args));
+    }
+    flushing = Promise.all(sends).then(() => undefined, () => undefined).finally(() => (flushing = undefined));
     await flushing;
   }
   const timer = setInterval(() => void flush(), o.flushMs ?? 50);
@@ -66,12 +101,12 @@ export function createAppLogWriter(redis: Redis, prefix: string, o: { maxLines?:
           dropped++;
           continue;
         }
-        queue.push({ appId, fields: ['t', isoTime(), 's', source, 'd', dyno, 'l', line.slice(i, i + MAX_LINE)] });
+        queue.push({ appId, time: isoTime(), source, dyno, line: i === 0 && line.length <= MAX_LINE ? line : line.slice(i, i + MAX_LINE) });
       }
       if (dropped > 0 && queue.length < maxQueued / 2) {
         const n = dropped;
         dropped = 0;
-        queue.push({ appId, fields: ['t', isoTime(), 's', 'slipway', 'd', 'logs', 'l', `Error L10 (output buffer overflow) -> ${n} log lines dropped`] });
+        queue.push({ appId, time: isoTime(), source: 'slipway', dyno: 'logs', line: `Error L10 (output buffer overflow) -> ${n} log lines dropped` });
       }
     },
     flush,
