@@ -24,7 +24,7 @@ export function isoTime(d?: Date): string {
   const ms = d ? d.getTime() : Date.now();
   if (ms === lastMs) return lastIso; // many lines share a millisecond (a router under load)
   lastMs = ms;
-  lastIso = new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
+  lastIso = `${new Date(ms).toISOString().slice(0, 23)}000+00:00`; // …:00.123Z → …:00.123000+00:00
   return lastIso;
 }
 
