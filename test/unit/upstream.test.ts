@@ -311,3 +311,19 @@ test('when a handler throws, then the exchange ends with INTERNAL, the bug is re
   assert.equal((await request(pool)).body, 'boom');
   pool.destroy();
 });
+
+test('when response heads are parsed, then framing, keep-alive and the headers passed on follow HTTP/1.1, and a malformed one says why', async () => {
+  const { parseResponseHead } = await import('../../router/response-head.js');
+  const h = parseResponseHead('HTTP/1.0 200 OK\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nContent-Length: 5\r\nContent-Length: 5\r\nKeep-Alive: timeout=3');
+  assert.ok(typeof h !== 'string', String(h));
+  assert.deepEqual([h.code, h.close, h.length, h.keepAlive, h.headers], [200, false, 5, 'timeout=3', ['Content-Length', '5']]);
+  const old = parseResponseHead('HTTP/1.0 200 OK\r\nContent-Type: text/plain');
+  assert.ok(typeof old !== 'string' && old.close && old.length === -1, 'HTTP/1.0 without keep-alive closes');
+  const noReason = parseResponseHead('HTTP/1.1 204\r\nX-A: b');
+  assert.ok(typeof noReason !== 'string' && noReason.code === 204);
+  for (const [text, why] of [
+    ['HTTP/2 200 OK', /status line/], ['HTTP/1.1 099 Low', /status line/], ['HTTP/1.1 20 OK', /status line/],
+    ['HTTP/1.1 200 OK\r\n: empty', /header line/], ['HTTP/1.1 200 OK\r\nX-A: 1\r\n\tfolded', /header line/],
+    ['HTTP/1.1 200 OK\r\nX-A: a\u0001b', /control character/], ['HTTP/1.1 200 OK\r\nContent-Length: 1e3', /Content-Length/],
+  ] as const) assert.match(String(parseResponseHead(text)), why, text);
+});
