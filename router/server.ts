@@ -17,7 +17,7 @@ import httpProxy from 'http-proxy';
 import { ERRORS, errorBody, type RouterError } from './error-pages.js';
 import { normalizeHost } from './host.js';
 import type { Endpoint, Route, RouteTable } from './routes.js';
-import { HOP_BY_HOP, connectionNames, lowerName } from './headers.js';
+import { HOP_BY_HOP, connectionNames } from './headers.js';
 import { UpstreamPool, type Exchange, type UpstreamError, type UpstreamHandler } from './upstream.js';
 
 export interface RouterOptions {
@@ -165,7 +165,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     const out: string[] = [];
     let via = '';
     for (let i = 0; i < raw.length; i += 2) {
-      const k = lowerName(raw[i]) ?? raw[i].toLowerCase(); // Node's parser accepted it: a token
+      const k = raw[i].toLowerCase();
       if (HOP_BY_HOP.has(k) || SET_BY_ROUTER.has(k) || named?.has(k)) {
         if (k === 'via') via = `${raw[i + 1]}, `;
         continue;
@@ -204,7 +204,6 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     tried: string[] | undefined;
     ep: Endpoint | undefined;
     key = '';
-    lastDyno = '';
     finished = false;
     /** A status line went to the client. */
     answered = false;
@@ -235,8 +234,9 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
       return `method=${this.req.method} path=${quote(this.req.url ?? '/')} host=${this.host}`;
     }
 
-    fields(status: number): string {
-      return `${this.base()} request_id=${this.requestId} dyno=${this.ep?.dyno ?? ''} connect=${this.connected}ms service=${Date.now() - this.started}ms status=${status} bytes=${this.socket.bytesWritten - this.sentBytes} protocol=http`;
+    /** The log line's fields after `at=…` (and the code, for errors); `fwd=` only on a completed request's line. */
+    fields(status: number, fwd = false): string {
+      return `${this.base()} request_id=${this.requestId}${fwd ? ` fwd=${quote(this.fwd)}` : ''} dyno=${this.ep?.dyno ?? ''} connect=${this.connected}ms service=${Date.now() - this.started}ms status=${status} bytes=${this.socket.bytesWritten - this.sentBytes} protocol=http`;
     }
 
     attempt(): void {
@@ -244,13 +244,12 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
       if (!ep) {
         this.finished = true;
         const err = this.tried ? ERRORS.H13 : this.route.crashed ? ERRORS.H10 : ERRORS.H14;
-        this.line('error', `code=${err.code} desc="${err.desc}" ${this.base()} request_id=${this.requestId} dyno=${this.lastDyno} status=${err.status}`);
+        this.line('error', `code=${err.code} desc="${err.desc}" ${this.base()} request_id=${this.requestId} dyno=${this.ep?.dyno ?? ''} status=${err.status}`);
         return sendError(this.req, this.res, err);
       }
       this.ep = ep;
       this.key = keyOf(ep);
       (this.tried ??= []).push(this.key);
-      this.lastDyno = ep.dyno;
       this.exchange = poolFor(ep, this.key).dispatch(
         {
           path: this.req.url ?? '/', method: this.req.method ?? 'GET', headers: this.headers, body: this.hasBody ? this.req : null,
@@ -291,7 +290,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
       if (this.finished) return;
       this.finished = true;
       if (!this.ended) this.res.end();
-      this.line('info', `${this.base()} request_id=${this.requestId} fwd=${quote(this.fwd)} dyno=${this.ep!.dyno} connect=${this.connected}ms service=${Date.now() - this.started}ms status=${this.res.statusCode} bytes=${this.socket.bytesWritten - this.sentBytes} protocol=http`);
+      this.line('info', this.fields(this.res.statusCode, true));
     }
 
     onIdle(): void {

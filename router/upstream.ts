@@ -303,10 +303,8 @@ class Connection {
           break;
         }
         case State.Length: {
-          const n = Math.min(this.remaining, d.length - at);
-          const chunk = d.subarray(at, at + n);
-          at += n;
-          this.remaining -= n;
+          const chunk = this.take(d, at);
+          at += chunk.length;
           if (!p.handler.onData(chunk, this.remaining === 0)) this.socket.pause();
           if (p.done) return;
           if (this.remaining === 0) this.complete(p, at < d.length);
@@ -338,10 +336,8 @@ class Connection {
           break;
         }
         case State.ChunkData: {
-          const n = Math.min(this.remaining, d.length - at);
-          const chunk = d.subarray(at, at + n);
-          at += n;
-          this.remaining -= n;
+          const chunk = this.take(d, at);
+          at += chunk.length;
           if (this.remaining === 0) {
             this.state = State.ChunkEnd;
             this.remaining = 2;
@@ -362,6 +358,13 @@ class Connection {
           return;
       }
     }
+  }
+
+  /** Up to `remaining` body bytes of d from `at`, counted off. */
+  private take(d: Buffer, at: number): Buffer {
+    const n = Math.min(this.remaining, d.length - at);
+    this.remaining -= n;
+    return d.subarray(at, at + n);
   }
 
   /** The response head: false when the exchange ended here (malformed, or the handler aborted). */
