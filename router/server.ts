@@ -12,12 +12,13 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import httpProxy from 'http-proxy';
 import { ERRORS, errorBody, type RouterError } from './error-pages.js';
 import { normalizeHost } from './host.js';
 import type { Endpoint, Route, RouteTable } from './routes.js';
-import { HOP_BY_HOP, connectionNames } from './headers.js';
+import { HOP_BY_HOP, connectionNames, inspectHeaders, type HeaderFacts } from './headers.js';
+import { attachFrontDoor, type Inbound, type InFlight, type Reply } from './front.js';
 import { UpstreamPool, type Exchange, type UpstreamError, type UpstreamHandler } from './upstream.js';
 
 export interface RouterOptions {
@@ -45,16 +46,46 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Forwarding headers the router sets; a client's own are dropped. */
 const SET_BY_ROUTER = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-port', 'x-request-id', 'via']);
 
-function wantsJson(req: IncomingMessage): boolean {
-  const accept = req.headers.accept ?? '';
+function wantsJson(req: Inbound): boolean {
+  const accept = req.facts.accept ?? '';
   return /application\/json/.test(accept) && !/text\/html/.test(accept);
 }
 
-function sendError(req: IncomingMessage, res: ServerResponse, err: RouterError): void {
-  if (res.headersSent) return void res.destroy();
+function sendError(req: Inbound, res: Reply, err: RouterError): void {
+  if (res.headSent) return void res.destroy();
   const { type, body } = errorBody(err, wantsJson(req));
-  res.writeHead(err.status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-  res.end(req.method === 'HEAD' ? undefined : body);
+  const bytes = Buffer.from(body);
+  res.head(err.status, ['Content-Type', type, 'Content-Length', String(bytes.length), 'Cache-Control', 'no-store']);
+  res.end(req.method === 'HEAD' ? undefined : bytes);
+}
+
+/**
+ * A request that came through Node's http.Server (what the front door hands over: upgrades, Expect,
+ * HTTP/1.0), seen as the front's Inbound and Reply.
+ */
+class NodeExchange implements Inbound, Reply {
+  readonly rawHeaders: string[];
+  readonly facts: HeaderFacts;
+  constructor(readonly req: IncomingMessage, readonly res: ServerResponse) {
+    this.rawHeaders = req.rawHeaders;
+    this.facts = inspectHeaders(req.rawHeaders);
+  }
+  get method() { return this.req.method ?? 'GET'; }
+  get url() { return this.req.url ?? '/'; }
+  get body(): Readable { return this.req; }
+  get socket(): Socket { return this.req.socket; }
+  get gone() { return this.req.destroyed; }
+  get headSent() { return this.res.headersSent; }
+  get status() { return this.res.statusCode; }
+  get destroyed() { return this.res.destroyed; }
+  get finished() { return this.res.writableFinished; }
+  get needDrain() { return this.res.writableNeedDrain; }
+  head(status: number, headers: string[]): void { this.res.writeHead(status, headers); }
+  write(chunk: Buffer): boolean { return this.res.write(chunk); }
+  end(chunk?: Buffer): void { this.res.end(chunk); }
+  onceDrain(fn: () => void): void { this.res.once('drain', fn); }
+  destroy(): void { this.res.destroy(); }
+  closeAfter(): void { this.res.shouldKeepAlive = false; }
 }
 
 const quote = (s: string) => `"${s.replace(/["\\]/g, '').slice(0, 500)}"`;
@@ -99,8 +130,8 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
   const idleCheck = setInterval(() => {
     const now = Date.now();
     for (const w of streaming) {
-      const written = w.res.socket?.bytesWritten ?? 0;
-      if (written !== w.seen || w.res.writableNeedDrain) {
+      const written = w.req.socket.bytesWritten;
+      if (written !== w.seen || w.res.needDrain) {
         w.seen = written;
         w.since = now;
       } else if (now - w.since >= w.idleMs) {
@@ -147,21 +178,21 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     return fallback?.e;
   };
 
-  const clientAddress = (req: IncomingMessage) => req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '';
-  const requestIdOf = (req: IncomingMessage) => {
-    const given = req.headers['x-request-id'];
-    return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  const clientAddress = (socket: Socket) => socket.remoteAddress?.replace(/^::ffff:/, '') ?? '';
+  const requestIdOf = (facts: HeaderFacts) => {
+    const given = facts.requestId;
+    return given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
   };
-  const forwardedPort = (req: IncomingMessage) => String(opts.publicPort ?? req.socket.localPort ?? 80);
+  const forwardedPort = (socket: Socket) => String(opts.publicPort ?? socket.localPort ?? 80);
 
   /**
    * The headers a dyno gets, as a flat [name, value, …] list in the client's order and spelling: the client's,
    * less hop-by-hop ones (they describe the client's connection, not the router's pooled one to the dyno) and
    * less any forwarding headers it sent, which the router SETS (a client cannot forge them).
    */
-  function upstreamHeaders(req: IncomingMessage, requestId: string, fwd: string): string[] {
+  function upstreamHeaders(req: Inbound, requestId: string, fwd: string): string[] {
     const raw = req.rawHeaders;
-    const named = req.headers.connection ? connectionNames(String(req.headers.connection)) : undefined;
+    const named = req.facts.connection ? connectionNames(req.facts.connection) : undefined;
     const out: string[] = [];
     let via = '';
     for (let i = 0; i < raw.length; i += 2) {
@@ -172,23 +203,21 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
       }
       out.push(raw[i], raw[i + 1]);
     }
-    out.push('X-Forwarded-For', fwd, 'X-Forwarded-Proto', 'http', 'X-Forwarded-Port', forwardedPort(req), 'X-Request-Id', requestId, 'Via', `${via}1.1 slipway`);
+    out.push('X-Forwarded-For', fwd, 'X-Forwarded-Proto', 'http', 'X-Forwarded-Port', forwardedPort(req.socket), 'X-Request-Id', requestId, 'Via', `${via}1.1 slipway`);
     return out;
   }
 
   /** What makes a request ambiguous between the router and a dyno: answered 400, never forwarded. */
-  function malformed(req: IncomingMessage): string | undefined {
-    let hosts = 0;
-    for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i].length === 4 && req.rawHeaders[i].toLowerCase() === 'host') hosts++;
-    if (hosts > 1) return 'more than one Host header';
-    const te = req.headers['transfer-encoding'];
-    if (req.headers['content-length'] !== undefined && te !== undefined) return 'both Content-Length and Transfer-Encoding';
+  function malformed(facts: HeaderFacts): string | undefined {
+    if (facts.hosts > 1) return 'more than one Host header';
+    const te = facts.transferEncoding;
+    if (facts.contentLength !== undefined && te !== undefined) return 'both Content-Length and Transfer-Encoding';
     if (te !== undefined && te.trim().toLowerCase() !== 'chunked') return `Transfer-Encoding "${te.slice(0, 40)}" (only chunked is accepted)`;
     return undefined;
   }
 
-  function route(req: IncomingMessage): { host: string | undefined; route: Route | undefined } {
-    const host = normalizeHost(req.headers.host);
+  function route(facts: HeaderFacts): { host: string | undefined; route: Route | undefined } {
+    const host = normalizeHost(facts.host);
     return { host, route: host ? opts.routes.lookup(host) : undefined };
   }
 
@@ -197,7 +226,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
    * response streamed back, H15 watching, and the log line. A class, not closures: nothing is allocated per
    * request beyond this object and its strings.
    */
-  class Flight implements UpstreamHandler, Streaming {
+  class Flight implements UpstreamHandler, Streaming, InFlight {
     readonly started = Date.now();
     readonly socket: Socket;
     readonly sentBytes: number;
@@ -218,10 +247,10 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     readonly idleMs: number;
 
     constructor(
-      readonly req: IncomingMessage, readonly res: ServerResponse, readonly route: Route, readonly host: string,
+      readonly req: Inbound, readonly res: Reply, readonly route: Route, readonly host: string,
       readonly requestId: string, readonly fwd: string, readonly headers: string[], readonly hasBody: boolean, readonly chunked: boolean,
     ) {
-      this.socket = req.socket; // req.socket is gone once the response is done; the log line needs it after
+      this.socket = req.socket;
       this.sentBytes = this.socket.bytesWritten;
       this.idleMs = route.idleTimeoutMs ?? idleMs;
     }
@@ -231,7 +260,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     }
 
     base(): string {
-      return `method=${this.req.method} path=${quote(this.req.url ?? '/')} host=${this.host}`;
+      return `method=${this.req.method} path=${quote(this.req.url)} host=${this.host}`;
     }
 
     /** The log line's fields after `at=…` (and the code, for errors); `fwd=` only on a completed request's line. */
@@ -252,7 +281,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
       (this.tried ??= []).push(this.key);
       this.exchange = poolFor(ep, this.key).dispatch(
         {
-          path: this.req.url ?? '/', method: this.req.method ?? 'GET', headers: this.headers, body: this.hasBody ? this.req : null,
+          path: this.req.url, method: this.req.method, headers: this.headers, body: this.hasBody ? this.req.body : null,
           chunked: this.chunked, headersTimeoutMs: this.route.requestTimeoutMs ?? timeoutMs,
         },
         this,
@@ -262,13 +291,13 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
 
     /** The client's connection closed: a response still on its way is cut at the dyno too (H27 or H18). */
     clientGone(): void {
-      if (!this.finished && !this.res.writableFinished) this.exchange?.abort(new Error('client gone'));
+      if (!this.finished && !this.res.finished) this.exchange?.abort(new Error('client gone'));
     }
 
     onHeaders(status: number, headers: string[], resume: () => void): void {
       this.connected = Date.now() - this.started;
       this.answered = true;
-      this.res.writeHead(status, headers);
+      this.res.head(status, headers);
       this.resumeDyno = resume;
       streaming.add(this); // H15: once the response started, idleMs without a byte from the dyno ends it
     }
@@ -281,7 +310,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
         return true;
       }
       const ok = this.res.write(chunk);
-      if (!ok) this.res.once('drain', this.resumeDyno!);
+      if (!ok) this.res.onceDrain(this.resumeDyno!);
       return ok;
     }
 
@@ -290,12 +319,12 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
       if (this.finished) return;
       this.finished = true;
       if (!this.ended) this.res.end();
-      this.line('info', this.fields(this.res.statusCode, true));
+      this.line('info', this.fields(this.res.status, true));
     }
 
     onIdle(): void {
       this.finished = true;
-      this.line('error', `code=H15 desc="${ERRORS.H15.desc}" ${this.fields(this.res.statusCode)}`);
+      this.line('error', `code=H15 desc="${ERRORS.H15.desc}" ${this.fields(this.res.status)}`);
       this.exchange?.abort(new Error('idle'));
       this.res.destroy();
     }
@@ -306,7 +335,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
       const { req, res } = this;
       const code = e.code;
       if (RETRYABLE.has(code)) down.set(this.key, Date.now() + downMs);
-      if (res.destroyed || (req.destroyed && !this.answered)) {
+      if (res.destroyed || (req.gone && !this.answered)) {
         this.finished = true;
         this.line('error', `code=H27 desc="${ERRORS.H27.desc}" ${this.fields(499)}`);
         return void res.destroy();
@@ -314,12 +343,12 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
       if (this.answered) {
         // The response started: it can only be cut, logged with its code, never given a second status.
         this.finished = true;
-        this.line('error', `code=H18 desc="${ERRORS.H18.desc}" ${this.fields(res.statusCode)}`);
+        this.line('error', `code=H18 desc="${ERRORS.H18.desc}" ${this.fields(res.status)}`);
         return void res.destroy();
       }
       // Nothing reached the dyno (refused), or a pooled keep-alive connection closed under us as the dyno
       // stopped: a request without a body is safe to send to the next dyno.
-      const reset = code === 'CLOSED' && IDEMPOTENT.has(req.method ?? '');
+      const reset = code === 'CLOSED' && IDEMPOTENT.has(req.method);
       if ((RETRYABLE.has(code) || reset) && !this.hasBody && this.tried!.length < 3) return this.attempt();
       this.finished = true;
       const err = code === 'HEADERS_TIMEOUT' ? ERRORS.H12 : code === 'INTERNAL' ? ERRORS.H99 : ERRORS.H13;
@@ -336,63 +365,77 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     this[kFlight] = undefined;
   }
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const bad = malformed(req);
+  const handle = (req: Inbound, res: Reply): Flight | undefined => {
+    const { facts } = req;
+    const bad = malformed(facts);
     if (bad) {
-      res.shouldKeepAlive = false;
-      return sendError(req, res, { code: 'bad_request', status: 400, desc: `Bad request: ${bad}` });
+      res.closeAfter();
+      sendError(req, res, { code: 'bad_request', status: 400, desc: `Bad request: ${bad}` });
+      return undefined;
     }
-    const { host, route: r } = route(req);
-    if (!r) return sendError(req, res, ERRORS.noSuchApp);
-    if (r.maintenance) {
-      opts.logLine?.(r, `at=info code=H80 desc="${ERRORS.H80.desc}" method=${req.method} path=${quote(req.url ?? '/')} host=${host} dyno= status=503`);
-      return sendError(req, res, ERRORS.H80);
+    const { host, route: r } = route(facts);
+    if (!r || r.maintenance) {
+      if (r) opts.logLine?.(r, `at=info code=H80 desc="${ERRORS.H80.desc}" method=${req.method} path=${quote(req.url)} host=${host} dyno= status=503`);
+      sendError(req, res, r ? ERRORS.H80 : ERRORS.noSuchApp);
+      return undefined;
     }
-    const requestId = requestIdOf(req);
-    const fwd = clientAddress(req);
+    const requestId = requestIdOf(facts);
+    const fwd = clientAddress(req.socket);
     const headers = upstreamHeaders(req, requestId, fwd);
     // A body is whatever the client framed: a GET with Content-Length has one too, and it must be consumed here,
     // or its bytes would be read as the client's next request.
-    const chunked = req.headers['transfer-encoding'] !== undefined;
-    const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || chunked;
+    const chunked = facts.transferEncoding !== undefined;
+    const hasBody = (facts.contentLength !== undefined && facts.contentLength !== '0') || chunked;
     if (chunked) headers.push('Transfer-Encoding', 'chunked');
     const flight = new Flight(req, res, r, host!, requestId, fwd, headers, hasBody, chunked);
+    flight.attempt();
+    return flight;
+  };
+
+  /** Every request, from the front door or from Node's server: a bug in the router is answered H99, never thrown. */
+  const dispatch = (req: Inbound, res: Reply): Flight | undefined => {
+    try {
+      return handle(req, res);
+    } catch (e) {
+      const { route: r } = route(req.facts);
+      if (r) opts.logLine?.(r, `at=error code=H99 desc="${ERRORS.H99.desc}" method=${req.method} path=${quote(req.url)} status=503`);
+      opts.onError?.(e as Error);
+      if (!res.headSent) sendError(req, res, ERRORS.H99);
+      else res.destroy();
+      return undefined;
+    }
+  };
+
+  // What the front door hands over (upgrades, Expect: 100-continue, HTTP/1.0) is read by Node's own server.
+  const server = createServer((req, res) => {
+    const exchange = new NodeExchange(req, res);
+    const flight = dispatch(exchange, exchange);
+    if (!flight) return;
     const socket = req.socket as ClientSocket;
     if (!(kFlight in socket)) socket.once('close', onClientClose);
     socket[kFlight] = flight;
-    flight.attempt();
-  };
-
-  const server = createServer((req, res) => {
-    try {
-      handle(req, res);
-    } catch (e) {
-      const { route: r } = route(req);
-      if (r) opts.logLine?.(r, `at=error code=H99 desc="${ERRORS.H99.desc}" method=${req.method} path=${quote(req.url ?? '/')} status=503`);
-      opts.onError?.(e as Error);
-      if (!res.headersSent) sendError(req, res, ERRORS.H99);
-      else res.destroy();
-    }
   });
   // Slowloris: the whole header block within 20 s; bodies may take as long as the dyno reads them.
   server.headersTimeout = opts.headersTimeoutMs ?? 20_000;
   server.requestTimeout = 0;
   server.maxHeadersCount = 200;
+  const front = attachFrontDoor(server, dispatch);
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
     const refuse = (status: string) => socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    if (malformed(req)) return refuse('400 Bad Request');
-    const { route: r } = route(req);
+    const facts = inspectHeaders(req.rawHeaders);
+    if (malformed(facts)) return refuse('400 Bad Request');
+    const { route: r } = route(facts);
     if (!r) return refuse('404 Not Found');
     const ep = r.maintenance ? undefined : pick(r);
     if (!ep) return refuse('503 Service Unavailable');
-    const requestId = requestIdOf(req);
-    req.headers['x-forwarded-for'] = clientAddress(req);
+    const requestId = requestIdOf(facts);
+    req.headers['x-forwarded-for'] = clientAddress(req.socket);
     req.headers['x-forwarded-proto'] = 'http';
-    req.headers['x-forwarded-port'] = forwardedPort(req);
+    req.headers['x-forwarded-port'] = forwardedPort(req.socket);
     req.headers['x-request-id'] = requestId;
-    opts.logLine?.(r, `at=info method=${req.method} path=${quote(req.url ?? '/')} host=${normalizeHost(req.headers.host)} request_id=${requestId} fwd=${quote(clientAddress(req))} dyno=${ep.dyno} status=101 protocol=websocket`);
+    opts.logLine?.(r, `at=info method=${req.method} path=${quote(req.url ?? '/')} host=${normalizeHost(facts.host)} request_id=${requestId} fwd=${quote(clientAddress(req.socket))} dyno=${ep.dyno} status=101 protocol=websocket`);
     proxy.ws(req, socket, head, { target: { host: ep.host, port: ep.port } }, () => socket.destroy());
   });
 
@@ -401,6 +444,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     async close() {
       clearInterval(sweep);
       clearInterval(idleCheck);
+      front.stop();
       proxy.close();
       for (const p of pools.values()) p.destroy();
       pools.clear();
@@ -409,7 +453,8 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
 }
 
 interface Streaming {
-  res: ServerResponse;
+  req: Inbound;
+  res: Reply;
   idleMs: number;
   seen: number;
   since: number;

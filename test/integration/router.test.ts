@@ -25,6 +25,11 @@ async function upstream(name: string): Promise<{ server: Server; endpoint: Endpo
       seen.push({ method: req.method, url: req.url, headers: req.headers, body });
       if (req.url === '/slow') return void setTimeout(() => res.end('late'), 2000);
       if (req.url === '/hangup') return void req.socket.destroy();
+      if (req.url === '/nolength') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('part one, ');
+        return void setTimeout(() => res.end('part two'), 20);
+      }
       if (req.url === '/stall') {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.write('first part\n');
@@ -258,4 +263,118 @@ test('when one dyno refuses connections, then requests go to the others and it i
   });
   assert.equal(post, 200);
   routes.setApp('id-alpha', route('alpha', [a1.endpoint, a2.endpoint]), ['alpha.localhost', 'www.alpha.example']);
+});
+
+/** Writes `parts` one after another (a pause between each), then collects until the router closes or 1.5 s pass. */
+function rawInParts(parts: string[], port = routerPort, gapMs = 2, capMs = 1500): Promise<{ out: string; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const s = connect(port, '127.0.0.1', async () => {
+      for (const p of parts) {
+        if (s.destroyed) break;
+        s.write(p);
+        await new Promise((r) => setTimeout(r, gapMs));
+      }
+    });
+    let out = '';
+    s.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    s.on('error', reject);
+    s.on('close', () => resolve({ out, ms: Date.now() - t0 }));
+    setTimeout(() => s.destroy(), capMs).unref();
+  });
+}
+const statusLines = (out: string) => out.match(/HTTP\/1\.1 \d{3}[^\r]*/g) ?? [];
+
+test('when a client pipelines requests, then they are answered in order on one connection; a request pipelined behind a body gets a close instead', async () => {
+  const before = b1.seen.length;
+  const host = 'Host: beta.localhost\r\n';
+  const out = await raw(`GET /p1 HTTP/1.1\r\n${host}\r\nGET /p2 HTTP/1.1\r\n${host}\r\nGET /nope HTTP/1.1\r\nHost: nobody.localhost\r\n\r\nGET /p3 HTTP/1.1\r\n${host}Connection: close\r\n\r\n`);
+  assert.deepEqual(statusLines(out), ['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK', 'HTTP/1.1 404 Not Found', 'HTTP/1.1 200 OK']);
+  const bodies = out.match(/beta1 GET \/p\d/g);
+  assert.deepEqual(bodies, ['beta1 GET /p1', 'beta1 GET /p2', 'beta1 GET /p3']);
+  assert.deepEqual(b1.seen.slice(before).map((x) => x.url), ['/p1', '/p2', '/p3']);
+
+  const behindBody = await raw(`POST /q1 HTTP/1.1\r\n${host}Content-Length: 3\r\n\r\nabcGET /q2 HTTP/1.1\r\n${host}\r\n`);
+  assert.deepEqual(statusLines(behindBody), ['HTTP/1.1 200 OK'], 'the second is left to the client to retry');
+  assert.match(behindBody, /\r\nConnection: close\r\n[\s\S]*beta1 POST \/q1 abc\r\n0\r\n\r\n$/);
+  assert.deepEqual(b1.seen.slice(before + 3).map((x) => x.url), ['/q1']);
+});
+
+test('when a request is HTTP/1.0, expects 100-continue, or upgrades, then Node\'s server takes the connection over and it is still routed', async () => {
+  const old = await raw('GET /old HTTP/1.0\r\nHost: beta.localhost\r\n\r\n');
+  assert.match(old, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(old, /beta1 GET \/old $/);
+  const cont = await raw('POST /e HTTP/1.1\r\nHost: beta.localhost\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\nxyz');
+  assert.deepEqual(statusLines(cont), ['HTTP/1.1 100 Continue', 'HTTP/1.1 200 OK']);
+  assert.match(cont, /beta1 POST \/e xyz\r\n0\r\n\r\n$/);
+  // A keep-alive connection whose second request is the upgrade: handed over at that boundary, first answer kept.
+  const mixed = await raw('GET /first HTTP/1.1\r\nHost: beta.localhost\r\n\r\nGET /ws HTTP/1.1\r\nHost: beta.localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+  assert.deepEqual(statusLines(mixed), ['HTTP/1.1 200 OK', 'HTTP/1.1 101 Switching Protocols']);
+  assert.match(mixed, /beta1 GET \/first /);
+});
+
+test('when a head arrives in pieces, has many headers, or no Host, then it is read as Node reads it', async () => {
+  const before = b1.seen.length;
+  const many = Array.from({ length: 40 }, (_, i) => `X-H${i}: v${i}\r\n`).join('');
+  const head = `GET /pieces?q=${'a'.repeat(100)} HTTP/1.1\r\nHost: beta.localhost\r\n${many}Connection: close\r\n\r\n`;
+  const pieces = head.match(/[\s\S]{1,7}/g)!;
+  const { out } = await rawInParts(pieces, routerPort, 1);
+  assert.match(out, /^HTTP\/1\.1 200 OK/);
+  const seen = b1.seen[before];
+  assert.equal(seen.url, `/pieces?q=${'a'.repeat(100)}`);
+  assert.equal(seen.headers['x-h0'], 'v0');
+  assert.equal(seen.headers['x-h39'], 'v39', 'headers past the parser\'s first 32 are kept');
+  assert.match(await raw('GET / HTTP/1.1\r\nX: y\r\n\r\n'), /^HTTP\/1\.1 400 /);
+  assert.match(await raw('GET / HTTP/1.1\r\nHost: beta.localhost\r\nBad Header: x\r\n\r\n'), /^HTTP\/1\.1 400 /);
+});
+
+test('when the dyno answers without a length, with 204, or to a HEAD, then the client gets framing that matches', async () => {
+  const chunked = await get('beta.localhost', '/nolength');
+  assert.equal(chunked.body, 'part one, part two');
+  assert.equal(chunked.headers['transfer-encoding'], 'chunked');
+  assert.ok(chunked.headers.date, 'a Date header is added when the dyno gave none');
+  // HEAD: a head only, so the pipelined request after it is read from the right byte.
+  const out = await raw('HEAD /h1 HTTP/1.1\r\nHost: beta.localhost\r\n\r\nGET /h2 HTTP/1.1\r\nHost: beta.localhost\r\nConnection: close\r\n\r\n');
+  assert.deepEqual(statusLines(out), ['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
+  assert.doesNotMatch(out, /beta1 HEAD/);
+  assert.match(out, /\r\n\r\nHTTP\/1\.1 200 OK[\s\S]*beta1 GET \/h2 \r\n0\r\n\r\n$/);
+});
+
+test('when a client is slow to send its head or idles past the keep-alive timeout, then the router closes it (408 for the head)', async () => {
+  const r2 = createRouter({ routes, headersTimeoutMs: 300 });
+  r2.server.keepAliveTimeout = 300;
+  await new Promise<void>((r) => r2.server.listen(0, '127.0.0.1', () => r()));
+  const port = (r2.server.address() as AddressInfo).port;
+  try {
+    const slow = await rawInParts(['GET / HTTP/1.1\r\n', 'Host: beta.lo'], port, 10);
+    assert.match(slow.out, /^HTTP\/1\.1 408 /);
+    assert.ok(slow.ms >= 280 && slow.ms < 1200, `closed after ${slow.ms} ms`);
+    const idle = await rawInParts(['GET /i HTTP/1.1\r\nHost: beta.localhost\r\n\r\n'], port);
+    assert.match(idle.out, /^HTTP\/1\.1 200 OK[\s\S]*Keep-Alive: timeout=0/);
+    assert.ok(idle.ms >= 280 && idle.ms < 1200, `the idle connection closed after ${idle.ms} ms`);
+  } finally {
+    await r2.close();
+    r2.server.closeAllConnections();
+    await new Promise((r) => r2.server.close(r));
+  }
+});
+
+test('when the router is stopped, then idle connections close at once and a request in flight finishes with Connection: close', async () => {
+  const r2 = createRouter({ routes });
+  await new Promise<void>((r) => r2.server.listen(0, '127.0.0.1', () => r()));
+  const port = (r2.server.address() as AddressInfo).port;
+  const idle = rawInParts(['GET /i HTTP/1.1\r\nHost: beta.localhost\r\n\r\n'], port);
+  routes.setApp('id-zeta', route('zeta', [(await upstream('zeta1')).endpoint], { requestTimeoutMs: 5000 }), ['zeta.localhost']);
+  const busy = rawInParts(['GET /slow HTTP/1.1\r\nHost: zeta.localhost\r\n\r\n'], port, 2, 5000);
+  await new Promise((r) => setTimeout(r, 200));
+  const t0 = Date.now();
+  const closed = new Promise<number>((resolve) => r2.server.close(() => resolve(Date.now() - t0)));
+  r2.server.closeIdleConnections();
+  const idleDone = await idle;
+  assert.ok(idleDone.ms < 600, `the idle connection closed at once (${idleDone.ms} ms)`);
+  const busyDone = await busy;
+  assert.match(busyDone.out, /^HTTP\/1\.1 200 OK\r\n[\s\S]*Connection: close\r\n[\s\S]*late$/);
+  const ms = await closed;
+  assert.ok(ms >= 1500, `the server closed once the slow request was done (${ms} ms)`);
+  await r2.close();
 });
