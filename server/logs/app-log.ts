@@ -69,27 +69,35 @@ export function createAppLogWriter(redis: Redis, prefix: string, o: { maxLines?:
   let flushing: Promise<void> | undefined;
 
   async function flush(): Promise<void> {
-    if (flushing) await flushing;
+    while (flushing) await flushing; // one flush at a time, so lines reach Redis in the order they were written
     if (queue.length === 0) return;
     const batch = queue;
     queue = [];
-    const sends: Promise<unknown>[] = [];
-    for (let from = 0; from < batch.length; from += PER_COMMAND) {
-      const keys: string[] = [];
-      const index = new Map<string, number>();
-      const args: (string | number)[] = [maxLines];
-      for (const e of batch.slice(from, from + PER_COMMAND)) {
-        let k = index.get(e.appId);
-        if (k === undefined) {
-          keys.push(appLogKey(prefix, e.appId));
-          index.set(e.appId, (k = keys.length));
+    let done: () => void = () => undefined;
+    flushing = new Promise<void>((resolve) => (done = resolve));
+    try {
+      const sends: Promise<unknown>[] = [];
+      for (let from = 0; from < batch.length; from += PER_COMMAND) {
+        // One command's worth of lines per event-loop turn: a big batch never holds up the requests behind it long.
+        if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        const keys: string[] = [];
+        const index = new Map<string, number>();
+        const args: (string | number)[] = [maxLines];
+        for (const e of batch.slice(from, from + PER_COMMAND)) {
+          let k = index.get(e.appId);
+          if (k === undefined) {
+            keys.push(appLogKey(prefix, e.appId));
+            index.set(e.appId, (k = keys.length));
+          }
+          args.push(k, e.time, e.source, e.dyno, e.line);
         }
-        args.push(k, e.time, e.source, e.dyno, e.line);
+        sends.push(r.slipwayAppendLogs!(keys.length, ...keys, ...args).catch(() => undefined));
       }
-      sends.push(r.slipwayAppendLogs!(keys.length, ...keys, ...args));
+      await Promise.all(sends);
+    } finally {
+      flushing = undefined;
+      done();
     }
-    flushing = Promise.all(sends).then(() => undefined, () => undefined).finally(() => (flushing = undefined));
-    await flushing;
   }
   const timer = setInterval(() => void flush(), o.flushMs ?? 50);
   timer.unref();

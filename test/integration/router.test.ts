@@ -4,7 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { MemoryRouteTable, type Endpoint, type Route } from '../../router/routes.js';
 import { createRouter } from '../../router/server.js';
@@ -14,11 +14,42 @@ import { echoWebSockets, openWebSocket } from '../helpers/websocket.js';
 
 type Seen = { method?: string; url?: string; headers: IncomingMessage['headers']; body: string };
 
+const BIG = 64 * 1024 * 1024;
+/** What the dyno's /big handler has written so far, and its /sink has read. */
+const flow = { written: 0, read: 0, sinkStarted: false };
+/** 64 MiB in 64 KiB writes, each waiting for the router to take the last one. */
+function sendBig(res: ServerResponse): void {
+  flow.written = 0;
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(BIG) });
+  const chunk = Buffer.alloc(64 * 1024, 'b');
+  const more = () => {
+    while (flow.written < BIG) {
+      flow.written += chunk.length;
+      if (flow.written >= BIG) return void res.end(chunk);
+      if (!res.write(chunk)) return void res.once('drain', more);
+    }
+  };
+  more();
+}
+/** Reads nothing for 500 ms, then the whole body, and answers with its length. */
+function sink(req: IncomingMessage, res: ServerResponse): void {
+  flow.read = 0;
+  flow.sinkStarted = true;
+  req.pause();
+  setTimeout(() => {
+    req.on('data', (d: Buffer) => (flow.read += d.length));
+    req.on('end', () => res.end(String(flow.read)));
+    req.resume();
+  }, 500);
+}
+
 /** A dyno stand-in: answers "NAME METHOD URL" (or per-path behaviour) and records what it received. */
 const upstreams: Server[] = [];
 async function upstream(name: string): Promise<{ server: Server; endpoint: Endpoint; seen: Seen[] }> {
   const seen: Seen[] = [];
   const server = createServer((req, res) => {
+    if (req.url === '/big') return void sendBig(res);
+    if (req.url === '/sink') return void sink(req, res);
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
@@ -377,4 +408,54 @@ test('when the router is stopped, then idle connections close at once and a requ
   const ms = await closed;
   assert.ok(ms >= 1500, `the server closed once the slow request was done (${ms} ms)`);
   await r2.close();
+});
+
+test('when the client or the dyno is the slower side, then the router holds the faster one back instead of buffering', async () => {
+  // An app of its own with room for the slow reads (this file's router answers H12 after 500 ms).
+  routes.setApp('id-theta', route('theta', [b1.endpoint], { requestTimeoutMs: 10_000, idleTimeoutMs: 10_000 }), ['theta.localhost']);
+  // Download: the client reads nothing for 500 ms; the dyno can only fill the socket buffers on the way.
+  const got = await new Promise<{ whilePaused: number; total: number }>((resolve, reject) => {
+    const s = connect(routerPort, '127.0.0.1', () => s.write('GET /big HTTP/1.1\r\nHost: theta.localhost\r\nConnection: close\r\n\r\n'));
+    let total = 0;
+    let whilePaused = -1;
+    s.once('data', (d: Buffer) => {
+      total += d.length;
+      s.pause();
+      setTimeout(() => {
+        whilePaused = flow.written;
+        s.on('data', (more: Buffer) => (total += more.length));
+        s.resume();
+      }, 500);
+    });
+    s.on('error', reject);
+    s.on('close', () => resolve({ whilePaused, total }));
+  });
+  assert.ok(got.whilePaused > 0 && got.whilePaused < BIG / 2, `the dyno had written ${got.whilePaused} of ${BIG} bytes while the client read nothing`);
+  assert.ok(got.total > BIG, `the client got the whole body (${got.total} bytes with the head)`);
+
+  // Upload: the dyno reads nothing for 500 ms; the client can only fill the socket buffers on the way.
+  flow.sinkStarted = false;
+  const up = await new Promise<{ taken: number; answer: string }>((resolve, reject) => {
+    const s = connect(routerPort, '127.0.0.1');
+    let sent = 0;
+    let taken = -1;
+    let answer = '';
+    const chunk = Buffer.alloc(64 * 1024, 'u');
+    const more = () => {
+      while (sent < BIG) {
+        sent += chunk.length;
+        if (!s.write(chunk)) return void s.once('drain', more);
+      }
+    };
+    s.on('connect', () => {
+      s.write(`POST /sink HTTP/1.1\r\nHost: theta.localhost\r\nContent-Length: ${BIG}\r\nConnection: close\r\n\r\n`);
+      more();
+      void waitFor('the dyno to take the request', () => flow.sinkStarted, 3000, 5).then(() => setTimeout(() => (taken = s.bytesWritten - s.writableLength), 400));
+    });
+    s.on('data', (d: Buffer) => (answer += d.toString()));
+    s.on('error', reject);
+    s.on('close', () => resolve({ taken, answer }));
+  });
+  assert.ok(up.taken > 0 && up.taken < BIG / 2, `the router took ${up.taken} of ${BIG} bytes while the dyno read nothing`);
+  assert.match(up.answer, new RegExp(`^HTTP/1\\.1 200 OK[\\s\\S]*\\r\\n\\r\\n${BIG}$`));
 });
