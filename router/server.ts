@@ -18,7 +18,7 @@ import { ERRORS, errorBody, type RouterError } from './error-pages.js';
 import { normalizeHost } from './host.js';
 import type { Endpoint, Route, RouteTable } from './routes.js';
 import { HOP_BY_HOP, connectionNames, inspectHeaders, type HeaderFacts } from './headers.js';
-import { attachFrontDoor, type Inbound, type InFlight, type Reply } from './front.js';
+import { attachFrontDoor, frontDoorProblem, type Inbound, type InFlight, type Reply } from './front.js';
 import { UpstreamPool, type Exchange, type UpstreamError, type UpstreamHandler } from './upstream.js';
 
 export interface RouterOptions {
@@ -37,6 +37,10 @@ export interface RouterOptions {
   publicPort?: number;
   /** A bug in the router itself (answered H99). */
   onError?: (e: Error) => void;
+  /** Something the operator should know (the router still serves). */
+  onWarning?: (message: string) => void;
+  /** false: Node's http.Server reads every request (what happens anyway on a Node whose parser binding differs). */
+  frontDoor?: boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9+/=_.-]{20,200}$/;
@@ -419,7 +423,11 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
   server.headersTimeout = opts.headersTimeoutMs ?? 20_000;
   server.requestTimeout = 0;
   server.maxHeadersCount = 200;
-  const front = attachFrontDoor(server, dispatch);
+  // Without a parser binding that behaves as the front door needs (another Node), Node's server reads every
+  // request: slower, never wrong.
+  const unusable = opts.frontDoor === false ? undefined : frontDoorProblem();
+  if (unusable) opts.onWarning?.(`the router's front door is off, Node's http.Server reads every request: ${unusable}`);
+  const front = unusable || opts.frontDoor === false ? undefined : attachFrontDoor(server, dispatch);
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
@@ -444,7 +452,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     async close() {
       clearInterval(sweep);
       clearInterval(idleCheck);
-      front.stop();
+      front?.stop();
       proxy.close();
       for (const p of pools.values()) p.destroy();
       pools.clear();

@@ -123,6 +123,7 @@ export async function startRouterRole(p: Platform, log: Logger, opts: { requestT
     requestTimeoutMs: opts.requestTimeoutMs,
     logLine: (route, line) => logs.write(route.appId, 'slipway', 'router', line),
     onError: (e) => log.error('router bug (H99)', { error: e.stack ?? e.message }),
+    onWarning: (message) => log.warn(message),
   });
   router.server.keepAliveTimeout = 60_000;
   await listen(router.server, p.config.routerPort, p.config.routerHost);

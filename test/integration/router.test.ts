@@ -459,3 +459,24 @@ test('when the client or the dyno is the slower side, then the router holds the 
   assert.ok(up.taken > 0 && up.taken < BIG / 2, `the router took ${up.taken} of ${BIG} bytes while the dyno read nothing`);
   assert.match(up.answer, new RegExp(`^HTTP/1\\.1 200 OK[\\s\\S]*\\r\\n\\r\\n${BIG}$`));
 });
+
+test("when the front door is off (a Node whose parser binding differs), then Node's server routes every request the same way", async () => {
+  const warnings: string[] = [];
+  const r2 = createRouter({ routes, frontDoor: false, onWarning: (m) => warnings.push(m) });
+  await new Promise<void>((r) => r2.server.listen(0, '127.0.0.1', () => r()));
+  const port = (r2.server.address() as AddressInfo).port;
+  try {
+    const host = 'Host: beta.localhost\r\n';
+    // Node's server answers a request pipelined behind a body too, where the front door closes instead.
+    const { out } = await rawInParts([`POST /f1 HTTP/1.1\r\n${host}Content-Length: 3\r\n\r\nabcGET /f2 HTTP/1.1\r\n${host}Connection: close\r\n\r\n`], port);
+    assert.deepEqual(statusLines(out), ['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
+    assert.match(out, /beta1 POST \/f1 abc[\s\S]*beta1 GET \/f2 /);
+    const bad = await rawInParts([`GET / HTTP/1.1\r\n${host}Host: alpha.localhost\r\n\r\n`], port);
+    assert.match(bad.out, /^HTTP\/1\.1 400 /);
+    assert.deepEqual(warnings, [], 'turned off on purpose, nothing to warn about');
+  } finally {
+    await r2.close();
+    r2.server.closeAllConnections();
+    await new Promise((r) => r2.server.close(r));
+  }
+});
