@@ -117,6 +117,8 @@ function httpDate(now: number): string {
 class BodyStream extends Readable {
   constructor(private readonly socket: Socket) {
     super();
+    // Destroyed with an error when the client breaks off its body, possibly before anyone reads it: never thrown.
+    this.on('error', () => undefined);
   }
   override _read(): void {
     this.socket.resume();

@@ -480,3 +480,51 @@ test("when the front door is off (a Node whose parser binding differs), then Nod
     await new Promise((r) => r2.server.close(r));
   }
 });
+
+test('when odd or hostile bytes arrive, then the front door forwards nothing that Node\'s own server would not (a differential check)', async () => {
+  const off = createRouter({ routes, requestTimeoutMs: 500, idleTimeoutMs: 400, frontDoor: false }); // as the main one
+  await new Promise<void>((r) => off.server.listen(0, '127.0.0.1', () => r()));
+  const offPort = (off.server.address() as AddressInfo).port;
+  const H = 'Host: beta.localhost\r\n';
+  const cases: Record<string, string> = {
+    'leading zeros in Content-Length': `POST /a HTTP/1.1\r\n${H}Content-Length: 003\r\n\r\nabcGET /next HTTP/1.1\r\n${H}\r\n`,
+    'two equal Content-Lengths': `POST /a HTTP/1.1\r\n${H}Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc`,
+    'Content-Length with a sign': `POST /a HTTP/1.1\r\n${H}Content-Length: +3\r\n\r\nabc`,
+    'chunk extensions and trailers': `POST /a HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\nX-T: 1\r\n\r\n`,
+    'chunked, then Content-Length: 0': `POST /a HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n0\r\n\r\n`,
+    'chunk size overflow': `POST /a HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFF1\r\nabc\r\n0\r\n\r\n`,
+    'chunked not last': `POST /a HTTP/1.1\r\n${H}Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n`,
+    'chunked with a space': `POST /a HTTP/1.1\r\n${H}Transfer-Encoding: chunked \r\n\r\n0\r\n\r\n`,
+    'obs-fold': `GET /a HTTP/1.1\r\n${H}X-Fold: a\r\n b\r\n\r\n`,
+    'space before the colon': `GET /a HTTP/1.1\r\nHost : beta.localhost\r\n\r\n`,
+    'bare LF': `GET /a HTTP/1.1\n${H.replace('\r\n', '\n')}\n`,
+    'NUL in a value': `GET /a HTTP/1.1\r\n${H}X-N: a\0b\r\n\r\n`,
+    'unknown method': `FETCH /a HTTP/1.1\r\n${H}\r\n`,
+    'absolute-form target': `GET http://beta.localhost/abs HTTP/1.1\r\n${H}\r\n`,
+    'asterisk target': `OPTIONS * HTTP/1.1\r\n${H}\r\n`,
+    'tab in the request line': `GET\t/a HTTP/1.1\r\n${H}\r\n`,
+    'HTTP/1.2': `GET /a HTTP/1.2\r\n${H}\r\n`,
+    'pipelined: GET, a GET with Content-Length: 0, a chunked POST': `GET /1 HTTP/1.1\r\n${H}\r\nGET /2 HTTP/1.1\r\n${H}Content-Length: 0\r\n\r\nPOST /3 HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n1\r\nz\r\n0\r\n\r\n`,
+    'bytes after Connection: close': `GET /a HTTP/1.1\r\n${H}Connection: close\r\n\r\nGET /after HTTP/1.1\r\n${H}\r\n`,
+    'a body that never ends': `POST /a HTTP/1.1\r\n${H}Content-Length: 10\r\n\r\nabc`,
+  };
+  const seenVia = async (port: number, bytes: string) => {
+    const before = b1.seen.length;
+    const { out } = await rawInParts([bytes], port, 2, 600);
+    await new Promise((r) => setTimeout(r, 50));
+    return { statuses: statusLines(out).map((l) => l.slice(9, 12)), seen: b1.seen.slice(before).map((x) => `${x.method} ${x.url} ${x.body}`) };
+  };
+  try {
+    for (const [name, bytes] of Object.entries(cases)) {
+      const node = await seenVia(offPort, bytes);
+      const front = await seenVia(routerPort, bytes);
+      assert.deepEqual(front.seen, node.seen.slice(0, front.seen.length), `${name}: the dyno got a prefix of what Node's server forwards (front ${JSON.stringify(front)}, node ${JSON.stringify(node)})`);
+      if (node.seen.length === 0) assert.deepEqual(front.statuses, node.statuses, `${name}: refused as Node refuses it`);
+      else assert.ok(front.statuses.length > 0, `${name}: answered (front ${front.statuses}, node ${node.statuses})`);
+    }
+  } finally {
+    await off.close();
+    off.server.closeAllConnections();
+    await new Promise((r) => off.server.close(r));
+  }
+});
