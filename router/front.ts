@@ -31,6 +31,8 @@ export interface Inbound {
   readonly socket: Socket;
   /** The client went away (its connection closed or it abandoned the request). */
   readonly gone: boolean;
+  /** The request's HTTP major version (the front door carries only 1; Node's server may read 0.9 too). */
+  readonly httpMajor: number;
 }
 
 /** Where a request handler writes the response. */
@@ -97,6 +99,7 @@ const REFUSALS: Record<string, Buffer> = {
   HPE_HEADER_OVERFLOW: plain(431),
   HPE_CHUNK_EXTENSIONS_OVERFLOW: plain(413),
   TIMEOUT: plain(408),
+  VERSION: plain(505),
   OTHER: plain(400),
 };
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
@@ -186,6 +189,7 @@ export class ClientConnection implements Inbound, Reply {
   rawHeaders: string[] = [];
   facts: HeaderFacts = inspectHeaders([]);
   body: BodyStream | null = null;
+  readonly httpMajor = 1;
   // Reply
   headSent = false;
   status = 0;
@@ -202,6 +206,8 @@ export class ClientConnection implements Inbound, Reply {
   private readonly headBytes: Buffer[] = [];
   /** A head completed during this parse (a second one is a pipelined request behind a body). */
   private headSeen = false;
+  /** The last head was answered with STOP_AFTER_HEAD: the parser starts afresh for the next request. */
+  private stopped = false;
   private handOffWanted = false;
   /** The head is refused as Node's server refuses it. */
   private refusal: string | undefined;
@@ -224,7 +230,8 @@ export class ClientConnection implements Inbound, Reply {
 
   constructor(private readonly front: FrontDoor, readonly socket: Socket) {
     const p = new HTTPParser();
-    p.initialize(HTTPParser.REQUEST, {}, (front.server as { maxHeaderSize?: number }).maxHeaderSize || 0, 0);
+    this.parser = p;
+    this.initParser();
     p[HTTPParser.kOnHeaders] = (headers: string[], url: string) => {
       (this.partialHeaders ??= []).push(...headers);
       this.partialUrl += url;
@@ -232,12 +239,17 @@ export class ClientConnection implements Inbound, Reply {
     p[HTTPParser.kOnHeadersComplete] = this.onHead;
     p[HTTPParser.kOnBody] = this.onBody;
     p[HTTPParser.kOnMessageComplete] = this.onMessageComplete;
-    this.parser = p;
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
     front.connections.add(this);
+  }
+
+  private initParser(): void {
+    this.parser.initialize(HTTPParser.REQUEST, {}, (this.front.server as { maxHeaderSize?: number }).maxHeaderSize || 0, 0);
+    this.partialHeaders = undefined;
+    this.partialUrl = '';
   }
 
   get gone(): boolean {
@@ -276,6 +288,12 @@ export class ClientConnection implements Inbound, Reply {
     if (this.phase === Phase.Idle) {
       this.phase = Phase.Head;
       this.since = Date.now();
+      if (this.stopped) {
+        // llhttp stays in its after-upgrade state once a head returned STOP_AFTER_HEAD: it would report the next
+        // request's errors as a pause at the error's offset. A fresh start reads it as a new connection's first.
+        this.stopped = false;
+        this.initParser();
+      }
     }
     if (this.phase === Phase.Head) this.headBytes.push(d);
     this.headSeen = false;
@@ -317,7 +335,12 @@ export class ClientConnection implements Inbound, Reply {
     this.partialUrl = '';
     const facts = inspectHeaders(raw);
     const name = methods[method];
-    if (upgrade || major !== 1 || minor !== 1 || facts.expect || name === 'CONNECT') {
+    if (major !== 1) {
+      // HTTP/0.9 (llhttp reads a request line without a version as that) or 2+: 505, as nginx answers.
+      this.refusal = 'VERSION';
+      return STOP_AFTER_HEAD;
+    }
+    if (upgrade || minor !== 1 || facts.expect || name === 'CONNECT') {
       this.handOffWanted = true;
       return STOP_AFTER_HEAD;
     }
@@ -341,6 +364,7 @@ export class ClientConnection implements Inbound, Reply {
     this.discard = false;
     const hasBody = (facts.contentLength !== undefined && facts.contentLength !== '0') || facts.transferEncoding !== undefined;
     this.body = hasBody ? new BodyStream(this.socket) : null;
+    this.stopped = !hasBody;
     return hasBody ? KEEP_PARSING : STOP_AFTER_HEAD;
   };
 
@@ -429,7 +453,7 @@ export class ClientConnection implements Inbound, Reply {
   /** A request Node's parser refused (or a head too slow): Node's plain answer, unless a response already started. */
   refuse(code: string): void {
     if (this.closed) return;
-    if (!this.headSent && this.socket.writable) this.socket.write(REFUSALS[code] ?? REFUSALS.OTHER);
+    if (!(this.responding && this.headSent) && this.socket.writable) this.socket.write(REFUSALS[code] ?? REFUSALS.OTHER);
     if (this.body && !this.requestDone) this.body.destroy(new Error(`the request could not be read (${code})`));
     this.socket.destroySoon();
     this.closed = true;

@@ -79,6 +79,7 @@ class NodeExchange implements Inbound, Reply {
   get body(): Readable { return this.req; }
   get socket(): Socket { return this.req.socket; }
   get gone() { return this.req.destroyed; }
+  get httpMajor() { return this.req.httpVersionMajor; }
   get headSent() { return this.res.headersSent; }
   get status() { return this.res.statusCode; }
   get destroyed() { return this.res.destroyed; }
@@ -371,6 +372,12 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
 
   const handle = (req: Inbound, res: Reply): Flight | undefined => {
     const { facts } = req;
+    if (req.httpMajor !== 1) {
+      // Node's server reads a request line without a version as HTTP/0.9; nothing of that goes to a dyno.
+      res.closeAfter();
+      sendError(req, res, { code: 'http_version', status: 505, desc: 'HTTP version not supported' });
+      return undefined;
+    }
     const bad = malformed(facts);
     if (bad) {
       res.closeAfter();

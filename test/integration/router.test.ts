@@ -325,10 +325,17 @@ test('when a client pipelines requests, then they are answered in order on one c
   assert.deepEqual(bodies, ['beta1 GET /p1', 'beta1 GET /p2', 'beta1 GET /p3']);
   assert.deepEqual(b1.seen.slice(before).map((x) => x.url), ['/p1', '/p2', '/p3']);
 
+  // Garbage after a good request: the request is answered, the garbage refused at once (not left to the 20 s head timeout).
+  const t0 = Date.now();
+  for (const garbage of ['host\r\n\r\n', 'GET /x HTTP/9.1\r\n\r\n', `GET /x HTTP/1.1\r\nHo st: y\r\n\r\n`, `GET /x HTTP/1.1\r\n${host}X: ${'a'.repeat(20_000)}\r\n\r\n`]) {
+    const answers = statusLines(await raw(`GET /p4 HTTP/1.1\r\n${host}\r\n${garbage}`));
+    assert.deepEqual(answers, ['HTTP/1.1 200 OK', garbage.length > 10_000 ? 'HTTP/1.1 431 Request Header Fields Too Large' : 'HTTP/1.1 400 Bad Request'], JSON.stringify(garbage.slice(0, 30)));
+  }
+  assert.ok(Date.now() - t0 < 1000, `refused at once (${Date.now() - t0} ms for four)`);
   const behindBody = await raw(`POST /q1 HTTP/1.1\r\n${host}Content-Length: 3\r\n\r\nabcGET /q2 HTTP/1.1\r\n${host}\r\n`);
   assert.deepEqual(statusLines(behindBody), ['HTTP/1.1 200 OK'], 'the second is left to the client to retry');
   assert.match(behindBody, /\r\nConnection: close\r\n[\s\S]*beta1 POST \/q1 abc\r\n0\r\n\r\n$/);
-  assert.deepEqual(b1.seen.slice(before + 3).map((x) => x.url), ['/q1']);
+  assert.deepEqual(b1.seen.slice(before + 7).map((x) => x.url), ['/q1']);
 });
 
 test('when a request is HTTP/1.0, expects 100-continue, or upgrades, then Node\'s server takes the connection over and it is still routed', async () => {
@@ -527,4 +534,57 @@ test('when odd or hostile bytes arrive, then the front door forwards nothing tha
     off.server.closeAllConnections();
     await new Promise((r) => off.server.close(r));
   }
+});
+
+test('when 600 mangled requests arrive (a seeded fuzz), then the router answers or closes each and keeps serving', async () => {
+  let seed = 0x5eed;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const H = 'Host: beta.localhost\r\n';
+  const seeds = [
+    `GET /f HTTP/1.1\r\n${H}\r\n`,
+    `POST /f HTTP/1.1\r\n${H}Content-Length: 5\r\n\r\nhello`,
+    `POST /f HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`,
+    `GET /a HTTP/1.1\r\n${H}\r\nGET /b HTTP/1.1\r\n${H}Content-Length: 2\r\n\r\nhiGET /c HTTP/1.1\r\n${H}\r\n`,
+    `GET /ws HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+  ];
+  const specials = ['\r', '\n', '\0', ' ', ':', '\t', '0', 'F', ';', '\x7f', '\xff'];
+  const mangle = (s: string): Buffer => {
+    const b = [...Buffer.from(s, 'latin1')];
+    for (let n = 1 + rand(4); n > 0; n--) {
+      const at = rand(b.length + 1);
+      switch (rand(4)) {
+        case 0: b[at] = specials[rand(specials.length)].charCodeAt(0); break; // replace
+        case 1: b.splice(at, 1); break; // delete
+        case 2: b.splice(at, 0, ...b.slice(at, at + 1 + rand(20))); break; // repeat a run
+        default: b.length = Math.max(1, at); // truncate
+      }
+    }
+    return Buffer.from(b);
+  };
+  const send = (bytes: Buffer) =>
+    new Promise<void>((resolve) => {
+      const s = connect(routerPort, '127.0.0.1', () => s.write(bytes));
+      s.on('data', () => undefined);
+      s.on('error', () => undefined);
+      s.on('close', () => resolve());
+      setTimeout(() => s.destroy(), 300).unref();
+    });
+  const cases = Array.from({ length: 600 }, () => mangle(seeds[rand(seeds.length)]));
+  // In production an uncaught error ends the router worker; here the test runner would only report it aside.
+  const uncaught: string[] = [];
+  const onUncaught = (e: Error) => uncaught.push(e.message);
+  process.on('uncaughtException', onUncaught);
+  try {
+    for (let i = 0; i < cases.length; i += 30) await Promise.all(cases.slice(i, i + 30).map(send));
+    await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    process.off('uncaughtException', onUncaught);
+  }
+  assert.deepEqual(uncaught, [], 'nothing thrown out of the router');
+  const after = await get('beta.localhost', '/still-here');
+  assert.equal(after.status, 200);
+  assert.equal(after.body, 'beta1 GET /still-here ');
 });
