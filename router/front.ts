@@ -84,7 +84,13 @@ interface ParserModule {
 }
 // Node's own binding of llhttp, as http.Server uses it (lib/_http_common.js); no public API exposes it, so
 // frontDoorProblem() checks it does what the front relies on before the router uses it.
-const { HTTPParser, methods } = createRequire(import.meta.url)('_http_common') as ParserModule;
+const { HTTPParser, methods } = ((): Partial<ParserModule> => {
+  try {
+    return createRequire(import.meta.url)('_http_common') as ParserModule;
+  } catch {
+    return {}; // a Node without it: frontDoorProblem() says so and the router uses http.Server alone
+  }
+})() as ParserModule;
 
 /** Returned from the head callback: llhttp stops after this head (no body follows), as it does for an upgrade. */
 const STOP_AFTER_HEAD = 2;
