@@ -134,6 +134,14 @@ class BodyStream extends Readable {
   }
 }
 
+interface QueuedHead {
+  method: string;
+  url: string;
+  rawHeaders: string[];
+  facts: HeaderFacts;
+  keepAlive: boolean;
+}
+
 const enum Phase {
   /** Between requests (keep-alive). */
   Idle,
@@ -223,6 +231,8 @@ export class ClientConnection implements Inbound, Reply {
   /** The response ended before the request body did: the rest of the body is read and dropped. */
   private discard = false;
   private kept: Buffer | undefined;
+  /** A body-less request whose head was read in the same read as the end of the body before it. */
+  private queued: QueuedHead | undefined;
   private paused = false;
   private flight: InFlight | undefined;
   private pendingHead: string | undefined;
@@ -314,6 +324,7 @@ export class ClientConnection implements Inbound, Reply {
       return this.front.handOff(this, this.headBytes.length === 1 ? this.headBytes[0] : Buffer.concat(this.headBytes));
     }
     if (this.phase !== Phase.Request) return;
+    if (this.queued && typeof r === 'number' && r < d.length && this.keepAlive) this.kept = d.subarray(r);
     if (this.headSeen) {
       // A request began in this read: the handler answers it now (its body, if any, was parsed as far as it came).
       if (typeof r === 'number' && r < d.length && this.keepAlive) this.kept = d.subarray(r);
@@ -326,11 +337,6 @@ export class ClientConnection implements Inbound, Reply {
     major: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined,
     _status: unknown, _message: unknown, upgrade: boolean, shouldKeepAlive: boolean,
   ): number => {
-    if (this.phase === Phase.Request) {
-      // Pipelined behind a request with a body, in the same read: answered after a close, by the client's retry.
-      this.keepAlive = false;
-      return STOP_AFTER_HEAD;
-    }
     let raw = headers ?? [];
     if (this.partialHeaders) {
       raw = this.partialHeaders.concat(raw);
@@ -341,6 +347,18 @@ export class ClientConnection implements Inbound, Reply {
     this.partialUrl = '';
     const facts = inspectHeaders(raw);
     const name = methods[method];
+    const hasBody = (facts.contentLength !== undefined && facts.contentLength !== '0') || facts.transferEncoding !== undefined;
+    if (this.phase === Phase.Request) {
+      // The next request, in the same read as the end of this one's body (pipelined, or sent as soon as an early
+      // answer came). One without a body is answered next: llhttp stopped right after its head. Anything else
+      // ends the connection after this answer (RFC 9112 §9.3.2: the client retries it).
+      const plain = major === 1 && minor === 1 && !upgrade && !facts.expect && name !== 'CONNECT' && facts.hosts > 0 && !hasBody;
+      if (plain && !this.queued) {
+        this.queued = { method: name, url: target, rawHeaders: raw, facts, keepAlive: shouldKeepAlive };
+        this.stopped = true;
+      } else this.keepAlive = false;
+      return STOP_AFTER_HEAD;
+    }
     if (major !== 1) {
       // HTTP/0.9 (llhttp reads a request line without a version as that) or 2+: 505, as nginx answers.
       this.refusal = 'VERSION';
@@ -355,24 +373,28 @@ export class ClientConnection implements Inbound, Reply {
       this.refusal = 'OTHER';
       return STOP_AFTER_HEAD;
     }
-    this.method = name;
-    this.url = target;
-    this.rawHeaders = raw;
-    this.facts = facts;
-    this.keepAlive = shouldKeepAlive && !this.front.draining;
-    this.phase = Phase.Request;
+    this.begin({ method: name, url: target, rawHeaders: raw, facts, keepAlive: shouldKeepAlive });
     this.headSeen = true;
     this.requestDone = false;
+    this.body = hasBody ? new BodyStream(this.socket) : null;
+    this.stopped = !hasBody;
+    return hasBody ? KEEP_PARSING : STOP_AFTER_HEAD;
+  };
+
+  /** A request becomes the one being answered. */
+  private begin(h: QueuedHead): void {
+    this.method = h.method;
+    this.url = h.url;
+    this.rawHeaders = h.rawHeaders;
+    this.facts = h.facts;
+    this.keepAlive = h.keepAlive && !this.front.draining;
+    this.phase = Phase.Request;
     this.responding = true;
     this.headSent = false;
     this.finished = false;
     this.status = 0;
     this.discard = false;
-    const hasBody = (facts.contentLength !== undefined && facts.contentLength !== '0') || facts.transferEncoding !== undefined;
-    this.body = hasBody ? new BodyStream(this.socket) : null;
-    this.stopped = !hasBody;
-    return hasBody ? KEEP_PARSING : STOP_AFTER_HEAD;
-  };
+  }
 
   private readonly onBody = (chunk: Buffer): void => {
     if (this.discard || !this.body) return;
@@ -414,12 +436,21 @@ export class ClientConnection implements Inbound, Reply {
         this.socket.destroySoon();
         break;
       }
-      const kept = this.kept;
-      this.kept = undefined;
       if (this.paused) {
         this.paused = false;
         this.socket.resume();
       }
+      const queued = this.queued;
+      if (queued) {
+        // Read already (its whole head, and it has no body): answered now; what came after it waits in kept.
+        this.queued = undefined;
+        this.begin(queued);
+        this.requestDone = true;
+        this.dispatch();
+        continue;
+      }
+      const kept = this.kept;
+      this.kept = undefined;
       if (kept) this.parse(kept);
     } while (this.again);
     this.inNext = false;

@@ -50,6 +50,7 @@ async function upstream(name: string): Promise<{ server: Server; endpoint: Endpo
   const server = createServer((req, res) => {
     if (req.url === '/big') return void sendBig(res);
     if (req.url === '/sink') return void sink(req, res);
+    if (req.url === '/early') return void setTimeout(() => res.end('early, without reading the body'), 300); // the router's side of the body fills up first
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
@@ -316,7 +317,7 @@ function rawInParts(parts: string[], port = routerPort, gapMs = 2, capMs = 1500)
 }
 const statusLines = (out: string) => out.match(/HTTP\/1\.1 \d{3}[^\r]*/g) ?? [];
 
-test('when a client pipelines requests, then they are answered in order on one connection; a request pipelined behind a body gets a close instead', async () => {
+test('when a client pipelines requests, then they are answered in order on one connection; one with a body behind a body gets a close instead', async () => {
   const before = b1.seen.length;
   const host = 'Host: beta.localhost\r\n';
   const out = await raw(`GET /p1 HTTP/1.1\r\n${host}\r\nGET /p2 HTTP/1.1\r\n${host}\r\nGET /nope HTTP/1.1\r\nHost: nobody.localhost\r\n\r\nGET /p3 HTTP/1.1\r\n${host}Connection: close\r\n\r\n`);
@@ -332,10 +333,15 @@ test('when a client pipelines requests, then they are answered in order on one c
     assert.deepEqual(answers, ['HTTP/1.1 200 OK', garbage.length > 10_000 ? 'HTTP/1.1 431 Request Header Fields Too Large' : 'HTTP/1.1 400 Bad Request'], JSON.stringify(garbage.slice(0, 30)));
   }
   assert.ok(Date.now() - t0 < 1000, `refused at once (${Date.now() - t0} ms for four)`);
-  const behindBody = await raw(`POST /q1 HTTP/1.1\r\n${host}Content-Length: 3\r\n\r\nabcGET /q2 HTTP/1.1\r\n${host}\r\n`);
-  assert.deepEqual(statusLines(behindBody), ['HTTP/1.1 200 OK'], 'the second is left to the client to retry');
-  assert.match(behindBody, /\r\nConnection: close\r\n[\s\S]*beta1 POST \/q1 abc\r\n0\r\n\r\n$/);
-  assert.deepEqual(b1.seen.slice(before + 7).map((x) => x.url), ['/q1']);
+  // Behind a body, in the same read: a request without a body is answered next, and what follows it after that.
+  const behindBody = await raw(`POST /q1 HTTP/1.1\r\n${host}Content-Length: 3\r\n\r\nabcGET /q2 HTTP/1.1\r\n${host}\r\nGET /q3 HTTP/1.1\r\n${host}Connection: close\r\n\r\n`);
+  assert.deepEqual(statusLines(behindBody), ['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
+  assert.match(behindBody, /beta1 POST \/q1 abc[\s\S]*beta1 GET \/q2 [\s\S]*beta1 GET \/q3 /);
+  // One with a body of its own is left to the client to retry: the connection closes after the first answer.
+  const twoBodies = await raw(`POST /q4 HTTP/1.1\r\n${host}Content-Length: 3\r\n\r\nabcPOST /q5 HTTP/1.1\r\n${host}Content-Length: 3\r\n\r\ndef`);
+  assert.deepEqual(statusLines(twoBodies), ['HTTP/1.1 200 OK']);
+  assert.match(twoBodies, /\r\nConnection: close\r\n[\s\S]*beta1 POST \/q4 abc\r\n0\r\n\r\n$/);
+  assert.deepEqual(b1.seen.slice(before + 7).map((x) => x.url), ['/q1', '/q2', '/q3', '/q4']);
 });
 
 test('when a request is HTTP/1.0, expects 100-continue, or upgrades, then Node\'s server takes the connection over and it is still routed', async () => {
@@ -587,4 +593,16 @@ test('when 600 mangled requests arrive (a seeded fuzz), then the router answers 
   const after = await get('beta.localhost', '/still-here');
   assert.equal(after.status, 200);
   assert.equal(after.body, 'beta1 GET /still-here ');
+});
+
+test('when the dyno answers before the client has sent its body, then the rest of the body is read and dropped and the connection serves the next request', async () => {
+  const before = b1.seen.length;
+  const body = 'x'.repeat(16 * 1024 * 1024); // more than the socket buffers on the way hold
+  const { out } = await rawInParts(
+    [`POST /early HTTP/1.1\r\nHost: beta.localhost\r\nContent-Length: ${body.length}\r\n\r\n`, body.slice(0, 1000), body.slice(1000), `GET /after-early HTTP/1.1\r\nHost: beta.localhost\r\nConnection: close\r\n\r\n`],
+    routerPort, 100, 5000,
+  );
+  assert.deepEqual(statusLines(out), ['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
+  assert.match(out, /early, without reading the body[\s\S]*beta1 GET \/after-early \r\n0\r\n\r\n$/);
+  assert.deepEqual(b1.seen.slice(before).map((x) => x.url), ['/after-early'], 'none of the body was read as a request');
 });
