@@ -48,7 +48,7 @@ const REQUEST_ID = /^[A-Za-z0-9+/=_.-]{20,200}$/;
 const RETRYABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'CONNECT_TIMEOUT']);
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Forwarding headers the router sets; a client's own are dropped. */
-const SET_BY_ROUTER = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-port', 'x-request-id', 'via']);
+const SET_BY_ROUTER = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-port', 'x-request-id', 'x-request-start', 'via']);
 
 function wantsJson(req: Inbound): boolean {
   const accept = req.facts.accept ?? '';
@@ -195,7 +195,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
    * less hop-by-hop ones (they describe the client's connection, not the router's pooled one to the dyno) and
    * less any forwarding headers it sent, which the router SETS (a client cannot forge them).
    */
-  function upstreamHeaders(req: Inbound, requestId: string, fwd: string): string[] {
+  function upstreamHeaders(req: Inbound, requestId: string, fwd: string, received: number): string[] {
     const raw = req.rawHeaders;
     const named = req.facts.connection ? connectionNames(req.facts.connection) : undefined;
     const out: string[] = [];
@@ -208,7 +208,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
       }
       out.push(raw[i], raw[i + 1]);
     }
-    out.push('X-Forwarded-For', fwd, 'X-Forwarded-Proto', 'http', 'X-Forwarded-Port', forwardedPort(req.socket), 'X-Request-Id', requestId, 'Via', `${via}1.1 slipway`);
+    out.push('X-Forwarded-For', fwd, 'X-Forwarded-Proto', 'http', 'X-Forwarded-Port', forwardedPort(req.socket), 'X-Request-Id', requestId, 'X-Request-Start', String(received), 'Via', `${via}1.1 slipway`);
     return out;
   }
 
@@ -232,7 +232,6 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
    * request beyond this object and its strings.
    */
   class Flight implements UpstreamHandler, Streaming, InFlight {
-    readonly started = Date.now();
     readonly socket: Socket;
     readonly sentBytes: number;
     tried: string[] | undefined;
@@ -252,7 +251,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     readonly idleMs: number;
 
     constructor(
-      readonly req: Inbound, readonly res: Reply, readonly route: Route, readonly host: string,
+      readonly req: Inbound, readonly res: Reply, readonly route: Route, readonly host: string, readonly started: number,
       readonly requestId: string, readonly fwd: string, readonly headers: string[], readonly hasBody: boolean, readonly chunked: boolean,
     ) {
       this.socket = req.socket;
@@ -392,13 +391,15 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     }
     const requestId = requestIdOf(facts);
     const fwd = clientAddress(req.socket);
-    const headers = upstreamHeaders(req, requestId, fwd);
+    // X-Request-Start as Heroku's router sets it (ms since the epoch): what APM and autoscalers measure queueing by.
+    const received = Date.now();
+    const headers = upstreamHeaders(req, requestId, fwd, received);
     // A body is whatever the client framed: a GET with Content-Length has one too, and it must be consumed here,
     // or its bytes would be read as the client's next request.
     const chunked = facts.transferEncoding !== undefined;
     const hasBody = (facts.contentLength !== undefined && facts.contentLength !== '0') || chunked;
     if (chunked) headers.push('Transfer-Encoding', 'chunked');
-    const flight = new Flight(req, res, r, host!, requestId, fwd, headers, hasBody, chunked);
+    const flight = new Flight(req, res, r, host!, received, requestId, fwd, headers, hasBody, chunked);
     flight.attempt();
     return flight;
   };
@@ -450,6 +451,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     req.headers['x-forwarded-proto'] = 'http';
     req.headers['x-forwarded-port'] = forwardedPort(req.socket);
     req.headers['x-request-id'] = requestId;
+    req.headers['x-request-start'] = String(Date.now());
     opts.logLine?.(r, `at=info method=${req.method} path=${quote(req.url ?? '/')} host=${normalizeHost(facts.host)} request_id=${requestId} fwd=${quote(clientAddress(req.socket))} dyno=${ep.dyno} status=101 protocol=websocket`);
     proxy.ws(req, socket, head, { target: { host: ep.host, port: ep.port } }, () => socket.destroy());
   });

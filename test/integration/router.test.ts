@@ -139,9 +139,11 @@ test('when the Host differs in case, has a port or a trailing dot, or matches a 
   assert.equal((await get('beta.example')).status, 404, 'a wildcard does not cover its own apex');
 });
 
-test('when a client sends forwarding headers, then the router replaces them and keeps only a sane request id', async () => {
+test('when a client sends forwarding headers, then the router replaces them (X-Request-Start too) and keeps only a sane request id', async () => {
   const before = b1.seen.length;
-  await get('beta.localhost', '/h', { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', 'x-request-id': 'a-good-request-id-0123456789' });
+  const t0 = Date.now();
+  await get('beta.localhost', '/h', { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', 'x-request-id': 'a-good-request-id-0123456789', 'x-request-start': '1' });
+  const t1 = Date.now();
   await get('beta.localhost', '/h', { 'x-request-id': 'short' });
   await get('beta.localhost', '/h', { 'x-request-id': 'bad id with spaces and more than twenty' });
   const [first, second, third] = b1.seen.slice(before);
@@ -152,6 +154,8 @@ test('when a client sends forwarding headers, then the router replaces them and 
   assert.match(String(second.headers['x-request-id']), /^[0-9a-f-]{36}$/);
   assert.match(String(third.headers['x-request-id']), /^[0-9a-f-]{36}$/);
   assert.equal(first.headers.via, '1.1 slipway');
+  const start = Number(first.headers['x-request-start']);
+  assert.ok(start >= t0 && start <= t1, `X-Request-Start is when the router got the request, in ms (${first.headers['x-request-start']})`);
   const line = logsFor('beta', /path="\/h"/)[0]?.line ?? '';
   assert.match(line, /^at=info method=GET path="\/h" host=beta\.localhost request_id=a-good-request-id-0123456789 fwd="127\.0\.0\.1" dyno=web\.1 connect=\d+ms service=\d+ms status=200 bytes=[1-9]\d* protocol=http$/);
 });
