@@ -85,14 +85,18 @@ test('when an app is pushed, then web=1 runs in a container and answers through 
   assert.equal(dynos.body[0].release.version, 1);
 });
 
-test('when a request goes through the router, then the dyno sees X-Forwarded-*, X-Request-Id and Via', async () => {
+test('when a request goes through the router, then the dyno sees X-Forwarded-*, X-Request-Id, X-Request-Start and Via', async () => {
+  const t0 = Date.now();
   const r = await p.get(APP, '/headers', { 'x-request-id': 'abcdefabcdefabcdefabcdef-1234' });
+  const t1 = Date.now();
   assert.equal(r.status, 200);
   assert.match(r.body, /^x-forwarded-for: 127\.0\.0\.1$/m);
   assert.match(r.body, /^x-forwarded-proto: http$/m);
   assert.match(r.body, new RegExp(`^x-forwarded-port: ${p.routerPort}$`, 'm'));
   assert.match(r.body, /^x-request-id: abcdefabcdefabcdefabcdef-1234$/m);
   assert.match(r.body, /^via: 1\.1 slipway$/m);
+  const start = Number(/^x-request-start: (\d+)$/m.exec(r.body)?.[1]);
+  assert.ok(start >= t0 && start <= t1, `x-request-start ${start} within the request`);
   const unknown = await p.get('no-such-app-here');
   assert.equal(unknown.status, 404);
 });
