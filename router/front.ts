@@ -10,14 +10,15 @@
  * both kinds of connection, so a graceful stop finishes in-flight requests on either.
  *
  * One connection carries one request at a time. A client that pipelines has the next request kept (unparsed,
- * up to 64 KiB, then its socket is paused) until the response before it is done; a request pipelined behind one
- * with a body ends the connection after that body's response (RFC 9112 §9.3.2: the client retries).
+ * up to 64 KiB, then its socket is paused) until the response before it is done. A request read together with
+ * the end of a body is answered next when it has no body of its own, and otherwise ends the connection after
+ * the answer before it (RFC 9112 §9.3.2: the client retries). The parser binding is in llhttp.ts.
  */
-import { createRequire } from 'node:module';
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { inspectHeaders, type HeaderFacts } from './headers.js';
+import { HTTPParser, KEEP_PARSING, STOP_AFTER_HEAD, methods, type Parser } from './llhttp.js';
 
 /** What a request handler reads of a request. */
 export interface Inbound {
@@ -64,37 +65,6 @@ export interface InFlight {
 
 export type RequestHandler = (req: Inbound, reply: Reply) => InFlight | undefined;
 
-interface Parser {
-  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
-  execute(d: Buffer): number | (Error & { code?: string });
-  finish(): number | (Error & { code?: string }) | undefined;
-  close(): void;
-  [k: number]: unknown;
-}
-interface ParserModule {
-  HTTPParser: {
-    new (): Parser;
-    REQUEST: number;
-    kOnHeaders: number;
-    kOnHeadersComplete: number;
-    kOnBody: number;
-    kOnMessageComplete: number;
-  };
-  methods: string[];
-}
-// Node's own binding of llhttp, as http.Server uses it (lib/_http_common.js); no public API exposes it, so
-// frontDoorProblem() checks it does what the front relies on before the router uses it.
-const { HTTPParser, methods } = ((): Partial<ParserModule> => {
-  try {
-    return createRequire(import.meta.url)('_http_common') as ParserModule;
-  } catch {
-    return {}; // a Node without it: frontDoorProblem() says so and the router uses http.Server alone
-  }
-})() as ParserModule;
-
-/** Returned from the head callback: llhttp stops after this head (no body follows), as it does for an upgrade. */
-const STOP_AFTER_HEAD = 2;
-const KEEP_PARSING = 0;
 /** Pipelined bytes kept while a response is in progress; past this the client's socket is paused. */
 const MAX_KEPT = 64 * 1024;
 const MAX_HEADER_PAIRS = 200;
@@ -608,42 +578,6 @@ export class ClientConnection implements Inbound, Reply {
  * Puts the front door on an http.Server: its connections are read by the front, which hands to the server only
  * what it does not carry (see above). The server's own request handler serves those.
  */
-/**
- * Why this Node's parser binding cannot carry the front door (undefined: it can). Checked once: two pipelined
- * requests, the first stopped after its head as the front stops it, the second with a body, then garbage that
- * must be refused with llhttp's own error.
- */
-export function frontDoorProblem(): string | undefined {
-  try {
-    if (typeof HTTPParser !== 'function' || !Array.isArray(methods)) return 'node:_http_common has no HTTPParser';
-    const p = new HTTPParser();
-    p.initialize(HTTPParser.REQUEST, {}, 0, 0);
-    const seen: string[] = [];
-    p[HTTPParser.kOnHeaders] = () => seen.push('partial');
-    p[HTTPParser.kOnHeadersComplete] = (major: number, minor: number, headers: string[], method: number, url: string) => {
-      seen.push(`${methods[method]} ${url} ${major}.${minor} ${headers.join('=')}`);
-      return seen.length === 1 ? STOP_AFTER_HEAD : KEEP_PARSING;
-    };
-    p[HTTPParser.kOnBody] = (b: Buffer) => seen.push(`body ${b.toString()}`);
-    p[HTTPParser.kOnMessageComplete] = () => seen.push('complete');
-    const first = 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n';
-    const d = Buffer.from(`${first}POST /b HTTP/1.1\r\nHost: y\r\nContent-Length: 2\r\n\r\nhi`);
-    const r1 = p.execute(d);
-    p.initialize(HTTPParser.REQUEST, {}, 0, 0); // as after every stopped head
-    const r2 = typeof r1 === 'number' ? p.execute(d.subarray(r1)) : r1;
-    const r3 = p.execute(Buffer.from('host\r\n\r\n'));
-    p.close();
-    const want = ['GET /a 1.1 Host=x', 'complete', 'POST /b 1.1 Host=y=Content-Length=2', 'body hi', 'complete'];
-    const refused = typeof r3 !== 'number' && r3.code === 'HPE_INVALID_METHOD';
-    if (r1 !== first.length || r2 !== d.length - first.length || seen.join('|') !== want.join('|') || !refused) {
-      return `Node's HTTP parser binding behaves differently (read ${String(r1)}, ${String(r2)}, ${String(r3)}: ${seen.join(' | ')})`;
-    }
-    return undefined;
-  } catch (e) {
-    return `Node's HTTP parser binding failed: ${(e as Error).message}`;
-  }
-}
-
 export function attachFrontDoor(server: Server, handler: RequestHandler): FrontDoor {
   const [nodeListener] = server.listeners('connection') as ((socket: Socket) => void)[];
   if (!nodeListener) throw new Error('attachFrontDoor: the server has no connection listener');

@@ -18,7 +18,8 @@ import { ERRORS, errorBody, type RouterError } from './error-pages.js';
 import { normalizeHost } from './host.js';
 import type { Endpoint, Route, RouteTable } from './routes.js';
 import { HOP_BY_HOP, connectionNames, inspectHeaders, type HeaderFacts } from './headers.js';
-import { attachFrontDoor, frontDoorProblem, type Inbound, type InFlight, type Reply } from './front.js';
+import { attachFrontDoor, type Inbound, type InFlight, type Reply } from './front.js';
+import { frontDoorProblem } from './llhttp.js';
 import { UpstreamPool, type Exchange, type UpstreamError, type UpstreamHandler } from './upstream.js';
 
 export interface RouterOptions {

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { frontDoorProblem } from '../../router/front.js';
+import { frontDoorProblem } from '../../router/llhttp.js';
 import { inspectHeaders } from '../../router/headers.js';
 
 test("when the router starts on this Node, then its parser binding carries the front door (no fallback)", () => {
