@@ -17,7 +17,7 @@
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { inspectHeaders, type HeaderFacts } from './headers.js';
+import { framesBody, inspectHeaders, type HeaderFacts } from './headers.js';
 import { HTTPParser, KEEP_PARSING, STOP_AFTER_HEAD, methods, type Parser } from './llhttp.js';
 
 /** What a request handler reads of a request. */
@@ -102,6 +102,19 @@ class BodyStream extends Readable {
   override _read(): void {
     this.socket.resume();
   }
+}
+
+/**
+ * What the front door does not answer itself: HAND_OFF (Node's server reads it), or the refusal it gets; undefined
+ * for a plain HTTP/1.1 request.
+ */
+function notCarried(major: number, minor: number, upgrade: boolean, method: string, facts: HeaderFacts): 'HAND_OFF' | 'VERSION' | 'OTHER' | undefined {
+  // HTTP/0.9 (llhttp reads a request line without a version as that) or 2+: 505, as nginx answers.
+  if (major !== 1) return 'VERSION';
+  if (upgrade || minor !== 1 || facts.expect || method === 'CONNECT') return 'HAND_OFF';
+  // HTTP/1.1 requires a Host (Node's server answers 400 too).
+  if (facts.hosts === 0) return 'OTHER';
+  return undefined;
 }
 
 interface QueuedHead {
@@ -317,32 +330,21 @@ export class ClientConnection implements Inbound, Reply {
     this.partialUrl = '';
     const facts = inspectHeaders(raw);
     const name = methods[method];
-    const hasBody = (facts.contentLength !== undefined && facts.contentLength !== '0') || facts.transferEncoding !== undefined;
+    const hasBody = framesBody(facts);
+    const other = notCarried(major, minor, upgrade, name, facts);
     if (this.phase === Phase.Request) {
       // The next request, in the same read as the end of this one's body (pipelined, or sent as soon as an early
       // answer came). One without a body is answered next: llhttp stopped right after its head. Anything else
       // ends the connection after this answer (RFC 9112 §9.3.2: the client retries it).
-      const plain = major === 1 && minor === 1 && !upgrade && !facts.expect && name !== 'CONNECT' && facts.hosts > 0 && !hasBody;
-      if (plain && !this.queued) {
+      if (!other && !hasBody && !this.queued) {
         this.queued = { method: name, url: target, rawHeaders: raw, facts, keepAlive: shouldKeepAlive };
         this.stopped = true;
       } else this.keepAlive = false;
       return STOP_AFTER_HEAD;
     }
-    if (major !== 1) {
-      // HTTP/0.9 (llhttp reads a request line without a version as that) or 2+: 505, as nginx answers.
-      this.refusal = 'VERSION';
-      return STOP_AFTER_HEAD;
-    }
-    if (upgrade || minor !== 1 || facts.expect || name === 'CONNECT') {
-      this.handOffWanted = true;
-      return STOP_AFTER_HEAD;
-    }
-    if (facts.hosts === 0) {
-      // HTTP/1.1 requires a Host (Node's server answers 400 too).
-      this.refusal = 'OTHER';
-      return STOP_AFTER_HEAD;
-    }
+    if (other === 'HAND_OFF') this.handOffWanted = true;
+    else if (other) this.refusal = other;
+    if (other) return STOP_AFTER_HEAD;
     this.begin({ method: name, url: target, rawHeaders: raw, facts, keepAlive: shouldKeepAlive });
     this.headSeen = true;
     this.requestDone = false;

@@ -58,3 +58,9 @@ export function inspectHeaders(raw: string[]): HeaderFacts {
   }
   return f;
 }
+
+/**
+ * Whether the client framed a body (a GET with Content-Length has one too): the front door reads it and the
+ * router forwards it by this one rule, so no byte of it is ever read as a next request.
+ */
+export const framesBody = (f: HeaderFacts): boolean => (f.contentLength !== undefined && f.contentLength !== '0') || f.transferEncoding !== undefined;

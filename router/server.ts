@@ -17,7 +17,7 @@ import httpProxy from 'http-proxy';
 import { ERRORS, errorBody, type RouterError } from './error-pages.js';
 import { normalizeHost } from './host.js';
 import type { Endpoint, Route, RouteTable } from './routes.js';
-import { HOP_BY_HOP, connectionNames, inspectHeaders, type HeaderFacts } from './headers.js';
+import { HOP_BY_HOP, connectionNames, framesBody, inspectHeaders, type HeaderFacts } from './headers.js';
 import { attachFrontDoor, type Inbound, type InFlight, type Reply } from './front.js';
 import { frontDoorProblem } from './llhttp.js';
 import { UpstreamPool, type Exchange, type UpstreamError, type UpstreamHandler } from './upstream.js';
@@ -398,7 +398,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     // A body is whatever the client framed: a GET with Content-Length has one too, and it must be consumed here,
     // or its bytes would be read as the client's next request.
     const chunked = facts.transferEncoding !== undefined;
-    const hasBody = (facts.contentLength !== undefined && facts.contentLength !== '0') || chunked;
+    const hasBody = framesBody(facts);
     if (chunked) headers.push('Transfer-Encoding', 'chunked');
     const flight = new Flight(req, res, r, host!, received, requestId, fwd, headers, hasBody, chunked);
     flight.attempt();
