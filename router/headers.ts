@@ -6,8 +6,46 @@ export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection
 /** The lengths of those names and of content-length: only names this long need lowercasing to be recognized. */
 export const HOP_LENGTHS = new Set([...HOP_BY_HOP, 'content-length'].map((h) => h.length));
 
-/** The names a Connection header lists (they are hop-by-hop too). */
-export const connectionNames = (value: string): Set<string> => new Set(value.toLowerCase().split(',').map((h) => h.trim()).filter(Boolean));
+/**
+ * Headers a Connection header can never remove: the request's target and framing. Dropping Content-Length because a
+ * client listed it (`Connection: keep-alive, Content-Length`) would forward an unframed body on a reused dyno
+ * connection, where it would be read as the start of the next client's request.
+ */
+const NEVER_NAMED = new Set(['host', 'content-length', 'transfer-encoding']);
+
+/** The names a Connection header lists (they are hop-by-hop too), less those it may never name. */
+export const connectionNames = (value: string): Set<string> =>
+  new Set(value.toLowerCase().split(',').map((h) => h.trim()).filter((h) => h && !NEVER_NAMED.has(h)));
+
+/**
+ * Request headers a client may not send a dyno: forwarding headers the router sets itself (a client cannot forge
+ * them), and those that other proxies trust for the client's address or host (Forwarded, X-Forwarded-Host,
+ * X-Real-IP), which the router does not set and drops. Content-Length is the router's too: it sets the framing it
+ * forwards.
+ */
+export const NOT_FROM_CLIENTS = ['forwarded', 'x-forwarded-host', 'x-real-ip'];
+export const SET_BY_ROUTER = new Set([
+  'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-port', 'x-request-id', 'x-request-start', 'via', 'content-length', ...NOT_FROM_CLIENTS,
+]);
+
+/** A Content-Length as the router forwards it: its digits without leading zeros (llhttp took nothing else). */
+export const canonicalLength = (value: string): string => value.trim().replace(/^0+(?=\d)/, '');
+
+/**
+ * The path a dyno gets for a request target: origin-form as it is; absolute-form (`GET http://HOST/p`, which
+ * RFC 9112 says a server routes by its authority) turned into its path, and refused when its authority is not the
+ * Host the router routed by, so a dyno never sees a target that names another app.
+ */
+export function originForm(target: string, host: string | undefined): { path: string } | { refused: string } {
+  if (target.startsWith('/') || target === '*') return { path: target };
+  const m = /^https?:\/\/([^/?#]*)([^#]*)/i.exec(target);
+  if (!m) return { refused: 'a request target that is neither a path nor an http URL' };
+  const authority = m[1].toLowerCase().replace(/:\d*$/, '').replace(/\.$/, '');
+  if (m[1].includes('@')) return { refused: 'credentials in the request target' };
+  if (!host || authority !== host) return { refused: 'an absolute-form target whose host is not the Host header' };
+  const rest = m[2];
+  return { path: rest.startsWith('/') ? rest : `/${rest}` };
+}
 
 /** An HTTP token: what a header name must be. */
 export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

@@ -17,7 +17,7 @@ import httpProxy from 'http-proxy';
 import { ERRORS, errorBody, type RouterError } from './error-pages.js';
 import { normalizeHost } from './host.js';
 import type { Endpoint, Route, RouteTable } from './routes.js';
-import { HOP_BY_HOP, connectionNames, framesBody, inspectHeaders, type HeaderFacts } from './headers.js';
+import { HOP_BY_HOP, NOT_FROM_CLIENTS, SET_BY_ROUTER, canonicalLength, connectionNames, framesBody, inspectHeaders, originForm, type HeaderFacts } from './headers.js';
 import { attachFrontDoor, type Inbound, type InFlight, type Reply } from './front.js';
 import { frontDoorProblem } from './llhttp.js';
 import { UpstreamPool, type Exchange, type UpstreamError, type UpstreamHandler } from './upstream.js';
@@ -48,8 +48,6 @@ const REQUEST_ID = /^[A-Za-z0-9+/=_.-]{20,200}$/;
 /** Connect failures: nothing reached the dyno, so any request may go to the next one. */
 const RETRYABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'CONNECT_TIMEOUT']);
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
-/** Forwarding headers the router sets; a client's own are dropped. */
-const SET_BY_ROUTER = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-port', 'x-request-id', 'x-request-start', 'via']);
 
 function wantsJson(req: Inbound): boolean {
   const accept = req.facts.accept ?? '';
@@ -194,7 +192,9 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
   /**
    * The headers a dyno gets, as a flat [name, value, …] list in the client's order and spelling: the client's,
    * less hop-by-hop ones (they describe the client's connection, not the router's pooled one to the dyno) and
-   * less any forwarding headers it sent, which the router SETS (a client cannot forge them).
+   * less any forwarding headers it sent, which the router SETS (a client cannot forge them), and with the body's
+   * framing set by the router: the client's Content-Length in canonical form (Transfer-Encoding is added by the
+   * caller), never taken out by a Connection header.
    */
   function upstreamHeaders(req: Inbound, requestId: string, fwd: string, received: number): string[] {
     const raw = req.rawHeaders;
@@ -209,6 +209,8 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
       }
       out.push(raw[i], raw[i + 1]);
     }
+    const length = req.facts.contentLength;
+    if (length !== undefined && req.facts.transferEncoding === undefined) out.push('Content-Length', canonicalLength(length));
     out.push('X-Forwarded-For', fwd, 'X-Forwarded-Proto', 'http', 'X-Forwarded-Port', forwardedPort(req.socket), 'X-Request-Id', requestId, 'X-Request-Start', String(received), 'Via', `${via}1.1 slipway`);
     return out;
   }
@@ -252,7 +254,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     readonly idleMs: number;
 
     constructor(
-      readonly req: Inbound, readonly res: Reply, readonly route: Route, readonly host: string, readonly started: number,
+      readonly req: Inbound, readonly res: Reply, readonly route: Route, readonly host: string, readonly path: string, readonly started: number,
       readonly requestId: string, readonly fwd: string, readonly headers: string[], readonly hasBody: boolean, readonly chunked: boolean,
     ) {
       this.socket = req.socket;
@@ -265,7 +267,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     }
 
     base(): string {
-      return `method=${this.req.method} path=${quote(this.req.url)} host=${this.host}`;
+      return `method=${this.req.method} path=${quote(this.path)} host=${this.host}`;
     }
 
     /** The log line's fields after `at=…` (and the code, for errors); `fwd=` only on a completed request's line. */
@@ -286,7 +288,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
       (this.tried ??= []).push(this.key);
       this.exchange = poolFor(ep, this.key).dispatch(
         {
-          path: this.req.url, method: this.req.method, headers: this.headers, body: this.hasBody ? this.req.body : null,
+          path: this.path, method: this.req.method, headers: this.headers, body: this.hasBody ? this.req.body : null,
           chunked: this.chunked, headersTimeoutMs: this.route.requestTimeoutMs ?? timeoutMs,
         },
         this,
@@ -385,6 +387,12 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
       return undefined;
     }
     const { host, route: r } = route(facts);
+    const target = originForm(req.url, host);
+    if ('refused' in target) {
+      res.closeAfter();
+      sendError(req, res, { code: 'bad_request', status: 400, desc: `Bad request: ${target.refused}` });
+      return undefined;
+    }
     if (!r || r.maintenance) {
       if (r) opts.logLine?.(r, `at=info code=H80 desc="${ERRORS.H80.desc}" method=${req.method} path=${quote(req.url)} host=${host} dyno= status=503`);
       sendError(req, res, r ? ERRORS.H80 : ERRORS.noSuchApp);
@@ -400,7 +408,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     const chunked = facts.transferEncoding !== undefined;
     const hasBody = framesBody(facts);
     if (chunked) headers.push('Transfer-Encoding', 'chunked');
-    const flight = new Flight(req, res, r, host!, received, requestId, fwd, headers, hasBody, chunked);
+    const flight = new Flight(req, res, r, host!, target.path, received, requestId, fwd, headers, hasBody, chunked);
     flight.attempt();
     return flight;
   };
@@ -443,17 +451,21 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     const refuse = (status: string) => socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     const facts = inspectHeaders(req.rawHeaders);
     if (malformed(facts)) return refuse('400 Bad Request');
-    const { route: r } = route(facts);
+    const { host, route: r } = route(facts);
+    const target = originForm(req.url ?? '/', host);
+    if ('refused' in target) return refuse('400 Bad Request');
     if (!r) return refuse('404 Not Found');
     const ep = r.maintenance ? undefined : pick(r);
     if (!ep) return refuse('503 Service Unavailable');
     const requestId = requestIdOf(facts);
+    req.url = target.path;
+    for (const name of NOT_FROM_CLIENTS) delete req.headers[name];
     req.headers['x-forwarded-for'] = clientAddress(req.socket);
     req.headers['x-forwarded-proto'] = 'http';
     req.headers['x-forwarded-port'] = forwardedPort(req.socket);
     req.headers['x-request-id'] = requestId;
     req.headers['x-request-start'] = String(Date.now());
-    opts.logLine?.(r, `at=info method=${req.method} path=${quote(req.url ?? '/')} host=${normalizeHost(facts.host)} request_id=${requestId} fwd=${quote(clientAddress(req.socket))} dyno=${ep.dyno} status=101 protocol=websocket`);
+    opts.logLine?.(r, `at=info method=${req.method} path=${quote(target.path)} host=${host} request_id=${requestId} fwd=${quote(clientAddress(req.socket))} dyno=${ep.dyno} status=101 protocol=websocket`);
     proxy.ws(req, socket, head, { target: { host: ep.host, port: ep.port } }, () => socket.destroy());
   });
 

@@ -142,7 +142,10 @@ test('when the Host differs in case, has a port or a trailing dot, or matches a 
 test('when a client sends forwarding headers, then the router replaces them (X-Request-Start too) and keeps only a sane request id', async () => {
   const before = b1.seen.length;
   const t0 = Date.now();
-  await get('beta.localhost', '/h', { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', 'x-request-id': 'a-good-request-id-0123456789', 'x-request-start': '1' });
+  await get('beta.localhost', '/h', {
+    'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', 'x-request-id': 'a-good-request-id-0123456789', 'x-request-start': '1',
+    forwarded: 'for=6.6.6.6;host=evil.example;proto=https', 'x-forwarded-host': 'evil.example', 'x-real-ip': '6.6.6.6',
+  });
   const t1 = Date.now();
   await get('beta.localhost', '/h', { 'x-request-id': 'short' });
   await get('beta.localhost', '/h', { 'x-request-id': 'bad id with spaces and more than twenty' });
@@ -154,6 +157,7 @@ test('when a client sends forwarding headers, then the router replaces them (X-R
   assert.match(String(second.headers['x-request-id']), /^[0-9a-f-]{36}$/);
   assert.match(String(third.headers['x-request-id']), /^[0-9a-f-]{36}$/);
   assert.equal(first.headers.via, '1.1 slipway');
+  for (const h of ['forwarded', 'x-forwarded-host', 'x-real-ip']) assert.equal(first.headers[h], undefined, `a client's ${h} is dropped`);
   const start = Number(first.headers['x-request-start']);
   assert.ok(start >= t0 && start <= t1, `X-Request-Start is when the router got the request, in ms (${first.headers['x-request-start']})`);
   const line = logsFor('beta', /path="\/h"/)[0]?.line ?? '';
@@ -169,6 +173,39 @@ test('when a request is ambiguous (two Hosts, Content-Length with Transfer-Encod
   const te = await raw('POST / HTTP/1.1\r\nHost: alpha.localhost\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n');
   assert.match(te, /^HTTP\/1\.1 400/);
   assert.equal(a1.seen.length + a2.seen.length + b1.seen.length, before);
+});
+
+test('when a client lists Content-Length or Host in Connection, then the body stays framed and the next client\'s request on that dyno connection arrives whole', async () => {
+  // A planted prefix: unframed, this body would be read by the dyno as the start of the next request on the pooled
+  // connection, which swallows the next client's request line and headers (its cookie too) into X-Swallow.
+  const prefix = 'GET /smuggled HTTP/1.1\r\nHost: beta.localhost\r\nX-Swallow: ';
+  const before = b1.seen.length;
+  const planted = await raw(`POST /plant HTTP/1.1\r\nHost: beta.localhost\r\nConnection: keep-alive, Content-Length, Host\r\nContent-Length: ${prefix.length}\r\n\r\n${prefix}`);
+  assert.match(planted, /^HTTP\/1\.1 200/);
+  const victim = await get('beta.localhost', '/victim', { cookie: 'session=victim-secret' });
+  assert.equal(victim.status, 200);
+  assert.equal(victim.body, 'beta1 GET /victim ', 'the victim got its own answer');
+  const seen = b1.seen.slice(before);
+  assert.deepEqual(seen.map((x) => `${x.method} ${x.url}`), ['POST /plant', 'GET /victim'], 'nothing smuggled');
+  assert.equal(seen[0].body, prefix, 'the planted bytes were the body of the request that carried them');
+  assert.equal(seen[0].headers['content-length'], String(prefix.length));
+  assert.equal(seen[0].headers.host, 'beta.localhost', 'Host is never taken out by Connection');
+  assert.equal(seen[1].headers.cookie, 'session=victim-secret');
+});
+
+test('when a request target is in absolute form, then it is routed only when its host is the Host header, and the dyno gets the path', async () => {
+  const before = a1.seen.length + a2.seen.length + b1.seen.length;
+  const other = await raw('GET http://alpha.localhost/steal HTTP/1.1\r\nHost: beta.localhost\r\nConnection: close\r\n\r\n');
+  assert.match(other, /^HTTP\/1\.1 400/);
+  assert.match(other, /absolute-form target/);
+  const creds = await raw('GET http://user@beta.localhost/x HTTP/1.1\r\nHost: beta.localhost\r\nConnection: close\r\n\r\n');
+  assert.match(creds, /^HTTP\/1\.1 400/);
+  assert.equal(a1.seen.length + a2.seen.length + b1.seen.length, before, 'neither reached a dyno');
+  const same = await raw('GET http://Beta.Localhost:80/abs?q=1 HTTP/1.1\r\nHost: beta.localhost\r\nConnection: close\r\n\r\n');
+  assert.match(same, /^HTTP\/1\.1 200/);
+  assert.equal(b1.seen.at(-1)?.url, '/abs?q=1');
+  const ws = await raw('GET http://alpha.localhost/ws HTTP/1.1\r\nHost: beta.localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+  assert.match(ws, /^HTTP\/1\.1 400/, 'an upgrade is held to the same rule');
 });
 
 test('when a DELETE or OPTIONS carries a chunked body, then the dyno gets that body as one request, nothing smuggled', async () => {
@@ -524,6 +561,9 @@ test('when odd or hostile bytes arrive, then the front door forwards nothing tha
     'pipelined: GET, a GET with Content-Length: 0, a chunked POST': `GET /1 HTTP/1.1\r\n${H}\r\nGET /2 HTTP/1.1\r\n${H}Content-Length: 0\r\n\r\nPOST /3 HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n1\r\nz\r\n0\r\n\r\n`,
     'bytes after Connection: close': `GET /a HTTP/1.1\r\n${H}Connection: close\r\n\r\nGET /after HTTP/1.1\r\n${H}\r\n`,
     'a body that never ends': `POST /a HTTP/1.1\r\n${H}Content-Length: 10\r\n\r\nabc`,
+    'Connection naming Content-Length': `POST /a HTTP/1.1\r\n${H}Connection: keep-alive, Content-Length\r\nContent-Length: 3\r\n\r\nabcGET /next HTTP/1.1\r\n${H}\r\n`,
+    'Connection naming Host and Transfer-Encoding': `POST /a HTTP/1.1\r\n${H}Connection: Host, Transfer-Encoding\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n`,
+    'absolute-form naming another app': `GET http://alpha.localhost/abs HTTP/1.1\r\n${H}\r\n`,
   };
   const seenVia = async (port: number, bytes: string) => {
     const before = b1.seen.length;
@@ -559,6 +599,8 @@ test('when 600 mangled requests arrive (a seeded fuzz), then the router answers 
     `POST /f HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`,
     `GET /a HTTP/1.1\r\n${H}\r\nGET /b HTTP/1.1\r\n${H}Content-Length: 2\r\n\r\nhiGET /c HTTP/1.1\r\n${H}\r\n`,
     `GET /ws HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    `POST /f HTTP/1.1\r\n${H}Connection: keep-alive, Content-Length\r\nContent-Length: 5\r\n\r\nhello`,
+    `GET http://beta.localhost/f HTTP/1.1\r\n${H}Forwarded: for=1.2.3.4\r\nX-Real-IP: 1.2.3.4\r\n\r\n`,
   ];
   const specials = ['\r', '\n', '\0', ' ', ':', '\t', '0', 'F', ';', '\x7f', '\xff'];
   const mangle = (s: string): Buffer => {
