@@ -1,48 +1,33 @@
 /**
  * The Heroku buildpack API: bin/detect BUILD_DIR, bin/compile BUILD_DIR CACHE_DIR ENV_DIR, bin/release BUILD_DIR.
  * Built-ins are detected in order nodejs, python, static, procfile; an app may name its own with the
- * BUILDPACK_URL config var or a .buildpacks file (git URLs or local paths on the platform host).
+ * BUILDPACK_URL config var or a .buildpacks file (git URLs, or directories on the host the operator allowed).
+ * What the platform reads of the build dir itself (.buildpacks, Procfile) it reads as tenant files (tenant-file.ts).
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
+import { BuildError } from './errors.js';
 import type { BuildExecutor } from './executor.js';
 import { parseProcfile, parseReleaseYaml, ProcfileError } from './procfile.js';
+import { BUILTIN_ORDER, builtinBuildpacks, hasRelease, resolveBuildpack, type Buildpack } from './resolve.js';
+import { readTenantFile } from './tenant-file.js';
 
 export { createHostExecutor, type BuildExecutor } from './executor.js';
-export { packSlug, SlugTooLargeError } from './slug.js';
+export { packSlug, SlugTooLargeError, UNPACKED_FACTOR } from './slug.js';
+export { inspectTar, unpackTar, unpackSlugFile, unpackUser } from './unpack.js';
+export { TarRefused } from './tar-guard.js';
 export { parseProcfile, parseReleaseYaml, ProcfileError, PROCESS_TYPE } from './procfile.js';
+export { BuildError } from './errors.js';
+export { BUILTIN_ORDER, builtinBuildpacks, displayUrl, type Buildpack } from './resolve.js';
+export { readTenantFile, openTenantFile, TenantFileError } from './tenant-file.js';
 
-const run = promisify(execFile);
-
-function builtinDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the slipway package root');
-    dir = up;
-  }
-  return join(dir, 'buildpacks');
-}
-
-export const BUILTIN_ORDER = ['nodejs', 'python', 'static', 'procfile'] as const;
 const WHAT_THEY_LOOK_FOR: Record<(typeof BUILTIN_ORDER)[number], string> = {
   nodejs: 'Node.js (package.json)',
   python: 'Python (requirements.txt, pyproject.toml or setup.py)',
   static: 'Static (index.html or static.json)',
   procfile: 'Procfile (a Procfile alone)',
 };
-
-export interface Buildpack {
-  url: string;
-  dir: string;
-}
-
-export class BuildError extends Error {}
 
 export interface CompileOptions {
   executor: BuildExecutor;
@@ -52,6 +37,8 @@ export interface CompileOptions {
   env: Record<string, string>;
   /** From BUILDPACK_URL; when absent, .buildpacks in the source, else detection. */
   buildpackUrl?: string;
+  /** Directories host-path buildpacks may come from (SLIPWAY_BUILDPACK_DIRS). */
+  hostBuildpackDirs?: string[];
   log: (line: string) => void;
   timeoutMs: number;
   signal?: AbortSignal;
@@ -61,31 +48,6 @@ export interface CompileResult {
   buildpacks: { name: string; url: string }[];
   processTypes: Record<string, string>;
   description: string;
-}
-
-export const builtinBuildpacks = (): Buildpack[] => BUILTIN_ORDER.map((name) => ({ url: `slipway/${name}`, dir: join(builtinDir(), name) }));
-
-/** A buildpack named by URL: slipway/NAME (built-in), an absolute local path, or a git URL (cloned). */
-async function resolveBuildpack(url: string, scratch: string): Promise<Buildpack> {
-  const builtin = /^(?:slipway|heroku\/)?\/?(nodejs|python|static|procfile)$/.exec(url.replace(/^heroku\//, 'slipway/').replace(/^slipway\//, ''));
-  if (builtin) return { url: `slipway/${builtin[1]}`, dir: join(builtinDir(), builtin[1]) };
-  if (url.startsWith('/')) {
-    if (!(await stat(join(url, 'bin', 'compile')).then((s) => s.isFile(), () => false))) throw new BuildError(`Buildpack ${url} has no bin/compile.`);
-    return { url, dir: url };
-  }
-  if (/^(https?|git|ssh|file):\/\/[^\s]+$/.test(url)) {
-    const [repo, ref] = url.split('#', 2);
-    const dir = await mkdtemp(join(scratch, 'bp-'));
-    const args = ['clone', '--quiet', '--depth', '1', ...(ref ? ['--branch', ref] : []), '--', repo, dir];
-    try {
-      await run('git', args, { timeout: 120_000 });
-    } catch (e) {
-      throw new BuildError(`Could not fetch buildpack ${url}: ${((e as { stderr?: string }).stderr || (e as Error).message).trim().split('\n').pop()}`);
-    }
-    await chmod(dir, 0o755); // mkdtemp made it root-only; the build user runs its scripts
-    return { url, dir };
-  }
-  throw new BuildError(`Buildpack URL not understood: ${url.slice(0, 200)} (use a git URL, an absolute path, or slipway/nodejs|python|static|procfile).`);
 }
 
 /** Where a container executor puts each dir: Heroku's usual paths. */
@@ -109,11 +71,13 @@ export async function compileApp(o: CompileOptions): Promise<CompileResult> {
     let chosen: { bp: Buildpack; name: string }[] = [];
     const listed = o.buildpackUrl
       ? [o.buildpackUrl]
-      : (await readFile(join(o.buildDir, '.buildpacks'), 'utf8').catch(() => ''))
+      : ((await readTenantFile(o.buildDir, '.buildpacks', { what: '.buildpacks', maxBytes: 16 * 1024 })) ?? '')
           .split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    if (listed.length > 10) throw new BuildError(`.buildpacks names ${listed.length} buildpacks; at most 10 are run.`);
     if (listed.length > 0) {
+      const context = { executor: o.executor, env: o.env, scratch, hostDirs: o.hostBuildpackDirs ?? [], log: o.log, signal: o.signal };
       for (const url of listed) {
-        const bp = await resolveBuildpack(url, scratch);
+        const bp = await resolveBuildpack(url, chosen.length, context);
         chosen.push({ bp, name: (await detect(o, bp, chosen.length)) ?? bp.url });
       }
     } else {
@@ -141,13 +105,13 @@ export async function compileApp(o: CompileOptions): Promise<CompileResult> {
 
     const last = chosen[chosen.length - 1].bp;
     let defaults: Record<string, string> = {};
-    if (existsSync(join(last.dir, 'bin', 'release'))) {
+    if (await hasRelease(last)) {
       const r = await o.executor.run([join(last.dir, 'bin', 'release'), o.buildDir], { cwd: o.buildDir, env: o.env, timeoutMs: 60_000, signal: o.signal, mounts: mountsFor(o, last, chosen.length - 1) });
       if (r.code !== 0) throw new BuildError(`bin/release of ${chosen[chosen.length - 1].name} exited with ${r.code}.`);
       defaults = parseReleaseYaml(r.stdout);
     }
     let procfile: Record<string, string> = {};
-    const procfileText = await readFile(join(o.buildDir, 'Procfile'), 'utf8').catch(() => undefined);
+    const procfileText = await readTenantFile(o.buildDir, 'Procfile', { what: 'Procfile', maxBytes: 64 * 1024 });
     if (procfileText !== undefined) {
       try {
         procfile = parseProcfile(procfileText);

@@ -8,6 +8,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, constants } from 'node:zlib';
 import { DYNO_GID, DYNO_UID } from '../runner/stack.js';
+import { TarGuard } from './tar-guard.js';
 
 export class SlugTooLargeError extends Error {}
 
@@ -18,10 +19,14 @@ export class SlugTooLargeError extends Error {}
 export const PIGZ = ['/usr/bin/pigz', '/bin/pigz'].find((p) => existsSync(p));
 const PIGZ_ARGS = ['-1', '-n', '-p', '4', '-c'];
 
+/** How much larger than its compressed limit a slug may unpack to (a highly compressible tree is refused). */
+export const UNPACKED_FACTOR = 8;
+
 /**
  * Packs dir into slugsDir/<sha256>.tar.gz in one pass: tar (sorted, fixed mtime and owner, so equal trees give
- * equal digests) → gzip (fast level: slugs are unpacked once per release, and speed matters more than bytes) →
- * hash and size counted on the way to disk; over maxBytes stops the build.
+ * equal digests) → a TarGuard (the build dir is the tenant's: no FIFOs or devices, nothing written through a link
+ * of its own, when the slug is unpacked) → gzip (fast level: slugs are unpacked once per release, and speed
+ * matters more than bytes) → hash and size counted on the way to disk; over maxBytes stops the build.
  */
 export async function packSlug(dir: string, slugsDir: string, maxBytes: number): Promise<{ digest: string; size: number; path: string }> {
   await mkdir(slugsDir, { recursive: true, mode: 0o700 });
@@ -46,11 +51,12 @@ export async function packSlug(dir: string, slugsDir: string, maxBytes: number):
   let gzErr = '';
   gz?.stderr!.on('data', (d) => (gzErr += d));
   const gzExited = gz ? new Promise<number | null>((r) => gz.on('close', r)) : Promise.resolve(0);
+  const guard = new TarGuard({ policy: 'slug', label: 'The slug', maxBytes: maxBytes * UNPACKED_FACTOR });
   try {
     if (gz) {
-      await Promise.all([pipeline(tar.stdout, gz.stdin!), pipeline(gz.stdout!, count, createWriteStream(tmp, { mode: 0o600 }))]);
+      await Promise.all([pipeline(tar.stdout, guard, gz.stdin!), pipeline(gz.stdout!, count, createWriteStream(tmp, { mode: 0o600 }))]);
     } else {
-      await pipeline(tar.stdout, createGzip({ level: constants.Z_BEST_SPEED }), count, createWriteStream(tmp, { mode: 0o600 }));
+      await pipeline(tar.stdout, guard, createGzip({ level: constants.Z_BEST_SPEED }), count, createWriteStream(tmp, { mode: 0o600 }));
     }
     const code = await exited;
     if (code !== 0) throw new Error(`tar failed packing the slug: ${err.trim() || 'exit ' + code}`);

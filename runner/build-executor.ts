@@ -4,7 +4,7 @@
  * capabilities, cgroup memory and pids limits, and — for steps that need it — a network namespace on the bridge
  * with NAT out and no way to the host's own services.
  */
-import { chown, lstat, readdir } from 'node:fs/promises';
+import { lchown, lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildExecutor, ExecOptions, ExecResult } from '../buildpacks/executor.js';
 import type { NetworkConfig } from './network.js';
@@ -31,7 +31,7 @@ export interface RuncBuildExecutorOptions {
 async function chownTree(path: string): Promise<void> {
   const s = await lstat(path).catch(() => undefined);
   if (!s || s.isSymbolicLink()) return;
-  if (s.uid !== DYNO_UID) await chown(path, DYNO_UID, DYNO_GID);
+  if (s.uid !== DYNO_UID) await lchown(path, DYNO_UID, DYNO_GID);
   if (s.isDirectory()) for (const e of await readdir(path)) await chownTree(join(path, e));
 }
 

@@ -51,7 +51,7 @@ export function ociSpec(p: ProcessSpec): Record<string, unknown> {
     ? [{ destination: '/app', type: 'overlay', source: 'overlay', options: [`lowerdir=${p.app.lower}`, `upperdir=${p.app.upper}`, `workdir=${p.app.work}`, 'nodev', 'nosuid'] }]
     : [];
   const binds = (p.binds ?? []).map((b) => ({
-    destination: b.destination, type: 'bind', source: b.source, options: ['rbind', 'nosuid', 'nodev', b.readonly ? 'ro' : 'rw'],
+    destination: b.destination, type: 'bind', source: b.source, options: ['rbind', 'nosuid', 'nodev', ...(b.readonly ? ['ro', 'rro'] : ['rw'])],
   }));
   return {
     ociVersion: '1.0.2',

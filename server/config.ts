@@ -17,6 +17,7 @@
  * | SLIPWAY_ADMIN_EMAIL      | admin@slipway.local                       | the account made on first start                 |
  * | SLIPWAY_ADMIN_PASSWORD   | (none: token login only until one is set) | its password, read on first start only          |
  * | SLIPWAY_PG_BIN_DIR       | newest /usr/lib/postgresql/N/bin          | initdb and postgres for the embedded cluster    |
+ * | SLIPWAY_LOGIN_TOKEN_DAYS | 30                                        | tokens made by logging in with a password expire |
  * | SLIPWAY_LOG_LEVEL        | info                                      | debug, info, warn, error                        |
  * | SLIPWAY_BUILD_CONCURRENCY| 2                                         | builds at once per worker (one per app at a time) |
  * | SLIPWAY_BUILD_TIMEOUT    | 900 (seconds)                             | a build running longer is killed                |
@@ -30,6 +31,7 @@
  * | SLIPWAY_SUBNET           | 10.213.0.0/16                             | container addresses; the host is the first one  |
  * | SLIPWAY_BRIDGE           | slipway0                                  | the bridge containers are joined to             |
  * | SLIPWAY_NAT              | true                                      | containers reach beyond the machine through NAT |
+ * | SLIPWAY_BUILDPACK_DIRS   | (none: host-path buildpacks refused)      | colon-separated dirs buildpacks may be used from by absolute path |
  * | SLIPWAY_BUILD_CA_BUNDLE  | /etc/ssl/certs/ca-certificates.crt if any | CA certificates builds trust (NODE_EXTRA_CA_CERTS, cafile) |
  * | SLIPWAY_DYNO_PORT        | 5000                                      | $PORT inside every dyno (each has its own netns) |
  * | SLIPWAY_BOOT_TIMEOUT     | 60 (seconds)                              | a web dyno must accept TCP on $PORT by then (R10) |
@@ -62,6 +64,8 @@ export interface Config {
   redisPrefix: string;
   adminEmail: string;
   adminPassword: string | undefined;
+  /** How long a token made by a password login works (seconds). */
+  loginTokenTtlS: number;
   pgBinDir: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   buildConcurrency: number;
@@ -71,6 +75,8 @@ export interface Config {
   npmRegistry: string;
   downloadCache: string;
   buildCaBundle: string | undefined;
+  /** Directories an app may name a buildpack in by absolute path (BUILDPACK_URL, .buildpacks); empty: none. */
+  buildpackDirs: string[];
   stacksDir: string;
   buildIsolation: 'container' | 'host';
   buildMemoryBytes: number;
@@ -167,6 +173,12 @@ export function defaultPgBinDir(): string {
   return join(base, versions[0] ?? '15', 'bin');
 }
 
+function pathList(nameOf: string, value: string | undefined): string[] {
+  const dirs = (value ?? '').split(':').map((d) => d.trim()).filter(Boolean);
+  for (const d of dirs) if (!d.startsWith('/') || d === '/') throw new Error(`${nameOf} lists absolute directories other than /, separated by colons; got "${d}"`);
+  return dirs.map((d) => resolve(d));
+}
+
 function dynoSizes(value: string | undefined): string[] | undefined {
   if (!value) return undefined;
   const names = value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
@@ -220,6 +232,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     redisPrefix,
     adminEmail: (env.SLIPWAY_ADMIN_EMAIL || 'admin@slipway.local').toLowerCase(),
     adminPassword: env.SLIPWAY_ADMIN_PASSWORD || undefined,
+    loginTokenTtlS: positiveInt('SLIPWAY_LOGIN_TOKEN_DAYS', env.SLIPWAY_LOGIN_TOKEN_DAYS, 30) * 86_400,
     pgBinDir: env.SLIPWAY_PG_BIN_DIR || defaultPgBinDir(),
     logLevel,
     buildConcurrency: positiveInt('SLIPWAY_BUILD_CONCURRENCY', env.SLIPWAY_BUILD_CONCURRENCY, 2),
@@ -234,6 +247,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     subnet: subnet(env.SLIPWAY_SUBNET || '10.213.0.0/16'),
     bridge: name('SLIPWAY_BRIDGE', env.SLIPWAY_BRIDGE || 'slipway0'),
     nat: oneOf('SLIPWAY_NAT', env.SLIPWAY_NAT, ['true', 'false'] as const, 'true') === 'true',
+    buildpackDirs: pathList('SLIPWAY_BUILDPACK_DIRS', env.SLIPWAY_BUILDPACK_DIRS),
     buildCaBundle: env.SLIPWAY_BUILD_CA_BUNDLE || (existsSync('/etc/ssl/certs/ca-certificates.crt') ? '/etc/ssl/certs/ca-certificates.crt' : undefined),
     dynoPort: port('SLIPWAY_DYNO_PORT', env.SLIPWAY_DYNO_PORT, 5000),
     bootTimeoutMs: positiveNumber('SLIPWAY_BOOT_TIMEOUT', env.SLIPWAY_BOOT_TIMEOUT, 60) * 1000,
@@ -262,6 +276,7 @@ export function configToEnv(c: Config): Env {
     SLIPWAY_PUBLIC_URL: c.publicUrl,
     SLIPWAY_REDIS_PREFIX: c.redisPrefix,
     SLIPWAY_ADMIN_EMAIL: c.adminEmail,
+    SLIPWAY_LOGIN_TOKEN_DAYS: String(c.loginTokenTtlS / 86_400),
     SLIPWAY_PG_BIN_DIR: c.pgBinDir,
     SLIPWAY_LOG_LEVEL: c.logLevel,
     SLIPWAY_BUILD_CONCURRENCY: String(c.buildConcurrency),
@@ -271,6 +286,7 @@ export function configToEnv(c: Config): Env {
     SLIPWAY_NPM_REGISTRY: c.npmRegistry,
     SLIPWAY_DOWNLOAD_CACHE: c.downloadCache,
     SLIPWAY_BUILD_CA_BUNDLE: c.buildCaBundle,
+    SLIPWAY_BUILDPACK_DIRS: c.buildpackDirs.join(':') || undefined,
     SLIPWAY_STACKS_DIR: c.stacksDir,
     SLIPWAY_BUILD_ISOLATION: c.buildIsolation,
     SLIPWAY_BUILD_MEMORY_MB: String(c.buildMemoryBytes / 1024 / 1024),

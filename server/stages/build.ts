@@ -2,15 +2,17 @@
  * Build: export the pushed tree, run the buildpacks, pack the slug, and make release vN+1.
  * Builds of one app are serialized (a Postgres advisory lock); a build whose worker died is marked failed.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import type { Readable } from 'node:stream';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { Job } from 'bullmq';
 import type { BuildJob } from '../queue.js';
 import { workerTag } from '../../runner/reaper.js';
 import { promoteDownloads } from '../builds/download-cache.js';
-import { BuildError, compileApp, packSlug, SlugTooLargeError, type BuildExecutor } from '../../buildpacks/index.js';
+import { BuildError, compileApp, inspectTar, packSlug, SlugTooLargeError, UNPACKED_FACTOR, unpackTar, type BuildExecutor } from '../../buildpacks/index.js';
 import type { BuildLog } from '../builds/build-log.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/pool.js';
@@ -44,10 +46,11 @@ export interface BuildStageDeps {
 }
 
 /**
- * `git archive SHA | tar -x -C dir`, with no shell between them. During the push the new objects sit in
- * git's quarantine dir (inside the repo's objects dir) until the hook says yes, so read them from there too.
+ * `git archive SHA` unpacked into dir through a TarGuard, by the dyno user (buildpacks/unpack.ts), with no shell
+ * between them. During the push the new objects sit in git's quarantine dir (inside the repo's objects dir) until
+ * the hook says yes, so read them from there too.
  */
-async function exportTree(repoPath: string, sha: string, dir: string, quarantine: string | null): Promise<void> {
+async function exportTree(repoPath: string, sha: string, dir: string, quarantine: string | null, maxBytes: number): Promise<void> {
   const objects = join(repoPath, 'objects');
   const env: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin' };
   if (quarantine) {
@@ -56,32 +59,37 @@ async function exportTree(repoPath: string, sha: string, dir: string, quarantine
     env.GIT_OBJECT_DIRECTORY = q;
     env.GIT_ALTERNATE_OBJECT_DIRECTORIES = objects;
   }
-  await new Promise<void>((resolve, reject) => {
-    const archive = spawn('git', ['--git-dir', repoPath, 'archive', '--format=tar', sha, '--'], { stdio: ['ignore', 'pipe', 'pipe'], env });
-    const untar = spawn('tar', ['-x', '-C', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    archive.stderr.on('data', (d) => (err += d));
-    untar.stderr.on('data', (d) => (err += d));
-    archive.stdout.pipe(untar.stdin);
-    let pending = 2;
-    const done = (code: number | null) => {
-      if (code !== 0) return reject(new BuildError(`Could not export ${sha.slice(0, 7)}: ${err.trim() || 'exit ' + code}`));
-      if (--pending === 0) resolve();
-    };
-    archive.on('close', done);
-    untar.on('close', done);
-  });
+  let err = '';
+  let archive: ChildProcessByStdio<null, Readable, Readable> | undefined;
+  let exited: Promise<number | null> = Promise.resolve(null);
+  const start = () => {
+    const child = spawn('git', ['--git-dir', repoPath, 'archive', '--format=tar', sha, '--'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    child.stderr.on('data', (d) => (err += d));
+    exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    archive = child;
+    return child.stdout;
+  };
+  try {
+    await unpackTar(start, dir, { policy: 'source', label: 'The pushed tree', maxBytes });
+  } catch (e) {
+    archive?.kill('SIGKILL');
+    if (e instanceof BuildError) throw e;
+    throw new BuildError(`Could not export ${sha.slice(0, 7)}: ${err.trim() || (e as Error).message}`);
+  }
+  const code = await exited;
+  if (code !== 0) throw new BuildError(`Could not export ${sha.slice(0, 7)}: ${err.trim() || 'exit ' + code}`);
 }
 
-/** An uploaded tarball into dir; a lone top-level directory is stripped (GNU tar refuses absolute and .. paths). */
-async function extractTarball(file: string, dir: string): Promise<void> {
-  const list = await new Promise<string>((resolve, reject) => {
-    execFile('tar', ['-tzf', file], { maxBuffer: 64 << 20 }, (e, out) => (e ? reject(new BuildError('The uploaded source is not a .tar.gz archive.')) : resolve(out)));
+/** An uploaded tarball into dir, checked and unpacked as a pushed tree is; a lone top-level directory is stripped. */
+async function extractTarball(file: string, dir: string, maxBytes: number): Promise<void> {
+  const o = { policy: 'source' as const, label: 'The uploaded source', maxBytes, gzip: true };
+  const notTar = (e: unknown) => (e instanceof BuildError ? e : new BuildError('The uploaded source is not a .tar.gz archive.'));
+  const seen = await inspectTar(createReadStream(file), o).catch((e) => {
+    throw notTar(e);
   });
-  const tops = new Set(list.split('\n').filter(Boolean).map((p) => p.replace(/^\.\//, '').split('/')[0]).filter(Boolean));
-  const strip = tops.size === 1 && list.split('\n').some((p) => p.replace(/^\.\//, '').includes('/')) ? ['--strip-components=1'] : [];
-  await new Promise<void>((resolve, reject) => {
-    execFile('tar', ['-xzf', file, '-C', dir, '--no-same-owner', '--no-same-permissions', ...strip], (e) => (e ? reject(new BuildError(`Could not unpack the uploaded source: ${e.message}`)) : resolve()));
+  const strip = seen.tops.size === 1 && seen.nested ? 1 : 0;
+  await unpackTar(() => createReadStream(file), dir, { ...o, strip }).catch((e) => {
+    throw notTar(e);
   });
 }
 
@@ -142,14 +150,15 @@ export function createBuildStage(deps: BuildStageDeps) {
       await Promise.all([mkdir(buildDir), mkdir(envDir, { mode: 0o700 }), mkdir(cacheDir, { recursive: true }), mkdir(config.downloadCache, { recursive: true })]);
 
       await say(`-----> Building ${shortVersion(sha)} on the ${app.stack} stack`);
-      if (sourceFile) await extractTarball(sourceFile, buildDir);
-      else await exportTree(deps.repos.path(app.name), sha, buildDir, quarantine);
+      const unpackedLimit = config.maxPushBytes * UNPACKED_FACTOR;
+      if (sourceFile) await extractTarball(sourceFile, buildDir, unpackedLimit);
+      else await exportTree(deps.repos.path(app.name), sha, buildDir, quarantine, unpackedLimit);
       const vars = await deps.configVars.get(app);
       for (const [k, v] of Object.entries(vars)) await writeFile(join(envDir, k), v, { mode: 0o600 });
 
       const compiled = await compileApp({
         executor: deps.executor, buildDir, cacheDir, envDir, env: buildEnv(config, app.name, sha),
-        buildpackUrl: vars.BUILDPACK_URL, log: (l) => void say(l), timeoutMs: config.buildTimeoutMs,
+        buildpackUrl: vars.BUILDPACK_URL, hostBuildpackDirs: config.buildpackDirs, log: (l) => void say(l), timeoutMs: config.buildTimeoutMs,
       });
       await deps.builds.setBuildpacks(buildId, compiled.buildpacks);
       const types = Object.keys(compiled.processTypes);
@@ -163,7 +172,7 @@ export function createBuildStage(deps: BuildStageDeps) {
         digest: slugFile.digest, size: slugFile.size, commit: sha, processTypes: compiled.processTypes, buildpack: compiled.description, stack: app.stack,
       });
       await deps.builds.succeed(buildId, slug.id);
-      const downloads = await promoteDownloads(join(cacheDir, 'downloads'), config.downloadCache, config.npmRegistry);
+      const downloads = await promoteDownloads(cacheDir, config.downloadCache, config.npmRegistry);
       if (downloads.rejected.length) deps.log.warn('downloads not matching the registry were dropped', { app: app.name, files: downloads.rejected.join(',') });
 
       const release = await deps.releases.create(app, {

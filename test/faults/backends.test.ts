@@ -74,7 +74,7 @@ before(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'slipway-backends-'));
   await mkdir(join(dataDir, 'home'));
   [apiPort, routerPort] = [await freePort(), await freePort()];
-  const env = cleanEnv({ HOME: join(dataDir, 'home') });
+  const env = cleanEnv({ HOME: join(dataDir, 'home'), SLIPWAY_BUILDPACK_DIRS: join(dataDir, 'host-buildpacks') });
   up = startUp(['--data-dir', dataDir, '--api-port', String(apiPort), '--router-port', String(routerPort)], env);
   [, token] = await up.waitForOutput(/Admin API token\s+(slw_\S+)/);
   await up.waitForOutput(/Press Ctrl-C to stop/);
@@ -167,7 +167,7 @@ test('when Redis restarts while builds wait in the queue, then the queued builds
 
 test('when the worker is killed mid-build, then the push fails with a message, the build is failed, the app keeps serving, and the next push works', async () => {
   // A buildpack that takes its time, so there is a "mid-build" to kill the worker in.
-  const bp = join(dataDir, 'slow-buildpack');
+  const bp = join(dataDir, 'host-buildpacks', 'slow-buildpack');
   await mkdir(join(bp, 'bin'), { recursive: true });
   await writeFile(join(bp, 'bin', 'detect'), '#!/bin/sh\necho Slow\n');
   await writeFile(join(bp, 'bin', 'compile'), '#!/bin/sh\necho "compiling slowly"\nsleep 120\n');

@@ -29,6 +29,8 @@ export interface TestPlatform {
   platform: Platform;
   dataDir: string;
   home: string;
+  /** The one directory host-path buildpacks may come from (SLIPWAY_BUILDPACK_DIRS), mode 0755. */
+  buildpackDir: string;
   adminToken: string;
   /** A git work tree of a fixture app with a `slipway` remote for app (credentials in HOME/.netrc). */
   checkout(fixture: string, app: string): Promise<string>;
@@ -56,16 +58,18 @@ export async function startTestPlatform(env: Record<string, string> = {}, opts: 
   const dataDir = await mkdtemp(join(tmpdir(), 'slipway-push-'));
   const home = join(dataDir, 'home');
   await mkdir(home);
+  const buildpackDir = join(dataDir, 'host-buildpacks');
+  await mkdir(buildpackDir, { mode: 0o755 });
   await mkdir(DOWNLOAD_CACHE, { recursive: true });
   const config = loadConfig({
     DATABASE_URL: db.url, REDIS_URL: redis.url, SLIPWAY_REDIS_PREFIX: redis.prefix, SLIPWAY_DATA_DIR: dataDir,
-    SLIPWAY_API_PORT: '0', SLIPWAY_ROUTER_WORKERS: '1', SLIPWAY_DOWNLOAD_CACHE: DOWNLOAD_CACHE,
+    SLIPWAY_API_PORT: '0', SLIPWAY_ROUTER_WORKERS: '1', SLIPWAY_DOWNLOAD_CACHE: DOWNLOAD_CACHE, SLIPWAY_BUILDPACK_DIRS: buildpackDir,
     ...(opts.dynos ? { SLIPWAY_ROUTER_PORT: '0', SLIPWAY_RENDEZVOUS_PORT: '0' } : {}),
     ...env,
   });
   const platform = await openPlatform(config, { poolSize: 8 });
   const admin = await platform.services.users.ensureAdmin('admin@example.com', undefined, join(dataDir, 'admin-token'));
-  const log = createLogger('test', 'warn');
+  const log = createLogger('test', (process.env.TEST_LOG_LEVEL ?? 'warn') as 'warn');
   const api = await startApiRole(platform, log);
   const port = (api.server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
@@ -87,7 +91,7 @@ export async function startTestPlatform(env: Record<string, string> = {}, opts: 
   };
 
   return {
-    url, platform, dataDir, home, adminToken: admin.token!,
+    url, platform, dataDir, home, buildpackDir, adminToken: admin.token!,
     git, agent, routerPort, routerUrl: routerPort ? `http://127.0.0.1:${routerPort}` : undefined,
     async get(app, path = '/', headers = {}) {
       if (!routerPort) throw new Error('start the test platform with { dynos: true }');

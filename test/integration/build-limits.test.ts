@@ -15,7 +15,7 @@ after(async () => t?.close());
 
 /** An app whose only buildpack runs `script` as bin/compile. */
 async function probeApp(app: string, script: string): Promise<string> {
-  const bp = join(t.dataDir, `bp-${app}`);
+  const bp = join(t.buildpackDir, `bp-${app}`);
   await mkdir(join(bp, 'bin'), { recursive: true });
   await writeFile(join(bp, 'bin', 'detect'), '#!/bin/sh\necho Probe\n');
   await writeFile(join(bp, 'bin', 'compile'), `#!/bin/sh\n${script}\necho "web: true" > "$1/Procfile"\n`);

@@ -6,6 +6,7 @@ import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { FIXTURES, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { startNetnsGitServer } from '../helpers/git-netns.js';
 
 const run = promisify(execFile);
 let t: TestPlatform;
@@ -224,7 +225,7 @@ test('when a build runs, then it is inside a build container: uid 10000, no capa
   await new Promise<void>((r) => listener.listen(0, '0.0.0.0', () => r()));
   const port = (listener.address() as { port: number }).port;
   const gateway = t.platform.config.subnet.replace(/\.\d+\/\d+$/, '.1');
-  const bp = join(t.dataDir, 'probe-buildpack');
+  const bp = join(t.buildpackDir, 'probe-buildpack');
   await run('mkdir', ['-p', join(bp, 'bin')]);
   const { writeFile, chmod } = await import('node:fs/promises');
   await writeFile(join(bp, 'bin', 'detect'), '#!/bin/sh\necho Probe\n');
@@ -318,7 +319,7 @@ test('when the worker of a build died after starting it, then the build is marke
 });
 
 test('when the BUILDPACK_URL config var names a buildpack, then it is used instead of detection', async () => {
-  const bp = join(t.dataDir, 'named-buildpack');
+  const bp = join(t.buildpackDir, 'named-buildpack');
   const { mkdir, writeFile, chmod } = await import('node:fs/promises');
   await mkdir(join(bp, 'bin'), { recursive: true });
   await writeFile(join(bp, 'bin', 'detect'), '#!/bin/sh\necho "Named"\n');
@@ -342,30 +343,61 @@ test('when the BUILDPACK_URL config var names a buildpack, then it is used inste
   assert.deepEqual(build.buildpacks, [{ name: 'Named', url: bp }]);
 });
 
-test('when .buildpacks names a git URL, then the buildpack is cloned and used', async () => {
-  const { mkdir, writeFile, chmod } = await import('node:fs/promises');
-  const repo = join(t.dataDir, 'bp-repo');
-  await mkdir(join(repo, 'bin'), { recursive: true });
-  await writeFile(join(repo, 'bin', 'detect'), '#!/bin/sh\necho "From Git"\n');
-  await writeFile(join(repo, 'bin', 'compile'), '#!/bin/sh\necho "compiled by a buildpack fetched with git"\necho "web: true" > "$1/Procfile"\n');
-  for (const f of ['detect', 'compile']) await chmod(join(repo, 'bin', f), 0o755);
-  for (const args of [['init', '-q', '-b', 'main'], ['add', '-A'], ['commit', '-q', '-m', 'buildpack']]) assert.equal((await t.git(repo, args)).code, 0);
-  await createApp('git-bp');
-  const dir = await t.checkout('no-buildpack', 'git-bp');
-  await writeFile(join(dir, '.buildpacks'), `# one buildpack per line\nfile://${repo}#main\n`);
-  await t.git(dir, ['add', '-A']);
-  await t.git(dir, ['commit', '-q', '-m', 'use a git buildpack']);
-  const push = await t.git(dir, ['push', 'slipway', 'main']);
-  assert.equal(push.code, 0, push.out);
-  assert.match(push.out, /From Git app detected/);
-  assert.match(push.out, /compiled by a buildpack fetched with git/);
-  const missing = await createApp('git-bp-missing').then(() => t.checkout('no-buildpack', 'git-bp-missing'));
-  await writeFile(join(missing, '.buildpacks'), `file://${repo}-nope\n`);
-  await t.git(missing, ['add', '-A']);
-  await t.git(missing, ['commit', '-q', '-m', 'bad buildpack']);
-  const bad = await t.git(missing, ['push', 'slipway', 'main']);
-  assert.notEqual(bad.code, 0);
-  assert.match(bad.out, /Could not fetch buildpack file:\/\//);
+test('when .buildpacks names a git URL with credentials, then it is cloned inside a build container, the credentials never in argv, the log or the API', async () => {
+  const { mkdir, writeFile, chmod, readdir, readFile } = await import('node:fs/promises');
+  const work = join(t.dataDir, 'bp-work');
+  await mkdir(join(work, 'bin'), { recursive: true });
+  await writeFile(join(work, 'bin', 'detect'), '#!/bin/sh\necho "From Git"\n');
+  await writeFile(join(work, 'bin', 'compile'), '#!/bin/sh\necho "compiled by a buildpack fetched with git"\necho "web: true" > "$1/Procfile"\n');
+  for (const f of ['detect', 'compile']) await chmod(join(work, 'bin', f), 0o755);
+  for (const args of [['init', '-q', '-b', 'main'], ['add', '-A'], ['commit', '-q', '-m', 'buildpack']]) assert.equal((await t.git(work, args)).code, 0);
+  const repos = join(t.dataDir, 'bp-repos');
+  await mkdir(repos);
+  assert.equal((await t.git(t.dataDir, ['clone', '-q', '--bare', work, join(repos, 'bp.git')])).code, 0);
+  const secret = 's3cret-Token-' + Date.now().toString(36);
+  const server = await startNetnsGitServer(repos, `bp-user:${secret}`);
+  try {
+    await createApp('git-bp');
+    const dir = await t.checkout('no-buildpack', 'git-bp');
+    const bpUrl = server.url('bp').replace('http://', `http://bp-user:${secret}@`);
+    await writeFile(join(dir, '.buildpacks'), `# one buildpack per line\n${bpUrl}#main\n`);
+    await t.git(dir, ['add', '-A']);
+    await t.git(dir, ['commit', '-q', '-m', 'use a git buildpack']);
+    const pushing = t.git(dir, ['push', 'slipway', 'main']);
+    // While git in the build container waits on the server, no process on the machine has the secret in its argv.
+    await server.held;
+    const inArgv: string[] = [];
+    for (const pid of await readdir('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (cmdline.includes(secret)) inArgv.push(cmdline.replace(/\0/g, ' '));
+    }
+    server.release();
+    const push = await pushing;
+    assert.deepEqual(inArgv, [], 'the credentials are in no process\'s argv');
+    assert.equal(push.code, 0, push.out);
+    assert.match(push.out, /From Git app detected/);
+    assert.match(push.out, /compiled by a buildpack fetched with git/);
+    assert.ok(!push.out.includes(secret), 'the build log never shows the credentials');
+    assert.ok(server.requests.some((r) => r.user === 'bp-user' && r.password === secret), 'git authenticated with them (through GIT_ASKPASS)');
+    const build = (await t.api('GET', '/apps/git-bp/builds')).body[0];
+    assert.equal(build.buildpacks[0].url, `${server.url('bp').replace('http://', 'http://***@')}#main`);
+
+    const missing = await createApp('git-bp-missing').then(() => t.checkout('no-buildpack', 'git-bp-missing'));
+    await writeFile(join(missing, '.buildpacks'), `${server.url('nope')}\nfile:///etc\n`);
+    await t.git(missing, ['add', '-A']);
+    await t.git(missing, ['commit', '-q', '-m', 'bad buildpack']);
+    const bad = await t.git(missing, ['push', 'slipway', 'main']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.out, /Could not fetch buildpack "http:\/\/10\.214\.\d+\.2\/nope\.git"/);
+    await writeFile(join(missing, '.buildpacks'), 'file:///etc\n');
+    await t.git(missing, ['commit', '-qam', 'a local repo']);
+    const local = await t.git(missing, ['push', 'slipway', 'main']);
+    assert.notEqual(local.code, 0);
+    assert.match(local.out, /file:\/\/ URLs are not allowed/);
+  } finally {
+    await server.stop();
+  }
 });
 
 test('when config vars change, then each change is a release of the same slug with the new config, and rollback restores slug and config', async () => {
