@@ -20,6 +20,7 @@ import { createEventBus, type EventBus } from './events.js';
 import { createDynoService } from './services/dynos.js';
 import { createDomainService } from './services/domains.js';
 import { createAppTeardown } from './services/app-teardown.js';
+import { createLoginGuard } from './services/login-guard.js';
 
 export interface Platform {
   config: Config;
@@ -33,7 +34,7 @@ export interface Platform {
 /** Where the api role listens for pre-receive hooks. */
 export const hookSocketPath = (config: Config) => join(config.dataDir, 'run', 'git-hook.sock');
 
-export function createServices(config: Config, db: Db, events?: EventBus, redis?: Redis) {
+export function createServices(config: Config, db: Db, events: EventBus, redis: Redis) {
   const repos = createRepoStore(join(config.dataDir, 'repos'), (path) => installHook(path, hookSocketPath(config), config.maxPushBytes));
   const users = createUserService(db);
   const appChanged = async (appId: string) => {
@@ -49,7 +50,9 @@ export function createServices(config: Config, db: Db, events?: EventBus, redis?
   const slugs = createSlugService(db);
   const configVars = createConfigVarService(db, releases);
   const sources = createSourceStore(join(config.dataDir, 'sources'), config.maxPushBytes);
-  return { repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos, domains };
+  const loginGuard = createLoginGuard(redis, config.redisPrefix);
+  const tokenPolicy = { loginTtlS: config.loginTokenTtlS, maxTtlS: Math.max(config.loginTokenTtlS, 365 * 86_400) };
+  return { repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos, domains, loginGuard, tokenPolicy };
 }
 
 export function requireUrls(config: Config): { databaseUrl: string; redisUrl: string } {

@@ -4,6 +4,8 @@ export class AppError extends Error {
     readonly id: string,
     message: string,
     readonly status: number,
+    /** Response headers that go with it (Retry-After for 429 and 503). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = 'AppError';
@@ -17,5 +19,6 @@ export const unauthorized = (message: string) => new AppError('unauthorized', me
 export const forbidden = (message: string) => new AppError('forbidden', message, 403);
 export const badRequest = (message: string) => new AppError('bad_request', message, 400);
 export const unavailable = (message: string) => new AppError('unavailable', message, 503);
+export const rateLimited = (message: string, retryAfterS: number) => new AppError('rate_limit', message, 429, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterS))) });
 
 export const isAppError = (e: unknown): e is AppError => e instanceof AppError;

@@ -5,6 +5,7 @@ import { writeNetrc } from '../netrc.js';
 import { prompt } from '../prompt.js';
 
 interface Account { email: string; id: string }
+interface Authorization { id: string; description: string; last_used_at: string | null; access_token: { token: string | null; expires_in: number | null } }
 
 export function registerAuth(program: Command, ctx: Ctx): void {
   program
@@ -33,10 +34,48 @@ export function registerAuth(program: Command, ctx: Ctx): void {
 
   program
     .command('logout')
-    .description('forget the stored token')
+    .description('revoke the stored token and forget it')
     .action(async () => {
+      const token = await resolveToken(ctx.cfg);
+      let revoked = false;
+      if (token) {
+        const api = createApiClient(ctx.cfg, token);
+        const mine = (await api.get<Authorization[]>('/oauth/authorizations').catch(() => [] as Authorization[])).find((a) => a.access_token?.token === token);
+        if (mine) revoked = await api.delete(`/oauth/authorizations/${mine.id}`).then(() => true, () => false);
+      }
       await writeNetrc(ctx.cfg.netrcPath, new URL(ctx.cfg.apiUrl).hostname, undefined);
-      ctx.print('Logged out');
+      ctx.print(revoked ? 'Logged out (the token is revoked)' : 'Logged out (the stored token was forgotten; the API did not know it or could not be reached)');
+    });
+
+  program
+    .command('authorizations')
+    .description('your API tokens: which one this is, when each was used and when it expires (never the tokens themselves)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const token = await resolveToken(ctx.cfg);
+      const list = await (await ctx.api()).get<Authorization[]>('/oauth/authorizations');
+      if (opts.json) return ctx.print(JSON.stringify(list, null, 2));
+      for (const a of list) {
+        const expires = a.access_token.expires_in === null ? 'never expires' : `expires in ${Math.round(a.access_token.expires_in / 86_400)} days`;
+        const used = a.last_used_at ? `last used ${a.last_used_at}` : 'never used';
+        ctx.print(`${a.id}  ${a.description || '(no description)'}  ${expires}, ${used}${a.access_token.token === token ? '  (this one)' : ''}`);
+      }
+    });
+
+  program
+    .command('authorizations:revoke [id]')
+    .description('revoke one of your API tokens by id, or --all of them (this one too)')
+    .option('--all', 'revoke every token of your account')
+    .action(async (id: string | undefined, opts: { all?: boolean }) => {
+      const api = await ctx.api();
+      if (opts.all) {
+        const r = await api.delete<{ revoked: number }>('/oauth/authorizations');
+        await writeNetrc(ctx.cfg.netrcPath, new URL(ctx.cfg.apiUrl).hostname, undefined);
+        return ctx.print(`Revoked ${r.revoked} token${r.revoked === 1 ? '' : 's'}; log in again with slipway login`);
+      }
+      if (!id) throw new CliError('Give the id of the token to revoke (slipway authorizations lists them), or --all.');
+      await api.delete(`/oauth/authorizations/${encodeURIComponent(id)}`);
+      ctx.print(`Revoked ${id}`);
     });
 
   program

@@ -41,6 +41,7 @@ export function requireToken(users: UserService) {
       throw unauthorized(token ? 'Invalid credentials provided.' : 'No API token given: use Authorization: Bearer TOKEN (slipway login).');
     }
     res.locals.user = user;
+    res.locals.token = token; // this request's own token: its owner's token list marks it
     next();
   };
 }

@@ -7,7 +7,8 @@ import type { CollaboratorService } from '../services/collaborators.js';
 import type { UserService } from '../services/users.js';
 import { requireToken } from './auth.js';
 import { dashboardRoutes } from './dashboard.js';
-import { accountRoutes, loginRoutes } from './routes/account.js';
+import { accountRoutes, loginRoutes, type TokenPolicy } from './routes/account.js';
+import type { LoginGuard } from '../services/login-guard.js';
 import { appRoutes } from './routes/apps.js';
 import type { UrlInfo } from './serializers.js';
 
@@ -19,6 +20,8 @@ export interface HealthReport {
 
 export interface ApiDeps {
   users: UserService;
+  loginGuard: LoginGuard;
+  tokenPolicy: TokenPolicy;
   apps: AppService;
   collaborators: CollaboratorService;
   urls: UrlInfo;
@@ -59,7 +62,7 @@ export function createApi(deps: ApiDeps): Express {
 
   app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'], strict: true }));
 
-  app.use(loginRoutes(deps.users));
+  app.use(loginRoutes(deps.users, deps.loginGuard, deps.tokenPolicy));
   for (const r of deps.publicRoutes ?? []) app.use(r);
   app.use(requireToken(deps.users));
   app.use(accountRoutes(deps.users));
@@ -90,6 +93,7 @@ export function createApi(deps: ApiDeps): Express {
       e = new AppError('internal_server_error', 'Internal server error.', 500);
     }
     if (res.headersSent) return void res.end();
+    if (e.headers) res.set(e.headers);
     res.status(e.status).json({ id: e.id, message: e.message });
   };
   app.use(onError);

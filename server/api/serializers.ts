@@ -88,18 +88,27 @@ export function serializeCollaborator(c: Collaborator) {
   };
 }
 
-export function serializeAuthorization(t: { id: string; token: string; description: string; created_at: Date; user: User }) {
+/**
+ * Heroku's Authorization. The token itself is known only when it was just made, or when it is the one the caller
+ * presented (the Heroku CLI's logout and auth:token find their own token that way); otherwise null.
+ */
+export function serializeAuthorization(t: {
+  id: string; description: string; created_at: Date; updated_at?: Date; expires_at: Date | null; last_used_at?: Date | null; token: string | null; user: User;
+}) {
+  const expiresIn = t.expires_at ? Math.max(0, Math.round((t.expires_at.getTime() - Date.now()) / 1000)) : null;
   return {
     id: t.id,
-    access_token: { expires_in: null, id: t.id, token: t.token },
+    access_token: { expires_in: expiresIn, id: t.id, token: t.token },
     client: null,
     created_at: iso(t.created_at),
     description: t.description,
+    expires_in: expiresIn,
     grant: null,
+    last_used_at: t.last_used_at ? iso(t.last_used_at) : null,
     refresh_token: null,
     scope: ['global'],
     session: null,
-    updated_at: iso(t.created_at),
+    updated_at: iso(t.updated_at ?? t.created_at),
     user: { email: t.user.email, full_name: t.user.name, id: t.user.id },
   };
 }

@@ -21,8 +21,22 @@ export interface TokenInfo {
   token: string; // the only time the token exists outside its owner
   description: string;
   created_at: Date;
+  expires_at: Date | null;
   user: User;
 }
+
+/** A token as its owner may see it later: never the token itself (only its hash is kept). */
+export interface TokenRecord {
+  id: string;
+  description: string;
+  created_at: Date;
+  updated_at: Date;
+  expires_at: Date | null;
+  last_used_at: Date | null;
+}
+
+const TOKEN_COLUMNS = 't.id, t.description, t.created_at, t.updated_at, t.expires_at, t.last_used_at';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const USER_COLUMNS = 'u.id, u.email, u.name, u.is_admin, u.last_login, u.created_at, u.updated_at';
 const MIN_PASSWORD = 8;
@@ -67,28 +81,60 @@ export function createUserService(db: Db) {
       return rest;
     },
 
-    /** Email and password → user; one message for every failure so it reveals nothing. */
+    /**
+     * Email and password → user; one message for every failure, and the same work (one scrypt) whether the account
+     * exists or not, so neither the answer nor its time tells which emails have accounts.
+     */
     async authenticate(email: string, password: string): Promise<User> {
-      let parsed: Email;
+      let parsed: Email | undefined;
       try {
         parsed = parseEmail(email);
       } catch {
-        throw unauthorized('Invalid credentials provided.');
+        parsed = undefined;
       }
-      const user = await byEmail(parsed);
-      if (!user || !(await verifyPassword(password, user.password_hash))) throw unauthorized('Invalid credentials provided.');
+      const user = parsed ? await byEmail(parsed) : undefined;
+      const ok = await verifyPassword(password.slice(0, 1024), user?.password_hash);
+      if (!user || !ok) throw unauthorized('Invalid credentials provided.');
       await db.query('UPDATE users SET last_login = now() WHERE id = $1', [user.id]);
       const { password_hash: _h, ...rest } = user;
       return rest;
     },
 
-    async createToken(user: User, description = ''): Promise<TokenInfo> {
+    /** A new token; with expiresInS it stops working that many seconds from now. */
+    async createToken(user: User, description = '', expiresInS?: number): Promise<TokenInfo> {
       const token = newToken();
       const r = await db.query(
-        'INSERT INTO api_tokens (user_id, token_hash, description) VALUES ($1, $2, $3) RETURNING id, description, created_at',
-        [user.id, hashToken(token), description.slice(0, 200)],
+        `INSERT INTO api_tokens (user_id, token_hash, description, expires_at)
+         VALUES ($1, $2, $3, CASE WHEN $4::int IS NULL THEN NULL ELSE now() + make_interval(secs => $4::int) END)
+         RETURNING id, description, created_at, expires_at`,
+        [user.id, hashToken(token), description.slice(0, 200), expiresInS ?? null],
       );
       return { ...r.rows[0], token, user };
+    },
+
+    /** The user's tokens that still work, newest first; never the tokens themselves. */
+    async listTokens(user: User): Promise<TokenRecord[]> {
+      const r = await db.query(
+        `SELECT ${TOKEN_COLUMNS} FROM api_tokens t WHERE t.user_id = $1 AND (t.expires_at IS NULL OR t.expires_at > now()) ORDER BY t.created_at DESC`,
+        [user.id],
+      );
+      return r.rows;
+    },
+
+    async tokenById(user: User, id: string): Promise<TokenRecord | undefined> {
+      if (!UUID.test(id)) return undefined;
+      const r = await db.query(`SELECT ${TOKEN_COLUMNS} FROM api_tokens t WHERE t.id = $1 AND t.user_id = $2 AND (t.expires_at IS NULL OR t.expires_at > now())`, [id, user.id]);
+      return r.rows[0];
+    },
+
+    /** The id of the token a request presented (so its owner can tell it from the others). */
+    async tokenIdOf(token: string): Promise<string | undefined> {
+      return (await db.query<{ id: string }>('SELECT id FROM api_tokens WHERE token_hash = $1', [hashToken(token)])).rows[0]?.id;
+    },
+
+    /** Revokes every token of the user (authorizations:revoke --all); returns how many. */
+    async revokeAllTokens(user: User): Promise<number> {
+      return (await db.query('DELETE FROM api_tokens WHERE user_id = $1', [user.id])).rowCount ?? 0;
     },
 
     /** The user a bearer token belongs to, or undefined. Records use at most once a minute. */
@@ -110,7 +156,7 @@ export function createUserService(db: Db) {
 
     /** Revokes one of the user's own tokens by its id (logout); false when the user has no such token. */
     async revokeTokenById(user: User, id: string): Promise<boolean> {
-      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return false;
+      if (!UUID.test(id)) return false;
       return ((await db.query('DELETE FROM api_tokens WHERE id = $1 AND user_id = $2', [id, user.id])).rowCount ?? 0) > 0;
     },
 

@@ -353,3 +353,32 @@ test('when a user logs in with email and password and logs out, then the token m
     check([/Failed to load resource: the server responded with a status of 404/]);
   });
 });
+
+test('when a user opens the account page, then it lists its tokens with this session marked, and revoking one ends that token', async () => {
+  assert.equal((await api('POST', '/users', { email: 'bo@example.com', password: 'bo-password-1' })).status, 201);
+  const basic = 'Basic ' + Buffer.from('bo@example.com:bo-password-1').toString('base64');
+  const laptop = await fetch(`${base}/oauth/authorizations`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/json' }, body: JSON.stringify({ description: 'bo laptop' }) });
+  const laptopToken = ((await laptop.json()) as { access_token: { token: string } }).access_token.token;
+  await onPage('account', async ({ page, check }) => {
+    await page.goto(`${base}/#/login`);
+    await page.getByRole('textbox', { name: 'Email' }).fill('bo@example.com');
+    await page.getByRole('textbox', { name: 'Password' }).fill('bo-password-1');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByText('No apps yet').waitFor();
+    await page.getByRole('link', { name: 'bo@example.com' }).click();
+    await page.getByRole('heading', { name: 'API tokens' }).waitFor();
+    const rows = page.locator('table.tokens tbody tr');
+    await waitFor('two tokens listed', async () => (await rows.count()) === 2, 5000, 100);
+    const session = page.locator('tr', { hasText: 'this session' });
+    await session.getByText(/Slipway dashboard/).waitFor();
+    assert.match(await session.innerText(), /in 30 days/);
+    await shot(page, 'account');
+    await page.getByRole('button', { name: 'Revoke bo laptop' }).click();
+    await page.getByRole('button', { name: 'Revoke token' }).click();
+    await waitFor('one token left', async () => (await rows.count()) === 1, 5000, 100);
+    assert.equal((await api('GET', '/account', undefined, laptopToken)).status, 401, 'the revoked token no longer works');
+    const s = JSON.parse((await page.evaluate(() => sessionStorage.getItem('slipway.session'))) ?? '{}') as { token: string };
+    assert.equal((await api('GET', '/account', undefined, s.token)).status, 200, 'this session goes on');
+    check();
+  });
+});

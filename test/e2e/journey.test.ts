@@ -172,4 +172,11 @@ test('when every app is destroyed, then its repo, slugs, build cache, dynos, rou
   assert.deepEqual(await readdir(join(dataDir, 'cache', 'apps')).catch(() => []), [], 'no build cache');
   await waitFor('no unpacked slug', async () => (await readdir(join(dataDir, 'slug-cache')).catch(() => [])).filter((n) => !n.startsWith('.')).length === 0, 20_000, 250);
   assert.deepEqual(await readdir(join(dataDir, 'run', 'dynos')).catch(() => []), [], 'no dyno dir');
+
+  // The developer's tokens: listed with this one marked; logout revokes it, not only forgets it.
+  const token = (await cli(['auth:token'])).trim();
+  assert.match(await cli(['authorizations']), /slipway CLI login +expires in 30 days, last used .*\(this one\)/);
+  assert.match(await cli(['logout']), /Logged out \(the token is revoked\)/);
+  const after = await fetch(`${env.SLIPWAY_API_URL}/account`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(after.status, 401, 'the logged-out token no longer works');
 });

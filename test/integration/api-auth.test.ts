@@ -90,3 +90,99 @@ test('when a user logs out (DELETE /oauth/authorizations/{id}), then that token 
   assert.equal((await api.request('GET', '/account', { token })).status, 401);
   assert.equal((await api.request('GET', '/account', { token: other.token })).status, 200, 'other tokens untouched');
 });
+
+const basicOf = (email: string, password: string) => 'Basic ' + Buffer.from(`${email}:${password}`).toString('base64');
+/** The login guard counts in Redis per account and per address (all tests come from 127.0.0.1): a clean slate. */
+async function clearLoginCounts() {
+  const keys = await api.platform.redis.keys(`${api.platform.config.redisPrefix}:login:*`);
+  if (keys.length) await api.platform.redis.del(...keys);
+}
+const login = (email: string, password: string, body: unknown = {}, headers: Record<string, string> = {}) =>
+  api.request('POST', '/oauth/authorizations', { headers: { authorization: basicOf(email, password), ...headers }, body });
+
+test('when a password is guessed again and again, then the account waits longer each time (429, Retry-After), while other accounts log in', async () => {
+  await clearLoginCounts();
+  await api.user('guessed@example.com', 'the-real-password');
+  await api.user('bystander@example.com', 'bystander-password');
+  const statuses: number[] = [];
+  for (let i = 0; i < 7; i++) statuses.push((await login('guessed@example.com', `guess-${i}`)).status);
+  assert.deepEqual(statuses.slice(0, 5), [401, 401, 401, 401, 401], 'five free tries');
+  assert.ok(statuses.slice(5).includes(429), `then it has to wait (${statuses})`);
+  const waiting = await login('guessed@example.com', 'the-real-password');
+  assert.equal(waiting.status, 429, 'even the right password waits while the account is held');
+  assert.match(waiting.body.message, /Too many failed logins for this account: try again in \d+ s/);
+  assert.match(String(waiting.headers.get('retry-after')), /^\d+$/);
+  assert.equal((await login('bystander@example.com', 'bystander-password')).status, 201, 'another account is not held');
+  await new Promise((r) => setTimeout(r, Number(waiting.headers.get('retry-after')) * 1000 + 200));
+  assert.equal((await login('guessed@example.com', 'the-real-password')).status, 201, 'after the wait, the right password works');
+  assert.equal((await login('guessed@example.com', 'wrong-again')).status, 401, 'and a success cleared the count');
+});
+
+test('when one address tries many accounts, then that address is held (429) after its share of failures', async () => {
+  await clearLoginCounts();
+  const spread: number[] = [];
+  for (let i = 0; i < 32; i++) spread.push((await login(`spray-${i}@example.com`, 'password1', {}, {})).status);
+  assert.ok(spread.slice(0, 30).every((s) => s === 401), `30 failures allowed per address (${spread})`);
+  assert.equal(spread.at(-1), 429);
+  assert.match((await login('spray-x@example.com', 'password1')).body.message, /from this address/);
+  await clearLoginCounts();
+});
+
+test('when an email has no account, then the answer takes as long as a wrong password for one that has', async () => {
+  await clearLoginCounts();
+  await api.user('timed@example.com', 'timed-password');
+  const time = async (email: string) => {
+    const t0 = process.hrtime.bigint();
+    assert.equal((await login(email, 'not-it-at-all')).status, 401);
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  const known: number[] = [];
+  const unknown: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    known.push(await time('timed@example.com'));
+    unknown.push(await time(`nobody-${i}@example.com`));
+  }
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
+  const ratio = median(unknown) / median(known);
+  assert.ok(ratio > 0.6 && ratio < 1.6, `unknown ${median(unknown).toFixed(1)} ms vs known ${median(known).toFixed(1)} ms`);
+  await clearLoginCounts();
+});
+
+test('when a user lists its tokens, then it sees their ids, descriptions, expiry and which one it is using, never the others\' values; revoke-all ends them all', async () => {
+  await clearLoginCounts();
+  await api.user('tokens@example.com', 'tokens-password');
+  const first = await login('tokens@example.com', 'tokens-password', { description: 'laptop' });
+  const second = await login('tokens@example.com', 'tokens-password', { description: 'ci', expires_in: 3600 });
+  assert.equal(first.status, 201);
+  assert.ok(first.body.access_token.expires_in > 29 * 86_400 && first.body.access_token.expires_in <= 30 * 86_400, 'a login token expires in 30 days');
+  assert.ok(second.body.access_token.expires_in <= 3600 && second.body.access_token.expires_in > 3500);
+  const asked = await login('tokens@example.com', 'tokens-password', { expires_in: 'forever' });
+  assert.equal(asked.status, 422);
+  const token = first.body.access_token.token as string;
+  const list = await api.request('GET', '/oauth/authorizations', { token });
+  assert.equal(list.status, 200);
+  assert.deepEqual(list.body.map((a: { description: string }) => a.description).sort(), ['', 'ci', 'laptop'], 'the one made with the user, and two logins');
+  const mine = list.body.find((a: { id: string }) => a.id === first.body.id);
+  assert.equal(mine.access_token.token, token, 'the token in use is shown to its own bearer (the Heroku CLI logs out by it)');
+  assert.equal(list.body.find((a: { id: string }) => a.id === second.body.id).access_token.token, null, 'no other token value');
+  assert.ok(!JSON.stringify(list.body).includes(second.body.access_token.token));
+  const one = await api.request('GET', `/oauth/authorizations/${second.body.id}`, { token });
+  assert.equal(one.body.description, 'ci');
+  assert.equal((await api.request('GET', '/oauth/authorizations/~', { token })).body.resource, 'authorization');
+  const other = await api.user('not-tokens@example.com');
+  assert.equal((await api.request('GET', `/oauth/authorizations/${second.body.id}`, { token: other.token })).status, 404, 'not another user\'s');
+  const all = await api.request('DELETE', '/oauth/authorizations', { token });
+  assert.deepEqual(all.body, { revoked: 3 });
+  for (const t of [token, second.body.access_token.token]) assert.equal((await api.request('GET', '/account', { token: t })).status, 401);
+  assert.equal((await api.request('GET', '/account', { token: other.token })).status, 200);
+});
+
+test('when a token has expired, then it no longer works and is no longer listed', async () => {
+  await clearLoginCounts();
+  await api.user('expiring@example.com', 'expiring-password');
+  const made = await login('expiring@example.com', 'expiring-password', { expires_in: 60 });
+  const token = made.body.access_token.token as string;
+  assert.equal((await api.request('GET', '/account', { token })).status, 200);
+  await api.platform.db.query(`UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE id = $1`, [made.body.id]);
+  assert.equal((await api.request('GET', '/account', { token })).status, 401);
+});

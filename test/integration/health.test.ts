@@ -25,7 +25,7 @@ after(async () => {
 
 test('when a role is not beating, then health is not ok and /health answers 503 naming it; when all beat, 200', async () => {
   const unused = undefined as never;
-  const api = createApi({ users: unused, apps: unused, collaborators: unused, urls: { publicUrl: '', baseDomain: 'localhost', routerPort: 8080 }, log: createLogger('t', 'error'), health: () => readHealth(redis, prefix) });
+  const api = createApi({ users: unused, apps: unused, collaborators: unused, loginGuard: unused, tokenPolicy: unused, urls: { publicUrl: '', baseDomain: 'localhost', routerPort: 8080 }, log: createLogger('t', 'error'), health: () => readHealth(redis, prefix) });
   const server = createServer(api);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/health`;

@@ -35,3 +35,13 @@ test('when a git remote URL names an app, then the CLI finds it', () => {
   assert.equal(appFromRemote('https://host/x-y.git'), 'x-y');
   assert.equal(appFromRemote('git@github.com:me/Repo.git'), undefined);
 });
+
+test('when many passwords are checked at once, then a few run, some wait, and the rest are refused with 503 rather than queued without bound', async () => {
+  const h = await hashPassword('concurrent horse');
+  const results = await Promise.allSettled(Array.from({ length: 60 }, () => verifyPassword('concurrent horse', h)));
+  const ok = results.filter((r) => r.status === 'fulfilled' && r.value === true).length;
+  const refused = results.filter((r) => r.status === 'rejected' && (r.reason as { status?: number }).status === 503).length;
+  assert.equal(ok + refused, 60);
+  assert.ok(ok >= 34 && refused >= 1, `${ok} checked, ${refused} refused`);
+  assert.equal(await verifyPassword('concurrent horse', h), true, 'and afterwards it works as before');
+});

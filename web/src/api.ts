@@ -94,6 +94,15 @@ export interface Account {
   admin: boolean;
 }
 
+/** One of the account's API tokens (Heroku's Authorization); the token itself only for the one in use. */
+export interface Authorization {
+  id: string;
+  description: string;
+  created_at: string;
+  last_used_at: string | null;
+  access_token: { token: string | null; expires_in: number | null };
+}
+
 export type ConfigVars = Record<string, string>;
 
 export interface Session {
@@ -230,6 +239,8 @@ export const api = {
   },
 
   account: () => request<Account>('GET', '/account'),
+  authorizations: () => request<Authorization[]>('GET', '/oauth/authorizations'),
+  revokeAuthorization: (id: string) => request<unknown>('DELETE', `/oauth/authorizations/${enc(id)}`),
 
   apps: () => request<App[]>('GET', '/apps'),
   app: (app: string) => request<App>('GET', `/apps/${enc(app)}`),

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, onSessionExpired, type Session } from './api';
 import { AppPage } from './pages/app';
 import { AppsPage } from './pages/apps';
+import { AccountPage } from './pages/account';
 import { LoginPage } from './pages/login';
 import { go, href, useRoute } from './route';
 import './style.css';
@@ -68,13 +69,16 @@ function Shell() {
           Slipway
         </a>
         <span class="who">
-          <span class="muted">{session.email}</span>
+          <a class="muted" href={href.account()} title="Your account and its API tokens">
+            {session.email}
+          </a>
           <button type="button" onClick={() => void logout()}>
             Log out
           </button>
         </span>
       </header>
       {route.page === 'apps' && <AppsPage />}
+      {route.page === 'account' && <AccountPage onSignedOut={() => (setNotice('This session\'s token was revoked.'), setSession(null))} />}
       {route.page === 'app' && <AppPage key={route.app} name={route.app} tab={route.tab} build={route.build} />}
       {route.page === 'missing' && (
         <main>

@@ -9,6 +9,7 @@ export type Tab = (typeof TABS)[number];
 export type Route =
   | { page: 'login' }
   | { page: 'apps' }
+  | { page: 'account' }
   | { page: 'app'; app: string; tab: Tab; build?: string }
   | { page: 'missing'; path: string };
 
@@ -21,6 +22,7 @@ export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '') || '/';
   if (path === '/' || path === '/apps') return { page: 'apps' };
   if (path === '/login') return { page: 'login' };
+  if (path === '/account') return { page: 'account' };
   const m = APP_ROUTE.exec(path);
   if (m) {
     const tab = (m[2] ?? 'overview') as Tab;
@@ -33,6 +35,7 @@ export function parseRoute(hash: string): Route {
 export const href = {
   apps: () => '#/',
   login: () => '#/login',
+  account: () => '#/account',
   app: (app: string, tab: Tab = 'overview') => (tab === 'overview' ? `#/apps/${app}` : `#/apps/${app}/${tab}`),
   build: (app: string, id: string) => `#/apps/${app}/builds/${id}`,
 };

@@ -1,31 +1,67 @@
-import { Router } from 'express';
-import { badRequest, notFound } from '../../errors.js';
-import type { UserService } from '../../services/users.js';
+import { Router, type Request, type Response } from 'express';
+import { badRequest, invalidParams, isAppError, notFound } from '../../errors.js';
+import type { LoginGuard } from '../../services/login-guard.js';
+import type { User, UserService } from '../../services/users.js';
 import { currentUser, readCredentials, requireToken } from '../auth.js';
 import { serializeAccount, serializeAuthorization } from '../serializers.js';
 
-/** Login: Heroku's `POST /oauth/authorizations` with basic email:password. Mounted before the token check. */
-export function loginRoutes(users: UserService): Router {
+export interface TokenPolicy {
+  /** Lifetime of a token made by logging in with a password, in seconds. */
+  loginTtlS: number;
+  /** The longest lifetime a caller may ask for (expires_in). */
+  maxTtlS: number;
+}
+
+function expiresIn(body: unknown, policy: TokenPolicy): number | undefined {
+  const v = (body as { expires_in?: unknown } | undefined)?.expires_in;
+  if (v === undefined || v === null) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 60 || n > policy.maxTtlS) throw invalidParams(`expires_in must be a whole number of seconds from 60 to ${policy.maxTtlS}.`);
+  return n;
+}
+
+/**
+ * Login: Heroku's `POST /oauth/authorizations` with basic email:password, mounted before the token check. Failed
+ * logins are slowed per account and per address (LoginGuard); a token made by logging in expires.
+ */
+export function loginRoutes(users: UserService, guard: LoginGuard, policy: TokenPolicy): Router {
   const r = Router();
 
   // Login: basic email:password makes a new token. With a bearer token instead, a further token for the same user.
   r.post('/oauth/authorizations', async (req, res) => {
     const creds = readCredentials(req.get('authorization'));
-    let user;
+    const asked = expiresIn(req.body, policy);
+    let user: User;
+    let ttl = asked;
     if (creds.basic && creds.basic.user !== '') {
-      user = await users.authenticate(creds.basic.user, creds.basic.password);
+      const address = req.socket.remoteAddress ?? '';
+      await guard.check(creds.basic.user, address);
+      try {
+        user = await users.authenticate(creds.basic.user, creds.basic.password);
+      } catch (e) {
+        if (isAppError(e) && e.status === 401) await guard.failed(creds.basic.user, address);
+        throw e;
+      }
+      await guard.succeeded(creds.basic.user);
+      ttl = Math.min(asked ?? policy.loginTtlS, policy.loginTtlS);
     } else {
       await new Promise<void>((resolve, reject) => requireToken(users)(req, res, (e?: unknown) => (e ? reject(e) : resolve())));
       user = currentUser(res);
     }
     const description = typeof req.body?.description === 'string' ? req.body.description : 'slipway login';
-    res.status(201).json(serializeAuthorization(await users.createToken(user, description)));
+    res.status(201).json(serializeAuthorization(await users.createToken(user, description, ttl)));
   });
 
   return r;
 }
 
-/** The account and user administration. Expects requireToken in front. */
+/** The caller's own token's id (its token list shows the token only for that one). */
+async function presentedTokenId(users: UserService, res: Response): Promise<string | undefined> {
+  const token = res.locals.token as string | undefined;
+  return token ? users.tokenIdOf(token) : undefined;
+}
+
+/** The account, its tokens (Heroku's authorizations) and user administration. Expects requireToken in front. */
 export function accountRoutes(users: UserService): Router {
   const r = Router();
 
@@ -33,11 +69,38 @@ export function accountRoutes(users: UserService): Router {
     res.json(serializeAccount(currentUser(res)));
   });
 
+  r.get('/oauth/authorizations', async (_req, res) => {
+    const me = currentUser(res);
+    const current = await presentedTokenId(users, res);
+    const rows = await users.listTokens(me);
+    res.json(rows.map((t) => serializeAuthorization({ ...t, user: me, token: t.id === current ? (res.locals.token as string) : null })));
+  });
+
+  r.get('/oauth/authorizations/:id', async (req: Request, res: Response) => {
+    const me = currentUser(res);
+    const id = String(req.params.id);
+    // `~` is Heroku's default API key, which Slipway does not have (every token is an authorization).
+    const t = id === '~' ? undefined : await users.tokenById(me, id);
+    if (!t) return void res.status(404).json({ id: 'not_found', resource: 'authorization', message: "Couldn't find that authorization." });
+    const current = await presentedTokenId(users, res);
+    res.json(serializeAuthorization({ ...t, user: me, token: t.id === current ? (res.locals.token as string) : null }));
+  });
+
   // Logout: revokes a token of the caller's (Heroku's DELETE /oauth/authorizations/{id}).
   r.delete('/oauth/authorizations/:id', async (req, res) => {
     const me = currentUser(res);
     if (!(await users.revokeTokenById(me, String(req.params.id)))) throw notFound("Couldn't find that authorization.");
     res.json({ id: String(req.params.id) });
+  });
+
+  // Every token of the caller, this one included (authorizations:revoke --all).
+  r.delete('/oauth/authorizations', async (_req, res) => {
+    res.json({ revoked: await users.revokeAllTokens(currentUser(res)) });
+  });
+
+  // Heroku's SSO sessions: Slipway has none (the Heroku CLI's logout asks, and goes on at this 404).
+  r.delete('/oauth/sessions/:id', (_req, res) => {
+    res.status(404).json({ id: 'not_found', resource: 'session', message: "Couldn't find that session." });
   });
 
   r.post('/users', async (req, res) => {
@@ -50,3 +113,4 @@ export function accountRoutes(users: UserService): Router {
 
   return r;
 }
+
