@@ -21,6 +21,7 @@ import { createDynoService } from './services/dynos.js';
 import { createDomainService } from './services/domains.js';
 import { createAppTeardown } from './services/app-teardown.js';
 import { createLoginGuard } from './services/login-guard.js';
+import { createTxtOwnership, noOwnershipCheck } from './services/domain-ownership.js';
 
 export interface Platform {
   config: Config;
@@ -42,7 +43,8 @@ export function createServices(config: Config, db: Db, events: EventBus, redis: 
   };
   const teardown = createAppTeardown({ db, dataDir: config.dataDir, redis, redisPrefix: config.redisPrefix });
   const apps = createAppService({ db, repos, baseDomain: config.baseDomain, events: { appChanged }, teardown });
-  const domains = createDomainService({ db, baseDomain: config.baseDomain, platformHosts: [new URL(config.publicUrl).hostname], changed: appChanged });
+  const ownership = config.domainVerification === 'txt' ? createTxtOwnership({ servers: config.dnsServers }) : noOwnershipCheck;
+  const domains = createDomainService({ db, baseDomain: config.baseDomain, platformHosts: [new URL(config.publicUrl).hostname], ownership, changed: appChanged });
   const collaborators = createCollaboratorService(db);
   const builds = createBuildService(db);
   const releases = createReleaseService(db, events);

@@ -18,6 +18,8 @@
  * | SLIPWAY_ADMIN_PASSWORD   | (none: token login only until one is set) | its password, read on first start only          |
  * | SLIPWAY_PG_BIN_DIR       | newest /usr/lib/postgresql/N/bin          | initdb and postgres for the embedded cluster    |
  * | SLIPWAY_LOGIN_TOKEN_DAYS | 30                                        | tokens made by logging in with a password expire |
+ * | SLIPWAY_DOMAIN_VERIFICATION | off                                    | txt: a custom domain needs a TXT record proving its owner |
+ * | SLIPWAY_DNS_SERVERS      | (the system's resolvers)                  | comma-separated IP[:port] resolvers for that check |
  * | SLIPWAY_LOG_LEVEL        | info                                      | debug, info, warn, error                        |
  * | SLIPWAY_BUILD_CONCURRENCY| 2                                         | builds at once per worker (one per app at a time) |
  * | SLIPWAY_BUILD_TIMEOUT    | 900 (seconds)                             | a build running longer is killed                |
@@ -64,6 +66,10 @@ export interface Config {
   redisPrefix: string;
   adminEmail: string;
   adminPassword: string | undefined;
+  /** Custom domains need a DNS TXT record proving their owner (txt), or not (off). */
+  domainVerification: 'off' | 'txt';
+  /** Resolvers for that check (IP or IP:port); empty: the system's. */
+  dnsServers: string[];
   /** How long a token made by a password login works (seconds). */
   loginTokenTtlS: number;
   pgBinDir: string;
@@ -173,6 +179,12 @@ export function defaultPgBinDir(): string {
   return join(base, versions[0] ?? '15', 'bin');
 }
 
+function dnsServers(value: string | undefined): string[] {
+  const list = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of list) if (!/^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-f:]+\](:\d{1,5})?|[0-9a-f:]+)$/i.test(s)) throw new Error(`SLIPWAY_DNS_SERVERS lists resolver addresses (IP or IP:port), got "${s}"`);
+  return list;
+}
+
 function pathList(nameOf: string, value: string | undefined): string[] {
   const dirs = (value ?? '').split(':').map((d) => d.trim()).filter(Boolean);
   for (const d of dirs) if (!d.startsWith('/') || d === '/') throw new Error(`${nameOf} lists absolute directories other than /, separated by colons; got "${d}"`);
@@ -232,6 +244,8 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     redisPrefix,
     adminEmail: (env.SLIPWAY_ADMIN_EMAIL || 'admin@slipway.local').toLowerCase(),
     adminPassword: env.SLIPWAY_ADMIN_PASSWORD || undefined,
+    domainVerification: oneOf('SLIPWAY_DOMAIN_VERIFICATION', env.SLIPWAY_DOMAIN_VERIFICATION, ['off', 'txt'] as const, 'off'),
+    dnsServers: dnsServers(env.SLIPWAY_DNS_SERVERS),
     loginTokenTtlS: positiveInt('SLIPWAY_LOGIN_TOKEN_DAYS', env.SLIPWAY_LOGIN_TOKEN_DAYS, 30) * 86_400,
     pgBinDir: env.SLIPWAY_PG_BIN_DIR || defaultPgBinDir(),
     logLevel,
@@ -277,6 +291,8 @@ export function configToEnv(c: Config): Env {
     SLIPWAY_REDIS_PREFIX: c.redisPrefix,
     SLIPWAY_ADMIN_EMAIL: c.adminEmail,
     SLIPWAY_LOGIN_TOKEN_DAYS: String(c.loginTokenTtlS / 86_400),
+    SLIPWAY_DOMAIN_VERIFICATION: c.domainVerification,
+    SLIPWAY_DNS_SERVERS: c.dnsServers.join(',') || undefined,
     SLIPWAY_PG_BIN_DIR: c.pgBinDir,
     SLIPWAY_LOG_LEVEL: c.logLevel,
     SLIPWAY_BUILD_CONCURRENCY: String(c.buildConcurrency),

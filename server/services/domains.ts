@@ -7,6 +7,7 @@ import type { Db } from '../db/pool.js';
 import { conflict, invalidParams, notFound } from '../errors.js';
 import { isUuid } from '../names.js';
 import type { App } from './apps.js';
+import type { OwnershipCheck } from './domain-ownership.js';
 
 export type Hostname = string & { readonly __brand: 'Hostname' };
 
@@ -62,9 +63,17 @@ const COLUMNS = `d.id, d.app_id, a.name AS app_name, d.hostname, d.kind, d.creat
 type Row = { id: string; app_id: string; app_name: string; hostname: string; kind: 'default' | 'custom'; created_at: Date; updated_at: Date };
 const fromRow = (r: Row): Domain => ({ id: r.id, appId: r.app_id, appName: r.app_name, hostname: r.hostname, kind: r.kind, createdAt: r.created_at, updatedAt: r.updated_at });
 
-export function createDomainService(deps: { db: Db; baseDomain: string; platformHosts?: string[]; changed?: (appId: string) => Promise<void> | void }) {
+/** The platform's own name a wildcard over `bare` would cover (its base domain, its hosts, or below them). */
+function coveredPlatformName(bare: string, platform: string[]): string | undefined {
+  return platform.find((p) => p === bare || p.endsWith(`.${bare}`));
+}
+
+export function createDomainService(deps: {
+  db: Db; baseDomain: string; platformHosts?: string[]; ownership?: OwnershipCheck; changed?: (appId: string) => Promise<void> | void;
+}) {
   const base = deps.baseDomain.toLowerCase();
   const own = new Set((deps.platformHosts ?? []).map((h) => h.toLowerCase()));
+  const platformNames = [base, ...own];
 
   const find = async (app: App, idOrHostname: string): Promise<Domain> => {
     const key = idOrHostname.toLowerCase().replace(/\.$/, '');
@@ -90,11 +99,14 @@ export function createDomainService(deps: { db: Db; baseDomain: string; platform
       if (bare === base || bare.endsWith(`.${base}`) || own.has(bare)) {
         throw invalidParams(`${hostname} is under the platform's domain ${base}: apps get APP.${base} by default and cannot claim other names there.`);
       }
+      const covered = hostname.startsWith('*.') ? coveredPlatformName(bare, platformNames) : undefined;
+      if (covered) throw invalidParams(`${hostname} would cover the platform's own name ${covered}: a wildcard may not sit over the platform's domains.`);
       const holder = (await deps.db.query<{ app_id: string }>('SELECT app_id FROM domains WHERE lower(hostname) = $1', [hostname])).rows[0];
       if (holder?.app_id === app.id) throw invalidParams(`Domain ${hostname} is already added to ${app.name}.`);
       if (holder) throw conflict('Domain already added to another app.');
       const count = Number((await deps.db.query(`SELECT count(*) AS n FROM domains WHERE app_id = $1 AND kind = 'custom'`, [app.id])).rows[0].n);
       if (count >= MAX_CUSTOM_DOMAINS) throw invalidParams(`An app may have at most ${MAX_CUSTOM_DOMAINS} custom domains.`);
+      await deps.ownership?.verify(app.id, hostname);
       const inserted = await deps.db
         .query<{ id: string }>(`INSERT INTO domains (app_id, hostname, kind) VALUES ($1, $2, 'custom') RETURNING id`, [app.id, hostname])
         .catch((e: { code?: string }) => {

@@ -23,11 +23,11 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function startTestApi(): Promise<TestApi> {
+export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
   const db = await createTestDatabase();
   const redis = await createTestRedisPrefix();
   const dataDir = await mkdtemp(join(tmpdir(), 'slipway-api-'));
-  const config = loadConfig({ DATABASE_URL: db.url, REDIS_URL: redis.url, SLIPWAY_REDIS_PREFIX: redis.prefix, SLIPWAY_DATA_DIR: dataDir, SLIPWAY_ROUTER_PORT: '8080' });
+  const config = loadConfig({ DATABASE_URL: db.url, REDIS_URL: redis.url, SLIPWAY_REDIS_PREFIX: redis.prefix, SLIPWAY_DATA_DIR: dataDir, SLIPWAY_ROUTER_PORT: '8080', ...env });
   const platform = await openPlatform(config, { poolSize: 5 });
   const admin = await platform.services.users.ensureAdmin('admin@example.com', 'admin-password', join(dataDir, 'admin-token'));
   const api = createApi({

@@ -6,6 +6,7 @@ import { createLogger } from '../../server/log.js';
 import { startRouteSync } from '../../server/roles/router.js';
 import { startTestApi, type TestApi } from '../helpers/api.js';
 import { waitFor } from '../helpers/procs.js';
+import { startTestDns } from '../helpers/dns-server.js';
 
 let api: TestApi;
 let alice: { token: string; id: string };
@@ -132,4 +133,46 @@ test("when an app sets SLIPWAY_ROUTER_TIMEOUT / SLIPWAY_ROUTER_IDLE_TIMEOUT, the
   await api.request('PATCH', '/apps/bobs/config-vars', { token: bob.token, body: { SLIPWAY_ROUTER_TIMEOUT: 'soon', SLIPWAY_ROUTER_IDLE_TIMEOUT: '99999' } });
   await waitFor('the defaults again', () => table.lookup('bobs.localhost')?.requestTimeoutMs === undefined, 2000, 10);
   assert.equal(table.lookup('bobs.localhost')?.idleTimeoutMs, undefined);
+});
+
+test('when custom domains must be proved (SLIPWAY_DOMAIN_VERIFICATION=txt), then a name is added only once its TXT record names that app, and no wildcard may cover the platform', async () => {
+  // The resolver is a stand-in on loopback, the only DNS a test may reach; the platform asks it as it would any.
+  const dns = await startTestDns();
+  const strict = await startTestApi({
+    SLIPWAY_DOMAIN_VERIFICATION: 'txt', SLIPWAY_DNS_SERVERS: dns.address, SLIPWAY_BASE_DOMAIN: 'apps.example.test', SLIPWAY_PUBLIC_URL: 'https://slipway.example.test',
+  });
+  try {
+    const carol = await strict.user('carol@example.com');
+    const dave = await strict.user('dave@example.com');
+    for (const [name, token] of [['carols', carol.token], ['daves', dave.token]]) assert.equal((await strict.request('POST', '/apps', { token, body: { name } })).status, 201);
+    const add = (app: string, token: string, hostname: string) => strict.request('POST', `/apps/${app}/domains`, { token, body: { hostname } });
+
+    const first = await add('carols', carol.token, 'www.owned.example');
+    assert.equal(first.status, 422);
+    const m = /add a DNS TXT record (_slipway-challenge\.owned\.example|_slipway-challenge\.www\.owned\.example) with the value "(slipway-verification=[0-9a-f]{32})"/.exec(first.body.message);
+    assert.ok(m, first.body.message);
+    assert.match(first.body.message, /no such record yet/);
+    assert.ok(dns.queries.includes('_slipway-challenge.www.owned.example'), 'the platform asked the resolver it was given');
+    dns.txt.set(m[1], ['something-else']);
+    assert.match((await add('carols', carol.token, 'www.owned.example')).body.message, /holds other values/);
+    dns.txt.set(m[1], ['something-else', m[2]]);
+    assert.equal((await add('carols', carol.token, 'www.owned.example')).status, 201, 'proved: added');
+    assert.equal((await strict.request('GET', '/apps/carols/domains', { token: carol.token })).body.length, 2);
+
+    // Another app cannot use carol's record: its value is tied to the app.
+    dns.txt.set('_slipway-challenge.owned.example', [m[2]]);
+    const dave1 = await add('daves', dave.token, '*.owned.example');
+    assert.equal(dave1.status, 422);
+    assert.match(dave1.body.message, /_slipway-challenge\.owned\.example/);
+
+    // Wildcards over the platform's own names, proved or not.
+    for (const hostname of ['*.example.test', '*.apps.example.test']) {
+      const r = await add('carols', carol.token, hostname);
+      assert.equal(r.status, 422, hostname);
+      assert.match(r.body.message, /platform's (own name apps\.example\.test|domain apps\.example\.test)/, hostname);
+    }
+  } finally {
+    await strict.close();
+    await dns.close();
+  }
 });
