@@ -45,9 +45,13 @@
  * Dyno sizes (Heroku's names) are in runner/sizes.ts.
  */
 import { cpus, homedir } from 'node:os';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DYNO_SIZES } from '../runner/sizes.js';
+import {
+  defaultPgBinDir, dnsServers, dynoSizes, name, oneOf, pathList, port, positiveInt, positiveNumber, subnet, tlsSetting, url, type Env,
+} from './config-parse.js';
+
+export { defaultPgBinDir } from './config-parse.js';
 
 export const ROLES = ['api', 'worker', 'router', 'agent'] as const;
 export type Role = (typeof ROLES)[number];
@@ -114,103 +118,6 @@ export interface ConfigFlags {
   dataDir?: string;
   apiPort?: string | number;
   routerPort?: string | number;
-}
-
-type Env = Record<string, string | undefined>;
-
-function port(name: string, value: string | number | undefined, fallback: number): number {
-  if (value === undefined || value === '') return fallback;
-  const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number from 0 to 65535, got "${value}"`);
-  return n;
-}
-
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive whole number, got "${value}"`);
-  return n;
-}
-
-function positiveNumber(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got "${value}"`);
-  return n;
-}
-
-function url(name: string, value: string | undefined): string | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (value.startsWith('/')) return value;
-  try {
-    new URL(value);
-  } catch {
-    throw new Error(`${name} is not a valid URL`); // never echo the value: it may hold a password
-  }
-  return value;
-}
-
-function oneOf<T extends string>(nameOf: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
-  if (value === undefined || value === '') return fallback;
-  if (!allowed.includes(value as T)) throw new Error(`${nameOf} must be one of ${allowed.join(', ')}, got "${value}"`);
-  return value as T;
-}
-
-function subnet(value: string): string {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
-  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) < 8 || Number(m[5]) > 28) {
-    throw new Error(`SLIPWAY_SUBNET must be an IPv4 subnet from /8 to /28, like 10.213.0.0/16, got "${value}"`);
-  }
-  return value;
-}
-
-function name(nameOf: string, value: string): string {
-  if (!/^[a-z][a-z0-9]{1,14}$/.test(value)) throw new Error(`${nameOf} must be 2 to 15 lowercase letters and digits, got "${value}"`);
-  return value;
-}
-
-/** The newest PostgreSQL server binaries Debian installed (postgresql-NN). */
-export function defaultPgBinDir(): string {
-  const base = '/usr/lib/postgresql';
-  if (!existsSync(base)) return join(base, '15', 'bin');
-  const versions = readdirSync(base)
-    .filter((v) => /^\d+$/.test(v) && existsSync(join(base, v, 'bin', 'postgres')))
-    .sort((a, b) => Number(b) - Number(a));
-  return join(base, versions[0] ?? '15', 'bin');
-}
-
-function dnsServers(value: string | undefined): string[] {
-  const list = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const s of list) if (!/^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-f:]+\](:\d{1,5})?|[0-9a-f:]+)$/i.test(s)) throw new Error(`SLIPWAY_DNS_SERVERS lists resolver addresses (IP or IP:port), got "${s}"`);
-  return list;
-}
-
-function pathList(nameOf: string, value: string | undefined): string[] {
-  const dirs = (value ?? '').split(':').map((d) => d.trim()).filter(Boolean);
-  for (const d of dirs) if (!d.startsWith('/') || d === '/') throw new Error(`${nameOf} lists absolute directories other than /, separated by colons; got "${d}"`);
-  return dirs.map((d) => resolve(d));
-}
-
-function dynoSizes(value: string | undefined): string[] | undefined {
-  if (!value) return undefined;
-  const names = value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
-  const known = DYNO_SIZES.map((s) => s.name);
-  const unknown = names.filter((n) => !known.includes(n));
-  if (unknown.length || names.length === 0) throw new Error(`SLIPWAY_DYNO_SIZES names unknown sizes (${unknown.join(', ') || 'none given'}); sizes: ${known.join(', ')}`);
-  return names;
-}
-
-function tlsSetting(env: Env): Config['tls'] {
-  const cert = env.SLIPWAY_TLS_CERT;
-  const key = env.SLIPWAY_TLS_KEY;
-  if (cert || key) {
-    if (!cert || !key) throw new Error('SLIPWAY_TLS_CERT and SLIPWAY_TLS_KEY go together: a PEM certificate (chain) and its key');
-    return { certFile: resolve(cert), keyFile: resolve(key) };
-  }
-  const mode = env.SLIPWAY_TLS;
-  if (!mode || mode === 'off') return undefined;
-  if (mode !== 'self-signed') throw new Error(`SLIPWAY_TLS must be self-signed or off (or set SLIPWAY_TLS_CERT and SLIPWAY_TLS_KEY), got "${mode}"`);
-  return 'self-signed';
 }
 
 export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Config {
