@@ -76,6 +76,8 @@ export interface AgentOptions {
   drainMs?: number;
   /** Output lines per dyno per second before lines are dropped (L10). */
   maxLinesPerSecond?: number;
+  /** A one-off dyno running this long is stopped (Heroku cycles them after a day). */
+  oneOffMaxAgeMs?: number;
   onError?: (what: string, e: Error) => void;
 }
 
@@ -414,7 +416,12 @@ export function createAgent(o: AgentOptions) {
       inst.state = 'up';
       await report(inst);
       event(d, d.name, 'State changed from starting to up');
-      const exit = (inst.exit = await inst.handle.exited);
+      const maxAge = o.oneOffMaxAgeMs ?? 86_400_000;
+      const aged = setTimeout(() => {
+        event(d, d.name, `Stopping: one-off dynos run at most ${Math.round(maxAge / 60_000)} minutes on this platform (SLIPWAY_ONE_OFF_HOURS)`);
+        void stop(inst).catch(fail('stopping an aged one-off'));
+      }, Math.min(maxAge, 2 ** 31 - 1));
+      const exit = (inst.exit = await inst.handle.exited.finally(() => clearTimeout(aged)));
       event(d, d.name, `Process exited with status ${describe(exit.code)}`);
       if (exit.oomKilled) event(d, d.name, 'Error R15 (Memory quota vastly exceeded)');
       event(d, d.name, 'State changed from up to complete');

@@ -21,6 +21,7 @@ import { createDynoService } from './services/dynos.js';
 import { createDomainService } from './services/domains.js';
 import { createAppTeardown } from './services/app-teardown.js';
 import { createLoginGuard } from './services/login-guard.js';
+import { closeStreamFollowers } from './logs/stream-follow.js';
 import { createTxtOwnership, noOwnershipCheck } from './services/domain-ownership.js';
 
 export interface Platform {
@@ -42,16 +43,18 @@ export function createServices(config: Config, db: Db, events: EventBus, redis: 
     await events?.publish({ kind: 'app', appId });
   };
   const teardown = createAppTeardown({ db, dataDir: config.dataDir, redis, redisPrefix: config.redisPrefix });
-  const apps = createAppService({ db, repos, baseDomain: config.baseDomain, events: { appChanged }, teardown });
+  const apps = createAppService({ db, repos, baseDomain: config.baseDomain, events: { appChanged }, teardown, maxAppsPerUser: config.quotas.appsPerUser });
   const ownership = config.domainVerification === 'txt' ? createTxtOwnership({ servers: config.dnsServers }) : noOwnershipCheck;
   const domains = createDomainService({ db, baseDomain: config.baseDomain, platformHosts: [new URL(config.publicUrl).hostname], ownership, changed: appChanged });
   const collaborators = createCollaboratorService(db);
-  const builds = createBuildService(db);
+  const builds = createBuildService(db, { perHour: config.quotas.buildsPerHour });
   const releases = createReleaseService(db, events);
-  const dynos = createDynoService(db, events, { maxQuantity: config.maxDynos, sizes: config.dynoSizes });
+  const dynos = createDynoService(db, events, {
+    maxQuantity: config.maxDynos, sizes: config.dynoSizes, oneOffsPerApp: config.quotas.oneOffsPerApp, userMaxSize: config.quotas.userMaxSize,
+  });
   const slugs = createSlugService(db);
   const configVars = createConfigVarService(db, releases);
-  const sources = createSourceStore(join(config.dataDir, 'sources'), config.maxPushBytes);
+  const sources = createSourceStore(join(config.dataDir, 'sources'), { maxBytes: config.maxPushBytes, perApp: config.quotas.sourcesPerApp });
   const loginGuard = createLoginGuard(redis, config.redisPrefix);
   const tokenPolicy = { loginTtlS: config.loginTokenTtlS, maxTtlS: Math.max(config.loginTokenTtlS, 365 * 86_400) };
   return { repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos, domains, loginGuard, tokenPolicy };
@@ -82,6 +85,7 @@ export async function openPlatform(config: Config, opts: { migrate?: boolean; po
     services: createServices(config, db, createEventBus(redis, config.redisPrefix), redis),
     urls: { publicUrl: config.publicUrl, baseDomain: config.baseDomain, routerPort: config.routerPort },
     async close() {
+      closeStreamFollowers(redis);
       redis.disconnect();
       await db.end();
     },

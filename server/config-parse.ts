@@ -82,12 +82,12 @@ export function pathList(nameOf: string, value: string | undefined): string[] {
   return dirs.map((d) => resolve(d));
 }
 
-export function dynoSizes(value: string | undefined): string[] | undefined {
+export function dynoSizes(value: string | undefined, nameOf = 'SLIPWAY_DYNO_SIZES'): string[] | undefined {
   if (!value) return undefined;
   const names = value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
   const known = DYNO_SIZES.map((s) => s.name);
   const unknown = names.filter((n) => !known.includes(n));
-  if (unknown.length || names.length === 0) throw new Error(`SLIPWAY_DYNO_SIZES names unknown sizes (${unknown.join(', ') || 'none given'}); sizes: ${known.join(', ')}`);
+  if (unknown.length || names.length === 0) throw new Error(`${nameOf} names unknown sizes (${unknown.join(', ') || 'none given'}); sizes: ${known.join(', ')}`);
   return names;
 }
 

@@ -20,6 +20,14 @@
  * | SLIPWAY_LOGIN_TOKEN_DAYS | 30                                        | tokens made by logging in with a password expire |
  * | SLIPWAY_DOMAIN_VERIFICATION | off                                    | txt: a custom domain needs a TXT record proving its owner |
  * | SLIPWAY_DNS_SERVERS      | (the system's resolvers)                  | comma-separated IP[:port] resolvers for that check |
+ * | SLIPWAY_MAX_APPS_PER_USER| 100                                       | apps a user may own (administrators: no limit) |
+ * | SLIPWAY_MAX_ONE_OFFS     | 5                                         | one-off dynos running at once per app           |
+ * | SLIPWAY_ONE_OFF_HOURS    | 24                                        | a one-off dyno is stopped after this long       |
+ * | SLIPWAY_USER_MAX_SIZE    | standard-2x                               | the largest dyno size a non-administrator may ask for |
+ * | SLIPWAY_MAX_SOURCES      | 5                                         | source uploads waiting per app (each up to SLIPWAY_MAX_PUSH_MB, all together twice that) |
+ * | SLIPWAY_BUILDS_PER_HOUR  | 60                                        | builds an app may start in an hour              |
+ * | SLIPWAY_BUILD_LOG_LINES  | 10000                                     | lines of one build's output kept (then one line says how many were dropped) |
+ * | SLIPWAY_REDIS_MAXMEMORY_MB | 512                                     | the embedded Redis's memory (noeviction: queue data is never evicted) |
  * | SLIPWAY_LOG_LEVEL        | info                                      | debug, info, warn, error                        |
  * | SLIPWAY_BUILD_CONCURRENCY| 2                                         | builds at once per worker (one per app at a time) |
  * | SLIPWAY_BUILD_TIMEOUT    | 900 (seconds)                             | a build running longer is killed                |
@@ -74,6 +82,10 @@ export interface Config {
   domainVerification: 'off' | 'txt';
   /** Resolvers for that check (IP or IP:port); empty: the system's. */
   dnsServers: string[];
+  /** What one tenant may hold of the platform's shared capacity. */
+  quotas: Quotas;
+  /** maxmemory of the embedded Redis, in bytes. */
+  redisMaxMemoryBytes: number;
   /** How long a token made by a password login works (seconds). */
   loginTokenTtlS: number;
   pgBinDir: string;
@@ -112,6 +124,17 @@ export interface Config {
   ci: boolean;
   /** The uid of this process; root gets /var/lib/slipway and runs embedded PostgreSQL as `postgres`. */
   isRoot: boolean;
+}
+
+export interface Quotas {
+  appsPerUser: number;
+  oneOffsPerApp: number;
+  oneOffMaxAgeMs: number;
+  /** The largest size a user who is not an administrator may ask for. */
+  userMaxSize: string;
+  sourcesPerApp: number;
+  buildsPerHour: number;
+  buildLogLines: number;
 }
 
 export interface ConfigFlags {
@@ -153,6 +176,16 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     adminPassword: env.SLIPWAY_ADMIN_PASSWORD || undefined,
     domainVerification: oneOf('SLIPWAY_DOMAIN_VERIFICATION', env.SLIPWAY_DOMAIN_VERIFICATION, ['off', 'txt'] as const, 'off'),
     dnsServers: dnsServers(env.SLIPWAY_DNS_SERVERS),
+    quotas: {
+      appsPerUser: positiveInt('SLIPWAY_MAX_APPS_PER_USER', env.SLIPWAY_MAX_APPS_PER_USER, 100),
+      oneOffsPerApp: positiveInt('SLIPWAY_MAX_ONE_OFFS', env.SLIPWAY_MAX_ONE_OFFS, 5),
+      oneOffMaxAgeMs: positiveNumber('SLIPWAY_ONE_OFF_HOURS', env.SLIPWAY_ONE_OFF_HOURS, 24) * 3_600_000,
+      userMaxSize: dynoSizes(env.SLIPWAY_USER_MAX_SIZE || 'standard-2x', 'SLIPWAY_USER_MAX_SIZE')![0],
+      sourcesPerApp: positiveInt('SLIPWAY_MAX_SOURCES', env.SLIPWAY_MAX_SOURCES, 5),
+      buildsPerHour: positiveInt('SLIPWAY_BUILDS_PER_HOUR', env.SLIPWAY_BUILDS_PER_HOUR, 60),
+      buildLogLines: positiveInt('SLIPWAY_BUILD_LOG_LINES', env.SLIPWAY_BUILD_LOG_LINES, 10_000),
+    },
+    redisMaxMemoryBytes: positiveInt('SLIPWAY_REDIS_MAXMEMORY_MB', env.SLIPWAY_REDIS_MAXMEMORY_MB, 512) * 1024 * 1024,
     loginTokenTtlS: positiveInt('SLIPWAY_LOGIN_TOKEN_DAYS', env.SLIPWAY_LOGIN_TOKEN_DAYS, 30) * 86_400,
     pgBinDir: env.SLIPWAY_PG_BIN_DIR || defaultPgBinDir(),
     logLevel,
@@ -199,6 +232,14 @@ export function configToEnv(c: Config): Env {
     SLIPWAY_ADMIN_EMAIL: c.adminEmail,
     SLIPWAY_LOGIN_TOKEN_DAYS: String(c.loginTokenTtlS / 86_400),
     SLIPWAY_DOMAIN_VERIFICATION: c.domainVerification,
+    SLIPWAY_MAX_APPS_PER_USER: String(c.quotas.appsPerUser),
+    SLIPWAY_MAX_ONE_OFFS: String(c.quotas.oneOffsPerApp),
+    SLIPWAY_ONE_OFF_HOURS: String(c.quotas.oneOffMaxAgeMs / 3_600_000),
+    SLIPWAY_USER_MAX_SIZE: c.quotas.userMaxSize,
+    SLIPWAY_MAX_SOURCES: String(c.quotas.sourcesPerApp),
+    SLIPWAY_BUILDS_PER_HOUR: String(c.quotas.buildsPerHour),
+    SLIPWAY_BUILD_LOG_LINES: String(c.quotas.buildLogLines),
+    SLIPWAY_REDIS_MAXMEMORY_MB: String(c.redisMaxMemoryBytes / 1024 / 1024),
     SLIPWAY_DNS_SERVERS: c.dnsServers.join(',') || undefined,
     SLIPWAY_PG_BIN_DIR: c.pgBinDir,
     SLIPWAY_LOG_LEVEL: c.logLevel,

@@ -32,3 +32,22 @@ export function createRedis(url: string, extra: RedisOptions = {}): Redis {
   });
   return r;
 }
+
+/**
+ * What is wrong with a Redis's memory settings for Slipway, if anything: without maxmemory it can take the
+ * machine's memory; a policy that evicts keys could drop queued builds. undefined when fine or not readable
+ * (CONFIG is often disabled on managed Redis).
+ */
+export async function redisMemoryProblem(redis: Redis): Promise<string | undefined> {
+  let max: string;
+  let policy: string;
+  try {
+    max = ((await redis.config('GET', 'maxmemory')) as string[])[1];
+    policy = ((await redis.config('GET', 'maxmemory-policy')) as string[])[1];
+  } catch {
+    return undefined;
+  }
+  if (policy !== 'noeviction' && !policy.startsWith('volatile-')) return `Redis evicts any key when full (maxmemory-policy ${policy}): queued builds could be lost; use noeviction`;
+  if (Number(max) === 0) return 'Redis has no maxmemory: build logs and app logs can grow until the machine runs out of memory; set maxmemory (with noeviction)';
+  return undefined;
+}

@@ -37,6 +37,9 @@ export interface ApiDeps {
 
 export const BODY_LIMIT = '1mb';
 
+/** A request path as it may be logged: a path that is itself a credential (a log-session URL) is not written down. */
+export const loggedPath = (path: string): string => path.replace(/^\/log-sessions\/[^/]+/, '/log-sessions/[token]').slice(0, 300);
+
 /** The REST API (Heroku Platform API v3 shapes). Routes are thin: parse, call one service, map to HTTP. */
 export function createApi(deps: ApiDeps): Express {
   const app = express();
@@ -48,7 +51,7 @@ export function createApi(deps: ApiDeps): Express {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      deps.log.info('request', { method: req.method, path: req.path, status: res.statusCode, service: `${ms.toFixed(1)}ms` });
+      deps.log.info('request', { method: req.method, path: loggedPath(req.path), status: res.statusCode, service: `${ms.toFixed(1)}ms` });
     });
     next();
   });
@@ -81,15 +84,15 @@ export function createApi(deps: ApiDeps): Express {
       e = new AppError('bad_request', (err as Error).message || 'Bad request.', bodyError.status);
     } else if (['22021', '22P02', '22P05'].includes(String((err as { code?: unknown }).code))) {
       // PostgreSQL could not even represent a value (a NUL, a malformed id): input the edge should have refused.
-      deps.log.warn('unrepresentable input reached the database', { method: req.method, path: req.path, code: (err as { code?: string }).code });
+      deps.log.warn('unrepresentable input reached the database', { method: req.method, path: loggedPath(req.path), code: (err as { code?: string }).code });
       e = new AppError('bad_request', 'A value in this request is malformed (it has characters or a form that cannot be stored).', 400);
     } else if (unavailableBackend(err)) {
       const backend = unavailableBackend(err)!;
-      deps.log.warn('backend unavailable', { method: req.method, path: req.path, backend, error: (err as Error).message });
+      deps.log.warn('backend unavailable', { method: req.method, path: loggedPath(req.path), backend, error: (err as Error).message });
       e = new AppError('unavailable', UNAVAILABLE_MESSAGES[backend], 503);
       res.set('Retry-After', '2');
     } else {
-      deps.log.error('internal error', { method: req.method, path: req.path, error: (err as Error)?.stack ?? String(err) });
+      deps.log.error('internal error', { method: req.method, path: loggedPath(req.path), error: (err as Error)?.stack ?? String(err) });
       e = new AppError('internal_server_error', 'Internal server error.', 500);
     }
     if (res.headersSent) return void res.end();

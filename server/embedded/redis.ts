@@ -21,7 +21,11 @@ async function stopLeftover(dir: string, log: Logger): Promise<void> {
   if (!(await waitForExit(pid, 15_000))) process.kill(pid, 'SIGKILL');
 }
 
-export async function startEmbeddedRedis(opts: { dir: string; bin?: string; log: Logger }): Promise<Embedded> {
+/**
+ * maxMemoryBytes bounds Redis's memory; with noeviction it never evicts anything (queue data least of all): once
+ * full, writes fail with an error naming the limit, rather than the machine running out of memory.
+ */
+export async function startEmbeddedRedis(opts: { dir: string; bin?: string; log: Logger; maxMemoryBytes?: number }): Promise<Embedded> {
   const { dir, log } = opts;
   const bin = opts.bin ?? '/usr/bin/redis-server';
   if (!(await stat(bin).then(() => true, () => false))) {
@@ -38,7 +42,7 @@ export async function startEmbeddedRedis(opts: { dir: string; bin?: string; log:
       '--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--dir', dir,
       '--pidfile', join(dir, 'redis.pid'), '--daemonize', 'no',
       '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
-      '--maxmemory-policy', 'noeviction', '--loglevel', 'warning',
+      '--maxmemory', String(opts.maxMemoryBytes ?? 512 * 1024 * 1024), '--maxmemory-policy', 'noeviction', '--loglevel', 'warning',
     ],
     { cwd: dir, env: { PATH: '/usr/local/bin:/usr/bin:/bin' }, stdio: ['ignore', logFile.fd, logFile.fd] },
   );

@@ -5,6 +5,7 @@
  * readers get the tail and then follow live.
  */
 import type { Redis } from 'ioredis';
+import { streamFollowers } from './stream-follow.js';
 
 export interface LogEntry {
   id: string;
@@ -157,32 +158,16 @@ export async function tailLog(redis: Redis, prefix: string, appId: string, n: nu
 
 /** Follows new entries after `after` (an entry id, or '$' for only new ones) until the signal aborts. */
 export async function followLog(redis: Redis, prefix: string, appId: string, after: string, f: LogFilter, onEntry: (e: LogEntry) => void, signal: AbortSignal): Promise<void> {
-  const reader = redis.duplicate();
-  reader.on('error', () => undefined);
-  const onAbort = () => reader.disconnect();
-  signal.addEventListener('abort', onAbort);
   let last = after;
-  try {
-    if (last === '$') {
-      // '$' again on every read would miss what arrives between reads: start from the newest id now.
-      const newest = (await redis.xrevrange(appLogKey(prefix, appId), '+', '-', 'COUNT', 1)) as [string, string[]][];
-      last = newest[0]?.[0] ?? '0';
-    }
-    while (!signal.aborted) {
-      const res = (await reader.xread('COUNT', 500, 'BLOCK', 5000, 'STREAMS', appLogKey(prefix, appId), last)) as [string, [string, string[]][]][] | null;
-      if (!res) continue;
-      for (const [, entries] of res) {
-        for (const [id, fields] of entries) {
-          last = id;
-          const e = toEntry(id, fields);
-          if (matches(e, f)) onEntry(e);
-        }
-      }
-    }
-  } catch (e) {
-    if (!signal.aborted) throw e;
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-    reader.disconnect();
+  if (last === '$') {
+    // '$' again on every read would miss what arrives between reads: start from the newest id now.
+    const newest = (await redis.xrevrange(appLogKey(prefix, appId), '+', '-', 'COUNT', 1)) as [string, string[]][];
+    last = newest[0]?.[0] ?? '0';
   }
+  await streamFollowers(redis).follow(appLogKey(prefix, appId), last, (entries) => {
+    for (const [id, fields] of entries) {
+      const e = toEntry(id, fields);
+      if (matches(e, f)) onEntry(e);
+    }
+  }, signal);
 }

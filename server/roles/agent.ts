@@ -55,7 +55,7 @@ export async function startAgentRole(p: Platform, log: Logger) {
   const logs = createAppLogWriter(p.redis, c.redisPrefix, { maxLines: c.logLines });
   const agent = createAgent({
     runner, logs, store: createPgAgentStore(p.db, agentId, events),
-    bootTimeoutMs: c.bootTimeoutMs, stopGraceMs: c.stopGraceMs, backoffMs: c.crashBackoffMs,
+    bootTimeoutMs: c.bootTimeoutMs, stopGraceMs: c.stopGraceMs, backoffMs: c.crashBackoffMs, oneOffMaxAgeMs: c.quotas.oneOffMaxAgeMs,
     onError: (what, e) => log.warn(`${what} failed`, { error: e.message }),
   });
   const tidier = createTidier({

@@ -9,6 +9,7 @@ import type { Platform } from '../compose.js';
 import { requireUrls } from '../compose.js';
 import type { Logger } from '../log.js';
 import { createStageWorker, QUEUES } from '../queue.js';
+import { redisMemoryProblem } from '../redis.js';
 import { createAddressService } from '../services/addresses.js';
 import { createBuildStage, type BuildStageDeps } from '../stages/build.js';
 import { createNetnsLeaser } from '../../runner/netns-lease.js';
@@ -65,7 +66,7 @@ export async function startWorkerRole(p: Platform, log: Logger) {
     ...p.services,
     db: p.db,
     config: p.config,
-    buildLog: createRedisBuildLog(p.redis, p.config.redisPrefix),
+    buildLog: createRedisBuildLog(p.redis, p.config.redisPrefix, { maxLines: p.config.quotas.buildLogLines }),
     ...(await isolation(p, log)),
     log: log.child('build'),
   });
@@ -73,6 +74,8 @@ export async function startWorkerRole(p: Platform, log: Logger) {
   worker.on('failed', (job, err) => log.warn('job failed', { queue: QUEUES.builds, job: job?.name, id: job?.id, error: err.message }));
   worker.on('error', (err) => log.warn('queue error', { error: err.message }));
   await worker.waitUntilReady();
+  const memory = await redisMemoryProblem(p.redis);
+  if (memory) log.warn(memory);
   log.info('ready', { queue: QUEUES.builds, concurrency: p.config.buildConcurrency, isolation: p.config.buildIsolation });
   return { stop: () => worker.close() };
 }

@@ -1,6 +1,6 @@
 import type { Db } from '../db/pool.js';
 import { pgCode, withTransaction } from '../db/pool.js';
-import { conflict, forbidden, invalidParams, notFound } from '../errors.js';
+import { conflict, forbidden, invalidParams, notFound, quotaExceeded } from '../errors.js';
 import { couldNameApp, parseAppName, randomAppName, type AppName } from '../names.js';
 import type { RepoStore } from './repo-store.js';
 import type { AppTeardown } from './app-teardown.js';
@@ -37,7 +37,7 @@ const APP_COLUMNS = `a.id, a.name, a.owner_id, u.email AS owner_email, a.stack, 
 const ACCESS = `(a.owner_id = $1 OR EXISTS (SELECT 1 FROM collaborators c WHERE c.app_id = a.id AND c.user_id = $1))`;
 const NOT_FOUND = "Couldn't find that app.";
 
-export function createAppService(deps: { db: Db; repos: RepoStore; baseDomain: string; events?: AppEvents; teardown?: AppTeardown }) {
+export function createAppService(deps: { db: Db; repos: RepoStore; baseDomain: string; events?: AppEvents; teardown?: AppTeardown; maxAppsPerUser?: number }) {
   const { db, repos } = deps;
   const defaultHost = (name: AppName) => `${name}.${deps.baseDomain}`;
   const changed = async (appId: string) => {
@@ -46,6 +46,12 @@ export function createAppService(deps: { db: Db; repos: RepoStore; baseDomain: s
 
   async function insert(owner: User, name: AppName): Promise<App> {
     return withTransaction(db, async (tx) => {
+      const limit = deps.maxAppsPerUser;
+      if (limit !== undefined && !owner.is_admin) {
+        await tx.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [owner.id]); // one count at a time per owner
+        const n = Number((await tx.query('SELECT count(*) AS n FROM apps WHERE owner_id = $1', [owner.id])).rows[0].n);
+        if (n >= limit) throw quotaExceeded(`You own ${n} apps, the most this platform allows a user (SLIPWAY_MAX_APPS_PER_USER); destroy one first.`);
+      }
       let row;
       try {
         row = (await tx.query('INSERT INTO apps (name, owner_id) VALUES ($1, $2) RETURNING id', [name, owner.id])).rows[0];

@@ -1,5 +1,5 @@
 import type { Db } from '../db/pool.js';
-import { notFound } from '../errors.js';
+import { notFound, rateLimited } from '../errors.js';
 import { isUuid } from '../names.js';
 import type { App } from './apps.js';
 
@@ -30,10 +30,20 @@ const COLUMNS = `b.id, b.app_id, a.name AS app_name, b.user_id, u.email AS user_
 const FROM = `FROM builds b JOIN apps a ON a.id = b.app_id LEFT JOIN users u ON u.id = b.user_id
   LEFT JOIN LATERAL (SELECT r.version, r.id FROM releases r WHERE r.slug_id = b.slug_id ORDER BY r.version LIMIT 1) fr ON true`;
 
-export function createBuildService(db: Db) {
+export function createBuildService(db: Db, limits: { perHour?: number } = {}) {
   const byId = async (id: string): Promise<Build | undefined> => (await db.query(`SELECT ${COLUMNS} ${FROM} WHERE b.id = $1`, [id])).rows[0];
   return {
+    /** A pending build; an app that started its hourly share of builds is told when it may build again (429). */
     async create(app: App, userId: string | null, version: string | null, sourceUrl: string | null = null): Promise<Build> {
+      if (limits.perHour !== undefined) {
+        const r = await db.query<{ n: number; oldest: Date | null }>(
+          `SELECT count(*)::int AS n, min(created_at) AS oldest FROM builds WHERE app_id = $1 AND created_at > now() - interval '1 hour'`, [app.id]);
+        const { n, oldest } = r.rows[0];
+        if (n >= limits.perHour) {
+          const waitS = oldest ? Math.max(1, Math.ceil((oldest.getTime() + 3_600_000 - Date.now()) / 1000)) : 60;
+          throw rateLimited(`${app.name} started ${n} builds in the last hour, the most this platform allows (SLIPWAY_BUILDS_PER_HOUR); try again in ${Math.ceil(waitS / 60)} min.`, waitS);
+        }
+      }
       const r = await db.query(`INSERT INTO builds (app_id, user_id, source_version, source_url, stack) VALUES ($1, $2, $3, $4, $5) RETURNING id`, [app.id, userId, version, sourceUrl, app.stack]);
       return (await byId(r.rows[0].id))!;
     },

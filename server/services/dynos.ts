@@ -9,7 +9,7 @@ import type { AgentStore, DesiredDyno, DynoReport } from '../../runner/agent.js'
 import type { DynoStats } from '../../runner/index.js';
 import type { Db, DbClient } from '../db/pool.js';
 import { withTransaction } from '../db/pool.js';
-import { invalidParams, notFound } from '../errors.js';
+import { invalidParams, notFound, quotaExceeded } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { App } from './apps.js';
 
@@ -144,6 +144,24 @@ export interface DynoLimits {
   maxQuantity: number;
   /** Sizes apps may use (SLIPWAY_DYNO_SIZES); all of DYNO_SIZES when unset. */
   sizes?: readonly string[];
+  /** One-off dynos running at once per app (SLIPWAY_MAX_ONE_OFFS). */
+  oneOffsPerApp?: number;
+  /** The largest size a user who is not an administrator may ask for (SLIPWAY_USER_MAX_SIZE). */
+  userMaxSize?: string;
+}
+
+/** Who asks (a size above the platform's limit for users is for administrators). */
+export interface Asker {
+  is_admin: boolean;
+}
+
+function checkSize(limits: DynoLimits, size: string | undefined, asker: Asker | undefined): void {
+  if (!size) return;
+  if (limits.sizes && !limits.sizes.includes(size)) throw invalidParams(`Size ${size} is not offered on this platform. Sizes: ${limits.sizes.join(', ')}.`);
+  const rank = (n: string) => DYNO_SIZES.findIndex((s) => s.name === n);
+  if (limits.userMaxSize && asker && !asker.is_admin && rank(size) > rank(limits.userMaxSize)) {
+    throw quotaExceeded(`Size ${size} is larger than users may ask for on this platform (up to ${limits.userMaxSize}, SLIPWAY_USER_MAX_SIZE); an administrator can set it.`);
+  }
 }
 
 export function createDynoService(db: Db, events?: EventBus, limits: DynoLimits = { maxQuantity: 100 }) {
@@ -165,12 +183,12 @@ export function createDynoService(db: Db, events?: EventBus, limits: DynoLimits 
     },
 
     /** Scales one or more types at once (all or nothing). A type the current release lacks is refused. */
-    async updateFormation(app: App, updates: FormationUpdate[]): Promise<FormationRow[]> {
+    async updateFormation(app: App, updates: FormationUpdate[], asker?: Asker): Promise<FormationRow[]> {
       if (updates.length === 0) throw invalidParams('No formation updates given.');
       if (new Set(updates.map((u) => u.type)).size !== updates.length) throw invalidParams('Each process type may appear once.');
       for (const u of updates) {
         if (u.quantity !== undefined && u.quantity > limits.maxQuantity) throw invalidParams(`${u.type} may have at most ${limits.maxQuantity} dynos on this platform (SLIPWAY_MAX_DYNOS).`);
-        if (u.size && limits.sizes && !limits.sizes.includes(u.size)) throw invalidParams(`Size ${u.size} is not offered on this platform. Sizes: ${limits.sizes.join(', ')}.`);
+        checkSize(limits, u.size, asker);
       }
       await withTransaction(db, async (tx) => {
         for (const u of updates) {
@@ -201,13 +219,18 @@ export function createDynoService(db: Db, events?: EventBus, limits: DynoLimits 
      * A one-off dyno of the current release: a row (run.N, state starting) the agent picks up — at once when
      * detached, when the user connects to its attach URL when attached.
      */
-    async createOneOff(app: App, input: OneOffInput, prepare?: (dynoId: string) => Promise<void>): Promise<DynoRow> {
+    async createOneOff(app: App, input: OneOffInput, prepare?: (dynoId: string) => Promise<void>, asker?: Asker): Promise<DynoRow> {
+      checkSize(limits, input.size, asker);
       const current = (await db.query<{ id: string; version: number; config: Record<string, string>; digest: string | null }>(
         `SELECT r.id, r.version, r.config, s.digest FROM releases r LEFT JOIN slugs s ON s.id = r.slug_id
           WHERE r.app_id = $1 AND r.status = 'succeeded' ORDER BY r.version DESC LIMIT 1`, [app.id])).rows[0];
       if (!current?.digest) throw invalidParams(`${app.name} has no release with code yet: push code first.`);
       const row = await withTransaction(db, async (tx) => {
         await tx.query('SELECT id FROM apps WHERE id = $1 FOR UPDATE', [app.id]);
+        const running = Number((await tx.query(`SELECT count(*) AS n FROM dynos WHERE app_id = $1 AND type = 'run' AND state IN ('starting', 'up')`, [app.id])).rows[0].n);
+        if (limits.oneOffsPerApp !== undefined && running >= limits.oneOffsPerApp) {
+          throw quotaExceeded(`${app.name} already runs ${running} one-off dynos, the most this platform allows an app (SLIPWAY_MAX_ONE_OFFS); stop one first (ps:stop run.N).`);
+        }
         const n = (await tx.query<{ n: number }>(
           `SELECT COALESCE(max((split_part(name, '.', 2))::int), 0) + 1 AS n FROM dynos WHERE app_id = $1 AND type = 'run'`, [app.id])).rows[0].n;
         const name = `run.${n}`;

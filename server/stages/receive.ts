@@ -11,6 +11,7 @@ import type { Queue } from 'bullmq';
 import type { Pool } from 'pg';
 import type { BuildLog } from '../builds/build-log.js';
 import type { Logger } from '../log.js';
+import { isAppError } from '../errors.js';
 import type { BuildService } from '../services/builds.js';
 import { DEPLOY_REFS, ZERO_SHA } from '../git/git-path.js';
 import type { PushRegistry } from '../git/git-http.js';
@@ -119,7 +120,9 @@ export function createReceiveServer(deps: {
         say(' !     Push rejected, the build failed. The running release is unchanged; fix the app and push again.');
         send({ exit: 1 });
       } catch (e) {
-        deps.log.error('receive failed', { error: (e as Error).message });
+        // A refusal the pusher should read (a quota, a rate limit) is not the platform failing.
+        if (isAppError(e)) deps.log.info('push refused', { why: e.id, message: e.message });
+        else deps.log.error('receive failed', { error: (e as Error).message });
         say(` !     Slipway could not take this push: ${(e as Error).message}`);
         send({ exit: 1 });
       } finally {

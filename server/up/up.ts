@@ -41,7 +41,7 @@ export async function up(config: Config, log: Logger, out: (line: string) => voi
       config = { ...config, databaseUrl: pgEmbedded.url };
     }
     if (!config.redisUrl) {
-      const redisEmbedded = await keepEmbedded('Redis', () => startEmbeddedRedis({ dir: join(config.dataDir, 'redis'), log }), log);
+      const redisEmbedded = await keepEmbedded('Redis', () => startEmbeddedRedis({ dir: join(config.dataDir, 'redis'), log, maxMemoryBytes: config.redisMaxMemoryBytes }), log);
       embedded.push(redisEmbedded);
       config = { ...config, redisUrl: redisEmbedded.url };
     }

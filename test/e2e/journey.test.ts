@@ -152,6 +152,9 @@ test('when every app is destroyed, then its repo, slugs, build cache, dynos, rou
   }
   const redisCli = (cmd: string[]) => run('redis-cli', ['-s', join(dataDir, 'redis', 'redis.sock'), ...cmd]).then((r) => r.stdout.trim());
   assert.ok(Number(await redisCli(['--scan', '--pattern', '*applog*']).then((s) => s.split('\n').filter(Boolean).length)) >= 4, 'log streams exist before');
+  // The embedded Redis is bounded, and never evicts (queue data least of all).
+  assert.equal(await redisCli(['CONFIG', 'GET', 'maxmemory']), 'maxmemory\n536870912');
+  assert.equal(await redisCli(['CONFIG', 'GET', 'maxmemory-policy']), 'maxmemory-policy\nnoeviction');
 
   for (const a of APPS) {
     const out = await slipway(['apps:destroy', '-a', a.app, '--confirm', a.app], env);

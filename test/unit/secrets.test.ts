@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hashPassword, hashToken, newToken, verifyPassword } from '../../server/services/secrets.js';
 import { readCredentials, tokenOf } from '../../server/api/auth.js';
+import { loggedPath } from '../../server/api/create-api.js';
 import { appFromRemote } from '../../cli/context.js';
 
 test('when a password is hashed, then only the right password verifies', async () => {
@@ -44,4 +45,10 @@ test('when many passwords are checked at once, then a few run, some wait, and th
   assert.equal(ok + refused, 60);
   assert.ok(ok >= 34 && refused >= 1, `${ok} checked, ${refused} refused`);
   assert.equal(await verifyPassword('concurrent horse', h), true, 'and afterwards it works as before');
+});
+
+test('when a request path is itself a credential (a log-session URL), then the request log does not write it down', () => {
+  assert.equal(loggedPath('/log-sessions/AbCdEfGhIjKlMnOpQrStUvWxYz012345'), '/log-sessions/[token]');
+  assert.equal(loggedPath('/apps/shop/log-sessions'), '/apps/shop/log-sessions');
+  assert.equal(loggedPath('/apps/shop'), '/apps/shop');
 });

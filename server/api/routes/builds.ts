@@ -23,9 +23,9 @@ export function buildRoutes(deps: { apps: AppService; sources: SourceStore; queu
   });
 
   // Builds from a tarball, for CI systems that do not push with git: POST /sources, PUT the tarball, POST /builds.
-  r.post('/apps/:app/sources', (_req, res) => {
+  r.post('/apps/:app/sources', async (_req, res) => {
     const app = appOf(res);
-    const url = `${deps.urls.publicUrl}/apps/${app.name}/sources/${deps.sources.create()}`;
+    const url = `${deps.urls.publicUrl}/apps/${app.name}/sources/${await deps.sources.create(app)}`;
     res.status(201).json({ source_blob: { get_url: url, put_url: url } });
   });
 

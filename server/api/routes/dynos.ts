@@ -9,6 +9,7 @@ import { saveOneOff } from '../../oneoff.js';
 import type { Db } from '../../db/pool.js';
 import { serializeDyno, serializeDynoSize, serializeFormation, type UrlInfo } from '../serializers.js';
 import { appOf, appRouter } from './apps.js';
+import { currentUser } from '../auth.js';
 
 const SESSION_TTL_S = 300;
 const MAX_LINES = 1500;
@@ -51,11 +52,11 @@ export function dynoRoutes(deps: { apps: AppService; dynos: DynoService; db: Db;
     const updates = req.body?.updates;
     if (!Array.isArray(updates)) throw badRequest('Body must be {"updates": [{"type": "web", "quantity": 2, "size": "standard-1x"}, …]}.');
     if (updates.length > 50) throw invalidParams('At most 50 updates at once.');
-    const rows = await deps.dynos.updateFormation(appOf(res), updates.map((u: unknown) => parseFormationUpdate(u)));
+    const rows = await deps.dynos.updateFormation(appOf(res), updates.map((u: unknown) => parseFormationUpdate(u)), currentUser(res));
     res.json(rows.map(serializeFormation));
   });
   r.patch('/apps/:app/formation/:type', async (req, res) => {
-    const [row] = await deps.dynos.updateFormation(appOf(res), [parseFormationUpdate(req.body ?? {}, String(req.params.type))]);
+    const [row] = await deps.dynos.updateFormation(appOf(res), [parseFormationUpdate(req.body ?? {}, String(req.params.type))], currentUser(res));
     res.json(serializeFormation(row));
   });
 
@@ -78,7 +79,7 @@ export function dynoRoutes(deps: { apps: AppService; dynos: DynoService; db: Db;
       if (!agent.rendezvous_port) throw unavailable('The agent takes no attached dynos.');
       attachUrl = `rendezvous://${deps.rendezvousHost ?? agent.address}:${agent.rendezvous_port}/${secret}`;
     }
-    const dyno = await deps.dynos.createOneOff(app, input, (id) => saveOneOff(deps.redis, deps.redisPrefix, id, { env: input.env, tty: input.tty, secret }));
+    const dyno = await deps.dynos.createOneOff(app, input, (id) => saveOneOff(deps.redis, deps.redisPrefix, id, { env: input.env, tty: input.tty, secret }), currentUser(res));
     res.status(201).json({ ...serializeDyno(dyno), attach_url: attachUrl });
   });
 
@@ -123,7 +124,7 @@ export function dynoRoutes(deps: { apps: AppService; dynos: DynoService; db: Db;
 
 /**
  * GET /log-sessions/TOKEN: the token (from POST /apps/{app}/log-sessions, 5 minutes, as Heroku's logplex URLs)
- * is the credential, so `curl` and the Heroku CLI can read it without the API token. Plain text lines, or Server-
+ * is the credential, so `curl` and the Heroku CLI can read it without the API token. It is good for one read. Plain text lines, or Server-
  * Sent Events when asked; with tail it follows until the client goes.
  */
 export function logSessionRoutes(deps: { redis: Redis; redisPrefix: string }): Router {
@@ -131,8 +132,9 @@ export function logSessionRoutes(deps: { redis: Redis; redisPrefix: string }): R
   r.get('/log-sessions/:token', async (req: Request, res: Response) => {
     const token = String(req.params.token);
     if (!/^[A-Za-z0-9_-]{32}$/.test(token)) throw notFound('No such log session.');
-    const raw = await deps.redis.get(sessionKey(deps.redisPrefix, token));
-    if (!raw) throw notFound('No such log session (they last 5 minutes; create another).');
+    // One use: the URL is a credential, and whoever reads it first ends it (a leaked URL cannot be replayed).
+    const raw = await deps.redis.getdel(sessionKey(deps.redisPrefix, token));
+    if (!raw) throw notFound('No such log session (each is read once, within 5 minutes; create another).');
     const s = JSON.parse(raw) as LogSession;
     const sse = /text\/event-stream/.test(req.headers.accept ?? '');
     res.status(200).set({
