@@ -38,7 +38,7 @@ export const hookSocketPath = (config: Config) => join(config.dataDir, 'run', 'g
 
 export function createServices(config: Config, db: Db, events: EventBus, redis: Redis) {
   const repos = createRepoStore(join(config.dataDir, 'repos'), (path) => installHook(path, hookSocketPath(config), config.maxPushBytes));
-  const users = createUserService(db);
+  const users = createUserService(db, { singleUser: config.buildIsolation === 'host' });
   const appChanged = async (appId: string) => {
     await events?.publish({ kind: 'app', appId });
   };

@@ -4,11 +4,12 @@
  * (0x16) goes to the HTTPS server, anything else to the HTTP one. Both share one request handler.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Server as HttpServer, RequestListener } from 'node:http';
 import { isIP, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
+import type { Server as TlsServer } from 'node:tls';
 import { promisify } from 'node:util';
 import type { Config } from './config.js';
 
@@ -42,15 +43,61 @@ export async function loadTls(config: Pick<Config, 'tls' | 'dataDir' | 'publicUr
   const dir = join(config.dataDir, 'tls');
   const certFile = join(dir, 'self-signed.crt');
   const keyFile = join(dir, 'self-signed.key');
-  if (!(await stat(keyFile).then(() => true, () => false))) {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const host = new URL(config.publicUrl).hostname;
-    await run('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '825',
-      '-subj', '/CN=slipway', '-addext', `subjectAltName=${subjectAltNames(host)}`, '-keyout', keyFile, '-out', certFile,
-    ]);
-  }
+  if (!(await stat(keyFile).then(() => true, () => false))) await makeSelfSigned(dir, new URL(config.publicUrl).hostname);
   return { cert: await readFile(certFile), key: await readFile(keyFile), certFile };
+}
+
+/**
+ * A self-signed pair, made by one process while others (the api and agent roles start together) wait: the maker
+ * holds DATA/tls/.making, writes both to temp names and renames the certificate, then the key, into place, so a
+ * key that exists always has its certificate beside it.
+ */
+async function makeSelfSigned(dir: string, host: string): Promise<void> {
+  const [certFile, keyFile, lockFile] = [join(dir, 'self-signed.crt'), join(dir, 'self-signed.key'), join(dir, '.making')];
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const until = Date.now() + 60_000;
+  while (Date.now() < until) {
+    if (await stat(keyFile).then(() => true, () => false)) return;
+    const lock = await open(lockFile, 'wx', 0o600).catch(() => undefined);
+    if (!lock) {
+      const age = await stat(lockFile).then((s) => Date.now() - s.mtimeMs, () => 0);
+      if (age > 30_000) await rm(lockFile, { force: true }); // a maker that died
+      await new Promise((r) => setTimeout(r, 100));
+      continue;
+    }
+    try {
+      const tmp = `.tmp-${process.pid}`;
+      await run('openssl', [
+        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '825',
+        '-subj', '/CN=slipway', '-addext', `subjectAltName=${subjectAltNames(host)}`, '-keyout', keyFile + tmp, '-out', certFile + tmp,
+      ]);
+      await rename(certFile + tmp, certFile);
+      await rename(keyFile + tmp, keyFile);
+      return;
+    } finally {
+      await lock.close();
+      await rm(lockFile, { force: true });
+    }
+  }
+  throw new Error(`the self-signed certificate in ${dir} was not made within a minute`);
+}
+
+/**
+ * A port that takes TLS only: a connection whose first byte opens a TLS handshake goes to tlsServer, anything else
+ * gets refuse(socket) (a line saying so).
+ */
+export function tlsOnlyListener(tlsServer: TlsServer, refuse: (socket: Socket) => void): NetServer {
+  return createNetServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket: Socket) => {
+    socket.on('error', () => undefined);
+    socket.once('readable', () => {
+      const first = socket.read(1) as Buffer | null;
+      if (!first) return void socket.destroy();
+      socket.unshift(first);
+      if (first[0] === TLS_HANDSHAKE) tlsServer.emit('connection', socket);
+      else refuse(socket);
+      socket.resume();
+    });
+  });
 }
 
 /**

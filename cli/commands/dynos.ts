@@ -149,16 +149,26 @@ export function registerDynos(program: Command, ctx: Ctx): void {
 
 const EXIT_MARKER = '\uFFFF slipway-exit-status: ';
 
-/** Joins stdin/stdout to an attach URL (rendezvous://HOST:PORT/SECRET); resolves with the dyno's exit status. */
-export async function attach(attachUrl: string, io: { stdin: NodeJS.ReadableStream; write: (s: Buffer | string) => void }): Promise<number> {
+/**
+ * Joins stdin/stdout to an attach URL (rendezvous://HOST:PORT/SECRET); resolves with the dyno's exit status. Over
+ * TLS when the API is reached over https (the platform then takes TLS only there), trusting what the API's https
+ * is trusted by (the system's CAs and NODE_EXTRA_CA_CERTS).
+ */
+export async function attach(attachUrl: string, io: { stdin: NodeJS.ReadableStream; write: (s: Buffer | string) => void }, o: { tls?: boolean } = {}): Promise<number> {
   const m = /^rendezvous:\/\/([^/:]+|\[[^\]]+\]):(\d+)\/([A-Za-z0-9_-]+)$/.exec(attachUrl);
   if (!m) throw new CliError(`Unexpected attach URL from the API: ${attachUrl.replace(/\/[^/]+$/, '/…')}`);
+  const host = m[1].replace(/^\[|\]$/g, '');
   const { connect } = await import('node:net');
+  const { connect: connectTls } = await import('node:tls');
+  const { isIP } = await import('node:net');
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]), allowHalfOpen: true }, () => {
+    const start = () => {
       socket.write(`${m[3]}\n`);
       io.stdin.pipe(socket);
-    });
+    };
+    const socket = o.tls
+      ? connectTls({ host, port: Number(m[2]), ...(isIP(host) ? {} : { servername: host }) }, start)
+      : connect({ host, port: Number(m[2]), allowHalfOpen: true }, start);
     let tail = '';
     let status: number | undefined;
     socket.on('data', (d: Buffer) => {
@@ -222,7 +232,7 @@ export function registerRun(program: Command, ctx: Ctx): void {
       process.stderr.write(`Running ${command.join(' ')} on ${name}... up, ${dyno.name}\n`);
       if (tty) process.stdin.setRawMode(true);
       try {
-        process.exitCode = await attach(dyno.attach_url, { stdin: process.stdin, write: (s) => process.stdout.write(s) });
+        process.exitCode = await attach(dyno.attach_url, { stdin: process.stdin, write: (s) => process.stdout.write(s) }, { tls: ctx.cfg.apiUrl.startsWith('https:') });
       } finally {
         if (tty) process.stdin.setRawMode(false);
         process.stdin.pause();

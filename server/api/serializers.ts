@@ -41,8 +41,8 @@ export function serializeApp(app: App & Partial<AppSummary>, u: UrlInfo) {
     owner: { email: app.owner_email, id: app.owner_id },
     region: { id: 'local', name: 'local' },
     released_at: iso(app.released_at),
-    repo_size: app.repo_size,
-    slug_size: app.slug_size,
+    repo_size: app.repo_size === null ? null : Number(app.repo_size), // bigint columns arrive as strings
+    slug_size: app.slug_size === null ? null : Number(app.slug_size),
     space: null,
     stack,
     team: null,

@@ -14,6 +14,8 @@ import { createAddressService } from '../services/addresses.js';
 import { createPgAgentStore, loadOneOffDyno } from '../services/dynos.js';
 import { claimRendezvous, EXIT_MARKER, loadOneOff } from '../oneoff.js';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { loadTls, tlsOnlyListener } from '../tls.js';
 import { createTidier } from './tidy.js';
 import type { Agent } from '../../runner/agent.js';
 
@@ -120,10 +122,10 @@ function readSecret(socket: Socket): Promise<{ secret: string; rest: Buffer }> {
 
 /**
  * The rendezvous port: `slipway run` connects, sends the secret from its attach_url, and from then on the socket
- * is the dyno's stdin and output. A secret opens one dyno, once, within 5 minutes.
+ * is the dyno's stdin and output. A secret opens one dyno, once, within 5 minutes. TLS only when TLS is on.
  */
 async function startRendezvous(p: Platform, agent: Agent, log: Logger): Promise<Server> {
-  const server = createServer({ allowHalfOpen: true }, (socket) => {
+  const attached = (socket: Socket) => {
     socket.on('error', () => undefined);
     void (async () => {
       const { secret, rest } = await readSecret(socket);
@@ -149,7 +151,13 @@ async function startRendezvous(p: Platform, agent: Agent, log: Logger): Promise<
       log.warn('attach failed', { error: e.message });
       socket.destroy();
     });
-  });
+  };
+  // With TLS on (SLIPWAY_TLS), the secret and the session go over TLS only, with the API's certificate.
+  const tls = await loadTls(p.config);
+  const server = tls
+    ? tlsOnlyListener(createTlsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', allowHalfOpen: true }, attached), (socket) =>
+        socket.end('Error: this rendezvous takes TLS only (the platform runs with TLS on): connect with TLS, as over the API\'s https:// URL.\n'))
+    : createServer({ allowHalfOpen: true }, attached);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(p.config.rendezvousPort, p.config.apiHost, () => resolve());

@@ -29,7 +29,7 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
   const pushes = new PushRegistry();
   const socketPath = hookSocketPath(p.config);
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
-  const receive = createReceiveServer({ socketPath, pushes, builds: p.services.builds, queue, buildLog, db: p.db, repos: p.services.repos, log: log.child('receive') });
+  const receive = createReceiveServer({ socketPath, pushes, builds: p.services.builds, queue, buildLog, db: p.db, repos: p.services.repos, apps: p.services.apps, log: log.child('receive') });
   await receive.listen();
   const hooks = await installAllHooks(join(p.config.dataDir, 'repos'), socketPath, p.config.maxPushBytes);
   log.debug('hooks installed', { repos: hooks });

@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 async function isolation(p: Platform, log: Logger): Promise<{ executor: BuildExecutor; releasePhase?: BuildStageDeps['releasePhase'] }> {
   const c = p.config;
   if (c.buildIsolation === 'host') {
-    log.warn('builds run on the host, not in build containers (SLIPWAY_BUILD_ISOLATION=host)');
+    log.warn('builds run on the host, not in build containers (not root, or SLIPWAY_BUILD_ISOLATION=host): every build runs as this user with the data dir, its admin token and every app in reach, so this platform takes one user only');
     return { executor: createHostExecutor() };
   }
   const rootfs = await ensureStack(c.stacksDir, 'build', { log: (l) => log.info(l) });

@@ -86,8 +86,9 @@ export function createAppService(deps: { db: Db; repos: RepoStore; baseDomain: s
           }
         }
       }
+      const repoSize = await this.refreshRepoSize(app);
       await changed(app.id);
-      return app;
+      return { ...app, repo_size: repoSize };
     },
 
     /** Every app the user owns or collaborates on, by name, with its current release and dyno counts. */
@@ -173,8 +174,11 @@ export function createAppService(deps: { db: Db; repos: RepoStore; baseDomain: s
       return app;
     },
 
-    async repoSize(app: App): Promise<number | null> {
-      return repos.size(app.name);
+    /** Measures the app's repo on disk and keeps the figure (apps:info reads it; measured after each push). */
+    async refreshRepoSize(app: App): Promise<number | null> {
+      const size = await repos.size(app.name);
+      await db.query('UPDATE apps SET repo_size = $2 WHERE id = $1', [app.id, size]);
+      return size;
     },
   };
   return service;

@@ -41,7 +41,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const USER_COLUMNS = 'u.id, u.email, u.name, u.is_admin, u.last_login, u.created_at, u.updated_at';
 const MIN_PASSWORD = 8;
 
-export function createUserService(db: Db) {
+export interface UserPolicy {
+  /** Builds run on the host with the data dir in reach (no build containers): one user only. */
+  singleUser?: boolean;
+}
+
+export function createUserService(db: Db, policy: UserPolicy = {}) {
   async function byEmail(email: Email): Promise<(User & { password_hash: string | null }) | undefined> {
     const r = await db.query(`SELECT ${USER_COLUMNS}, u.password_hash FROM users u WHERE lower(u.email) = $1`, [email]);
     return r.rows[0];
@@ -50,6 +55,9 @@ export function createUserService(db: Db) {
   return {
     async create(input: { email: unknown; password?: unknown; name?: unknown; isAdmin?: boolean }): Promise<User> {
       const email = parseEmail(input.email);
+      if (policy.singleUser && Number((await db.query('SELECT count(*) AS n FROM users')).rows[0].n) > 0) {
+        throw invalidParams('This platform builds on the host, not in build containers (it does not run as root, or SLIPWAY_BUILD_ISOLATION=host): every build can read its data dir, so it takes one user only. Run slipway up as root for more users.');
+      }
       let hash: string | null = null;
       if (input.password !== undefined && input.password !== null) {
         if (typeof input.password !== 'string' || input.password.length < MIN_PASSWORD || input.password.length > 1024) {

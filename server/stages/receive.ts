@@ -11,6 +11,7 @@ import type { Queue } from 'bullmq';
 import type { Pool } from 'pg';
 import type { BuildLog } from '../builds/build-log.js';
 import type { Logger } from '../log.js';
+import type { AppService } from '../services/apps.js';
 import { isAppError } from '../errors.js';
 import type { BuildService } from '../services/builds.js';
 import { DEPLOY_REFS, ZERO_SHA } from '../git/git-path.js';
@@ -59,6 +60,7 @@ export function createReceiveServer(deps: {
   buildLog: BuildLog;
   db: Pool;
   repos: RepoStore;
+  apps: AppService;
   log: Logger;
 }) {
   const locks = createPushLocks(deps.db);
@@ -107,7 +109,12 @@ export function createReceiveServer(deps: {
         };
         if (await moved()) return;
         const unlock = await locks.lock(push.app.id, () => say(`Waiting for another push to ${push.app.name} to finish...`));
-        void deps.pushes.ended(req.pid).then(unlock);
+        // Once git has moved the ref (or refused), the push's turn ends, and the repo's size is measured once for
+        // apps:info (not on every GET /apps/{app}, which the dashboard polls).
+        void deps.pushes.ended(req.pid).then(async () => {
+          await unlock();
+          await deps.apps.refreshRepoSize(push.app).catch((e: Error) => deps.log.warn('repo size not measured', { app: push.app.name, error: e.message }));
+        });
         if (abort.signal.aborted) return; // the pusher went away while waiting its turn: nothing to build
         if (await moved()) return;
         const build = await deps.builds.create(push.app, push.user.id, choice.sha);

@@ -186,3 +186,14 @@ test('when a token has expired, then it no longer works and is no longer listed'
   await api.platform.db.query(`UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE id = $1`, [made.body.id]);
   assert.equal((await api.request('GET', '/account', { token })).status, 401);
 });
+
+test('when builds run on the host (no build containers), then the platform takes one user only and says why', async () => {
+  const hostBuilds = await startTestApi({ SLIPWAY_BUILD_ISOLATION: 'host' });
+  try {
+    const r = await hostBuilds.request('POST', '/users', { token: hostBuilds.adminToken, body: { email: 'second@example.com', password: 'second-password' } });
+    assert.equal(r.status, 422);
+    assert.match(r.body.message, /builds on the host.*every build can read its data dir.*one user only/);
+  } finally {
+    await hostBuilds.close();
+  }
+});

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { FIXTURES, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { startNetnsGitServer } from '../helpers/git-netns.js';
+import { waitFor } from '../helpers/procs.js';
 
 const run = promisify(execFile);
 let t: TestPlatform;
@@ -36,6 +37,8 @@ test('when a Procfile-only app is pushed, then the build streams as remote: line
   assert.match(push.out, /remote: +Released v1/);
   assert.match(push.out, /remote: +http:\/\/shell-app\.localhost:8080\/ deployed to Slipway/);
   assert.equal(await remoteRef(dir), sha);
+  const sizeOf = async () => Number((await t.api('GET', '/apps/shell-app')).body.repo_size);
+  await waitFor('the repo size measured after the push', async () => (await sizeOf()) > 0, 5000, 50);
 
   const releases = (await t.api('GET', '/apps/shell-app/releases')).body;
   assert.equal(releases.length, 1);

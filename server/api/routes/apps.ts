@@ -42,7 +42,7 @@ export function appRoutes(apps: AppService, collaborators: CollaboratorService, 
 
   r.get('/apps/:app', async (_req, res) => {
     const app = appOf(res);
-    res.json(out({ ...app, repo_size: await apps.repoSize(app) }));
+    res.json(out(app));
   });
 
   r.patch('/apps/:app', async (req, res) => {
