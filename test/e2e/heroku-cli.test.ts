@@ -181,6 +181,15 @@ test('when domains are added with the Heroku CLI, then heroku domains lists them
   await waitFor('no route for the destroyed app', async () => (await requestWithHost(routerPort, 'hk-app.localhost')).status === 404, 10_000, 200);
 });
 
+test('when a user lists its tokens and logs out with the Heroku CLI, then auth:token, authorizations and logout work and the token is revoked', async () => {
+  const token = (await heroku(['auth:token'])).out.trim();
+  assert.match(token, /^slw_/);
+  assert.match(await ok(['authorizations']), /Heroku CLI login from/);
+  assert.match(await ok(['logout']), /Logging out/);
+  const after = await fetch(`http://127.0.0.1:${apiPort}/account`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(after.status, 401, 'heroku logout revoked the token, not only forgot it');
+});
+
 test('when slipway up stops after all this, then no dyno or process of it is left', async () => {
   const r = await up.stop('SIGTERM');
   assert.equal(r.code, 0, up.output().slice(-3000));
