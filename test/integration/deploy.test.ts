@@ -184,9 +184,10 @@ test('when the app logs, then dyno output, platform events and router lines are 
     return /State changed from up to down/.test(await (await fetch(local(s.body.logplex_url))).text());
   }, 20_000, 'web.1 to be restarted');
   await p.get(APP, '/logged');
-  const session = await p.api('POST', `/apps/${APP}/log-sessions`, { lines: 1500 });
+  let session = await p.api('POST', `/apps/${APP}/log-sessions`, { lines: 1500 });
   assert.equal(session.status, 201);
   const text = await until(async () => {
+    session = await p.api('POST', `/apps/${APP}/log-sessions`, { lines: 1500 }); // a session URL is read once
     const t = await (await fetch(local(session.body.logplex_url))).text();
     return /app\[web\.\d\]: served \/logged/.test(t) && /slipway\[router\]: at=info method=GET path="\/logged"/.test(t) ? t : undefined;
   }, 10_000, 'the log lines');

@@ -27,6 +27,42 @@ export function Empty({ children }: { children: ComponentChildren }) {
   return <p class="empty">{children}</p>;
 }
 
+/** What stands for a polled list while it has no rows to show: its load error, its first load, or its emptiness. */
+export function ListStates({ error, loading, empty }: { error: { error: ApiError | undefined; what: string }; loading?: string; empty?: ComponentChildren }) {
+  return (
+    <>
+      <ErrorNote error={error.error} what={error.what} />
+      {loading ? <Loading what={loading} /> : null}
+      {empty ? <Empty>{empty}</Empty> : null}
+    </>
+  );
+}
+
+/** A table in its scrolling wrapper, with its column headings and, when it has them, an unlabelled actions column. */
+export function DataTable({ name, columns, actions, children }: { name: string; columns: string[]; actions?: boolean; children: ComponentChildren }) {
+  return (
+    <div class="table-wrap">
+      <table class={name}>
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th scope="col" key={c}>
+                {c}
+              </th>
+            ))}
+            {actions ? (
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            ) : null}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
 export function StateBadge({ state }: { state: DynoState | string }) {
   return <span class={`badge state-${state}`}>{state}</span>;
 }

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, type Authorization } from '../api';
 import { ago, localTime } from '../format';
 import { useAction, usePoll } from '../hooks';
-import { Confirm, Empty, ErrorNote, Loading } from '../ui';
+import { Confirm, DataTable, ListStates } from '../ui';
 
 function expiry(a: Authorization): string {
   const s = a.access_token.expires_in;
@@ -36,42 +36,29 @@ export function AccountPage({ onSignedOut }: { onSignedOut: () => void }) {
       <p class="muted">{session?.email}</p>
       <h2>API tokens</h2>
       <p class="muted">Every token that can act as you: made by logging in (here or with the CLI) or by the API. Revoke any you do not recognise.</p>
-      <ErrorNote error={tokens.error} what="Could not load your tokens" />
-      {tokens.loading && !tokens.data ? <Loading what="tokens" /> : null}
-      {tokens.data && list.length === 0 ? <Empty>No tokens.</Empty> : null}
+      <ListStates
+        error={{ error: tokens.error, what: 'Could not load your tokens' }}
+        loading={tokens.loading && !tokens.data ? 'tokens' : undefined}
+        empty={tokens.data && list.length === 0 ? 'No tokens.' : undefined}
+      />
       {list.length > 0 ? (
-        <div class="table-wrap">
-          <table class="tokens">
-            <thead>
-              <tr>
-                <th scope="col">Description</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Expires</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((a) => (
-                <tr key={a.id} data-token={a.id}>
-                  <th scope="row">
-                    {a.description || '(no description)'} {isCurrent(a) ? <span class="badge">this session</span> : null}
-                  </th>
-                  <td title={localTime(a.created_at)}>{ago(a.created_at)}</td>
-                  <td>{a.last_used_at ? ago(a.last_used_at) : 'never'}</td>
-                  <td>{expiry(a)}</td>
-                  <td>
-                    <button type="button" class="danger" onClick={() => setRevoking(a)} aria-label={`Revoke ${a.description || a.id}`}>
-                      Revoke
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable name="tokens" columns={['Description', 'Created', 'Last used', 'Expires']} actions>
+          {list.map((a) => (
+            <tr key={a.id} data-token={a.id}>
+              <th scope="row">
+                {a.description || '(no description)'} {isCurrent(a) ? <span class="badge">this session</span> : null}
+              </th>
+              <td title={localTime(a.created_at)}>{ago(a.created_at)}</td>
+              <td>{a.last_used_at ? ago(a.last_used_at) : 'never'}</td>
+              <td>{expiry(a)}</td>
+              <td>
+                <button type="button" class="danger" onClick={() => setRevoking(a)} aria-label={`Revoke ${a.description || a.id}`}>
+                  Revoke
+                </button>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
       <Confirm
         open={revoking !== undefined}

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { useAction, usePoll } from '../hooks';
 import { go, href } from '../route';
-import { Confirm, Empty, ErrorNote, Loading } from '../ui';
+import { Confirm, DataTable, ErrorNote, ListStates } from '../ui';
 import type { AppData } from './app';
 
 /** Domains, maintenance mode, and destroying the app. */
@@ -41,40 +41,28 @@ export function SettingsTab({ app, refreshApp }: AppData) {
   return (
     <div class="settings">
       <h2>Domains</h2>
-      <ErrorNote error={domains.error} what="Could not load the domains" />
-      {domains.loading && !domains.data ? <Loading what="domains" /> : null}
-      {domains.data && list.length === 0 ? <Empty>No domains.</Empty> : null}
+      <ListStates
+        error={{ error: domains.error, what: 'Could not load the domains' }}
+        loading={domains.loading && !domains.data ? 'domains' : undefined}
+        empty={domains.data && list.length === 0 ? 'No domains.' : undefined}
+      />
       {list.length > 0 ? (
-        <div class="table-wrap">
-          <table class="domains">
-            <thead>
-              <tr>
-                <th scope="col">Hostname</th>
-                <th scope="col">Kind</th>
-                <th scope="col">DNS target (CNAME)</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((d) => (
-                <tr key={d.id} data-domain={d.hostname}>
-                  <th scope="row">{d.hostname}</th>
-                  <td>{d.kind === 'heroku' ? 'default' : 'custom'}</td>
-                  <td>{d.cname ?? '—'}</td>
-                  <td>
-                    {d.kind === 'custom' ? (
-                      <button type="button" class="danger" onClick={() => setRemoving(d.hostname)} aria-label={`Remove ${d.hostname}`}>
-                        Remove
-                      </button>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable name="domains" columns={['Hostname', 'Kind', 'DNS target (CNAME)']} actions>
+          {list.map((d) => (
+            <tr key={d.id} data-domain={d.hostname}>
+              <th scope="row">{d.hostname}</th>
+              <td>{d.kind === 'heroku' ? 'default' : 'custom'}</td>
+              <td>{d.cname ?? '—'}</td>
+              <td>
+                {d.kind === 'custom' ? (
+                  <button type="button" class="danger" onClick={() => setRemoving(d.hostname)} aria-label={`Remove ${d.hostname}`}>
+                    Remove
+                  </button>
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
       <form
         class="row wrap"
