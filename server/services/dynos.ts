@@ -12,6 +12,10 @@ import { withTransaction } from '../db/pool.js';
 import { invalidParams, notFound, quotaExceeded } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { App } from './apps.js';
+import { PROCESS_TYPE } from '../../buildpacks/index.js';
+import type { FormationUpdate, OneOffInput } from './dyno-input.js';
+
+export { parseFormationUpdate, parseOneOff, type FormationUpdate, type OneOffInput } from './dyno-input.js';
 
 export interface FormationRow {
   id: string;
@@ -49,73 +53,6 @@ export interface DynoRow {
   started_at: Date | null;
   created_at: Date;
   updated_at: Date;
-}
-
-export interface OneOffInput {
-  command: string;
-  attach: boolean;
-  /** Attached on a pseudo-terminal. */
-  tty?: boolean;
-  size?: string;
-  env?: Record<string, string>;
-}
-
-const CONFIG_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,199}$/;
-
-/** POST /apps/{app}/dynos bodies: {command, attach, size, env}. */
-export function parseOneOff(raw: unknown): OneOffInput {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalidParams('Body must be {"command": "…", "attach": true}.');
-  const b = raw as Record<string, unknown>;
-  if (typeof b.command !== 'string' || !b.command.trim()) throw invalidParams('command is required: the command to run, e.g. "bash".');
-  if (b.command.length > 10_000) throw invalidParams('command is longer than 10000 characters.');
-  if (b.force_no_tty !== undefined && b.force_no_tty !== null && typeof b.force_no_tty !== 'boolean') throw invalidParams('force_no_tty must be true or false.');
-  // As on Heroku, an attached dyno gets a terminal unless the client says it has none (force_no_tty).
-  const out: OneOffInput = { command: b.command, attach: b.attach === true, tty: b.attach === true && b.force_no_tty !== true };
-  if (b.size !== undefined && b.size !== null) {
-    if (typeof b.size !== 'string' || !dynoSize(b.size)) throw invalidParams(`There is no dyno size ${JSON.stringify(b.size)}. Sizes: ${DYNO_SIZES.map((s) => s.name).join(', ')}.`);
-    out.size = dynoSize(b.size)!.name;
-  }
-  if (b.env !== undefined && b.env !== null) {
-    if (typeof b.env !== 'object' || Array.isArray(b.env)) throw invalidParams('env must be an object of names to strings.');
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(b.env as Record<string, unknown>)) {
-      if (!CONFIG_KEY.test(k)) throw invalidParams(`env name ${JSON.stringify(k).slice(0, 60)} is not valid (letters, digits, underscore).`);
-      if (typeof v !== 'string') throw invalidParams(`env ${k} must be a string.`);
-      env[k] = v;
-    }
-    out.env = env;
-  }
-  return out;
-}
-
-export interface FormationUpdate {
-  type: string;
-  quantity?: number;
-  size?: string;
-}
-
-/** The most any one type may be scaled to at all; the platform's own limit (config) is usually lower. */
-const MAX_QUANTITY = 10_000;
-const TYPE = /^[a-z0-9]+(-[a-z0-9]+)*$/;
-
-/** `web=3 worker=1:standard-2x` style bodies arrive as {updates: [...]} or, for one type, {quantity, size}. */
-export function parseFormationUpdate(raw: unknown, type?: string): FormationUpdate {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalidParams('Each formation update must be an object like {"type": "web", "quantity": 2}.');
-  const b = raw as Record<string, unknown>;
-  const t = type ?? b.type ?? b.process;
-  if (typeof t !== 'string' || !TYPE.test(t) || t.length > 30) throw invalidParams(`"${String(t).slice(0, 40)}" is not a process type.`);
-  const u: FormationUpdate = { type: t };
-  if (b.quantity !== undefined) {
-    const q = typeof b.quantity === 'string' && /^\d+$/.test(b.quantity) ? Number(b.quantity) : b.quantity;
-    if (typeof q !== 'number' || !Number.isInteger(q) || q < 0 || q > MAX_QUANTITY) throw invalidParams(`quantity must be a whole number from 0 to ${MAX_QUANTITY}, got ${JSON.stringify(b.quantity)}.`);
-    u.quantity = q;
-  }
-  if (b.size !== undefined) {
-    if (typeof b.size !== 'string' || !dynoSize(b.size)) throw invalidParams(`There is no dyno size ${JSON.stringify(b.size)}. Sizes: ${DYNO_SIZES.map((s) => s.name).join(', ')}.`);
-    u.size = dynoSize(b.size)!.name;
-  }
-  if (u.quantity === undefined && u.size === undefined) throw invalidParams('A formation update needs a quantity, a size or both.');
-  return u;
 }
 
 /** The release's process types get formation rows: web 1 on its first appearance, others 0 (Heroku's first deploy). */
@@ -176,7 +113,7 @@ export function createDynoService(db: Db, events?: EventBus, limits: DynoLimits 
     },
 
     async formationOf(app: App, type: string): Promise<FormationRow> {
-      if (!TYPE.test(type) || type.length > 30) throw notFound(`Couldn't find that process type (${type.slice(0, 40)}).`);
+      if (!PROCESS_TYPE.test(type) || type.length > 30) throw notFound(`Couldn't find that process type (${type.slice(0, 40)}).`);
       const r = await db.query(`SELECT ${FORMATION_COLUMNS} ${FORMATION_FROM} WHERE f.app_id = $1 AND f.type = $2`, [app.id, type]);
       if (!r.rows[0]) throw notFound(`Couldn't find that process type (${type}).`);
       return r.rows[0];

@@ -83,7 +83,11 @@ async function exportTree(repoPath: string, sha: string, dir: string, quarantine
 /** An uploaded tarball into dir, checked and unpacked as a pushed tree is; a lone top-level directory is stripped. */
 async function extractTarball(file: string, dir: string, maxBytes: number): Promise<void> {
   const o = { policy: 'source' as const, label: 'The uploaded source', maxBytes, gzip: true };
-  const notTar = (e: unknown) => (e instanceof BuildError ? e : new BuildError('The uploaded source is not a .tar.gz archive.'));
+  const notTar = (e: unknown) => {
+    if (e instanceof BuildError) return e;
+    if (String((e as { code?: unknown }).code ?? '').startsWith('Z_')) return new BuildError('The uploaded source is not a .tar.gz archive.');
+    return new BuildError(`Could not unpack the uploaded source: ${(e as Error).message}`);
+  };
   const seen = await inspectTar(createReadStream(file), o).catch((e) => {
     throw notTar(e);
   });

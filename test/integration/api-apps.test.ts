@@ -38,6 +38,9 @@ test('when an app is created with a name, then it has Heroku app fields and a ba
   assert.ok(got.body.repo_size > 0);
   const byId = await api.request('GET', `/apps/${app.id}`, { token: alice.token });
   assert.equal(byId.body.name, 'alice-app');
+  // GET /apps/{app} (which the dashboard polls) reads the size measured after the last push; it never walks the repo.
+  await api.platform.db.query('UPDATE apps SET repo_size = 123456789 WHERE id = $1', [app.id]);
+  assert.equal((await api.request('GET', '/apps/alice-app', { token: alice.token })).body.repo_size, 123456789);
 });
 
 test('when apps are listed, then each carries its current release and dyno counts by state (what the dashboard shows)', async () => {
