@@ -22,6 +22,9 @@ import { createDomainService } from './services/domains.js';
 import { createAppTeardown } from './services/app-teardown.js';
 import { createLoginGuard } from './services/login-guard.js';
 import { closeStreamFollowers } from './logs/stream-follow.js';
+import { createAgentRegistry } from './plane/agents.js';
+import { createLogSessions } from './logs/log-sessions.js';
+import { createOneOffStore } from './oneoff.js';
 import { createTxtOwnership, noOwnershipCheck } from './services/domain-ownership.js';
 
 export interface Platform {
@@ -57,7 +60,10 @@ export function createServices(config: Config, db: Db, events: EventBus, redis: 
   const sources = createSourceStore(join(config.dataDir, 'sources'), { maxBytes: config.maxPushBytes, perApp: config.quotas.sourcesPerApp });
   const loginGuard = createLoginGuard(redis, config.redisPrefix);
   const tokenPolicy = { loginTtlS: config.loginTokenTtlS, maxTtlS: Math.max(config.loginTokenTtlS, 365 * 86_400) };
-  return { repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos, domains, loginGuard, tokenPolicy };
+  const agents = createAgentRegistry(db);
+  const logSessions = createLogSessions(redis, config.redisPrefix);
+  const oneOffs = createOneOffStore(redis, config.redisPrefix);
+  return { repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos, domains, loginGuard, tokenPolicy, agents, logSessions, oneOffs };
 }
 
 export function requireUrls(config: Config): { databaseUrl: string; redisUrl: string } {

@@ -34,3 +34,14 @@ export async function claimRendezvous(redis: Redis, prefix: string, secret: stri
   if (!SECRET.test(secret)) return null;
   return (await redis.call('GETDEL', rendezvousKey(prefix, secret))) as string | null;
 }
+
+/** The one-off records of this platform's Redis, bound once (what the API and the agent pass around). */
+export function createOneOffStore(redis: Redis, prefix: string) {
+  return {
+    save: (dynoId: string, data: { env?: Record<string, string>; tty?: boolean; secret?: string }) => saveOneOff(redis, prefix, dynoId, data),
+    load: (dynoId: string) => loadOneOff(redis, prefix, dynoId),
+    claim: (secret: string) => claimRendezvous(redis, prefix, secret),
+  };
+}
+
+export type OneOffStore = ReturnType<typeof createOneOffStore>;

@@ -11,12 +11,12 @@ import { createEventBus, subscribeEvents } from '../events.js';
 import type { Logger } from '../log.js';
 import { createAppLogWriter } from '../logs/app-log.js';
 import { createAddressService } from '../services/addresses.js';
-import { createPgAgentStore, loadOneOffDyno } from '../services/dynos.js';
-import { claimRendezvous, EXIT_MARKER, loadOneOff } from '../oneoff.js';
+import { createPgAgentStore, loadOneOffDyno } from '../plane/agent-store.js';
+import { EXIT_MARKER } from '../oneoff.js';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { loadTls, tlsOnlyListener } from '../tls.js';
-import { createTidier } from './tidy.js';
+import { createTidier } from '../plane/tidy.js';
 import type { Agent } from '../../runner/agent.js';
 
 /**
@@ -27,16 +27,10 @@ import type { Agent } from '../../runner/agent.js';
 export async function startAgentRole(p: Platform, log: Logger) {
   const c = p.config;
   const host = hostname();
-  const report = () =>
-    p.db.query<{ id: string }>(
-      `INSERT INTO agents (hostname, address, memory_total, memory_free, last_seen_at, state)
-         VALUES ($1, $2, $3, $4, now(), 'up')
-       ON CONFLICT (hostname) DO UPDATE SET memory_total = $3, memory_free = $4, last_seen_at = now(), state = 'up', updated_at = now()
-       RETURNING id`,
-      [host, '127.0.0.1', totalmem(), freemem()],
-    );
-  const agentId = (await report()).rows[0].id;
-  const timer = setInterval(() => report().catch((e: Error) => log.warn('report failed', { error: e.message })), 10_000);
+  const agents = p.services.agents;
+  const facts = () => ({ hostname: host, address: '127.0.0.1', memoryTotal: totalmem(), memoryFree: freemem() });
+  const agentId = await agents.register(facts());
+  const timer = setInterval(() => agents.heartbeat(facts()).catch((e: Error) => log.warn('report failed', { error: e.message })), 10_000);
   log.info('registered', { host });
   if (!c.isRoot) {
     log.warn('dynos need root (runc, network namespaces, cgroups): this agent runs none');
@@ -66,7 +60,7 @@ export async function startAgentRole(p: Platform, log: Logger) {
   });
   const tidyTimer = setInterval(() => void tidier.tidy(), 5_000);
   const startDetached = async (dynoId: string) => {
-    const d = await loadOneOffDyno(p.db, dynoId, (await loadOneOff(p.redis, c.redisPrefix, dynoId)).env);
+    const d = await loadOneOffDyno(p.db, dynoId, (await p.services.oneOffs.load(dynoId)).env);
     if (d) await agent.runOneOff(d);
   };
   const sub = await subscribeEvents(p.redis, c.redisPrefix, (e) => {
@@ -80,7 +74,7 @@ export async function startAgentRole(p: Platform, log: Logger) {
     sub.close();
     throw new Error(`the rendezvous port for attached one-offs (SLIPWAY_RENDEZVOUS_PORT=${c.rendezvousPort}): ${e.message}`);
   });
-  await p.db.query('UPDATE agents SET rendezvous_port = $2 WHERE id = $1', [agentId, (rendezvous.address() as { port: number }).port]);
+  await agents.setRendezvousPort(agentId, (rendezvous.address() as { port: number }).port);
   const { cleaned } = await agent.start();
   if (cleaned.length) log.warn('cleaned up dynos a previous agent left', { dynos: cleaned.length });
   log.info('running dynos', { runner: runner.kind, port: c.dynoPort });
@@ -92,7 +86,7 @@ export async function startAgentRole(p: Platform, log: Logger) {
       rendezvous.close();
       await agent.stop();
       await logs.close();
-      await p.db.query(`UPDATE agents SET state = 'down', updated_at = now() WHERE hostname = $1`, [host]).catch(() => undefined);
+      await agents.down(host).catch(() => undefined);
     },
   };
 }
@@ -129,8 +123,8 @@ async function startRendezvous(p: Platform, agent: Agent, log: Logger): Promise<
     socket.on('error', () => undefined);
     void (async () => {
       const { secret, rest } = await readSecret(socket);
-      const dynoId = await claimRendezvous(p.redis, p.config.redisPrefix, secret);
-      const oneOff = dynoId ? await loadOneOff(p.redis, p.config.redisPrefix, dynoId) : undefined;
+      const dynoId = await p.services.oneOffs.claim(secret);
+      const oneOff = dynoId ? await p.services.oneOffs.load(dynoId) : undefined;
       const d = dynoId && oneOff ? await loadOneOffDyno(p.db, dynoId, oneOff.env) : undefined;
       if (!d) {
         socket.end('Error: this attach URL is unknown, used or expired.\n');

@@ -18,7 +18,7 @@ import { createReceiveServer } from '../stages/receive.js';
 import { dualProtocolServer, loadTls } from '../tls.js';
 import { WEB_DIST } from '../paths.js';
 import { UNAVAILABLE_MESSAGES, unavailableBackend } from '../unavailable.js';
-import { readHealth } from './heartbeat.js';
+import { readHealth } from '../plane/heartbeat.js';
 import { closeServer, listen } from './listen.js';
 
 /** The api role: REST API, dashboard and git over HTTP on one port; the Receive stage's hook socket. */
@@ -44,9 +44,9 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
       buildRoutes({ ...p.services, buildLog, queue, urls: p.urls }),
       configRoutes(p.services),
       domainRoutes({ ...p.services, urls: p.urls }),
-      dynoRoutes({ ...p.services, db: p.db, redis: p.redis, redisPrefix: p.config.redisPrefix, urls: p.urls, rendezvousHost: new URL(p.config.publicUrl).hostname }),
+      dynoRoutes({ ...p.services, urls: p.urls, rendezvousHost: new URL(p.config.publicUrl).hostname }),
     ],
-    publicRoutes: [logSessionRoutes({ redis: p.redis, redisPrefix: p.config.redisPrefix })],
+    publicRoutes: [logSessionRoutes(p.services)],
   });
   const git = createGitHandler({ ...p.services, reposDir: join(p.config.dataDir, 'repos'), pushes, log: log.child('git') });
   const handler: RequestListener = (req, res) => {

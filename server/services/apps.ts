@@ -5,6 +5,7 @@ import { couldNameApp, parseAppName, randomAppName, type AppName } from '../name
 import type { RepoStore } from './repo-store.js';
 import type { AppTeardown } from './app-teardown.js';
 import type { User } from './users.js';
+import { currentReleaseId } from '../plane/current-release.js';
 
 export interface App {
   id: string;
@@ -95,7 +96,7 @@ export function createAppService(deps: { db: Db; repos: RepoStore; baseDomain: s
     async list(user: User): Promise<(App & AppSummary)[]> {
       const r = await db.query(
         `SELECT ${APP_COLUMNS},
-           (SELECT max(r.version) FROM releases r WHERE r.app_id = a.id AND r.status = 'succeeded') AS release_version,
+           (SELECT r.version FROM releases r WHERE r.id = ${currentReleaseId('a.id')}) AS release_version,
            (SELECT json_build_object(
               'starting', count(*) FILTER (WHERE d.state = 'starting'), 'up', count(*) FILTER (WHERE d.state = 'up'),
               'crashed', count(*) FILTER (WHERE d.state = 'crashed'), 'stopping', count(*) FILTER (WHERE d.state = 'stopping'))

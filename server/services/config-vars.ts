@@ -3,6 +3,7 @@ import { withTransaction } from '../db/pool.js';
 import { AppError, invalidParams } from '../errors.js';
 import type { App } from './apps.js';
 import type { Release, ReleaseService } from './releases.js';
+import { currentReleaseId } from '../plane/current-release.js';
 
 export const CONFIG_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const MAX_CONFIG_BYTES = 32 * 1024;
@@ -47,7 +48,7 @@ export function createConfigVarService(db: Db, releases?: ReleaseService) {
         const config = Object.fromEntries(rows.map((r) => [r.key, r.value]));
         const size = rows.reduce((n, r) => n + Buffer.byteLength(r.key) + Buffer.byteLength(r.value), 0);
         if (size > MAX_CONFIG_BYTES) throw new AppError('request_too_large', `Config vars of an app may total ${MAX_CONFIG_BYTES / 1024} KB; this change makes ${Math.ceil(size / 1024)} KB.`, 413);
-        const current = (await tx.query(`SELECT slug_id, process_types FROM releases WHERE app_id = $1 AND status = 'succeeded' ORDER BY version DESC LIMIT 1`, [app.id])).rows[0];
+        const current = (await tx.query(`SELECT slug_id, process_types FROM releases WHERE id = ${currentReleaseId('$1')}`, [app.id])).rows[0];
         const release = await releases.create(app, {
           slugId: current?.slug_id ?? null, processTypes: current?.process_types ?? {}, config, description: describeChange(patch), userId, status: 'succeeded',
         }, tx);

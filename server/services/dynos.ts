@@ -4,15 +4,14 @@
  */
 import { couldNameDyno } from '../names.js';
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_DYNO_SIZE, DYNO_SIZES, dynoContainerId, dynoSize, type DynoSize } from '../../runner/index.js';
-import type { AgentStore, DesiredDyno, DynoReport } from '../../runner/agent.js';
-import type { DynoStats } from '../../runner/index.js';
+import { DEFAULT_DYNO_SIZE, DYNO_SIZES, dynoContainerId, type DynoSize } from '../../runner/index.js';
 import type { Db, DbClient } from '../db/pool.js';
 import { withTransaction } from '../db/pool.js';
 import { invalidParams, notFound, quotaExceeded } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { App } from './apps.js';
 import { PROCESS_TYPE } from '../../buildpacks/index.js';
+import { currentReleaseId } from '../plane/current-release.js';
 import type { FormationUpdate, OneOffInput } from './dyno-input.js';
 
 export { parseFormationUpdate, parseOneOff, type FormationUpdate, type OneOffInput } from './dyno-input.js';
@@ -66,9 +65,8 @@ export async function ensureFormation(tx: DbClient, appId: string, processTypes:
   );
 }
 
-const CURRENT_RELEASE = `(SELECT r.* FROM releases r WHERE r.app_id = a.id AND r.status = 'succeeded' ORDER BY r.version DESC LIMIT 1)`;
 const FORMATION_COLUMNS = `f.id, f.app_id, a.name AS app_name, f.type, f.quantity, f.size, cr.process_types ->> f.type AS command, f.created_at, f.updated_at`;
-const FORMATION_FROM = `FROM formation f JOIN apps a ON a.id = f.app_id LEFT JOIN LATERAL ${CURRENT_RELEASE} cr ON true`;
+const FORMATION_FROM = `FROM formation f JOIN apps a ON a.id = f.app_id LEFT JOIN releases cr ON cr.id = ${currentReleaseId('a.id')}`;
 const DYNO_COLUMNS = `d.id, d.app_id, a.name AS app_name, d.release_id, r.version AS release_version, d.name, d.type, d.command, d.size, d.state,
   d.container_id, host(d.address) AS address, d.port, d.restarts, d.exit_code, d.memory_bytes, d.memory_limit_bytes, d.cpu_seconds, d.pids,
   d.stats_at, d.started_at, d.created_at, d.updated_at`;
@@ -159,8 +157,7 @@ export function createDynoService(db: Db, events?: EventBus, limits: DynoLimits 
     async createOneOff(app: App, input: OneOffInput, prepare?: (dynoId: string) => Promise<void>, asker?: Asker): Promise<DynoRow> {
       checkSize(limits, input.size, asker);
       const current = (await db.query<{ id: string; version: number; config: Record<string, string>; digest: string | null }>(
-        `SELECT r.id, r.version, r.config, s.digest FROM releases r LEFT JOIN slugs s ON s.id = r.slug_id
-          WHERE r.app_id = $1 AND r.status = 'succeeded' ORDER BY r.version DESC LIMIT 1`, [app.id])).rows[0];
+        `SELECT r.id, r.version, r.config, s.digest FROM releases r LEFT JOIN slugs s ON s.id = r.slug_id WHERE r.id = ${currentReleaseId('$1')}`, [app.id])).rows[0];
       if (!current?.digest) throw invalidParams(`${app.name} has no release with code yet: push code first.`);
       const row = await withTransaction(db, async (tx) => {
         await tx.query('SELECT id FROM apps WHERE id = $1 FOR UPDATE', [app.id]);
@@ -200,85 +197,3 @@ async function typesOf(tx: DbClient, appId: string): Promise<string> {
 }
 
 export type DynoService = ReturnType<typeof createDynoService>;
-
-/** The agent's view of Postgres: desired dynos from formation × current release, and its reports back. */
-export function createPgAgentStore(db: Db, agentId: string, events: EventBus | undefined): AgentStore {
-  const publish = (appId: string) => events?.publish({ kind: 'dynos', appId });
-  return {
-    async desired(): Promise<DesiredDyno[]> {
-      const r = await db.query<{
-        app_id: string; app: string; type: string; quantity: number; size: string; release_id: string; version: number;
-        config: Record<string, string>; command: string | null; digest: string | null;
-      }>(
-        `SELECT a.id AS app_id, a.name AS app, f.type, f.quantity, f.size, cr.id AS release_id, cr.version, cr.config,
-                cr.process_types ->> f.type AS command, s.digest
-           FROM formation f JOIN apps a ON a.id = f.app_id
-           JOIN LATERAL ${CURRENT_RELEASE} cr ON true
-           LEFT JOIN slugs s ON s.id = cr.slug_id
-          WHERE f.quantity > 0`,
-      );
-      const out: DesiredDyno[] = [];
-      for (const row of r.rows) {
-        if (!row.command || !row.digest) continue; // the current release has no such type, or no slug yet
-        const size = dynoSize(row.size) ?? dynoSize(undefined)!;
-        for (let i = 1; i <= row.quantity; i++) {
-          out.push({
-            appId: row.app_id, app: row.app, type: row.type, name: `${row.type}.${i}`, command: row.command, config: row.config, size,
-            release: { id: row.release_id, version: row.version, slugDigest: row.digest },
-            generation: `${row.release_id}/${size.name}`,
-          });
-        }
-      }
-      return out;
-    },
-    async report(d: DynoReport) {
-      const prev = await db.query<{ state: string }>('SELECT state FROM dynos WHERE container_id = $1', [d.id]);
-      await db.query(
-        `INSERT INTO dynos (app_id, release_id, agent_id, name, type, command, size, state, container_id, address, port, restarts, exit_code, started_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-         ON CONFLICT (container_id) DO UPDATE SET state = $8, address = $10, port = $11, restarts = $12, exit_code = $13, updated_at = now()`,
-        [d.appId, d.releaseId, agentId, d.name, d.type, d.command, d.size, d.state, d.id, d.host ?? null, d.port ?? null, d.restarts, d.exitCode ?? null, d.startedAt],
-      ).catch((e: { code?: string }) => {
-        if (e.code === '23503') return; // the app was destroyed meanwhile: nothing to report on
-        throw e;
-      });
-      if (prev.rows[0]?.state !== d.state) await publish(d.appId);
-    },
-    async forget(id: string) {
-      const r = await db.query<{ app_id: string }>('DELETE FROM dynos WHERE container_id = $1 RETURNING app_id', [id]);
-      if (r.rows[0]) await publish(r.rows[0].app_id);
-    },
-    async reset() {
-      // This agent's dynos, and one-offs nobody attached to or started (their agent is gone).
-      const r = await db.query<{ app_id: string }>(
-        `DELETE FROM dynos WHERE agent_id = $1 OR (agent_id IS NULL AND type = 'run' AND created_at < now() - interval '5 minutes') RETURNING app_id`, [agentId]);
-      for (const appId of new Set(r.rows.map((x) => x.app_id))) await publish(appId);
-    },
-    async stats(id: string, s: DynoStats) {
-      await db.query(
-        `UPDATE dynos SET memory_bytes = $2, memory_limit_bytes = $3, cpu_seconds = $4, pids = $5, stats_at = now() WHERE container_id = $1`,
-        [id, s.memoryBytes, s.memoryLimitBytes, s.cpuSeconds, s.pids],
-      );
-    },
-  };
-}
-
-/** What the agent needs to start a one-off dyno the API created (and nobody started yet). */
-export async function loadOneOffDyno(db: Db, dynoId: string, env: Record<string, string>): Promise<(DesiredDyno & { id: string }) | undefined> {
-  const r = await db.query<{
-    container_id: string; name: string; command: string; size: string; app_id: string; app: string; release_id: string; version: number;
-    config: Record<string, string>; digest: string;
-  }>(
-    `SELECT d.container_id, d.name, d.command, d.size, a.id AS app_id, a.name AS app, r.id AS release_id, r.version, r.config, s.digest
-       FROM dynos d JOIN apps a ON a.id = d.app_id JOIN releases r ON r.id = d.release_id JOIN slugs s ON s.id = r.slug_id
-      WHERE d.id = $1 AND d.type = 'run' AND d.state = 'starting' AND d.agent_id IS NULL`,
-    [dynoId],
-  );
-  const row = r.rows[0];
-  if (!row) return undefined;
-  return {
-    id: row.container_id, appId: row.app_id, app: row.app, type: 'run', name: row.name, command: row.command,
-    config: { ...row.config, ...env }, size: dynoSize(row.size) ?? dynoSize(undefined)!,
-    release: { id: row.release_id, version: row.version, slugDigest: row.digest }, generation: row.release_id,
-  };
-}

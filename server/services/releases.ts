@@ -5,6 +5,7 @@ import { isUuid } from '../names.js';
 import type { App } from './apps.js';
 import type { EventBus } from '../events.js';
 import { ensureFormation } from './dynos.js';
+import { currentReleaseId } from '../plane/current-release.js';
 
 export interface Release {
   id: string;
@@ -34,7 +35,7 @@ export interface NewRelease {
 
 const COLUMNS = `r.id, r.app_id, a.name AS app_name, r.version, r.slug_id, r.config, r.process_types, r.description, r.status,
   r.user_id, u.email AS user_email, r.created_at, r.updated_at,
-  r.version = (SELECT max(r2.version) FROM releases r2 WHERE r2.app_id = r.app_id AND r2.status = 'succeeded') AS current`;
+  r.id = ${currentReleaseId('r.app_id')} AS current`;
 const FROM = 'FROM releases r JOIN apps a ON a.id = r.app_id LEFT JOIN users u ON u.id = r.user_id';
 
 export function createReleaseService(db: Db, events?: EventBus) {
@@ -103,7 +104,7 @@ export function createReleaseService(db: Db, events?: EventBus) {
     },
     /** The newest succeeded release, if any. */
     async current(app: App): Promise<Release | undefined> {
-      const r = await db.query(`SELECT ${COLUMNS} ${FROM} WHERE r.app_id = $1 AND r.status = 'succeeded' ORDER BY r.version DESC LIMIT 1`, [app.id]);
+      const r = await db.query(`SELECT ${COLUMNS} ${FROM} WHERE r.id = ${currentReleaseId('$1')}`, [app.id]);
       return r.rows[0];
     },
   };

@@ -3,7 +3,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryRouteTable } from '../../router/routes.js';
 import { createLogger } from '../../server/log.js';
-import { startRouteSync } from '../../server/roles/router.js';
+import { startRouteSync } from '../../server/plane/route-sync.js';
+import { createPgRouteSource } from '../../server/plane/route-source.js';
 import { startTestApi, type TestApi } from '../helpers/api.js';
 import { waitFor } from '../helpers/procs.js';
 import { startTestDns } from '../helpers/dns-server.js';
@@ -18,7 +19,7 @@ before(async () => {
   api = await startTestApi();
   alice = await api.user('alice@example.com');
   bob = await api.user('bob@example.com');
-  sync = await startRouteSync(api.platform, table, createLogger('router', 'warn'));
+  sync = await startRouteSync(createPgRouteSource(api.platform), table, createLogger('router', 'warn'));
   for (const [name, token] of [['shop', alice.token], ['blog', alice.token], ['bobs', bob.token]]) {
     assert.equal((await api.request('POST', '/apps', { token, body: { name } })).status, 201);
   }

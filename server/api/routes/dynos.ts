@@ -1,43 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
-import type { Redis } from 'ioredis';
 import { badRequest, invalidParams, notFound, unavailable } from '../../errors.js';
-import { followLog, formatEntry, tailLog, type LogFilter } from '../../logs/app-log.js';
+import { parseLogSession, type LogSessions } from '../../logs/log-sessions.js';
 import type { App, AppService } from '../../services/apps.js';
 import { parseFormationUpdate, parseOneOff, type DynoService } from '../../services/dynos.js';
-import { saveOneOff } from '../../oneoff.js';
-import type { Db } from '../../db/pool.js';
+import type { OneOffStore } from '../../oneoff.js';
+import type { AgentRegistry } from '../../plane/agents.js';
 import { serializeDyno, serializeDynoSize, serializeFormation, type UrlInfo } from '../serializers.js';
 import { appOf, appRouter } from './apps.js';
 import { currentUser } from '../auth.js';
 
-const SESSION_TTL_S = 300;
-const MAX_LINES = 1500;
-const sessionKey = (prefix: string, token: string) => `${prefix}:logsession:${token}`;
-
-interface LogSession extends LogFilter {
-  appId: string;
-  lines: number;
-  tail: boolean;
-}
-
-function parseLogSession(body: unknown): Omit<LogSession, 'appId'> {
-  const b = (body ?? {}) as Record<string, unknown>;
-  if (typeof b !== 'object' || Array.isArray(b)) throw badRequest('Body must be a JSON object.');
-  const lines = b.lines === undefined ? 100 : Number(b.lines);
-  if (!Number.isInteger(lines) || lines < 0) throw invalidParams(`lines must be a whole number from 0 to ${MAX_LINES}.`);
-  const out: Omit<LogSession, 'appId'> = { lines: Math.min(lines, MAX_LINES), tail: b.tail === true || b.tail === 'true' };
-  for (const k of ['source', 'dyno'] as const) {
-    const v = b[k];
-    if (v === undefined || v === null || v === '') continue;
-    if (typeof v !== 'string' || !/^[a-z0-9]+([.-][a-z0-9]+)*$/.test(v) || v.length > 64) throw invalidParams(`${k} ${JSON.stringify(v).slice(0, 60)} is not a ${k} name.`);
-    out[k] = v;
-  }
-  return out;
-}
-
 /** Formation (scaling), dynos (state, figures, restart) and log sessions. */
-export function dynoRoutes(deps: { apps: AppService; dynos: DynoService; db: Db; redis: Redis; redisPrefix: string; urls: UrlInfo; rendezvousHost?: string }): Router {
+export function dynoRoutes(deps: {
+  apps: AppService; dynos: DynoService; agents: AgentRegistry; oneOffs: OneOffStore; logSessions: LogSessions; urls: UrlInfo; rendezvousHost?: string;
+}): Router {
   const r = appRouter(deps.apps);
 
   r.get('/dyno-sizes', (_req, res) => void res.json(deps.dynos.sizes().map(serializeDynoSize)));
@@ -71,15 +47,14 @@ export function dynoRoutes(deps: { apps: AppService; dynos: DynoService; db: Db;
     const app = appOf(res);
     const input = parseOneOff(req.body);
     let attachUrl: string | null = null;
-    const agent = (await deps.db.query<{ address: string; rendezvous_port: number | null }>(
-      `SELECT address, rendezvous_port FROM agents WHERE state = 'up' AND last_seen_at > now() - interval '1 minute' ORDER BY last_seen_at DESC LIMIT 1`)).rows[0];
+    const agent = await deps.agents.pickForOneOff();
     if (!agent) throw unavailable('No agent is running to take the dyno; is `slipway up` running?');
     const secret = input.attach ? randomBytes(24).toString('base64url') : undefined;
     if (input.attach) {
-      if (!agent.rendezvous_port) throw unavailable('The agent takes no attached dynos.');
-      attachUrl = `rendezvous://${deps.rendezvousHost ?? agent.address}:${agent.rendezvous_port}/${secret}`;
+      if (!agent.rendezvousPort) throw unavailable('The agent takes no attached dynos.');
+      attachUrl = `rendezvous://${deps.rendezvousHost ?? agent.address}:${agent.rendezvousPort}/${secret}`;
     }
-    const dyno = await deps.dynos.createOneOff(app, input, (id) => saveOneOff(deps.redis, deps.redisPrefix, id, { env: input.env, tty: input.tty, secret }), currentUser(res));
+    const dyno = await deps.dynos.createOneOff(app, input, (id) => deps.oneOffs.save(id, { env: input.env, tty: input.tty, secret }), currentUser(res));
     res.status(201).json({ ...serializeDyno(dyno), attach_url: attachUrl });
   });
 
@@ -112,9 +87,7 @@ export function dynoRoutes(deps: { apps: AppService; dynos: DynoService; db: Db;
 
   r.post('/apps/:app/log-sessions', async (req, res) => {
     const app = appOf(res);
-    const session: LogSession = { appId: app.id, ...parseLogSession(req.body) };
-    const token = randomBytes(24).toString('base64url');
-    await deps.redis.set(sessionKey(deps.redisPrefix, token), JSON.stringify(session), 'EX', SESSION_TTL_S);
+    const token = await deps.logSessions.create({ appId: app.id, ...parseLogSession(req.body) });
     const now = new Date().toISOString();
     res.status(201).json({ id: token.slice(0, 16), logplex_url: `${deps.urls.publicUrl}/log-sessions/${token}`, created_at: now, updated_at: now });
   });
@@ -127,15 +100,11 @@ export function dynoRoutes(deps: { apps: AppService; dynos: DynoService; db: Db;
  * is the credential, so `curl` and the Heroku CLI can read it without the API token. It is good for one read. Plain text lines, or Server-
  * Sent Events when asked; with tail it follows until the client goes.
  */
-export function logSessionRoutes(deps: { redis: Redis; redisPrefix: string }): Router {
+export function logSessionRoutes(deps: { logSessions: LogSessions }): Router {
   const r = Router();
   r.get('/log-sessions/:token', async (req: Request, res: Response) => {
-    const token = String(req.params.token);
-    if (!/^[A-Za-z0-9_-]{32}$/.test(token)) throw notFound('No such log session.');
-    // One use: the URL is a credential, and whoever reads it first ends it (a leaked URL cannot be replayed).
-    const raw = await deps.redis.getdel(sessionKey(deps.redisPrefix, token));
-    if (!raw) throw notFound('No such log session (each is read once, within 5 minutes; create another).');
-    const s = JSON.parse(raw) as LogSession;
+    const s = await deps.logSessions.take(String(req.params.token));
+    if (!s) throw notFound('No such log session (each is read once, within 5 minutes; create another).');
     const sse = /text\/event-stream/.test(req.headers.accept ?? '');
     res.status(200).set({
       'content-type': sse ? 'text/event-stream; charset=utf-8' : 'text/plain; charset=utf-8',
@@ -145,16 +114,11 @@ export function logSessionRoutes(deps: { redis: Redis; redisPrefix: string }): R
     // retry: 0 tells an EventSource (the Heroku CLI's) not to reconnect when a finished session ends.
     if (sse) res.write('retry: 0\n\n');
     res.flushHeaders();
-    const send = (e: { id: string; line: string }) => res.write(sse ? `id: ${e.id}\ndata: ${e.line}\n\n` : `${e.line}\n`);
-    const filter = { source: s.source, dyno: s.dyno };
-    const entries = s.lines > 0 ? await tailLog(deps.redis, deps.redisPrefix, s.appId, s.lines, filter) : [];
-    for (const e of entries) send({ id: e.id, line: formatEntry(e) });
-    if (!s.tail) return void res.end();
     const ac = new AbortController();
     req.on('close', () => ac.abort());
-    const keepAlive = setInterval(() => res.write(sse ? ': keep-alive\n\n' : ''), 15_000);
+    const keepAlive = s.tail ? setInterval(() => res.write(sse ? ': keep-alive\n\n' : ''), 15_000) : undefined;
     try {
-      await followLog(deps.redis, deps.redisPrefix, s.appId, entries.at(-1)?.id ?? '$', filter, (e) => send({ id: e.id, line: formatEntry(e) }), ac.signal);
+      await deps.logSessions.read(s, (e) => res.write(sse ? `id: ${e.id}\ndata: ${e.line}\n\n` : `${e.line}\n`), ac.signal);
     } finally {
       clearInterval(keepAlive);
       res.end();

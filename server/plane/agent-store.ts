@@ -1,0 +1,92 @@
+/**
+ * The agent's side of the control-plane contract, on PostgreSQL: the dynos it should run (formation × each app's
+ * current release), its reports of what runs, and the one-offs the API created for it to start.
+ */
+import { dynoSize } from '../../runner/index.js';
+import type { AgentStore, DesiredDyno, DynoReport } from '../../runner/agent.js';
+import type { DynoStats } from '../../runner/index.js';
+import type { Db } from '../db/pool.js';
+import type { EventBus } from '../events.js';
+import { currentReleaseId } from './current-release.js';
+
+/** The agent's view of Postgres: desired dynos from formation × current release, and its reports back. */
+export function createPgAgentStore(db: Db, agentId: string, events: EventBus | undefined): AgentStore {
+  const publish = (appId: string) => events?.publish({ kind: 'dynos', appId });
+  return {
+    async desired(): Promise<DesiredDyno[]> {
+      const r = await db.query<{
+        app_id: string; app: string; type: string; quantity: number; size: string; release_id: string; version: number;
+        config: Record<string, string>; command: string | null; digest: string | null;
+      }>(
+        `SELECT a.id AS app_id, a.name AS app, f.type, f.quantity, f.size, cr.id AS release_id, cr.version, cr.config,
+                cr.process_types ->> f.type AS command, s.digest
+           FROM formation f JOIN apps a ON a.id = f.app_id
+           JOIN releases cr ON cr.id = ${currentReleaseId('a.id')}
+           LEFT JOIN slugs s ON s.id = cr.slug_id
+          WHERE f.quantity > 0`,
+      );
+      const out: DesiredDyno[] = [];
+      for (const row of r.rows) {
+        if (!row.command || !row.digest) continue; // the current release has no such type, or no slug yet
+        const size = dynoSize(row.size) ?? dynoSize(undefined)!;
+        for (let i = 1; i <= row.quantity; i++) {
+          out.push({
+            appId: row.app_id, app: row.app, type: row.type, name: `${row.type}.${i}`, command: row.command, config: row.config, size,
+            release: { id: row.release_id, version: row.version, slugDigest: row.digest },
+            generation: `${row.release_id}/${size.name}`,
+          });
+        }
+      }
+      return out;
+    },
+    async report(d: DynoReport) {
+      const prev = await db.query<{ state: string }>('SELECT state FROM dynos WHERE container_id = $1', [d.id]);
+      await db.query(
+        `INSERT INTO dynos (app_id, release_id, agent_id, name, type, command, size, state, container_id, address, port, restarts, exit_code, started_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         ON CONFLICT (container_id) DO UPDATE SET state = $8, address = $10, port = $11, restarts = $12, exit_code = $13, updated_at = now()`,
+        [d.appId, d.releaseId, agentId, d.name, d.type, d.command, d.size, d.state, d.id, d.host ?? null, d.port ?? null, d.restarts, d.exitCode ?? null, d.startedAt],
+      ).catch((e: { code?: string }) => {
+        if (e.code === '23503') return; // the app was destroyed meanwhile: nothing to report on
+        throw e;
+      });
+      if (prev.rows[0]?.state !== d.state) await publish(d.appId);
+    },
+    async forget(id: string) {
+      const r = await db.query<{ app_id: string }>('DELETE FROM dynos WHERE container_id = $1 RETURNING app_id', [id]);
+      if (r.rows[0]) await publish(r.rows[0].app_id);
+    },
+    async reset() {
+      // This agent's dynos, and one-offs nobody attached to or started (their agent is gone).
+      const r = await db.query<{ app_id: string }>(
+        `DELETE FROM dynos WHERE agent_id = $1 OR (agent_id IS NULL AND type = 'run' AND created_at < now() - interval '5 minutes') RETURNING app_id`, [agentId]);
+      for (const appId of new Set(r.rows.map((x) => x.app_id))) await publish(appId);
+    },
+    async stats(id: string, s: DynoStats) {
+      await db.query(
+        `UPDATE dynos SET memory_bytes = $2, memory_limit_bytes = $3, cpu_seconds = $4, pids = $5, stats_at = now() WHERE container_id = $1`,
+        [id, s.memoryBytes, s.memoryLimitBytes, s.cpuSeconds, s.pids],
+      );
+    },
+  };
+}
+
+/** What the agent needs to start a one-off dyno the API created (and nobody started yet). */
+export async function loadOneOffDyno(db: Db, dynoId: string, env: Record<string, string>): Promise<(DesiredDyno & { id: string }) | undefined> {
+  const r = await db.query<{
+    container_id: string; name: string; command: string; size: string; app_id: string; app: string; release_id: string; version: number;
+    config: Record<string, string>; digest: string;
+  }>(
+    `SELECT d.container_id, d.name, d.command, d.size, a.id AS app_id, a.name AS app, r.id AS release_id, r.version, r.config, s.digest
+       FROM dynos d JOIN apps a ON a.id = d.app_id JOIN releases r ON r.id = d.release_id JOIN slugs s ON s.id = r.slug_id
+      WHERE d.id = $1 AND d.type = 'run' AND d.state = 'starting' AND d.agent_id IS NULL`,
+    [dynoId],
+  );
+  const row = r.rows[0];
+  if (!row) return undefined;
+  return {
+    id: row.container_id, appId: row.app_id, app: row.app, type: 'run', name: row.name, command: row.command,
+    config: { ...row.config, ...env }, size: dynoSize(row.size) ?? dynoSize(undefined)!,
+    release: { id: row.release_id, version: row.version, slugDigest: row.digest }, generation: row.release_id,
+  };
+}

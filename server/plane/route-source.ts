@@ -1,0 +1,93 @@
+/**
+ * The route source: what the router needs from the control plane, behind one small interface. Each app's
+ * hostnames and its routable web dynos (up, at an address the agent reported), its maintenance flag and its
+ * router timeouts; a change notice per app. PostgreSQL + Redis pub/sub in production, an in-memory fake for tests,
+ * one conformance suite for both (test/integration/route-source-conformance.test.ts).
+ */
+import type { Redis } from 'ioredis';
+import type { Route } from '../../router/routes.js';
+import type { Db } from '../db/pool.js';
+import { subscribeEvents } from '../events.js';
+import { currentReleaseId } from './current-release.js';
+
+export interface AppRoutes {
+  route: Route;
+  hostnames: string[];
+}
+
+export interface RouteSource {
+  loadAll(): Promise<AppRoutes[]>;
+  /** One app's routes, or undefined when the app is gone. */
+  loadApp(appId: string): Promise<AppRoutes | undefined>;
+  /** Calls fn with the id of each app whose routes may have changed; resolves once listening. */
+  onChange(fn: (appId: string) => void): Promise<{ close(): void }>;
+}
+
+/** An app's router timeout config var: whole seconds, 1 to 3600; anything else means the router's default. */
+function seconds(value: string | null): number | undefined {
+  if (value === null || !/^\d{1,4}$/.test(value.trim())) return undefined;
+  const n = Number(value.trim());
+  return n >= 1 && n <= 3600 ? n * 1000 : undefined;
+}
+
+async function load(db: Db, appId?: string): Promise<AppRoutes[]> {
+  const where = appId ? 'WHERE a.id = $1' : '';
+  const args = appId ? [appId] : [];
+  const apps = await db.query<{ id: string; name: string; maintenance: boolean; hostnames: string[]; timeout: string | null; idle: string | null }>(
+    `SELECT a.id, a.name, a.maintenance, array_agg(d.hostname) AS hostnames,
+            r.config->>'SLIPWAY_ROUTER_TIMEOUT' AS timeout, r.config->>'SLIPWAY_ROUTER_IDLE_TIMEOUT' AS idle
+       FROM apps a JOIN domains d ON d.app_id = a.id
+       LEFT JOIN releases r ON r.id = ${currentReleaseId('a.id')}
+       ${where} GROUP BY a.id, r.config`, args);
+  const dynos = await db.query<{ app_id: string; name: string; state: string; address: string | null; port: number | null }>(
+    `SELECT app_id, name, state, host(address) AS address, port FROM dynos WHERE type = 'web' ${appId ? 'AND app_id = $1' : ''} ORDER BY name`, args);
+  return apps.rows.map((a) => {
+    const mine = dynos.rows.filter((d) => d.app_id === a.id);
+    const endpoints = mine.filter((d) => d.state === 'up' && d.address && d.port).map((d) => ({ host: d.address!, port: d.port!, dyno: d.name }));
+    return {
+      route: {
+        appId: a.id, app: a.name, maintenance: a.maintenance, endpoints, crashed: endpoints.length === 0 && mine.some((d) => d.state === 'crashed'),
+        requestTimeoutMs: seconds(a.timeout), idleTimeoutMs: seconds(a.idle),
+      },
+      hostnames: a.hostnames,
+    };
+  });
+}
+
+/** Routes from PostgreSQL; changes from the platform's events (an app, its release or its dynos changed). */
+export function createPgRouteSource(p: { db: Db; redis: Redis; config: { redisPrefix: string } }): RouteSource {
+  return {
+    loadAll: () => load(p.db),
+    loadApp: async (appId) => (await load(p.db, appId))[0],
+    onChange: (fn) =>
+      subscribeEvents(p.redis, p.config.redisPrefix, (e) => {
+        if (e.kind === 'app' || e.kind === 'dynos' || e.kind === 'release') fn(e.appId);
+      }),
+  };
+}
+
+/** The fake: routes a test sets; each set is a change. */
+export class MemoryRouteSource implements RouteSource {
+  private readonly apps = new Map<string, AppRoutes>();
+  private readonly listeners = new Set<(appId: string) => void>();
+
+  set(appId: string, routes: AppRoutes | undefined): void {
+    if (routes) this.apps.set(appId, structuredClone(routes));
+    else this.apps.delete(appId);
+    for (const fn of this.listeners) fn(appId);
+  }
+
+  async loadAll(): Promise<AppRoutes[]> {
+    return [...this.apps.values()].map((a) => structuredClone(a));
+  }
+
+  async loadApp(appId: string): Promise<AppRoutes | undefined> {
+    const a = this.apps.get(appId);
+    return a && structuredClone(a);
+  }
+
+  async onChange(fn: (appId: string) => void): Promise<{ close(): void }> {
+    this.listeners.add(fn);
+    return { close: () => void this.listeners.delete(fn) };
+  }
+}
