@@ -72,7 +72,12 @@ export interface AgentOptions {
   resetAfterMs?: number;
   reconcileMs?: number;
   statsMs?: number;
-  /** A web dyno leaves the routes this long before its SIGTERM, so no router sends it a request as it stops. */
+  /**
+   * Resolves once no router sends requests to the app's dynos reported stopping (or no longer routable): a web
+   * dyno that was up gets its SIGTERM only then. Without it, drainMs is waited instead.
+   */
+  routesDropped?: (appId: string) => Promise<unknown>;
+  /** Without routesDropped: how long a web dyno is out of the routes before its SIGTERM. */
   drainMs?: number;
   /** Output lines per dyno per second before lines are dropped (L10). */
   maxLinesPerSecond?: number;
@@ -138,6 +143,9 @@ export function createAgent(o: AgentOptions) {
   let again = false;
 
   const fail = (what: string) => (e: Error) => o.onError?.(what, e);
+  /** The routers no longer send to the app's stopping dynos: confirmed by them, or (with no way to ask) timed. */
+  const drained = (appId: string): Promise<unknown> =>
+    o.routesDropped ? o.routesDropped(appId).catch(fail('waiting for the routers')) : drainMs > 0 ? new Promise((r) => later(drainMs, () => r(undefined))) : Promise.resolve();
   const event = (d: { appId: string }, dyno: string, line: string) => o.logs.write(d.appId, 'slipway', dyno, line);
   const later = (ms: number, fn: () => void) => {
     const t = setTimeout(() => {
@@ -311,7 +319,7 @@ export function createAgent(o: AgentOptions) {
       const wasUp = inst.state === 'up';
       inst.state = 'stopping';
       await report(inst);
-      if (inst.spec.type === 'web' && wasUp && drainMs > 0) await new Promise((r) => later(drainMs, () => r(undefined)));
+      if (inst.spec.type === 'web' && wasUp) await drained(inst.spec.appId);
       event(inst.spec, inst.spec.name, 'Stopping all processes with SIGTERM');
       await o.runner.signal(inst.spec.id, 'TERM');
       const gone = await Promise.race([inst.handle.exited.then(() => true), new Promise<boolean>((r) => later(stopGraceMs, () => r(false)))]);

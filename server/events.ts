@@ -4,6 +4,7 @@
  * Messages are hints: every subscriber also reconciles or reloads on its own timer, so a lost message only delays.
  */
 import type { Redis } from 'ioredis';
+import { createRouteAcks } from './plane/route-acks.js';
 
 export type PlatformEvent =
   | { kind: 'app'; appId: string } // created, renamed, maintenance, destroyed, domains
@@ -20,9 +21,14 @@ export interface EventBus {
   publish(e: PlatformEvent): Promise<void>;
 }
 
+/** Kinds that change an app's routes: their generation is bumped before they are announced (route-acks.ts). */
+const ROUTING = new Set<PlatformEvent['kind']>(['app', 'release', 'dynos']);
+
 export function createEventBus(redis: Redis, prefix: string): EventBus {
+  const acks = createRouteAcks(redis, prefix);
   return {
     async publish(e) {
+      if (ROUTING.has(e.kind)) await acks.bump(e.appId).catch(() => undefined);
       await redis.publish(eventsChannel(prefix), JSON.stringify(e)).catch(() => undefined);
     },
   };

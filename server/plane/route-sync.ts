@@ -6,7 +6,8 @@ import type { RouteSource } from './route-source.js';
 /**
  * Keeps a route table current: subscribe to changes first, then load the whole table, then apply each change as
  * a reload of that app (Flynn's syncer). Changes that arrive during the full load are applied after it. A full
- * reload every 30 s covers a lost message.
+ * reload every 30 s covers a lost message. Each load is acknowledged with the generations read before it, so an
+ * agent knows when this router no longer sends to a dyno it is stopping.
  */
 export async function startRouteSync(source: RouteSource, table: MemoryRouteTable, log: Logger) {
   let loading = true;
@@ -25,8 +26,10 @@ export async function startRouteSync(source: RouteSource, table: MemoryRouteTabl
       try {
         do {
           state.dirty = false;
+          const gens = await source.generations(appId);
           const one = await source.loadApp(appId);
           table.setApp(appId, one?.route, one?.hostnames);
+          await source.applied(gens).catch(() => undefined);
         } while (state.dirty);
       } finally {
         inFlight.delete(appId);
@@ -39,15 +42,24 @@ export async function startRouteSync(source: RouteSource, table: MemoryRouteTabl
     if (loading) return void pending.add(appId);
     reloadApp(appId).catch((err: Error) => log.warn('route reload failed', { app: appId, error: err.message }));
   });
-  const full = async () => table.replaceAll(await source.loadAll());
+  const full = async () => {
+    const gens = await source.generations();
+    table.replaceAll(await source.loadAll());
+    await source.applied(gens).catch(() => undefined);
+  };
   await full();
   loading = false;
   for (const appId of pending) await reloadApp(appId);
   const timer = setInterval(() => full().catch((e: Error) => log.warn('route reload failed; serving the last table', { error: e.message })), 30_000);
+  // Alive, so agents wait for this router's acknowledgements before they stop a dyno it may still send to.
+  await source.alive().catch(() => undefined);
+  const beat = setInterval(() => void source.alive().catch(() => undefined), 2_000);
   return {
     close() {
       clearInterval(timer);
+      clearInterval(beat);
       sub.close();
+      void source.gone().catch(() => undefined);
     },
   };
 }

@@ -17,6 +17,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { loadTls, tlsOnlyListener } from '../tls.js';
 import { createTidier } from '../plane/tidy.js';
+import { createRouteAcks } from '../plane/route-acks.js';
 import type { Agent } from '../../runner/agent.js';
 
 /**
@@ -49,8 +50,12 @@ export async function startAgentRole(p: Platform, log: Logger) {
   });
   const events = createEventBus(p.redis, c.redisPrefix);
   const logs = createAppLogWriter(p.redis, c.redisPrefix, { maxLines: c.logLines });
+  const acks = createRouteAcks(p.redis, c.redisPrefix);
   const agent = createAgent({
     runner, logs, store: createPgAgentStore(p.db, agentId, events),
+    routesDropped: async (appId) => {
+      if (!(await acks.dropped(appId))) log.warn('a router did not confirm it dropped a stopping dyno within 10 s; stopping it anyway', { app: appId });
+    },
     bootTimeoutMs: c.bootTimeoutMs, stopGraceMs: c.stopGraceMs, backoffMs: c.crashBackoffMs, oneOffMaxAgeMs: c.quotas.oneOffMaxAgeMs,
     onError: (what, e) => log.warn(`${what} failed`, { error: e.message }),
   });

@@ -11,7 +11,9 @@ import { createEventBus } from '../../server/events.js';
 import { startTestApi, type TestApi } from '../helpers/api.js';
 import { waitFor } from '../helpers/procs.js';
 
-type DynoFact = { name: string; state: 'starting' | 'up' | 'crashed'; host?: string; port?: number; type?: string };
+/** older: a release before the current one; newer: one being deployed (not current yet). Default: current. */
+type DynoFact = { name: string; state: 'starting' | 'up' | 'crashed'; host?: string; port?: number; type?: string; release?: 'older' | 'current' | 'newer' };
+const VERSION = { older: 1, current: 2, newer: 3 } as const;
 
 interface Driver {
   source: RouteSource;
@@ -29,14 +31,15 @@ async function pgDriver(): Promise<Driver> {
   const admin = (await s.users.findByEmail('admin@example.com'))!;
   const agentId = await s.agents.register({ hostname: `conformance-${Date.now()}`, address: '127.0.0.1', memoryTotal: 1, memoryFree: 1 });
   const store = createPgAgentStore(api.platform.db, agentId, createEventBus(api.platform.redis, api.platform.config.redisPrefix));
-  const apps = new Map<string, { name: string; release: string; dynos: string[] }>();
+  const apps = new Map<string, { name: string; releases: Record<keyof typeof VERSION, string>; dynos: string[] }>();
   return {
     source: createPgRouteSource(api.platform),
     async addApp(name, extra = []) {
       const app = await s.apps.create(admin, { name });
       for (const h of extra) await s.domains.add(app, h as never);
-      const release = await s.releases.create(app, { slugId: null, config: {}, processTypes: { web: 'serve' }, description: 'first', userId: null, status: 'succeeded' });
-      apps.set(app.id, { name, release: release.id, dynos: [] });
+      const make = (status: 'succeeded' | 'pending') => s.releases.create(app, { slugId: null, config: {}, processTypes: { web: 'serve' }, description: status, userId: null, status });
+      const releases = { older: (await make('succeeded')).id, current: (await make('succeeded')).id, newer: (await make('pending')).id };
+      apps.set(app.id, { name, releases, dynos: [] });
       return app.id;
     },
     async setDynos(appId, dynos) {
@@ -47,7 +50,7 @@ async function pgDriver(): Promise<Driver> {
         const id = `slipway-d-${a.name}-${d.name.replace('.', '-')}-${Math.random().toString(36).slice(2, 8)}`;
         a.dynos.push(id);
         await store.report({
-          id, appId, name: d.name, type: d.type ?? 'web', releaseId: a.release, command: 'serve', size: 'standard-1x', state: d.state,
+          id, appId, name: d.name, type: d.type ?? 'web', releaseId: a.releases[d.release ?? 'current'], command: 'serve', size: 'standard-1x', state: d.state,
           host: d.host, port: d.port, restarts: 0, startedAt: new Date(),
         });
       }
@@ -80,8 +83,11 @@ async function fakeDriver(): Promise<Driver> {
     async setDynos(appId, dynos) {
       const a = apps.get(appId)!;
       const web = dynos.filter((d) => (d.type ?? 'web') === 'web').sort((x, y) => x.name.localeCompare(y.name));
-      a.route.endpoints = web.filter((d) => d.state === 'up' && d.host && d.port).map((d) => ({ host: d.host!, port: d.port!, dyno: d.name }));
-      a.route.crashed = a.route.endpoints.length === 0 && web.some((d) => d.state === 'crashed');
+      const version = (d: DynoFact) => VERSION[d.release ?? 'current'];
+      const up = web.filter((d) => d.state === 'up' && d.host && d.port && version(d) <= VERSION.current);
+      const newest = Math.max(-1, ...up.map(version));
+      a.route.endpoints = up.filter((d) => version(d) === newest).map((d) => ({ host: d.host!, port: d.port!, dyno: d.name }));
+      a.route.crashed = a.route.endpoints.length === 0 && web.some((d) => d.state === 'crashed' && version(d) === VERSION.current);
       put(appId);
     },
     async setMaintenance(appId, on) {
@@ -148,6 +154,27 @@ for (const [kind, make] of [['PostgreSQL', pgDriver], ['in-memory fake', fakeDri
       await told(id);
       assert.equal(await d.source.loadApp(id), undefined);
       assert.ok(!(await d.source.loadAll()).some((a) => a.route.appId === id));
+    });
+
+    test('when a newer release is being verified, then only the current release\'s dynos take requests; with none of those up, the older release\'s do', async () => {
+      const id = await d.addApp('conf-five');
+      await d.setDynos(id, [
+        { name: 'web.1', state: 'up', host: '10.213.0.21', port: 5000, release: 'older' },
+        { name: 'web.1', state: 'up', host: '10.213.0.22', port: 5000, release: 'current' },
+        { name: 'web.1', state: 'up', host: '10.213.0.23', port: 5000, release: 'newer' },
+      ]);
+      await told(id);
+      assert.deepEqual((await d.source.loadApp(id))!.route.endpoints.map((e) => e.host), ['10.213.0.22']);
+      await d.setDynos(id, [
+        { name: 'web.1', state: 'up', host: '10.213.0.21', port: 5000, release: 'older' },
+        { name: 'web.1', state: 'starting', host: '10.213.0.22', port: 5000, release: 'current' },
+        { name: 'web.1', state: 'up', host: '10.213.0.23', port: 5000, release: 'newer' },
+      ]);
+      await told(id);
+      assert.deepEqual((await d.source.loadApp(id))!.route.endpoints.map((e) => e.host), ['10.213.0.21'], 'the older release serves while the current one starts');
+      await d.setDynos(id, [{ name: 'web.1', state: 'up', host: '10.213.0.23', port: 5000, release: 'newer' }]);
+      await told(id);
+      assert.deepEqual((await d.source.loadApp(id))!.route.endpoints, [], 'a release being verified takes no requests');
     });
 
     test('when what it returned is changed by the caller, then the source is not', async () => {
