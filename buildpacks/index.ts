@@ -12,6 +12,7 @@ import type { BuildExecutor } from '../runner/executor.js';
 import { parseProcfile, parseReleaseYaml, ProcfileError } from './procfile.js';
 import { BUILTIN_ORDER, builtinBuildpacks, hasRelease, resolveBuildpack, type Buildpack } from './resolve.js';
 import { readTenantFile } from './tenant-file.js';
+import { parseHealthchecks, type HealthCheck } from '../runner/health-check.js';
 
 export { createHostExecutor, type BuildExecutor } from '../runner/executor.js';
 export { packSlug, SlugTooLargeError, UNPACKED_FACTOR } from './slug.js';
@@ -46,6 +47,23 @@ export interface CompileResult {
   buildpacks: { name: string; url: string }[];
   processTypes: Record<string, string>;
   description: string;
+  /** app.json's startup checks by process type (checked at deploy). */
+  healthchecks: Record<string, HealthCheck[]>;
+}
+
+/** app.json's `healthchecks` (Dokku's shape), read as a tenant file; what is malformed is said and left out. */
+async function readHealthchecks(o: CompileOptions): Promise<Record<string, HealthCheck[]>> {
+  const text = await readTenantFile(o.buildDir, 'app.json', { what: 'app.json', maxBytes: 256 * 1024 });
+  if (text === undefined) return {};
+  let parsed: { healthchecks?: unknown };
+  try {
+    parsed = JSON.parse(text) as { healthchecks?: unknown };
+  } catch {
+    throw new BuildError('app.json is not valid JSON.');
+  }
+  const { checks, problems } = parseHealthchecks(parsed?.healthchecks);
+  for (const p of problems) o.log(` !     app.json: ${p} (left out)`);
+  return checks;
 }
 
 /** Where a container executor puts each dir: Heroku's usual paths. */
@@ -123,6 +141,7 @@ export async function compileApp(o: CompileOptions): Promise<CompileResult> {
       buildpacks: chosen.map(({ bp, name }) => ({ name, url: bp.url })),
       processTypes,
       description: chosen.map((c) => c.name).join(', '),
+      healthchecks: await readHealthchecks(o),
     };
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -11,80 +11,12 @@
  *   old one once the new one is up (no request dropped); other types stop first (no two clocks at once).
  */
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
-import { dynoContainerId, type DynoExit, type DynoHandle, type DynoSpec, type DynoStats, type Runner, type StartOptions } from './index.js';
-import type { DynoSize } from './sizes.js';
+import type { AgentOptions, DesiredDyno, DynoReport, DynoState } from './agent-types.js';
+import { dynoOutput } from './dyno-output.js';
+import { runHealthChecks, waitForPort } from './health-check.js';
+import { dynoContainerId, type DynoExit, type DynoHandle, type DynoSpec, type DynoStats, type StartOptions } from './index.js';
 
-export interface DesiredDyno {
-  appId: string;
-  app: string;
-  type: string;
-  name: string;
-  release: { id: string; version: number; slugDigest: string };
-  command: string;
-  config: Record<string, string>;
-  size: DynoSize;
-  /** Changes whenever the dyno must be replaced: a new release, another size, a restart. */
-  generation: string;
-}
-
-export type DynoState = 'starting' | 'up' | 'crashed' | 'stopping';
-
-export interface DynoReport {
-  id: string;
-  appId: string;
-  name: string;
-  type: string;
-  releaseId: string;
-  command: string;
-  size: string;
-  state: DynoState;
-  host?: string;
-  port?: number;
-  restarts: number;
-  exitCode?: number | null;
-  startedAt: Date;
-}
-
-export interface AgentStore {
-  desired(): Promise<DesiredDyno[]>;
-  report(r: DynoReport): Promise<void>;
-  forget(id: string): Promise<void>;
-  /** Removes every dyno row this agent reported before it (re)started. */
-  reset(): Promise<void>;
-  stats(id: string, s: DynoStats): Promise<void>;
-}
-
-export interface LogSink {
-  write(appId: string, source: 'app' | 'slipway', dyno: string, line: string): void;
-}
-
-export interface AgentOptions {
-  runner: Runner;
-  store: AgentStore;
-  logs: LogSink;
-  bootTimeoutMs?: number;
-  stopGraceMs?: number;
-  /** The first delayed restart (the second crash); later ones double it up to maxBackoffMs. */
-  backoffMs?: number;
-  maxBackoffMs?: number;
-  /** A dyno up this long has its crash count reset. */
-  resetAfterMs?: number;
-  reconcileMs?: number;
-  statsMs?: number;
-  /**
-   * Resolves once no router sends requests to the app's dynos reported stopping (or no longer routable): a web
-   * dyno that was up gets its SIGTERM only then. Without it, drainMs is waited instead.
-   */
-  routesDropped?: (appId: string) => Promise<unknown>;
-  /** Without routesDropped: how long a web dyno is out of the routes before its SIGTERM. */
-  drainMs?: number;
-  /** Output lines per dyno per second before lines are dropped (L10). */
-  maxLinesPerSecond?: number;
-  /** A one-off dyno running this long is stopped (Heroku cycles them after a day). */
-  oneOffMaxAgeMs?: number;
-  onError?: (what: string, e: Error) => void;
-}
+export type { AgentOptions, AgentStore, DesiredDyno, DynoReport, DynoState, LogSink } from './agent-types.js';
 
 interface Instance {
   spec: DynoSpec;
@@ -105,7 +37,12 @@ interface Instance {
 
 interface Slot {
   key: string;
+  /** The dyno of the app's current release. */
   desired?: DesiredDyno;
+  /** The dyno of a release being deployed, if one is. */
+  candidate?: DesiredDyno;
+  /** A candidate that crashed or failed its checks: kept (state crashed) for the deploy to read, never restarted. */
+  failedCandidate?: Instance;
   current?: Instance;
   next?: Instance;
   crashes: number;
@@ -120,8 +57,6 @@ interface Slot {
 
 const describe = (s: number | null) => (s === null ? 'unknown' : String(s));
 
-/** Past this many times the lines-per-second cap within a second, a dyno's output is held back, not read. */
-const HOLD_AFTER = 4;
 
 export function backoffDelay(crashes: number, baseMs: number, maxMs: number): number {
   if (crashes <= 1) return 0;
@@ -143,6 +78,7 @@ export function createAgent(o: AgentOptions) {
   let again = false;
 
   const fail = (what: string) => (e: Error) => o.onError?.(what, e);
+  const output = (spec: DynoSpec) => dynoOutput(spec, { maxLines, logs: o.logs, event: (line) => event(spec, spec.name, line), later });
   /** The routers no longer send to the app's stopping dynos: confirmed by them, or (with no way to ask) timed. */
   const drained = (appId: string): Promise<unknown> =>
     o.routesDropped ? o.routesDropped(appId).catch(fail('waiting for the routers')) : drainMs > 0 ? new Promise((r) => later(drainMs, () => r(undefined))) : Promise.resolve();
@@ -177,69 +113,21 @@ export function createAgent(o: AgentOptions) {
     void report(inst);
   }
 
-  /**
-   * Lines per dyno per second; beyond the cap they are dropped and counted (Heroku's L10). The count is logged when
-   * the second is over, whether or not the dyno writes again. A dyno writing at several times the cap (`yes`) has
-   * its output held back for the rest of the second, so reading what would be dropped cannot cost the agent a
-   * core: its writes wait on the full pipe.
-   */
-  function outputFor(spec: DynoSpec): (line: string) => void | number {
-    let windowStart = Date.now();
-    let count = 0;
-    let dropped = 0;
-    const report = () => {
-      if (dropped === 0) return;
-      event(spec, spec.name, `Error L10 (output buffer overflow) -> ${dropped} log lines dropped: the dyno wrote more than ${maxLines} lines a second`);
-      dropped = 0;
-    };
-    return (line) => {
-      const now = Date.now();
-      if (now - windowStart >= 1000) {
-        report();
-        windowStart = now;
-        count = 0;
-      }
-      if (++count <= maxLines) {
-        o.logs.write(spec.appId, 'app', spec.name, line);
-        return undefined;
-      }
-      if (dropped++ === 0) later(Math.max(0, windowStart + 1000 - now), report);
-      // Until just past the second's end (a timer may fire a millisecond early), so reading resumes in a new one.
-      if (count > maxLines * HOLD_AFTER) return windowStart + 1005 - now;
-    };
-  }
-
-  async function waitForPort(host: string, port: number, deadline: number, alive: () => boolean): Promise<boolean> {
-    while (Date.now() < deadline && alive()) {
-      const ok = await new Promise<boolean>((resolve) => {
-        const s = connect({ host, port });
-        s.setTimeout(1000, () => s.destroy());
-        s.once('connect', () => (s.destroy(), resolve(true)));
-        s.once('error', () => resolve(false));
-        s.once('close', () => resolve(false));
-      });
-      if (ok) return true;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return false;
-  }
-
   async function start(slot: Slot, d: DesiredDyno, as: 'current' | 'next'): Promise<void> {
-    const restarts = slot.crashes;
     const spec: DynoSpec = {
       id: dynoContainerId(d.app, d.name, randomBytes(4).toString('hex').slice(0, 6)),
       app: d.app, appId: d.appId, name: d.name, type: d.type, release: d.release, command: d.command, config: d.config, size: d.size,
     };
-    const inst: Instance = { spec, desired: d, state: 'starting', startedAt: new Date(), restarts };
+    const inst: Instance = { spec, desired: d, state: 'starting', startedAt: new Date(), restarts: d.candidate ? 0 : slot.crashes };
     slot[as] = inst;
-    if (slot.crashed) {
+    if (slot.crashed && !d.candidate) {
       void forget(slot.crashed);
       slot.crashed = undefined;
     }
-    event(d, d.name, `Starting process with command \`${d.command}\``);
+    event(d, d.name, `Starting process with command \`${d.command}\`${d.candidate ? ` (release v${d.release.version}, being deployed)` : ''}`);
     void report(inst);
     try {
-      inst.handle = await launch(inst, { onLine: outputFor(spec) });
+      inst.handle = await launch(inst, { onLine: output(spec) });
     } catch (e) {
       event(d, d.name, `Error: the dyno could not start: ${(e as Error).message}`);
       inst.exit = { code: null, oomKilled: false };
@@ -253,22 +141,20 @@ export function createAgent(o: AgentOptions) {
       onExit(slot, inst);
     });
     if (inst.stopping) return; // stopped while it launched: stop() takes it from here
-    if (d.type !== 'web') {
-      inst.upAt = Date.now();
-      setState(inst, 'up');
-      return;
+    const alive = () => !exited && !inst.stopping;
+    if (d.type === 'web' && !(await waitForPort(inst.handle.host, inst.handle.port, Date.now() + bootTimeoutMs, alive))) {
+      if (!alive()) return;
+      return failBoot(inst, `Error R10 (Boot timeout) -> Web process failed to bind to $PORT within ${Math.round(bootTimeoutMs / 1000)} seconds of launch`);
     }
-    const ok = await waitForPort(inst.handle.host, inst.handle.port, Date.now() + bootTimeoutMs, () => !exited && !inst.stopping);
-    if (exited || inst.stopping) return;
-    if (!ok) {
-      inst.bootFailed = true;
-      event(d, d.name, `Error R10 (Boot timeout) -> Web process failed to bind to $PORT within ${Math.round(bootTimeoutMs / 1000)} seconds of launch`);
-      event(d, d.name, 'Stopping process with SIGKILL');
-      await o.runner.signal(spec.id, 'KILL');
-      return;
+    if (d.checks?.length) {
+      const why = await runHealthChecks(inst.handle.host, inst.handle.port, d.checks, inst.startedAt.getTime(), alive);
+      if (!alive()) return;
+      if (why) return failBoot(inst, `Error: health ${why}`);
     }
+    if (!alive()) return;
     inst.upAt = Date.now();
     setState(inst, 'up');
+    if (d.candidate) return void kick(); // promoted by reconcile once its release is current
     // A replacement is up: it takes over and the instance it replaces drains.
     if (as === 'next' && slot.next === inst) {
       const old = slot.current;
@@ -276,6 +162,14 @@ export function createAgent(o: AgentOptions) {
       slot.next = undefined;
       if (old) void stop(old);
     }
+  }
+
+  /** A dyno that did not come up (R10, a failed check): said in the log, killed, then handled as a crash. */
+  async function failBoot(inst: Instance, why: string): Promise<void> {
+    inst.bootFailed = true;
+    event(inst.spec, inst.spec.name, why);
+    event(inst.spec, inst.spec.name, 'Stopping process with SIGKILL');
+    await o.runner.signal(inst.spec.id, 'KILL');
   }
 
   function onExit(slot: Slot, inst: Instance): void {
@@ -287,6 +181,14 @@ export function createAgent(o: AgentOptions) {
   }
 
   function crashed(slot: Slot, inst: Instance): void {
+    if (inst.desired.candidate) {
+      // A release being deployed failed here: the deploy reads this row and fails the release; no restart.
+      if (slot.next === inst) slot.next = undefined;
+      setState(inst, 'crashed');
+      if (slot.failedCandidate && slot.failedCandidate !== inst) void forget(slot.failedCandidate);
+      slot.failedCandidate = inst;
+      return;
+    }
     if (slot.current === inst) slot.current = undefined;
     if (slot.next === inst) slot.next = undefined;
     if (inst.upAt && Date.now() - inst.upAt >= resetAfterMs) slot.crashes = 0;
@@ -337,45 +239,86 @@ export function createAgent(o: AgentOptions) {
     return inst.stopping;
   }
 
+  /**
+   * A release being deployed, in one slot: its candidate starts beside the current dyno, and takes over once its
+   * release is the current one; a next instance that belongs to neither release (its deploy failed, or another
+   * came) is stopped.
+   */
+  function settleCandidate(slot: Slot): void {
+    const { desired: d, candidate: c } = slot;
+    const next = slot.next;
+    if (next && next.desired.generation !== d?.generation && next.desired.generation !== c?.generation) {
+      slot.next = undefined;
+      void stop(next);
+    }
+    if (slot.failedCandidate && slot.failedCandidate.desired.generation !== c?.generation) {
+      void forget(slot.failedCandidate);
+      slot.failedCandidate = undefined;
+    }
+    const n = slot.next;
+    if (n?.desired.candidate && d && n.desired.generation === d.generation && n.state === 'up' && slot.current?.desired.generation !== d.generation) {
+      const old = slot.current;
+      slot.current = n;
+      n.desired = d; // a dyno of the current release from now on: restarted like any other
+      slot.next = undefined;
+      if (old) void stop(old);
+    }
+    if (c && !slot.next && slot.current?.desired.generation !== c.generation && slot.failedCandidate?.desired.generation !== c.generation) {
+      void start(slot, c, 'next').catch(fail('start'));
+    }
+  }
+
+  /** The slot's dyno of the current release: started, restarted after its backoff, or replaced on a new generation. */
+  function keepCurrent(slot: Slot, d: DesiredDyno, now: number): void {
+    const cur = slot.current;
+    if (!cur && !slot.next) {
+      slot.restart = false;
+      if (now >= slot.restartAt) void start(slot, d, 'current').catch(fail('start'));
+      else if (slot.wakeAt !== slot.restartAt) {
+        // Not due yet (a timer may fire a millisecond before the wall clock says so): look again when it is.
+        slot.wakeAt = slot.restartAt;
+        later(slot.restartAt - now + 1, () => void kick());
+      }
+      return;
+    }
+    if (cur && (cur.desired.generation !== d.generation || slot.restart) && !slot.next && !cur.stopping && now >= slot.restartAt) {
+      slot.restart = false;
+      if (d.type === 'web' && cur.state === 'up') void start(slot, d, 'next').catch(fail('start'));
+      else void stop(cur).then(() => {
+        if (slot.current === cur) slot.current = undefined;
+        kick();
+      });
+    }
+  }
+
   async function reconcileOnce(): Promise<void> {
-    const desired = await o.store.desired();
     const now = Date.now();
-    const wanted = new Map(desired.map((d) => [`${d.appId}/${d.name}`, d]));
-    for (const [key, d] of wanted) {
+    const wanted = new Map<string, { d?: DesiredDyno; c?: DesiredDyno }>();
+    for (const x of await o.store.desired()) {
+      const key = `${x.appId}/${x.name}`;
+      const w = wanted.get(key) ?? {};
+      if (x.candidate) w.c = x;
+      else w.d = x;
+      wanted.set(key, w);
+    }
+    for (const [key, { d, c }] of wanted) {
       let slot = slots.get(key);
       if (!slot) slots.set(key, (slot = { key, crashes: 0, restartAt: 0 }));
-      const generationChanged = slot.desired && slot.desired.generation !== d.generation;
-      slot.desired = d;
-      if (generationChanged) {
+      if (d && slot.desired && slot.desired.generation !== d.generation) {
         slot.crashes = 0; // a new release or a restart starts the count again
         slot.restartAt = 0;
       }
-      const cur = slot.current;
-      if (!cur && !slot.next) {
-        slot.restart = false;
-        if (now >= slot.restartAt) void start(slot, d, 'current').catch(fail('start'));
-        else if (slot.wakeAt !== slot.restartAt) {
-          // Not due yet (a timer may fire a millisecond before the wall clock says so): look again when it is.
-          slot.wakeAt = slot.restartAt;
-          later(slot.restartAt - now + 1, () => void kick());
-        }
-        continue;
-      }
-      if (cur && (cur.desired.generation !== d.generation || slot.restart) && !slot.next && !cur.stopping && now >= slot.restartAt) {
-        slot.restart = false;
-        if (d.type === 'web' && cur.state === 'up') void start(slot, d, 'next').catch(fail('start'));
-        else void stop(cur).then(() => {
-          if (slot.current === cur) slot.current = undefined;
-          kick();
-        });
-      }
+      slot.desired = d;
+      slot.candidate = c;
+      settleCandidate(slot);
+      if (d) keepCurrent(slot, d, now);
     }
     for (const [key, slot] of slots) {
       if (wanted.has(key)) continue;
       slot.desired = undefined;
       const all = [slot.current, slot.next].filter((i): i is Instance => !!i);
       slots.delete(key);
-      if (slot.crashed) void forget(slot.crashed);
+      for (const gone of [slot.crashed, slot.failedCandidate]) if (gone) void forget(gone);
       for (const inst of all) void stop(inst);
     }
   }
@@ -420,7 +363,7 @@ export function createAgent(o: AgentOptions) {
     oneOffs.set(spec.id, inst);
     event(d, d.name, `Starting process with command \`${d.command}\`${io.onData ? ' (attached)' : ''}`);
     try {
-      inst.handle = await launch(inst, { onLine: outputFor(spec), stdin: io.stdin, onData: io.onData });
+      inst.handle = await launch(inst, { onLine: output(spec), stdin: io.stdin, onData: io.onData });
       inst.state = 'up';
       await report(inst);
       event(d, d.name, 'State changed from starting to up');
@@ -489,7 +432,7 @@ export function createAgent(o: AgentOptions) {
       clearInterval(loop);
       clearInterval(statsLoop);
       await running;
-      const all = [...slots.values()].flatMap((s) => [s.current, s.next, s.crashed]).filter((i): i is Instance => !!i);
+      const all = [...slots.values()].flatMap((s) => [s.current, s.next, s.crashed, s.failedCandidate]).filter((i): i is Instance => !!i);
       for (const inst of oneOffs.values()) if (inst.handle) await o.runner.signal(inst.spec.id, 'KILL');
       slots.clear();
       await Promise.all(all.map((i) => (i.exit ? forget(i) : stop(i))));
@@ -504,7 +447,7 @@ export function createAgent(o: AgentOptions) {
      * tidied away yet (an app's log stream, an unpacked slug).
      */
     inUse(): { apps: Set<string>; digests: Set<string> } {
-      const all = [...[...slots.values()].flatMap((s) => [s.current, s.next, s.crashed]), ...stopping, ...oneOffs.values()].filter((i): i is Instance => !!i);
+      const all = [...[...slots.values()].flatMap((s) => [s.current, s.next, s.crashed, s.failedCandidate]), ...stopping, ...oneOffs.values()].filter((i): i is Instance => !!i);
       return { apps: new Set(all.map((i) => i.spec.appId)), digests: new Set(all.map((i) => i.spec.release.slugDigest)) };
     },
     /** What runs now, for tests and diagnostics. */

@@ -22,6 +22,7 @@ import { createDomainService } from './services/domains.js';
 import { createAppTeardown } from './services/app-teardown.js';
 import { createLoginGuard } from './services/login-guard.js';
 import { closeStreamFollowers } from './logs/stream-follow.js';
+import { createPipeline, type Pipeline } from './queue.js';
 import { createAgentRegistry } from './plane/agents.js';
 import { createLogSessions } from './logs/log-sessions.js';
 import { createOneOffStore } from './oneoff.js';
@@ -32,6 +33,8 @@ export interface Platform {
   db: Db;
   redis: Redis;
   services: ReturnType<typeof createServices>;
+  /** The stages' queues: what starts a build, a release or a deploy. */
+  pipeline: Pipeline;
   urls: UrlInfo;
   close(): Promise<void>;
 }
@@ -39,7 +42,7 @@ export interface Platform {
 /** Where the api role listens for pre-receive hooks. */
 export const hookSocketPath = (config: Config) => join(config.dataDir, 'run', 'git-hook.sock');
 
-export function createServices(config: Config, db: Db, events: EventBus, redis: Redis) {
+export function createServices(config: Config, db: Db, events: EventBus, redis: Redis, pipeline?: Pipeline) {
   const repos = createRepoStore(join(config.dataDir, 'repos'), (path) => installHook(path, hookSocketPath(config), config.maxPushBytes));
   const users = createUserService(db, { singleUser: config.buildIsolation === 'host' });
   const appChanged = async (appId: string) => {
@@ -51,7 +54,7 @@ export function createServices(config: Config, db: Db, events: EventBus, redis: 
   const domains = createDomainService({ db, baseDomain: config.baseDomain, platformHosts: [new URL(config.publicUrl).hostname], ownership, changed: appChanged });
   const collaborators = createCollaboratorService(db);
   const builds = createBuildService(db, { perHour: config.quotas.buildsPerHour });
-  const releases = createReleaseService(db, events);
+  const releases = createReleaseService(db, events, pipeline);
   const dynos = createDynoService(db, events, {
     maxQuantity: config.maxDynos, sizes: config.dynoSizes, oneOffsPerApp: config.quotas.oneOffsPerApp, userMaxSize: config.quotas.userMaxSize,
   });
@@ -84,13 +87,16 @@ export async function openPlatform(config: Config, opts: { migrate?: boolean; po
     await db.end();
     throw e;
   }
+  const pipeline = createPipeline(redisUrl, config.redisPrefix);
   return {
     config,
     db,
     redis,
-    services: createServices(config, db, createEventBus(redis, config.redisPrefix), redis),
+    services: createServices(config, db, createEventBus(redis, config.redisPrefix), redis, pipeline),
+    pipeline,
     urls: { publicUrl: config.publicUrl, baseDomain: config.baseDomain, routerPort: config.routerPort },
     async close() {
+      await pipeline.close();
       closeStreamFollowers(redis);
       redis.disconnect();
       await db.end();

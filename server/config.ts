@@ -44,6 +44,7 @@
  * | SLIPWAY_BUILDPACK_DIRS   | (none: host-path buildpacks refused)      | colon-separated dirs buildpacks may be used from by absolute path |
  * | SLIPWAY_BUILD_CA_BUNDLE  | /etc/ssl/certs/ca-certificates.crt if any | CA certificates builds trust (NODE_EXTRA_CA_CERTS, cafile) |
  * | SLIPWAY_DYNO_PORT        | 5000                                      | $PORT inside every dyno (each has its own netns) |
+ * | SLIPWAY_DEPLOY_VERIFY    | on                                        | off: a release counts once made, without waiting for its dynos |
  * | SLIPWAY_BOOT_TIMEOUT     | 60 (seconds)                              | a web dyno must accept TCP on $PORT by then (R10) |
  * | SLIPWAY_STOP_GRACE       | 30 (seconds)                              | SIGTERM to SIGKILL when a dyno stops (R12)      |
  * | SLIPWAY_CRASH_BACKOFF    | 10 (seconds)                              | the first delayed restart; doubles up to 5 min  |
@@ -106,6 +107,8 @@ export interface Config {
   bridge: string;
   nat: boolean;
   dynoPort: number;
+  /** Deploys wait for the new release's dynos (and their checks) before it counts; apps may turn it off. */
+  deployVerify: boolean;
   bootTimeoutMs: number;
   stopGraceMs: number;
   crashBackoffMs: number;
@@ -204,6 +207,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     buildpackDirs: pathList('SLIPWAY_BUILDPACK_DIRS', env.SLIPWAY_BUILDPACK_DIRS),
     buildCaBundle: env.SLIPWAY_BUILD_CA_BUNDLE || (existsSync('/etc/ssl/certs/ca-certificates.crt') ? '/etc/ssl/certs/ca-certificates.crt' : undefined),
     dynoPort: port('SLIPWAY_DYNO_PORT', env.SLIPWAY_DYNO_PORT, 5000),
+    deployVerify: oneOf('SLIPWAY_DEPLOY_VERIFY', env.SLIPWAY_DEPLOY_VERIFY, ['on', 'off'] as const, 'on') === 'on',
     bootTimeoutMs: positiveNumber('SLIPWAY_BOOT_TIMEOUT', env.SLIPWAY_BOOT_TIMEOUT, 60) * 1000,
     stopGraceMs: positiveNumber('SLIPWAY_STOP_GRACE', env.SLIPWAY_STOP_GRACE, 30) * 1000,
     crashBackoffMs: positiveNumber('SLIPWAY_CRASH_BACKOFF', env.SLIPWAY_CRASH_BACKOFF, 10) * 1000,
@@ -258,6 +262,7 @@ export function configToEnv(c: Config): Env {
     SLIPWAY_BRIDGE: c.bridge,
     SLIPWAY_NAT: String(c.nat),
     SLIPWAY_DYNO_PORT: String(c.dynoPort),
+    SLIPWAY_DEPLOY_VERIFY: c.deployVerify ? 'on' : 'off',
     SLIPWAY_BOOT_TIMEOUT: String(c.bootTimeoutMs / 1000),
     SLIPWAY_STOP_GRACE: String(c.stopGraceMs / 1000),
     SLIPWAY_CRASH_BACKOFF: String(c.crashBackoffMs / 1000),

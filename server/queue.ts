@@ -1,8 +1,12 @@
-/** The job queues (BullMQ on Redis). Stage handlers are looked up by job name. */
+/**
+ * The job queues (BullMQ on Redis), one per stage after Receive: builds (source → slug), releases (the release row
+ * and its release phase), deploys (the release's dynos started and verified). Each stage puts the next one's job
+ * on its queue (the Pipeline); a worker maps each job name to its stage handler.
+ */
 import { Queue, Worker, type Job, type ConnectionOptions } from 'bullmq';
 import { redisOptions } from './redis.js';
 
-export const QUEUES = { builds: 'builds' } as const;
+export const QUEUES = { builds: 'builds', releases: 'releases', deploys: 'deploys' } as const;
 
 export type StageHandler = (job: Job) => Promise<unknown>;
 
@@ -13,10 +17,47 @@ export interface BuildJob {
   sourceFile?: string | null;
 }
 
+/** A release job: a build's slug to make a release of, or a release made already (a config change, a rollback). */
+export interface ReleaseJob {
+  buildId?: string;
+  slugId?: string;
+  releaseId?: string;
+}
+
+/** A deploy job: the release to start and verify, and the build it came from (whose log the pusher follows). */
+export interface DeployJob {
+  releaseId: string;
+  buildId?: string;
+}
+
+const ONCE = { removeOnComplete: 1000, removeOnFail: 1000, attempts: 1 };
+
 /** The one way onto the builds queue: one attempt (a retry would run the build twice), job id = build id. */
 export async function enqueueBuild(queue: Queue, job: BuildJob): Promise<void> {
-  await queue.add('build', job, { jobId: job.buildId, removeOnComplete: 1000, removeOnFail: 1000, attempts: 1 });
+  await queue.add('build', job, { jobId: job.buildId, ...ONCE });
 }
+
+/** The stages' queues, made on first use; every process that starts a stage holds one. */
+export function createPipeline(redisUrl: string | undefined, prefix: string) {
+  const queues = new Map<string, Queue>();
+  const queue = (name: string): Queue => {
+    if (!redisUrl) throw new Error('REDIS_URL is not set: the pipeline needs Redis');
+    let q = queues.get(name);
+    if (!q) queues.set(name, (q = createQueue(redisUrl, prefix, name)));
+    return q;
+  };
+  return {
+    build: (job: BuildJob) => enqueueBuild(queue(QUEUES.builds), job),
+    release: async (job: ReleaseJob) => void (await queue(QUEUES.releases).add('release', job, ONCE)),
+    deploy: async (job: DeployJob) => void (await queue(QUEUES.deploys).add('deploy', job, { jobId: `deploy-${job.releaseId}`, ...ONCE })),
+    async close(): Promise<void> {
+      await Promise.all([...queues.values()].map((q) => q.close()));
+      queues.clear();
+    },
+  };
+}
+
+export type Pipeline = ReturnType<typeof createPipeline>;
 
 export function bullConnection(redisUrl: string): ConnectionOptions {
   return { ...redisOptions(redisUrl), maxRetriesPerRequest: null };

@@ -2,13 +2,28 @@ import type { Command } from 'commander';
 import { CliError } from '../api-client.js';
 import { appOption, appPath, type Ctx } from '../context.js';
 
-interface Release { version: number; description: string }
+interface Release { version: number; description: string; status: 'pending' | 'succeeded' | 'failed'; failure?: string | null }
 
 /** Shell-safe single quoting for `config --shell` output (printed, never run). */
 const shellQuote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
 
 export function registerConfig(program: Command, ctx: Ctx): void {
   const latest = async (name: string) => (await (await ctx.api()).get<Release[]>(`${appPath(name)}/releases`, { range: 'version ..; order=desc, max=1' }))[0];
+  /**
+   * Waits for a release to be deployed (its dynos up and verified), then says so after `what... `; a failed one is
+   * an error naming why (the running release kept serving).
+   */
+  const settled = async (name: string, version: number | undefined, what: string): Promise<void> => {
+    const api = await ctx.api();
+    let rel = version === undefined ? undefined : await api.get<Release>(`${appPath(name)}/releases/${version}`);
+    const until = Date.now() + 600_000;
+    while (rel?.status === 'pending' && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 500));
+      rel = await api.get<Release>(`${appPath(name)}/releases/${version}`);
+    }
+    if (rel?.status === 'failed') throw new CliError(`${what}... failed, v${rel.version}: ${rel.failure ?? 'the release failed'}. The running release keeps serving.`);
+    ctx.print(`${what}... done, v${rel?.version ?? version}${rel?.status === 'pending' ? ' (still deploying)' : ''}`);
+  };
 
   program
     .command('config')
@@ -48,8 +63,7 @@ export function registerConfig(program: Command, ctx: Ctx): void {
       }
       const name = await ctx.app(opts);
       await (await ctx.api()).patch(`${appPath(name)}/config-vars`, body);
-      const rel = await latest(name);
-      ctx.print(`Setting ${Object.keys(body).join(', ')} on ${name}... done, v${rel?.version}`);
+      await settled(name, (await latest(name))?.version, `Setting ${Object.keys(body).join(', ')} on ${name}`);
     });
 
   program
@@ -59,8 +73,7 @@ export function registerConfig(program: Command, ctx: Ctx): void {
     .action(async (keys: string[], opts: { app?: string }) => {
       const name = await ctx.app(opts);
       await (await ctx.api()).patch(`${appPath(name)}/config-vars`, Object.fromEntries(keys.map((k) => [k, null])));
-      const rel = await latest(name);
-      ctx.print(`Unsetting ${keys.join(', ')} on ${name}... done, v${rel?.version}`);
+      await settled(name, (await latest(name))?.version, `Unsetting ${keys.join(', ')} on ${name}`);
     });
 
   program
@@ -79,6 +92,6 @@ export function registerConfig(program: Command, ctx: Ctx): void {
         target = String(previous.version);
       }
       const rel = await api.post<Release>(`${appPath(name)}/releases`, { release: target });
-      ctx.print(`Rolling back ${name} to v${target}... done, v${rel.version}`);
+      await settled(name, rel.version, `Rolling back ${name} to v${target}`);
     });
 }

@@ -134,7 +134,8 @@ export function serializeBuild(b: Build, u: UrlInfo) {
   };
 }
 
-export function serializeRelease(r: Release) {
+/** Heroku's Release; `failure` (why a failed one failed) is Slipway's, beside Heroku's fields. */
+export function serializeRelease(r: Release, u: UrlInfo) {
   return {
     id: r.id,
     addon_plan_names: [],
@@ -145,9 +146,12 @@ export function serializeRelease(r: Release) {
     current: r.current,
     description: r.description,
     eligible_for_rollback: r.status === 'succeeded' && r.slug_id !== null,
+    // Heroku's clients read this URL without a token (theirs are signed); Slipway's output of a release is at
+    // /apps/{app}/releases/{id}/output behind the token, so it is not offered here.
     output_stream_url: null,
     slug: r.slug_id ? { id: r.slug_id } : null,
     status: r.status,
+    failure: r.failure,
     user: { email: r.user_email, id: r.user_id },
     version: r.version,
     process_types: r.process_types,

@@ -30,10 +30,11 @@ export interface BuildLogLimits {
 const KEEP_SECONDS = 7 * 24 * 3600;
 const MAX_LINE = 10_000;
 
-export function createRedisBuildLog(redis: Redis, prefix: string, limits: BuildLogLimits = {}): BuildLog {
+/** A build's log (`buildlog`), or a release's output (`releaselog`: its release phase and deploy), by id. */
+export function createRedisBuildLog(redis: Redis, prefix: string, limits: BuildLogLimits = {}, kind: 'buildlog' | 'releaselog' = 'buildlog'): BuildLog {
   const maxLines = limits.maxLines ?? 10_000;
   const maxBytes = limits.maxBytes ?? 4 << 20;
-  const key = (id: string) => `${prefix}:buildlog:${id}`;
+  const key = (id: string) => `${prefix}:${kind}:${id}`;
   /** What each build running in this process has written; a build whose worker died leaves its entry to be pruned. */
   const written = new Map<string, { lines: number; bytes: number; dropped: number; at: number }>();
   const tally = (id: string) => {

@@ -1,39 +1,42 @@
 /**
  * The agent's side of the control-plane contract, on PostgreSQL: the dynos it should run (formation × each app's
- * current release), its reports of what runs, and the one-offs the API created for it to start.
+ * current release, and × the release being deployed, as candidates), its reports of what runs, and the one-offs the
+ * API created for it to start.
  */
 import { dynoSize } from '../../runner/index.js';
 import type { AgentStore, DesiredDyno, DynoReport } from '../../runner/agent.js';
 import type { DynoStats } from '../../runner/index.js';
 import type { Db } from '../db/pool.js';
 import type { EventBus } from '../events.js';
-import { currentReleaseId } from './current-release.js';
+import { currentReleaseId, deployingReleaseId } from './current-release.js';
+import type { HealthCheck } from '../../runner/health-check.js';
 
 /** The agent's view of Postgres: desired dynos from formation × current release, and its reports back. */
 export function createPgAgentStore(db: Db, agentId: string, events: EventBus | undefined): AgentStore {
   const publish = (appId: string) => events?.publish({ kind: 'dynos', appId });
   return {
     async desired(): Promise<DesiredDyno[]> {
+      const formation = (release: string, candidate: boolean) => `
+        SELECT a.id AS app_id, a.name AS app, f.type, f.quantity, f.size, r.id AS release_id, r.version, r.config,
+               r.process_types ->> f.type AS command, s.digest, s.healthchecks -> f.type AS checks, ${candidate} AS candidate
+          FROM formation f JOIN apps a ON a.id = f.app_id
+          JOIN releases r ON r.id = ${release}
+          LEFT JOIN slugs s ON s.id = r.slug_id
+         WHERE f.quantity > 0`;
       const r = await db.query<{
         app_id: string; app: string; type: string; quantity: number; size: string; release_id: string; version: number;
-        config: Record<string, string>; command: string | null; digest: string | null;
-      }>(
-        `SELECT a.id AS app_id, a.name AS app, f.type, f.quantity, f.size, cr.id AS release_id, cr.version, cr.config,
-                cr.process_types ->> f.type AS command, s.digest
-           FROM formation f JOIN apps a ON a.id = f.app_id
-           JOIN releases cr ON cr.id = ${currentReleaseId('a.id')}
-           LEFT JOIN slugs s ON s.id = cr.slug_id
-          WHERE f.quantity > 0`,
-      );
+        config: Record<string, string>; command: string | null; digest: string | null; checks: HealthCheck[] | null; candidate: boolean;
+      }>(`${formation(currentReleaseId('a.id'), false)} UNION ALL ${formation(deployingReleaseId('a.id'), true)}`);
       const out: DesiredDyno[] = [];
       for (const row of r.rows) {
-        if (!row.command || !row.digest) continue; // the current release has no such type, or no slug yet
+        if (!row.command || !row.digest) continue; // the release has no such type, or no slug yet
         const size = dynoSize(row.size) ?? dynoSize(undefined)!;
         for (let i = 1; i <= row.quantity; i++) {
           out.push({
             appId: row.app_id, app: row.app, type: row.type, name: `${row.type}.${i}`, command: row.command, config: row.config, size,
             release: { id: row.release_id, version: row.version, slugDigest: row.digest },
             generation: `${row.release_id}/${size.name}`,
+            ...(row.candidate ? { candidate: true, checks: Array.isArray(row.checks) ? row.checks : undefined } : {}),
           });
         }
       }

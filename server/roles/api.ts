@@ -13,7 +13,6 @@ import { createGitHandler, PushRegistry } from '../git/git-http.js';
 import { isGitPath } from '../git/git-path.js';
 import { installAllHooks } from '../git/hooks.js';
 import type { Logger } from '../log.js';
-import { createQueue, QUEUES } from '../queue.js';
 import { createReceiveServer } from '../stages/receive.js';
 import { dualProtocolServer, loadTls } from '../tls.js';
 import { WEB_DIST } from '../paths.js';
@@ -23,13 +22,12 @@ import { closeServer, listen } from './listen.js';
 
 /** The api role: REST API, dashboard and git over HTTP on one port; the Receive stage's hook socket. */
 export async function startApiRole(p: Platform, log: Logger): Promise<{ server: Server | NetServer; stop(): Promise<void> }> {
-  const { redisUrl } = requireUrls(p.config);
+  requireUrls(p.config);
   const buildLog = createRedisBuildLog(p.redis, p.config.redisPrefix);
-  const queue = createQueue(redisUrl, p.config.redisPrefix, QUEUES.builds);
   const pushes = new PushRegistry();
   const socketPath = hookSocketPath(p.config);
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
-  const receive = createReceiveServer({ socketPath, pushes, builds: p.services.builds, queue, buildLog, db: p.db, repos: p.services.repos, apps: p.services.apps, log: log.child('receive') });
+  const receive = createReceiveServer({ socketPath, pushes, builds: p.services.builds, pipeline: p.pipeline, buildLog, db: p.db, repos: p.services.repos, apps: p.services.apps, log: log.child('receive') });
   await receive.listen();
   const hooks = await installAllHooks(join(p.config.dataDir, 'repos'), socketPath, p.config.maxPushBytes);
   log.debug('hooks installed', { repos: hooks });
@@ -41,8 +39,8 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
     health: () => readHealth(p.redis, p.config.redisPrefix),
     dashboardDir: WEB_DIST,
     extraRoutes: [
-      buildRoutes({ ...p.services, buildLog, queue, urls: p.urls }),
-      configRoutes(p.services),
+      buildRoutes({ ...p.services, buildLog, releaseLog: createRedisBuildLog(p.redis, p.config.redisPrefix, {}, 'releaselog'), pipeline: p.pipeline, urls: p.urls }),
+      configRoutes({ ...p.services, urls: p.urls }),
       domainRoutes({ ...p.services, urls: p.urls }),
       dynoRoutes({ ...p.services, urls: p.urls, rendezvousHost: new URL(p.config.publicUrl).hostname }),
     ],
@@ -80,7 +78,6 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
         await new Promise((r) => dual.listener.close(r));
         await Promise.all([closeServer(server), closeServer(dual.https)]);
         await receive.close();
-        await queue.close();
       },
     };
   }
@@ -89,7 +86,6 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
     async stop() {
       await closeServer(server);
       await receive.close();
-      await queue.close();
     },
   };
 }

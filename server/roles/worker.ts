@@ -11,7 +11,11 @@ import type { Logger } from '../log.js';
 import { createStageWorker, QUEUES } from '../queue.js';
 import { redisMemoryProblem } from '../redis.js';
 import { createAddressService } from '../services/addresses.js';
-import { createBuildStage, type BuildStageDeps } from '../stages/build.js';
+import { createBuildStage } from '../stages/build.js';
+import { createReleaseStage, type ReleasePhase } from '../stages/release.js';
+import { createDeployStage } from '../stages/deploy.js';
+import { createDeployWatch } from '../plane/deploys.js';
+import { formatEntry, tailLog } from '../logs/app-log.js';
 import { createNetnsLeaser } from '../../runner/netns-lease.js';
 import { createOneOffRunner } from '../../runner/one-off.js';
 import { unpackedSlug } from '../../runner/slug-cache.js';
@@ -22,7 +26,7 @@ import { tmpdir } from 'node:os';
  * Build containers (runc, the build stack, a network namespace with NAT) and release-phase one-offs when
  * isolation is on; else builds on the host and no release phase.
  */
-async function isolation(p: Platform, log: Logger): Promise<{ executor: BuildExecutor; releasePhase?: BuildStageDeps['releasePhase'] }> {
+async function isolation(p: Platform, log: Logger): Promise<{ executor: BuildExecutor; releasePhase?: ReleasePhase }> {
   const c = p.config;
   if (c.buildIsolation === 'host') {
     log.warn('builds run on the host, not in build containers (not root, or SLIPWAY_BUILD_ISOLATION=host): every build runs as this user with the data dir, its admin token and every app in reach, so this platform takes one user only');
@@ -49,7 +53,7 @@ async function isolation(p: Platform, log: Logger): Promise<{ executor: BuildExe
   const executor = createRuncBuildExecutor({ runc, rootfs, network, addresses, memoryBytes: c.buildMemoryBytes, mounts });
   const runStack = await ensureStack(c.stacksDir, 'run', { log: (l) => log.info(l) });
   const oneOff = createOneOffRunner({ runc, rootfs: runStack, withNetns: createNetnsLeaser(network, addresses), scratchDir: join(c.dataDir, 'run', 'dynos') });
-  const releasePhase: BuildStageDeps['releasePhase'] = async (input) => {
+  const releasePhase: ReleasePhase = async (input) => {
     const slugDir = await unpackedSlug(input.slugFile, input.digest, join(c.dataDir, 'slug-cache'));
     return oneOff({
       app: input.app, slugDir, command: input.command, memoryBytes: 512 * 1024 * 1024, timeoutMs: 30 * 60_000, onLine: input.log,
@@ -59,23 +63,35 @@ async function isolation(p: Platform, log: Logger): Promise<{ executor: BuildExe
   return { executor, releasePhase };
 }
 
-/** The worker role: BullMQ workers running the build, release and deploy stages. */
+/** The worker role: BullMQ workers running the build, release and deploy stages, each on its own queue. */
 export async function startWorkerRole(p: Platform, log: Logger) {
   const { redisUrl } = requireUrls(p.config);
-  const build = createBuildStage({
-    ...p.services,
-    db: p.db,
-    config: p.config,
-    buildLog: createRedisBuildLog(p.redis, p.config.redisPrefix, { maxLines: p.config.quotas.buildLogLines }),
-    ...(await isolation(p, log)),
-    log: log.child('build'),
+  const c = p.config;
+  const stageLogs = {
+    builds: createRedisBuildLog(p.redis, c.redisPrefix, { maxLines: c.quotas.buildLogLines }),
+    releases: createRedisBuildLog(p.redis, c.redisPrefix, { maxLines: c.quotas.buildLogLines }, 'releaselog'),
+  };
+  const { executor, releasePhase } = await isolation(p, log);
+  const build = createBuildStage({ ...p.services, db: p.db, config: c, buildLog: stageLogs.builds, executor, pipeline: p.pipeline, log: log.child('build') });
+  const release = createReleaseStage({ ...p.services, config: c, stageLogs, pipeline: p.pipeline, releasePhase, log: log.child('release') });
+  const deploy = createDeployStage({
+    ...p.services, db: p.db, config: c, watch: createDeployWatch(p.db), stageLogs, urls: p.urls, log: log.child('deploy'),
+    lastLines: async (appId, dyno, n, since) =>
+      (await tailLog(p.redis, c.redisPrefix, appId, n, { dyno })).filter((e) => new Date(e.time) >= new Date(since.getTime() - 1000)).map(formatEntry),
   });
-  const worker = createStageWorker(redisUrl, p.config.redisPrefix, QUEUES.builds, { build }, p.config.buildConcurrency);
-  worker.on('failed', (job, err) => log.warn('job failed', { queue: QUEUES.builds, job: job?.name, id: job?.id, error: err.message }));
-  worker.on('error', (err) => log.warn('queue error', { error: err.message }));
-  await worker.waitUntilReady();
+  // Deploys mostly wait on dynos coming up, so many run at once; builds take a core each.
+  const workers = [
+    createStageWorker(redisUrl, c.redisPrefix, QUEUES.builds, { build }, c.buildConcurrency),
+    createStageWorker(redisUrl, c.redisPrefix, QUEUES.releases, { release }, 2),
+    createStageWorker(redisUrl, c.redisPrefix, QUEUES.deploys, { deploy }, 20),
+  ];
+  for (const w of workers) {
+    w.on('failed', (job, err) => log.warn('job failed', { queue: w.name, job: job?.name, id: job?.id, error: err.message }));
+    w.on('error', (err) => log.warn('queue error', { queue: w.name, error: err.message }));
+  }
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
   const memory = await redisMemoryProblem(p.redis);
   if (memory) log.warn(memory);
-  log.info('ready', { queue: QUEUES.builds, concurrency: p.config.buildConcurrency, isolation: p.config.buildIsolation });
-  return { stop: () => worker.close() };
+  log.info('ready', { queues: Object.values(QUEUES).join(','), concurrency: c.buildConcurrency, isolation: c.buildIsolation });
+  return { stop: () => Promise.all(workers.map((w) => w.close())).then(() => undefined) };
 }

@@ -64,8 +64,13 @@ export function createBuildService(db: Db, limits: { perHour?: number } = {}) {
     async setBuildpacks(id: string, buildpacks: { name: string; url: string }[]): Promise<void> {
       await db.query(`UPDATE builds SET buildpacks = $2, updated_at = now() WHERE id = $1`, [id, JSON.stringify(buildpacks)]);
     },
-    async succeed(id: string, slugId: string): Promise<void> {
-      await db.query(`UPDATE builds SET status = 'succeeded', slug_id = $2, finished_at = now(), updated_at = now() WHERE id = $1`, [id, slugId]);
+    /** The build made its slug (it succeeds once that slug's release is deployed). */
+    async setSlug(id: string, slugId: string): Promise<void> {
+      await db.query(`UPDATE builds SET slug_id = $2, updated_at = now() WHERE id = $1`, [id, slugId]);
+    },
+    /** Its release is deployed and verified: the build, and the push that made it, succeeded. */
+    async succeed(id: string): Promise<void> {
+      await db.query(`UPDATE builds SET status = 'succeeded', finished_at = now(), updated_at = now() WHERE id = $1 AND status = 'pending'`, [id]);
     },
     async fail(id: string, error: string): Promise<void> {
       await db.query(`UPDATE builds SET status = 'failed', error = $2, finished_at = now(), updated_at = now() WHERE id = $1 AND status = 'pending'`, [id, error.slice(0, 2000)]);

@@ -49,12 +49,15 @@ export function createConfigVarService(db: Db, releases?: ReleaseService) {
         const size = rows.reduce((n, r) => n + Buffer.byteLength(r.key) + Buffer.byteLength(r.value), 0);
         if (size > MAX_CONFIG_BYTES) throw new AppError('request_too_large', `Config vars of an app may total ${MAX_CONFIG_BYTES / 1024} KB; this change makes ${Math.ceil(size / 1024)} KB.`, 413);
         const current = (await tx.query(`SELECT slug_id, process_types FROM releases WHERE id = ${currentReleaseId('$1')}`, [app.id])).rows[0];
+        // With code, the release runs its release phase and is deployed (verified) before it counts; without, it
+        // has nothing to run and counts at once.
         const release = await releases.create(app, {
-          slugId: current?.slug_id ?? null, processTypes: current?.process_types ?? {}, config, description: describeChange(patch), userId, status: 'succeeded',
+          slugId: current?.slug_id ?? null, processTypes: current?.process_types ?? {}, config, description: describeChange(patch), userId,
+          status: current?.slug_id ? 'pending' : 'succeeded',
         }, tx);
         return { config, release };
       });
-      if (result.release.status === 'succeeded') await releases.announce(app.id);
+      await releases.started(result.release);
       return result;
     },
   };

@@ -4,6 +4,7 @@ import { invalidParams, notFound } from '../errors.js';
 import { isUuid } from '../names.js';
 import type { App } from './apps.js';
 import type { EventBus } from '../events.js';
+import type { ReleaseJob } from '../queue.js';
 import { ensureFormation } from './dynos.js';
 import { currentReleaseId } from '../plane/current-release.js';
 
@@ -17,6 +18,10 @@ export interface Release {
   process_types: Record<string, string>;
   description: string;
   status: 'pending' | 'succeeded' | 'failed';
+  /** Why it failed (its release phase, or its deploy), when it did. */
+  failure: string | null;
+  /** When its deploy began: its dynos run beside the current release's until they are verified. */
+  deploy_started_at: Date | null;
   user_id: string | null;
   user_email: string | null;
   current: boolean;
@@ -34,15 +39,20 @@ export interface NewRelease {
 }
 
 const COLUMNS = `r.id, r.app_id, a.name AS app_name, r.version, r.slug_id, r.config, r.process_types, r.description, r.status,
-  r.user_id, u.email AS user_email, r.created_at, r.updated_at,
+  r.failure, r.deploy_started_at, r.user_id, u.email AS user_email, r.created_at, r.updated_at,
   r.id = ${currentReleaseId('r.app_id')} AS current`;
 const FROM = 'FROM releases r JOIN apps a ON a.id = r.app_id LEFT JOIN users u ON u.id = r.user_id';
 
-export function createReleaseService(db: Db, events?: EventBus) {
+export function createReleaseService(db: Db, events?: EventBus, pipeline?: { release(job: ReleaseJob): Promise<void> }) {
   return {
-    /** After a succeeded release is committed: the agent deploys it. */
+    /** After a release changed (succeeded, failed, began its deploy): agents and routers look again. */
     async announce(appId: string): Promise<void> {
       await events?.publish({ kind: 'release', appId });
+    },
+    /** After a release is committed: a pending one goes to the Release stage (then Deploy); a succeeded one is announced. */
+    async started(release: Release): Promise<void> {
+      if (release.status === 'pending' && pipeline) await pipeline.release({ releaseId: release.id });
+      else if (release.status === 'succeeded') await this.announce(release.app_id);
     },
     /**
      * Release vN+1. Serialized per app by locking the app row, so versions are unique and gapless
@@ -69,13 +79,32 @@ export function createReleaseService(db: Db, events?: EventBus) {
       const target = await this.get(app, idOrVersion);
       if (target.status !== 'succeeded' || !target.slug_id) throw invalidParams(`Release v${target.version} cannot be rolled back to: it ${target.slug_id ? 'did not succeed' : 'has no slug'}.`);
       const rel = await withTransaction(db, async (tx) => {
-        const rel = await this.create(app, { slugId: target.slug_id, config: target.config, processTypes: target.process_types, description: `Rollback to v${target.version}`, userId, status: 'succeeded' }, tx);
+        const rel = await this.create(app, { slugId: target.slug_id, config: target.config, processTypes: target.process_types, description: `Rollback to v${target.version}`, userId, status: 'pending' }, tx);
         await tx.query('DELETE FROM config_vars WHERE app_id = $1', [app.id]);
         for (const [k, v] of Object.entries(target.config)) await tx.query('INSERT INTO config_vars (app_id, key, value) VALUES ($1, $2, $3)', [app.id, k, v]);
         return rel;
       });
-      await this.announce(app.id);
+      await this.started(rel);
       return rel;
+    },
+    async byId(id: string): Promise<Release | undefined> {
+      return isUuid(id) ? (await db.query(`SELECT ${COLUMNS} ${FROM} WHERE r.id = $1`, [id])).rows[0] : undefined;
+    },
+    /**
+     * The deploy of a pending release begins: its process types get formation rows (web 1 on its first
+     * appearance), and the agents start its dynos beside the current release's (as candidates).
+     */
+    async beginDeploy(release: Release): Promise<void> {
+      await withTransaction(db, async (tx) => {
+        await ensureFormation(tx, release.app_id, release.process_types);
+        await tx.query(`UPDATE releases SET deploy_started_at = now(), updated_at = now() WHERE id = $1 AND status = 'pending'`, [release.id]);
+      });
+      await this.announce(release.app_id);
+    },
+    /** The release failed (its release phase, or its dynos at deploy): kept, with the reason; the current one stays. */
+    async fail(release: Release, why: string): Promise<void> {
+      await db.query(`UPDATE releases SET status = 'failed', failure = $2, updated_at = now() WHERE id = $1 AND status = 'pending'`, [release.id, why.slice(0, 4000)]);
+      await this.announce(release.app_id);
     },
     async setStatus(id: string, status: Release['status']): Promise<void> {
       const appId = await withTransaction(db, async (tx) => {

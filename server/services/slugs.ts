@@ -2,6 +2,7 @@ import type { Db } from '../db/pool.js';
 import { notFound } from '../errors.js';
 import { isUuid } from '../names.js';
 import type { App } from './apps.js';
+import type { HealthCheck } from '../../runner/health-check.js';
 
 export interface Slug {
   id: string;
@@ -11,6 +12,8 @@ export interface Slug {
   commit: string | null;
   commit_description: string | null;
   process_types: Record<string, string>;
+  /** Startup checks by process type, from the app's app.json (runner/health-check.ts). */
+  healthchecks: Record<string, HealthCheck[]> | null;
   buildpack_provided_description: string | null;
   stack: string;
   created_at: Date;
@@ -19,14 +22,19 @@ export interface Slug {
 
 export function createSlugService(db: Db) {
   return {
-    async create(app: App, s: { digest: string; size: number; commit: string; processTypes: Record<string, string>; buildpack: string; stack: string }): Promise<Slug> {
+    async create(app: App, s: {
+      digest: string; size: number; commit: string; processTypes: Record<string, string>; buildpack: string; stack: string; healthchecks?: Record<string, HealthCheck[]>;
+    }): Promise<Slug> {
       const r = await db.query(
-        `INSERT INTO slugs (app_id, digest, size, commit, process_types, buildpack_provided_description, stack)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
-        [app.id, s.digest, s.size, s.commit, JSON.stringify(s.processTypes), s.buildpack, s.stack],
+        `INSERT INTO slugs (app_id, digest, size, commit, process_types, buildpack_provided_description, stack, healthchecks)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+        [app.id, s.digest, s.size, s.commit, JSON.stringify(s.processTypes), s.buildpack, s.stack, s.healthchecks && Object.keys(s.healthchecks).length ? JSON.stringify(s.healthchecks) : null],
       );
       await db.query(`UPDATE apps SET slug_size = $2, buildpack_provided_description = $3, updated_at = now() WHERE id = $1`, [app.id, s.size, s.buildpack]);
       return r.rows[0];
+    },
+    async byId(id: string): Promise<Slug | undefined> {
+      return isUuid(id) ? (await db.query(`SELECT * FROM slugs WHERE id = $1`, [id])).rows[0] : undefined;
     },
     async get(app: App, id: string): Promise<Slug> {
       const r = isUuid(id) ? await db.query(`SELECT * FROM slugs WHERE id = $1 AND app_id = $2`, [id, app.id]) : { rows: [] };

@@ -1,6 +1,7 @@
 /**
- * Build: export the pushed tree, run the buildpacks, pack the slug, and make release vN+1.
- * Builds of one app are serialized (a Postgres advisory lock); a build whose worker died is marked failed.
+ * Build: source → slug, nothing more. Export the pushed tree (or unpack the uploaded one), run the buildpacks, pack
+ * the slug, then hand it to the Release stage. Builds of one app are serialized (a Postgres advisory lock); a build
+ * whose worker died is marked failed.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createReadStream } from 'node:fs';
@@ -22,11 +23,9 @@ import type { AppName } from '../names.js';
 import type { AppService } from '../services/apps.js';
 import type { BuildService } from '../services/builds.js';
 import type { ConfigVarService } from '../services/config-vars.js';
-import type { ReleaseService } from '../services/releases.js';
 import type { RepoStore } from '../services/repo-store.js';
 import type { SlugService } from '../services/slugs.js';
-import { webUrl } from '../api/serializers.js';
-
+import type { Pipeline } from '../queue.js';
 
 export interface BuildStageDeps {
   db: Db;
@@ -34,16 +33,12 @@ export interface BuildStageDeps {
   apps: AppService;
   builds: BuildService;
   slugs: SlugService;
-  releases: ReleaseService;
   configVars: ConfigVarService;
   repos: RepoStore;
   buildLog: BuildLog;
   executor: BuildExecutor;
+  pipeline: Pick<Pipeline, 'release'>;
   log: Logger;
-  /** Runs the Procfile's `release` command once in a one-off container of the new slug; absent without isolation. */
-  releasePhase?: (input: { app: string; version: number; slugFile: string; digest: string; command: string; config: Record<string, string>; log: (line: string) => void }) => Promise<{ code: number | null; timedOut: boolean }>;
-  /** Called with the new release once it exists (the deploy stage, when there is a runner). */
-  onRelease?: (appId: string, releaseId: string) => Promise<void>;
 }
 
 /**
@@ -123,7 +118,7 @@ function buildEnv(config: Config, app: AppName, sha: string): Record<string, str
 
 export function createBuildStage(deps: BuildStageDeps) {
   const { config } = deps;
-  return async function buildStage(job: Job<BuildJob>): Promise<{ release?: number }> {
+  return async function buildStage(job: Job<BuildJob>): Promise<{ slug?: string }> {
     const buildId = String(job.data.buildId);
     const sourceFile = typeof job.data.sourceFile === 'string' ? job.data.sourceFile : null;
     const quarantine = typeof job.data.quarantine === 'string' ? job.data.quarantine : null;
@@ -175,42 +170,14 @@ export function createBuildStage(deps: BuildStageDeps) {
       await say(`       Done: ${(slugFile.size / 1024 / 1024).toFixed(1)}M`);
       const slug = await deps.slugs.create(app, {
         digest: slugFile.digest, size: slugFile.size, commit: sha, processTypes: compiled.processTypes, buildpack: compiled.description, stack: app.stack,
+        healthchecks: compiled.healthchecks,
       });
-      await deps.builds.succeed(buildId, slug.id);
+      await deps.builds.setSlug(buildId, slug.id);
       const downloads = await promoteDownloads(cacheDir, config.downloadCache, config.npmRegistry);
       if (downloads.rejected.length) deps.log.warn('downloads not matching the registry were dropped', { app: app.name, files: downloads.rejected.join(',') });
-
-      const release = await deps.releases.create(app, {
-        slugId: slug.id, config: vars, processTypes: compiled.processTypes, description: `Deploy ${shortVersion(sha)}`, userId: build.user_id,
-      });
-      const releaseCommand = compiled.processTypes.release;
-      if (releaseCommand) {
-        await say('-----> Running release command...');
-        const outcome = deps.releasePhase
-          ? await deps.releasePhase({ app: app.name, version: release.version, slugFile: slugFile.path, digest: slugFile.digest, command: releaseCommand, config: vars, log: (l) => void say(`       ${l}`) })
-          : undefined;
-        if (!outcome || outcome.code !== 0) {
-          await deps.releases.setStatus(release.id, 'failed');
-          const why = !outcome
-            ? 'The release phase needs build isolation (SLIPWAY_BUILD_ISOLATION=container, as root).'
-            : outcome.timedOut ? 'The release command timed out.' : `The release command exited with status ${outcome.code}.`;
-          await say(` !     Release v${release.version} failed: ${why}`);
-          await deps.buildLog.finish(buildId, { status: 'failed', release: release.version, error: why });
-          deps.log.info('release phase failed', { app: app.name, release: release.version, code: outcome?.code });
-          return {};
-        }
-      }
-      await say('-----> Launching...');
-      if (deps.onRelease) {
-        await deps.onRelease(app.id, release.id);
-      } else {
-        await deps.releases.setStatus(release.id, 'succeeded');
-      }
-      await say(`       Released v${release.version}`);
-      await say(`       ${webUrl(app.name, { publicUrl: config.publicUrl, baseDomain: config.baseDomain, routerPort: config.routerPort })} deployed to Slipway`);
-      await deps.buildLog.finish(buildId, { status: 'succeeded', release: release.version });
-      deps.log.info('build succeeded', { app: app.name, build: buildId, release: release.version });
-      return { release: release.version };
+      await deps.pipeline.release({ buildId, slugId: slug.id });
+      deps.log.info('build made its slug', { app: app.name, build: buildId, slug: slug.id });
+      return { slug: slug.id };
     } catch (e) {
       const known = e instanceof BuildError || e instanceof SlugTooLargeError || e instanceof TarRefused;
       if (!known) deps.log.error('build crashed', { build: buildId, error: (e as Error).stack ?? String(e) });

@@ -7,7 +7,6 @@ import { execFile } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import type { Queue } from 'bullmq';
 import type { Pool } from 'pg';
 import type { BuildLog } from '../builds/build-log.js';
 import type { Logger } from '../log.js';
@@ -17,7 +16,7 @@ import type { BuildService } from '../services/builds.js';
 import { DEPLOY_REFS, ZERO_SHA } from '../git/git-path.js';
 import type { PushRegistry } from '../git/git-http.js';
 import { createPushLocks } from '../git/push-lock.js';
-import { enqueueBuild } from '../queue.js';
+import type { Pipeline } from '../queue.js';
 import type { RepoStore } from '../services/repo-store.js';
 
 const run = promisify(execFile);
@@ -56,7 +55,7 @@ export function createReceiveServer(deps: {
   socketPath: string;
   pushes: PushRegistry;
   builds: BuildService;
-  queue: Queue;
+  pipeline: Pick<Pipeline, 'build'>;
   buildLog: BuildLog;
   db: Pool;
   repos: RepoStore;
@@ -118,7 +117,7 @@ export function createReceiveServer(deps: {
         if (abort.signal.aborted) return; // the pusher went away while waiting its turn: nothing to build
         if (await moved()) return;
         const build = await deps.builds.create(push.app, push.user.id, choice.sha);
-        await enqueueBuild(deps.queue, { buildId: build.id, quarantine: typeof req.quarantine === 'string' ? req.quarantine : null });
+        await deps.pipeline.build({ buildId: build.id, quarantine: typeof req.quarantine === 'string' ? req.quarantine : null });
         deps.log.info('build queued', { app: push.app.name, build: build.id, sha: choice.sha, user: push.user.email });
         say('Building source:');
         const result = await deps.buildLog.follow(build.id, say, abort.signal);

@@ -120,7 +120,7 @@ test('when a build writes more output than a build keeps, then the rest is count
   const bp = join(t.buildpackDir, 'chatty');
   await mkdir(join(bp, 'bin'), { recursive: true });
   await writeFile(join(bp, 'bin', 'detect'), '#!/bin/sh\necho Chatty\n');
-  await writeFile(join(bp, 'bin', 'compile'), '#!/bin/sh\ni=0; while [ $i -lt 500 ]; do echo "chatter line $i"; i=$((i+1)); done\necho "web: true" > "$1/Procfile"\n');
+  await writeFile(join(bp, 'bin', 'compile'), '#!/bin/sh\ni=0; while [ $i -lt 500 ]; do echo "chatter line $i"; i=$((i+1)); done\necho "web: python3 -m http.server \\$PORT" > "$1/Procfile"\n');
   for (const f of ['detect', 'compile']) await chmod(join(bp, 'bin', f), 0o755);
   assert.equal((await t.api('POST', '/apps', { name: 'chatty' })).status, 201);
   const dir = await t.checkout('no-buildpack', 'chatty');

@@ -35,7 +35,7 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     urls: platform.urls,
     log: createLogger('api', 'warn'),
     health: async () => ({ ok: true, roles: {} }),
-    extraRoutes: [configRoutes(platform.services), domainRoutes({ ...platform.services, urls: platform.urls })],
+    extraRoutes: [configRoutes({ ...platform.services, urls: platform.urls }), domainRoutes({ ...platform.services, urls: platform.urls })],
   });
   const server: Server = createServer(api);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));

@@ -64,7 +64,8 @@ export async function startTestPlatform(env: Record<string, string> = {}, opts: 
   const config = loadConfig({
     DATABASE_URL: db.url, REDIS_URL: redis.url, SLIPWAY_REDIS_PREFIX: redis.prefix, SLIPWAY_DATA_DIR: dataDir,
     SLIPWAY_API_PORT: '0', SLIPWAY_ROUTER_WORKERS: '1', SLIPWAY_DOWNLOAD_CACHE: DOWNLOAD_CACHE, SLIPWAY_BUILDPACK_DIRS: buildpackDir,
-    ...(opts.dynos ? { SLIPWAY_ROUTER_PORT: '0', SLIPWAY_RENDEZVOUS_PORT: '0' } : {}),
+    // Without an agent no dyno could be verified: such a platform (builds only) makes releases count at once.
+    ...(opts.dynos ? { SLIPWAY_ROUTER_PORT: '0', SLIPWAY_RENDEZVOUS_PORT: '0' } : { SLIPWAY_DEPLOY_VERIFY: 'off' }),
     ...env,
   });
   const platform = await openPlatform(config, { poolSize: 8 });

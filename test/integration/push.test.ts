@@ -412,10 +412,13 @@ test('when config vars change, then each change is a release of the same slug wi
   const set = await t.api('PATCH', '/apps/configured/config-vars', { GREETING: 'hello', COUNT: 3 });
   assert.equal(set.status, 200);
   assert.deepEqual(set.body, { COUNT: '3', GREETING: 'hello' });
-  const v2 = (await t.api('GET', '/apps/configured/releases/v2')).body;
+  // With code, a config change's release is deployed (here, with no agent, at once) before it is current.
+  const v2 = await waitFor('v2 current', async () => {
+    const r = (await t.api('GET', '/apps/configured/releases/v2')).body;
+    return r.current ? r : undefined;
+  }, 10_000, 50);
   assert.equal(v2.description, 'Set GREETING, COUNT config vars');
   assert.equal(v2.slug.id, v1.slug.id);
-  assert.equal(v2.current, true);
   const unset = await t.api('PATCH', '/apps/configured/config-vars', { GREETING: null });
   assert.deepEqual(unset.body, { COUNT: '3' });
   assert.equal((await t.api('GET', '/apps/configured/releases/v3')).body.description, 'Remove GREETING config vars');

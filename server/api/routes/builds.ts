@@ -1,5 +1,4 @@
-import type { Router } from 'express';
-import type { Queue } from 'bullmq';
+import type { Request, Response, Router } from 'express';
 import type { SourceStore } from '../../services/sources.js';
 import { badRequest, invalidParams } from '../../errors.js';
 import { currentUser } from '../auth.js';
@@ -11,10 +10,23 @@ import type { SlugService } from '../../services/slugs.js';
 import { sendRange } from '../range.js';
 import { serializeBuild, serializeRelease, serializeSlug, type UrlInfo } from '../serializers.js';
 import { appOf, appRouter } from './apps.js';
-import { enqueueBuild } from '../../queue.js';
+import type { Pipeline } from '../../queue.js';
+
+/** A build's or a release's output as plain text, live until its result (or the client goes). */
+async function streamOutput(req: Request, res: Response, follow: (onLine: (line: string) => void, signal: AbortSignal) => Promise<unknown>, what: string): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  const abort = new AbortController();
+  req.on('close', () => abort.abort());
+  const result = await follow((line) => res.write(line + '\n'), abort.signal);
+  if (!result && !abort.signal.aborted) res.write(`(no output is kept for ${what})\n`);
+  res.end();
+}
 
 /** Builds, releases and slugs of an app (read side). Mounted after the app access check. */
-export function buildRoutes(deps: { apps: AppService; sources: SourceStore; queue: Queue; builds: BuildService; releases: ReleaseService; slugs: SlugService; buildLog: BuildLog; urls: UrlInfo }): Router {
+export function buildRoutes(deps: {
+  apps: AppService; sources: SourceStore; pipeline: Pick<Pipeline, 'build'>; builds: BuildService; releases: ReleaseService; slugs: SlugService;
+  buildLog: BuildLog; releaseLog: BuildLog; urls: UrlInfo;
+}): Router {
   const r = appRouter(deps.apps);
 
   r.get('/apps/:app/builds', async (req, res) => {
@@ -42,7 +54,7 @@ export function buildRoutes(deps: { apps: AppService; sources: SourceStore; queu
     if (version !== null && !/^[A-Za-z0-9][\w.+\/-]{0,63}$/.test(version)) throw invalidParams('source_blob.version must be up to 64 letters, digits and ._+/-, starting with a letter or digit.');
     const file = await deps.sources.resolve(app, blob.url, deps.urls.publicUrl);
     const build = await deps.builds.create(app, currentUser(res).id, version, blob.url);
-    await enqueueBuild(deps.queue, { buildId: build.id, sourceFile: file });
+    await deps.pipeline.build({ buildId: build.id, sourceFile: file });
     res.status(201).json(serializeBuild(build, deps.urls));
   });
 
@@ -53,21 +65,22 @@ export function buildRoutes(deps: { apps: AppService; sources: SourceStore; queu
   // The build's output as plain text: what there is so far, then live until the build ends.
   r.get('/apps/:app/builds/:id/output', async (req, res) => {
     const build = await deps.builds.get(appOf(res), String(req.params.id));
-    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
-    const abort = new AbortController();
-    req.on('close', () => abort.abort());
-    const result = await deps.buildLog.follow(build.id, (line) => res.write(line + '\n'), abort.signal);
-    if (!result && !abort.signal.aborted) res.write('(no output is kept for this build)\n');
-    res.end();
+    await streamOutput(req, res, (onLine, signal) => deps.buildLog.follow(build.id, onLine, signal), 'this build');
   });
 
   r.get('/apps/:app/releases', async (req, res) => {
-    const rows = (await deps.releases.list(appOf(res))).map(serializeRelease);
+    const rows = (await deps.releases.list(appOf(res))).map((r) => serializeRelease(r, deps.urls));
     sendRange(req, res, rows as unknown as Record<string, unknown>[], ['id', 'version'], 'version');
   });
 
   r.get('/apps/:app/releases/:id', async (req, res) => {
-    res.json(serializeRelease(await deps.releases.get(appOf(res), String(req.params.id))));
+    res.json(serializeRelease(await deps.releases.get(appOf(res), String(req.params.id)), deps.urls));
+  });
+
+  // A release's output (its release phase and its deploy) as plain text: what there is, then live until it ends.
+  r.get('/apps/:app/releases/:id/output', async (req, res) => {
+    const release = await deps.releases.get(appOf(res), String(req.params.id));
+    await streamOutput(req, res, (onLine, signal) => deps.releaseLog.follow(release.id, onLine, signal), 'this release');
   });
 
   r.get('/apps/:app/slugs/:id', async (req, res) => {

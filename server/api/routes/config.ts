@@ -4,11 +4,11 @@ import type { AppService } from '../../services/apps.js';
 import { parseConfigPatch, type ConfigVarService } from '../../services/config-vars.js';
 import type { ReleaseService } from '../../services/releases.js';
 import { currentUser } from '../auth.js';
-import { serializeRelease } from '../serializers.js';
+import { serializeRelease, type UrlInfo } from '../serializers.js';
 import { appOf, appRouter } from './apps.js';
 
 /** Config vars (a change makes a release) and rollback (a release of an old slug and config). */
-export function configRoutes(deps: { apps: AppService; configVars: ConfigVarService; releases: ReleaseService }): Router {
+export function configRoutes(deps: { apps: AppService; configVars: ConfigVarService; releases: ReleaseService; urls: UrlInfo }): Router {
   const r = appRouter(deps.apps);
 
   r.get('/apps/:app/config-vars', async (_req, res) => {
@@ -23,7 +23,7 @@ export function configRoutes(deps: { apps: AppService; configVars: ConfigVarServ
   r.post('/apps/:app/releases', async (req, res) => {
     const target = req.body?.release;
     if (typeof target !== 'string' && typeof target !== 'number') throw badRequest('Body must be {"release": "<release id or version>"} to roll back to it.');
-    res.status(201).json(serializeRelease(await deps.releases.rollback(appOf(res), String(target), currentUser(res).id)));
+    res.status(201).json(serializeRelease(await deps.releases.rollback(appOf(res), String(target), currentUser(res).id), deps.urls));
   });
 
   return r;

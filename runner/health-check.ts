@@ -1,0 +1,134 @@
+/**
+ * Is a dyno ready: it accepts TCP on $PORT (Heroku's boot check, R10 past the boot timeout) and, during a deploy,
+ * passes its app's startup checks (app.json `healthchecks`, Dokku's shape): an HTTP GET of a path answered with a
+ * status below 400 (and holding `content` when given), tried `attempts` times `wait` seconds apart, each within
+ * `timeout` seconds, after `initialDelay`; or an `uptime`: still running that many seconds after it started.
+ */
+import { request } from 'node:http';
+import { connect } from 'node:net';
+
+export interface HealthCheck {
+  name: string;
+  /** An HTTP check: the path to GET. */
+  path?: string;
+  /** The body must hold this. */
+  content?: string;
+  /** An uptime check: seconds the process must stay up. */
+  uptime?: number;
+  attempts: number;
+  timeoutS: number;
+  waitS: number;
+  initialDelayS: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Whether host:port accepts a TCP connection before deadline, trying every 100 ms while alive() holds. */
+export async function waitForPort(host: string, port: number, deadline: number, alive: () => boolean): Promise<boolean> {
+  while (Date.now() < deadline && alive()) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect({ host, port });
+      s.setTimeout(1000, () => s.destroy());
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+      s.once('close', () => resolve(false));
+    });
+    if (ok) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+/** One GET: undefined when it passed, else why not. */
+function httpOnce(host: string, port: number, c: HealthCheck): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = request({ host, port, path: c.path, method: 'GET', headers: { host: 'localhost', 'user-agent': 'slipway-healthcheck' }, timeout: c.timeoutS * 1000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body.length < 1_000_000 ? (body += d) : undefined));
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        if (status >= 400) return resolve(`GET ${c.path} answered ${status}`);
+        if (c.content !== undefined && !body.includes(c.content)) return resolve(`GET ${c.path} answered ${status} without ${JSON.stringify(c.content.slice(0, 60))}`);
+        resolve(undefined);
+      });
+      res.on('error', () => resolve(`GET ${c.path}: the answer broke off`));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve(`GET ${c.path}: ${e.message === 'timeout' ? `no answer within ${c.timeoutS} s` : e.message}`));
+    req.end();
+  });
+}
+
+/**
+ * Runs the checks against a started dyno; undefined when all passed, else what failed (for the app's log and the
+ * deploy's verdict). alive() false stops early: the dyno exited meanwhile.
+ */
+export async function runHealthChecks(host: string, port: number, checks: HealthCheck[], startedAt: number, alive: () => boolean): Promise<string | undefined> {
+  for (const c of checks) {
+    if (c.initialDelayS > 0) await sleep(c.initialDelayS * 1000);
+    if (c.uptime !== undefined) {
+      const left = startedAt + c.uptime * 1000 - Date.now();
+      if (left > 0) await sleep(left);
+      if (!alive()) return `check "${c.name}": the process did not stay up ${c.uptime} s`;
+      continue;
+    }
+    if (!c.path) continue;
+    let why: string | undefined;
+    for (let attempt = 1; attempt <= c.attempts; attempt++) {
+      if (!alive()) return `check "${c.name}": the process exited`;
+      why = await httpOnce(host, port, c);
+      if (!why) break;
+      if (attempt < c.attempts) await sleep(c.waitS * 1000);
+    }
+    if (why) return `check "${c.name}" failed after ${c.attempts} attempt${c.attempts === 1 ? '' : 's'}: ${why}`;
+  }
+  return undefined;
+}
+
+/**
+ * The startup checks of one process type from app.json's `healthchecks` (Dokku's shape), validated: unknown or
+ * malformed ones are reported, not run. Readiness and liveness checks are not run (only startup).
+ */
+export function parseHealthchecks(raw: unknown): { checks: Record<string, HealthCheck[]>; problems: string[] } {
+  const checks: Record<string, HealthCheck[]> = {};
+  const problems: string[] = [];
+  if (raw === undefined || raw === null) return { checks, problems };
+  if (typeof raw !== 'object' || Array.isArray(raw)) return { checks, problems: ['healthchecks must be an object of process types to lists of checks'] };
+  for (const [type, list] of Object.entries(raw as Record<string, unknown>)) {
+    if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(type) || !Array.isArray(list)) {
+      problems.push(`healthchecks.${type.slice(0, 30)} must be a list of checks`);
+      continue;
+    }
+    for (const [i, item] of list.slice(0, 20).entries()) {
+      const c = item as Record<string, unknown>;
+      const where = `healthchecks.${type}[${i}]`;
+      if (!c || typeof c !== 'object') {
+        problems.push(`${where} is not an object`);
+        continue;
+      }
+      if (c.type !== undefined && c.type !== 'startup') continue; // readiness, liveness: not run at deploy
+      const num = (k: string, dflt: number, max: number) => {
+        const v = c[k] === undefined ? dflt : Number(c[k]);
+        if (!Number.isFinite(v) || v < 0 || v > max) problems.push(`${where}.${k} must be a number from 0 to ${max}`);
+        return Math.min(Math.max(0, Number.isFinite(v) ? v : dflt), max);
+      };
+      const path = typeof c.path === 'string' ? c.path : undefined;
+      if (path !== undefined && (!path.startsWith('/') || path.length > 1000 || /[\s\0]/.test(path))) {
+        problems.push(`${where}.path must be a path starting with /`);
+        continue;
+      }
+      const uptime = c.uptime === undefined ? undefined : num('uptime', 0, 600);
+      if (path === undefined && uptime === undefined) {
+        problems.push(`${where} needs a path (an HTTP check) or an uptime`);
+        continue;
+      }
+      (checks[type] ??= []).push({
+        name: typeof c.name === 'string' ? c.name.slice(0, 100) : path ?? 'uptime', path, uptime,
+        content: typeof c.content === 'string' ? c.content.slice(0, 1000) : undefined,
+        attempts: Math.max(1, Math.round(num('attempts', 3, 20))), timeoutS: Math.max(1, num('timeout', 5, 60)), waitS: num('wait', 5, 60), initialDelayS: num('initialDelay', 0, 300),
+      });
+    }
+  }
+  return { checks, problems };
+}

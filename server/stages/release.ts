@@ -1,0 +1,98 @@
+/**
+ * Release: the release row and its release phase. A build's slug becomes release vN+1 with the app's config vars and
+ * the slug's process types (a config change or a rollback made its release already). When the Procfile has a
+ * `release` process, it runs once in a one-off container of the slug, its output streamed; if it fails, the release
+ * is kept as failed and the current one stays. Then the Deploy stage takes it.
+ */
+import { join } from 'node:path';
+import type { Job } from 'bullmq';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Pipeline, ReleaseJob } from '../queue.js';
+import type { AppService } from '../services/apps.js';
+import type { BuildService } from '../services/builds.js';
+import type { ConfigVarService } from '../services/config-vars.js';
+import type { Release, ReleaseService } from '../services/releases.js';
+import type { SlugService } from '../services/slugs.js';
+import { shortVersion } from './build.js';
+import { stageOutput, type StageLogs, type StageOutput } from './output.js';
+
+/** Runs the Procfile's `release` command once in a one-off container of the slug; absent without isolation. */
+export type ReleasePhase = (input: {
+  app: string; version: number; slugFile: string; digest: string; command: string; config: Record<string, string>; log: (line: string) => void;
+}) => Promise<{ code: number | null; timedOut: boolean }>;
+
+export interface ReleaseStageDeps {
+  config: Config;
+  apps: AppService;
+  builds: BuildService;
+  slugs: SlugService;
+  releases: ReleaseService;
+  configVars: ConfigVarService;
+  stageLogs: StageLogs;
+  pipeline: Pick<Pipeline, 'deploy'>;
+  releasePhase?: ReleasePhase;
+  log: Logger;
+}
+
+/** A build's slug as release vN+1, with the app's config vars now. */
+async function releaseOfBuild(deps: ReleaseStageDeps, buildId: string, slugId: string): Promise<Release | undefined> {
+  const build = await deps.builds.byId(buildId);
+  const slug = await deps.slugs.byId(slugId);
+  const app = build && (await deps.apps.byId(build.app_id));
+  if (!build || !slug || !app) return undefined;
+  return deps.releases.create(app, {
+    slugId, config: await deps.configVars.get(app), processTypes: slug.process_types,
+    description: `Deploy ${shortVersion(build.source_version ?? build.id.slice(0, 8))}`, userId: build.user_id,
+  });
+}
+
+/** The release phase, when the release has one: undefined when it passed (or there is none), else why not. */
+async function runReleasePhase(deps: ReleaseStageDeps, release: Release, out: StageOutput): Promise<string | undefined> {
+  const command = release.process_types.release;
+  const slug = release.slug_id ? await deps.slugs.byId(release.slug_id) : undefined;
+  if (!command || !slug) return undefined;
+  await out.say('-----> Running release command...');
+  if (!deps.releasePhase) return 'The release phase needs build isolation (SLIPWAY_BUILD_ISOLATION=container, as root).';
+  const outcome = await deps.releasePhase({
+    app: release.app_name, version: release.version, slugFile: join(deps.config.dataDir, 'slugs', `${slug.digest}.tar.gz`), digest: slug.digest,
+    command, config: release.config, log: (l) => void out.say(`       ${l}`),
+  });
+  if (outcome.code === 0) return undefined;
+  deps.log.info('release phase failed', { app: release.app_name, release: release.version, code: outcome.code });
+  return outcome.timedOut ? 'The release command timed out.' : `The release command exited with status ${outcome.code}.`;
+}
+
+export function createReleaseStage(deps: ReleaseStageDeps) {
+  return async function releaseStage(job: Job<ReleaseJob>): Promise<{ release?: number }> {
+    const { buildId, slugId } = job.data;
+    const release = job.data.releaseId ? await deps.releases.byId(job.data.releaseId) : buildId && slugId ? await releaseOfBuild(deps, buildId, slugId) : undefined;
+    const out = stageOutput(deps.stageLogs, { buildId, releaseId: release?.id });
+    if (!release) {
+      if (buildId) await deps.builds.fail(buildId, 'The app or its slug was gone before its release was made.');
+      await out.finish({ status: 'failed', error: 'The app or its slug was gone before its release was made.' });
+      return {};
+    }
+    if (release.status !== 'pending') return {}; // a stage that ran before (a worker that died after it) finished it
+    try {
+      const why = await runReleasePhase(deps, release, out);
+      if (why) {
+        await deps.releases.fail(release, why);
+        await out.say(` !     Release v${release.version} failed: ${why}`);
+        if (buildId) await deps.builds.fail(buildId, why);
+        await out.finish({ status: 'failed', release: release.version, error: why });
+        return {};
+      }
+      await deps.pipeline.deploy({ releaseId: release.id, buildId });
+      return { release: release.version };
+    } catch (e) {
+      const why = `Internal error during the release: ${(e as Error).message}`;
+      deps.log.error('release crashed', { release: release.id, error: (e as Error).stack ?? String(e) });
+      await deps.releases.fail(release, why);
+      if (buildId) await deps.builds.fail(buildId, why);
+      await out.say(` !     ${why}`);
+      await out.finish({ status: 'failed', release: release.version, error: why });
+      return {};
+    }
+  };
+}
