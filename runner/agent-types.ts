@@ -23,6 +23,9 @@ export interface DesiredDyno {
   checks?: HealthCheck[];
 }
 
+/** A one-off the control plane created and placed on this agent: its record there is dynoId. */
+export type OneOffDyno = DesiredDyno & { dynoId: string };
+
 export type DynoState = 'starting' | 'up' | 'crashed' | 'stopping';
 
 export interface DynoReport {
@@ -45,6 +48,8 @@ export interface AgentStore {
   desired(): Promise<DesiredDyno[]>;
   report(r: DynoReport): Promise<void>;
   forget(id: string): Promise<void>;
+  /** Ties a one-off's record to the container about to run it; false when it was started already (or is gone). */
+  claimOneOff(dynoId: string, containerId: string): Promise<boolean>;
   /** Removes every dyno row this agent reported before it (re)started. */
   reset(): Promise<void>;
   stats(id: string, s: DynoStats): Promise<void>;

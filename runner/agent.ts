@@ -10,13 +10,13 @@
  * - a changed generation (release, size, restart) replaces a dyno: web dynos start the new one first and stop the
  *   old one once the new one is up (no request dropped); other types stop first (no two clocks at once).
  */
-import { randomBytes } from 'node:crypto';
-import type { AgentOptions, DesiredDyno, DynoReport, DynoState } from './agent-types.js';
+import type { AgentOptions, DesiredDyno, DynoReport, DynoState, OneOffDyno } from './agent-types.js';
 import { dynoOutput } from './dyno-output.js';
 import { runHealthChecks, waitForPort } from './health-check.js';
-import { dynoContainerId, type DynoExit, type DynoHandle, type DynoSpec, type DynoStats, type StartOptions } from './index.js';
+import { mintContainerName } from './container-name.js';
+import type { DynoExit, DynoHandle, DynoSpec, DynoStats, StartOptions } from './index.js';
 
-export type { AgentOptions, AgentStore, DesiredDyno, DynoReport, DynoState, LogSink } from './agent-types.js';
+export type { AgentOptions, AgentStore, DesiredDyno, DynoReport, DynoState, LogSink, OneOffDyno } from './agent-types.js';
 
 interface Instance {
   spec: DynoSpec;
@@ -56,6 +56,9 @@ interface Slot {
 }
 
 const describe = (s: number | null) => (s === null ? 'unknown' : String(s));
+/** A new container name for a dyno of this agent (web.2 of release v7 → slipway-APP-v7-web-2-aPID-GEN). */
+const containerName = (d: DesiredDyno) =>
+  mintContainerName({ app: d.app, release: { version: d.release.version }, process: d.type, index: Number(d.name.split('.')[1]) }, 'agent');
 
 
 export function backoffDelay(crashes: number, baseMs: number, maxMs: number): number {
@@ -115,7 +118,7 @@ export function createAgent(o: AgentOptions) {
 
   async function start(slot: Slot, d: DesiredDyno, as: 'current' | 'next'): Promise<void> {
     const spec: DynoSpec = {
-      id: dynoContainerId(d.app, d.name, randomBytes(4).toString('hex').slice(0, 6)),
+      id: containerName(d),
       app: d.app, appId: d.appId, name: d.name, type: d.type, release: d.release, command: d.command, config: d.config, size: d.size,
     };
     const inst: Instance = { spec, desired: d, state: 'starting', startedAt: new Date(), restarts: d.candidate ? 0 : slot.crashes };
@@ -357,11 +360,13 @@ export function createAgent(o: AgentOptions) {
    * A one-off dyno (`slipway run`): the same container as any dyno, outside the formation. Its output goes to
    * io.onData when attached, else to the log; it is not restarted. Resolves with its exit.
    */
-  async function runOneOff(d: DesiredDyno & { id: string }, io: { stdin?: NodeJS.ReadableStream; onData?: (chunk: Buffer) => void; tty?: boolean } = {}): Promise<DynoExit> {
-    const spec: DynoSpec = { id: d.id, app: d.app, appId: d.appId, name: d.name, type: d.type, release: d.release, command: d.command, config: d.config, size: d.size, tty: io.tty };
+  async function runOneOff(d: OneOffDyno, io: { stdin?: NodeJS.ReadableStream; onData?: (chunk: Buffer) => void; tty?: boolean } = {}): Promise<DynoExit> {
+    const spec: DynoSpec = { id: containerName(d), app: d.app, appId: d.appId, name: d.name, type: d.type, release: d.release, command: d.command, config: d.config, size: d.size, tty: io.tty };
     const inst: Instance = { spec, desired: d, state: 'starting', startedAt: new Date(), restarts: 0 };
+    if (!(await o.store.claimOneOff(d.dynoId, spec.id))) return { code: null, oomKilled: false }; // started already
     oneOffs.set(spec.id, inst);
     event(d, d.name, `Starting process with command \`${d.command}\`${io.onData ? ' (attached)' : ''}`);
+    void report(inst);
     try {
       inst.handle = await launch(inst, { onLine: output(spec), stdin: io.stdin, onData: io.onData });
       inst.state = 'up';

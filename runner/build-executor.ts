@@ -12,7 +12,7 @@ import { createNetnsLeaser, type AddressAllocator } from './netns-lease.js';
 import type { BindMount } from './oci-spec.js';
 import type { Runc } from './runc.js';
 import { DYNO_GID, DYNO_UID } from './stack.js';
-import { workerTag } from './reaper.js';
+import { mintContainerName } from './container-name.js';
 
 export type { AddressAllocator } from './netns-lease.js';
 
@@ -56,7 +56,7 @@ export function createRuncBuildExecutor(o: RuncBuildExecutorOptions): BuildExecu
         prepared.add(m.source);
         if (prepared.size > 1000) prepared.clear();
       }
-      const id = `slipway-build-${workerTag()}-${Date.now().toString(36)}-${++seq}`;
+      const id = mintContainerName(opts.container ?? { app: 'build', release: { build: '00000000' }, process: 'build', index: ++seq % 1_000_000 }, 'worker');
       const env = Object.fromEntries(Object.entries(opts.env).map(([k, v]) => [k, inside(v)]));
       const go = async (netnsPath?: string) => {
         const r = await o.runc.runOnce(

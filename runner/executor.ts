@@ -4,9 +4,12 @@
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import type { ContainerIdentity } from './container-name.js';
 
 export interface ExecOptions {
   cwd: string;
+  /** What the step is part of, for a container executor's container name (see container-name.ts). */
+  container?: ContainerIdentity;
   /** Host dirs the step needs, and where a container executor puts them (the host executor uses them in place). */
   mounts?: { source: string; destination: string; readonly: boolean; /** handed to the build user */ owned?: boolean }[];
   /** The step needs the network (bin/compile fetches packages); detect and release do not. */

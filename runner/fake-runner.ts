@@ -9,7 +9,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dynoArgv, dynoEnv } from './dyno-env.js';
-import { isDynoId, wireOutput, type DynoExit, type Runner } from './index.js';
+import { wireOutput, type DynoExit, type Runner } from './index.js';
+import { isDynoName } from './container-name.js';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -49,7 +50,7 @@ export function createFakeRunner(): Runner {
   return {
     kind: 'fake',
     async start(spec, opts) {
-      if (!isDynoId(spec.id)) throw new Error(`not a dyno id: ${spec.id}`);
+      if (!isDynoName(spec.id)) throw new Error(`not a dyno id: ${spec.id}`);
       if (running.has(spec.id)) throw new Error(`dyno ${spec.id} is already running`);
       const port = await freePort();
       const dir = await mkdtemp(join(tmpdir(), `${spec.id}-`));

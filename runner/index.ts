@@ -15,7 +15,7 @@ export { inspectTar, unpackTar, unpackSlugFile, unpackUser, PIGZ } from './unpac
 export { TarRefused } from './tar-guard.js';
 
 export interface DynoSpec {
-  /** Unique per dyno instance: slipway-d-APP-web-1-GEN (see dynoContainerId). */
+  /** Unique per dyno instance, minted by the agent: slipway-APP-vN-web-1-aPID-GEN (container-name.ts). */
   id: string;
   app: string;
   appId: string;
@@ -70,20 +70,10 @@ export interface Runner {
   /** A signal to every process of the dyno (Heroku sends SIGTERM to all of them). */
   signal(id: string, signal: 'TERM' | 'KILL'): Promise<void>;
   stats(id: string): Promise<DynoStats | undefined>;
-  /** Dynos this runner holds or a previous agent left behind. */
+  /** Dynos this runner holds or a previous agent left behind: every agent-made name it has. */
   list(): Promise<string[]>;
-  /** Kills and removes what is left of a dyno this process did not start (a previous agent's). */
+  /** Kills and removes what is left of a dyno this process did not start (a previous agent's). Agent-made names only. */
   cleanup(id: string): Promise<void>;
-}
-
-const ID = /^slipway-d-[a-z0-9][a-z0-9-]{0,100}$/;
-export const isDynoId = (id: string) => ID.test(id);
-
-/** slipway-d-APP-TYPE-N-GEN: readable in `runc list`, unique per start, and the proof that a container is a dyno. */
-export function dynoContainerId(app: string, name: string, gen: string): string {
-  const id = `slipway-d-${app}-${name.replace('.', '-')}-${gen}`.toLowerCase();
-  if (!ID.test(id)) throw new Error(`cannot make a dyno id from ${JSON.stringify(app)} ${JSON.stringify(name)}`);
-  return id;
 }
 
 /** Splits lines longer than max into pieces (a dyno's 1 MB line becomes 100 log entries, not one). */

@@ -111,7 +111,7 @@ export function bridgeOnce(c: NetworkConfig): () => Promise<void> {
   }));
 }
 
-const NETNS_NAME = /^slipway-[a-z0-9][a-z0-9.-]{0,100}$/;
+const NETNS_NAME = /^slipway-[a-z0-9][a-z0-9.-]{0,120}$/;
 
 /** A network namespace with one interface (eth0) on the bridge at address, and a default route via the gateway. */
 export async function createNetns(c: NetworkConfig, name: string, address: string): Promise<Netns> {

@@ -9,7 +9,7 @@ import { dynoArgv, dynoEnv, type DynoIdentity } from './dyno-env.js';
 import type { NetnsLeaser } from './netns-lease.js';
 import type { Runc } from './runc.js';
 import { DYNO_GID, DYNO_UID } from './stack.js';
-import { workerTag } from './reaper.js';
+import { mintContainerName } from './container-name.js';
 
 export interface OneOffOptions {
   runc: Runc;
@@ -19,7 +19,6 @@ export interface OneOffOptions {
 }
 
 export interface OneOff {
-  /** Container id suffix: slipway-APP-vN-release-1. */
   app: string;
   slugDir: string;
   command: string;
@@ -31,7 +30,8 @@ export interface OneOff {
 
 export function createOneOffRunner(o: OneOffOptions) {
   return async function runOneOff(job: OneOff): Promise<{ code: number | null; timedOut: boolean }> {
-    const id = `slipway-${job.app}-v${job.identity.releaseVersion}-${job.identity.dyno.replace('.', '-')}-${workerTag()}-${Date.now().toString(36)}`;
+    const [type, index] = job.identity.dyno.split('.');
+    const id = mintContainerName({ app: job.app, release: { version: job.identity.releaseVersion }, process: type, index: Number(index) }, 'worker');
     await mkdir(o.scratchDir, { recursive: true, mode: 0o711 });
     const scratch = await mkdtemp(join(o.scratchDir, `${id}-`));
     const upper = join(scratch, 'upper');

@@ -9,7 +9,8 @@ import { spawn } from 'node:child_process';
 import { chown, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dynoArgv, dynoEnv } from './dyno-env.js';
-import { isDynoId, wireOutput, type DynoExit, type DynoHandle, type DynoSpec, type DynoStats, type Runner, type StartOptions } from './index.js';
+import { wireOutput, type DynoExit, type DynoHandle, type DynoSpec, type DynoStats, type Runner, type StartOptions } from './index.js';
+import { agentMade, isDynoName } from './container-name.js';
 import type { AddressAllocator } from './netns-lease.js';
 import { allowAppTraffic, bridgeOnce, createNetns, removeAppTraffic, removeNetns, type NetworkConfig } from './network.js';
 import { ociSpec } from './oci-spec.js';
@@ -69,7 +70,7 @@ export function createRuncRunner(o: RuncRunnerOptions): Runner {
   return {
     kind: 'runc',
     async start(spec: DynoSpec, opts: StartOptions): Promise<DynoHandle> {
-      if (!isDynoId(spec.id)) throw new Error(`not a dyno id: ${spec.id}`);
+      if (!isDynoName(spec.id)) throw new Error(`not a dyno id: ${spec.id}`);
       await bridge();
       const lower = await o.slugDir(spec.release.slugDigest);
       const dir = join(o.dynosDir, spec.id);
@@ -123,7 +124,7 @@ export function createRuncRunner(o: RuncRunnerOptions): Runner {
       return { id: spec.id, host: address, port: o.port, exited };
     },
     async signal(id, signal) {
-      if (!isDynoId(id)) throw new Error(`not a dyno id: ${id}`);
+      if (!isDynoName(id)) throw new Error(`not a dyno id: ${id}`);
       // --all: every process in the dyno's cgroup, as Heroku signals every process of a dyno.
       await o.runc.killAll(id, signal);
     },
@@ -134,12 +135,12 @@ export function createRuncRunner(o: RuncRunnerOptions): Runner {
      */
     async list() {
       const ids = new Set<string>();
-      for (const c of await o.runc.list()) if (isDynoId(c.id)) ids.add(c.id);
-      for (const d of await readdir(o.dynosDir).catch(() => [] as string[])) if (isDynoId(d)) ids.add(d);
+      for (const c of await o.runc.list()) if (agentMade(c.id)) ids.add(c.id);
+      for (const d of await readdir(o.dynosDir).catch(() => [] as string[])) if (agentMade(d)) ids.add(d);
       return [...ids];
     },
     async cleanup(id) {
-      if (!isDynoId(id)) throw new Error(`not a dyno id: ${id}`);
+      if (!agentMade(id)) throw new Error(`not a dyno id: ${id}`);
       type Meta = { appId?: string; address?: string };
       const meta: Meta = await readFile(join(o.dynosDir, id, 'dyno.json'), 'utf8').then((t) => JSON.parse(t) as Meta, () => ({}));
       await release(id, meta.appId, meta.address);

@@ -3,6 +3,7 @@
  * setting (never echoing a value that may hold a password).
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DYNO_SIZES } from '../runner/sizes.js';
 import type { Config } from './config.js';
@@ -45,6 +46,16 @@ export function oneOf<T extends string>(nameOf: string, value: string | undefine
   if (value === undefined || value === '') return fallback;
   if (!allowed.includes(value as T)) throw new Error(`${nameOf} must be one of ${allowed.join(', ')}, got "${value}"`);
   return value as T;
+}
+
+/** A host name or an IP address as a URL takes it (an IPv6 one in brackets). */
+export function hostAddress(nameOf: string, value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const v = isIP(value) === 6 ? `[${value}]` : value;
+  if (!/^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$/i.test(v) || v.length > 253) {
+    throw new Error(`${nameOf} must be a host name or an IP address, got "${value.slice(0, 60)}"`);
+  }
+  return v.toLowerCase();
 }
 
 export function subnet(value: string): string {

@@ -50,6 +50,7 @@
  * | SLIPWAY_CRASH_BACKOFF    | 10 (seconds)                              | the first delayed restart; doubles up to 5 min  |
  * | SLIPWAY_LOG_LINES        | 1500                                      | lines kept per app log stream                   |
  * | SLIPWAY_RENDEZVOUS_PORT  | 5052                                      | the agent's port for attached one-offs (`slipway run`), on API_HOST |
+ * | SLIPWAY_AGENT_ADDRESS    | the host of SLIPWAY_PUBLIC_URL            | where clients reach this host's agent (attach URLs); reported to the registry |
  *
  * Dyno sizes (Heroku's names) are in runner/sizes.ts.
  */
@@ -57,7 +58,7 @@ import { cpus, homedir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  defaultPgBinDir, dnsServers, dynoSizes, name, oneOf, pathList, port, positiveInt, positiveNumber, subnet, tlsSetting, url, type Env,
+  defaultPgBinDir, dnsServers, dynoSizes, hostAddress, name, oneOf, pathList, port, positiveInt, positiveNumber, subnet, tlsSetting, url, type Env,
 } from './config-parse.js';
 
 export { defaultPgBinDir } from './config-parse.js';
@@ -114,6 +115,8 @@ export interface Config {
   crashBackoffMs: number;
   logLines: number;
   rendezvousPort: number;
+  /** The address this host's agent reports: where the CLI reaches its rendezvous. */
+  agentAddress: string;
   /** The most dynos of one process type an app may scale to. */
   maxDynos: number;
   /** Dyno sizes apps may choose; undefined: every size in runner/sizes.ts. */
@@ -213,6 +216,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     crashBackoffMs: positiveNumber('SLIPWAY_CRASH_BACKOFF', env.SLIPWAY_CRASH_BACKOFF, 10) * 1000,
     logLines: positiveInt('SLIPWAY_LOG_LINES', env.SLIPWAY_LOG_LINES, 1500),
     rendezvousPort: port('SLIPWAY_RENDEZVOUS_PORT', env.SLIPWAY_RENDEZVOUS_PORT, 5052),
+    agentAddress: hostAddress('SLIPWAY_AGENT_ADDRESS', env.SLIPWAY_AGENT_ADDRESS) ?? new URL(publicUrl).hostname,
     tls: tlsSetting(env),
     maxDynos: positiveInt('SLIPWAY_MAX_DYNOS', env.SLIPWAY_MAX_DYNOS, 100),
     dynoSizes: dynoSizes(env.SLIPWAY_DYNO_SIZES),
@@ -268,6 +272,7 @@ export function configToEnv(c: Config): Env {
     SLIPWAY_CRASH_BACKOFF: String(c.crashBackoffMs / 1000),
     SLIPWAY_LOG_LINES: String(c.logLines),
     SLIPWAY_RENDEZVOUS_PORT: String(c.rendezvousPort),
+    SLIPWAY_AGENT_ADDRESS: c.agentAddress,
     SLIPWAY_MAX_DYNOS: String(c.maxDynos),
     SLIPWAY_DYNO_SIZES: c.dynoSizes?.join(','),
     SLIPWAY_TLS: c.tls === 'self-signed' ? 'self-signed' : undefined,

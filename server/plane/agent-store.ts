@@ -1,19 +1,21 @@
 /**
  * The agent's side of the control-plane contract, on PostgreSQL: the dynos it should run (formation × each app's
- * current release, and × the release being deployed, as candidates), its reports of what runs, and the one-offs the
- * API created for it to start.
+ * current release, and × the release being deployed, as candidates; only those placed on it), its reports of what
+ * runs, and the one-offs the API created and placed on it.
  */
 import { dynoSize } from '../../runner/index.js';
-import type { AgentStore, DesiredDyno, DynoReport } from '../../runner/agent.js';
+import type { AgentStore, DesiredDyno, DynoReport, OneOffDyno } from '../../runner/agent.js';
 import type { DynoStats } from '../../runner/index.js';
 import type { Db } from '../db/pool.js';
 import type { EventBus } from '../events.js';
 import { currentReleaseId, deployingReleaseId } from './current-release.js';
 import type { HealthCheck } from '../../runner/health-check.js';
+import { createPlacement, slotKey } from './placement.js';
 
 /** The agent's view of Postgres: desired dynos from formation × current release, and its reports back. */
 export function createPgAgentStore(db: Db, agentId: string, events: EventBus | undefined): AgentStore {
   const publish = (appId: string) => events?.publish({ kind: 'dynos', appId });
+  const placement = createPlacement(db);
   return {
     async desired(): Promise<DesiredDyno[]> {
       const formation = (release: string, candidate: boolean) => `
@@ -27,11 +29,13 @@ export function createPgAgentStore(db: Db, agentId: string, events: EventBus | u
         app_id: string; app: string; type: string; quantity: number; size: string; release_id: string; version: number;
         config: Record<string, string>; command: string | null; digest: string | null; checks: HealthCheck[] | null; candidate: boolean;
       }>(`${formation(currentReleaseId('a.id'), false)} UNION ALL ${formation(deployingReleaseId('a.id'), true)}`);
+      const mine = await placement.placedOn(agentId);
       const out: DesiredDyno[] = [];
       for (const row of r.rows) {
         if (!row.command || !row.digest) continue; // the release has no such type, or no slug yet
         const size = dynoSize(row.size) ?? dynoSize(undefined)!;
         for (let i = 1; i <= row.quantity; i++) {
+          if (!mine.has(slotKey(row.app_id, row.type, i))) continue; // placed on another agent
           out.push({
             appId: row.app_id, app: row.app, type: row.type, name: `${row.type}.${i}`, command: row.command, config: row.config, size,
             release: { id: row.release_id, version: row.version, slugDigest: row.digest },
@@ -55,14 +59,22 @@ export function createPgAgentStore(db: Db, agentId: string, events: EventBus | u
       });
       if (prev.rows[0]?.state !== d.state) await publish(d.appId);
     },
+    async claimOneOff(dynoId: string, containerId: string) {
+      const r = await db.query(
+        `UPDATE dynos SET container_id = $2, updated_at = now() WHERE id = $1 AND agent_id = $3 AND container_id IS NULL AND state = 'starting'`,
+        [dynoId, containerId, agentId]);
+      return r.rowCount === 1;
+    },
     async forget(id: string) {
       const r = await db.query<{ app_id: string }>('DELETE FROM dynos WHERE container_id = $1 RETURNING app_id', [id]);
       if (r.rows[0]) await publish(r.rows[0].app_id);
     },
     async reset() {
-      // This agent's dynos, and one-offs nobody attached to or started (their agent is gone).
+      // The dynos this agent ran before, and one-offs nobody attached to or started within 5 minutes (on any agent:
+      // theirs may be gone for good). A one-off placed here and not yet started stays for its user to attach.
       const r = await db.query<{ app_id: string }>(
-        `DELETE FROM dynos WHERE agent_id = $1 OR (agent_id IS NULL AND type = 'run' AND created_at < now() - interval '5 minutes') RETURNING app_id`, [agentId]);
+        `DELETE FROM dynos WHERE (agent_id = $1 AND container_id IS NOT NULL)
+            OR (type = 'run' AND container_id IS NULL AND created_at < now() - interval '5 minutes') RETURNING app_id`, [agentId]);
       for (const appId of new Set(r.rows.map((x) => x.app_id))) await publish(appId);
     },
     async stats(id: string, s: DynoStats) {
@@ -74,21 +86,21 @@ export function createPgAgentStore(db: Db, agentId: string, events: EventBus | u
   };
 }
 
-/** What the agent needs to start a one-off dyno the API created (and nobody started yet). */
-export async function loadOneOffDyno(db: Db, dynoId: string, env: Record<string, string>): Promise<(DesiredDyno & { id: string }) | undefined> {
+/** What the agent needs to start a one-off dyno the API created and placed on it (and nobody started yet). */
+export async function loadOneOffDyno(db: Db, agentId: string, dynoId: string, env: Record<string, string>): Promise<OneOffDyno | undefined> {
   const r = await db.query<{
-    container_id: string; name: string; command: string; size: string; app_id: string; app: string; release_id: string; version: number;
+    name: string; command: string; size: string; app_id: string; app: string; release_id: string; version: number;
     config: Record<string, string>; digest: string;
   }>(
-    `SELECT d.container_id, d.name, d.command, d.size, a.id AS app_id, a.name AS app, r.id AS release_id, r.version, r.config, s.digest
+    `SELECT d.name, d.command, d.size, a.id AS app_id, a.name AS app, r.id AS release_id, r.version, r.config, s.digest
        FROM dynos d JOIN apps a ON a.id = d.app_id JOIN releases r ON r.id = d.release_id JOIN slugs s ON s.id = r.slug_id
-      WHERE d.id = $1 AND d.type = 'run' AND d.state = 'starting' AND d.agent_id IS NULL`,
-    [dynoId],
+      WHERE d.id = $1 AND d.type = 'run' AND d.state = 'starting' AND d.agent_id = $2 AND d.container_id IS NULL`,
+    [dynoId, agentId],
   );
   const row = r.rows[0];
   if (!row) return undefined;
   return {
-    id: row.container_id, appId: row.app_id, app: row.app, type: 'run', name: row.name, command: row.command,
+    dynoId, appId: row.app_id, app: row.app, type: 'run', name: row.name, command: row.command,
     config: { ...row.config, ...env }, size: dynoSize(row.size) ?? dynoSize(undefined)!,
     release: { id: row.release_id, version: row.version, slugDigest: row.digest }, generation: row.release_id,
   };

@@ -17,6 +17,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { loadTls, tlsOnlyListener } from '../tls.js';
 import { createTidier } from '../plane/tidy.js';
+import { HostTaken, hostTakenMessage } from '../plane/agents.js';
 import { createRouteAcks } from '../plane/route-acks.js';
 import type { Agent } from '../../runner/agent.js';
 
@@ -29,10 +30,14 @@ export async function startAgentRole(p: Platform, log: Logger) {
   const c = p.config;
   const host = hostname();
   const agents = p.services.agents;
-  const facts = () => ({ hostname: host, address: '127.0.0.1', memoryTotal: totalmem(), memoryFree: freemem() });
-  const agentId = await agents.register(facts());
-  const timer = setInterval(() => agents.heartbeat(facts()).catch((e: Error) => log.warn('report failed', { error: e.message })), 10_000);
-  log.info('registered', { host });
+  const facts = () => ({
+    hostname: host, address: c.agentAddress, memoryTotal: totalmem(), memoryFree: freemem(), pid: process.pid, dataDir: c.dataDir, apiUrl: c.publicUrl,
+  });
+  const agentId = await agents.register(facts()).catch((e: Error) => {
+    throw e instanceof HostTaken ? new Error(hostTakenMessage(e.holder)) : e;
+  });
+  const timer = setInterval(() => agents.heartbeat(agentId, facts()).catch((e: Error) => log.warn('report failed', { error: e.message })), 10_000);
+  log.info('registered', { host, address: c.agentAddress });
   if (!c.isRoot) {
     log.warn('dynos need root (runc, network namespaces, cgroups): this agent runs none');
     return { async stop() { clearInterval(timer); } };
@@ -65,7 +70,7 @@ export async function startAgentRole(p: Platform, log: Logger) {
   });
   const tidyTimer = setInterval(() => void tidier.tidy(), 5_000);
   const startDetached = async (dynoId: string) => {
-    const d = await loadOneOffDyno(p.db, dynoId, (await p.services.oneOffs.load(dynoId)).env);
+    const d = await loadOneOffDyno(p.db, agentId, dynoId, (await p.services.oneOffs.load(dynoId)).env);
     if (d) await agent.runOneOff(d);
   };
   const sub = await subscribeEvents(p.redis, c.redisPrefix, (e) => {
@@ -75,7 +80,7 @@ export async function startAgentRole(p: Platform, log: Logger) {
     else if (e.kind === 'release' || e.kind === 'formation' || e.kind === 'app') void agent.kick();
   });
   // The rendezvous port first: if it is taken, the role fails before any dyno starts (not with dynos orphaned).
-  const rendezvous = await startRendezvous(p, agent, log).catch((e: Error) => {
+  const rendezvous = await startRendezvous(p, agentId, agent, log).catch((e: Error) => {
     sub.close();
     throw new Error(`the rendezvous port for attached one-offs (SLIPWAY_RENDEZVOUS_PORT=${c.rendezvousPort}): ${e.message}`);
   });
@@ -91,7 +96,7 @@ export async function startAgentRole(p: Platform, log: Logger) {
       rendezvous.close();
       await agent.stop();
       await logs.close();
-      await agents.down(host).catch(() => undefined);
+      await agents.down(agentId, process.pid).catch(() => undefined);
     },
   };
 }
@@ -123,14 +128,14 @@ function readSecret(socket: Socket): Promise<{ secret: string; rest: Buffer }> {
  * The rendezvous port: `slipway run` connects, sends the secret from its attach_url, and from then on the socket
  * is the dyno's stdin and output. A secret opens one dyno, once, within 5 minutes. TLS only when TLS is on.
  */
-async function startRendezvous(p: Platform, agent: Agent, log: Logger): Promise<Server> {
+async function startRendezvous(p: Platform, agentId: string, agent: Agent, log: Logger): Promise<Server> {
   const attached = (socket: Socket) => {
     socket.on('error', () => undefined);
     void (async () => {
       const { secret, rest } = await readSecret(socket);
       const dynoId = await p.services.oneOffs.claim(secret);
       const oneOff = dynoId ? await p.services.oneOffs.load(dynoId) : undefined;
-      const d = dynoId && oneOff ? await loadOneOffDyno(p.db, dynoId, oneOff.env) : undefined;
+      const d = dynoId && oneOff ? await loadOneOffDyno(p.db, agentId, dynoId, oneOff.env) : undefined;
       if (!d) {
         socket.end('Error: this attach URL is unknown, used or expired.\n');
         return;

@@ -42,7 +42,7 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
       buildRoutes({ ...p.services, buildLog, releaseLog: createRedisBuildLog(p.redis, p.config.redisPrefix, {}, 'releaselog'), pipeline: p.pipeline, urls: p.urls }),
       configRoutes({ ...p.services, urls: p.urls }),
       domainRoutes({ ...p.services, urls: p.urls }),
-      dynoRoutes({ ...p.services, urls: p.urls, rendezvousHost: new URL(p.config.publicUrl).hostname }),
+      dynoRoutes({ ...p.services, urls: p.urls }),
     ],
     publicRoutes: [logSessionRoutes(p.services)],
   });

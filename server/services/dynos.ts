@@ -3,8 +3,7 @@
  * The formation is set by the first deploy (web=1, other types 0) and by scaling; the agent reconciles to it.
  */
 import { couldNameDyno } from '../names.js';
-import { randomBytes } from 'node:crypto';
-import { DEFAULT_DYNO_SIZE, DYNO_SIZES, dynoContainerId, type DynoSize } from '../../runner/index.js';
+import { DEFAULT_DYNO_SIZE, DYNO_SIZES, type DynoSize } from '../../runner/index.js';
 import type { Db, DbClient } from '../db/pool.js';
 import { withTransaction } from '../db/pool.js';
 import { invalidParams, notFound, quotaExceeded } from '../errors.js';
@@ -151,10 +150,10 @@ export function createDynoService(db: Db, events?: EventBus, limits: DynoLimits 
     },
 
     /**
-     * A one-off dyno of the current release: a row (run.N, state starting) the agent picks up — at once when
-     * detached, when the user connects to its attach URL when attached.
+     * A one-off dyno of the current release: a row (run.N, state starting) placed on an agent, which starts it —
+     * at once when detached, when the user connects to its attach URL when attached.
      */
-    async createOneOff(app: App, input: OneOffInput, prepare?: (dynoId: string) => Promise<void>, asker?: Asker): Promise<DynoRow> {
+    async createOneOff(app: App, input: OneOffInput, on: { agentId: string; prepare?: (dynoId: string) => Promise<void> }, asker?: Asker): Promise<DynoRow> {
       checkSize(limits, input.size, asker);
       const current = (await db.query<{ id: string; version: number; config: Record<string, string>; digest: string | null }>(
         `SELECT r.id, r.version, r.config, s.digest FROM releases r LEFT JOIN slugs s ON s.id = r.slug_id WHERE r.id = ${currentReleaseId('$1')}`, [app.id])).rows[0];
@@ -168,13 +167,13 @@ export function createDynoService(db: Db, events?: EventBus, limits: DynoLimits 
         const n = (await tx.query<{ n: number }>(
           `SELECT COALESCE(max((split_part(name, '.', 2))::int), 0) + 1 AS n FROM dynos WHERE app_id = $1 AND type = 'run'`, [app.id])).rows[0].n;
         const name = `run.${n}`;
-        const containerId = dynoContainerId(app.name, name, randomBytes(3).toString('hex'));
+        // No container yet: the agent it is placed on names one when it starts it (container-name.ts).
         const r = await tx.query<{ id: string }>(
-          `INSERT INTO dynos (app_id, release_id, name, type, command, size, state, container_id) VALUES ($1, $2, $3, 'run', $4, $5, 'starting', $6) RETURNING id`,
-          [app.id, current.id, name, input.command, input.size ?? DEFAULT_DYNO_SIZE, containerId]);
+          `INSERT INTO dynos (app_id, release_id, agent_id, name, type, command, size, state) VALUES ($1, $2, $3, $4, 'run', $5, $6, 'starting') RETURNING id`,
+          [app.id, current.id, on.agentId, name, input.command, input.size ?? DEFAULT_DYNO_SIZE]);
         return r.rows[0].id;
       });
-      await prepare?.(row);
+      await on.prepare?.(row);
       if (!input.attach) await events?.publish({ kind: 'run', appId: app.id, dynoId: row });
       return this.get(app, row);
     },

@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { Job } from 'bullmq';
 import type { BuildJob } from '../queue.js';
-import { workerTag } from '../../runner/reaper.js';
+import { mintContainerName } from '../../runner/container-name.js';
 import { promoteDownloads } from '../builds/download-cache.js';
 import { BuildError, compileApp, packSlug, SlugTooLargeError, UNPACKED_FACTOR, type BuildExecutor } from '../../buildpacks/index.js';
 import { inspectTar, TarRefused, unpackTar } from '../../runner/index.js';
@@ -116,6 +116,12 @@ function buildEnv(config: Config, app: AppName, sha: string): Record<string, str
   };
 }
 
+/** The executor for one build: its steps' containers are named for the app and the build, step by step. */
+function stepsNamed(executor: BuildExecutor, app: string, buildId: string): BuildExecutor {
+  let step = 0;
+  return { run: (argv, opts) => executor.run(argv, { ...opts, container: { app, release: { build: buildId }, process: 'build', index: ++step } }) };
+}
+
 export function createBuildStage(deps: BuildStageDeps) {
   const { config } = deps;
   return async function buildStage(job: Job<BuildJob>): Promise<{ slug?: string }> {
@@ -143,7 +149,8 @@ export function createBuildStage(deps: BuildStageDeps) {
       const app = await deps.apps.byId(build.app_id);
       if (!app) return fail('The app was destroyed during the build.');
       const sha = build.source_version ?? build.id.slice(0, 8);
-      scratch = await mkdtemp(join(tmpdir(), `slipway-build-${workerTag()}-${app.name}-`));
+      const named = stepsNamed(deps.executor, app.name, buildId);
+      scratch = await mkdtemp(join(tmpdir(), `${mintContainerName({ app: app.name, release: { build: buildId }, process: 'build', index: 0 }, 'worker')}-`));
       const buildDir = join(scratch, 'app');
       const envDir = join(scratch, 'env');
       const cacheDir = join(config.dataDir, 'cache', 'apps', app.id);
@@ -157,7 +164,7 @@ export function createBuildStage(deps: BuildStageDeps) {
       for (const [k, v] of Object.entries(vars)) await writeFile(join(envDir, k), v, { mode: 0o600 });
 
       const compiled = await compileApp({
-        executor: deps.executor, buildDir, cacheDir, envDir, env: buildEnv(config, app.name, sha),
+        executor: named, buildDir, cacheDir, envDir, env: buildEnv(config, app.name, sha),
         buildpackUrl: vars.BUILDPACK_URL, hostBuildpackDirs: config.buildpackDirs, log: (l) => void say(l), timeoutMs: config.buildTimeoutMs,
       });
       await deps.builds.setBuildpacks(buildId, compiled.buildpacks);

@@ -11,17 +11,22 @@ import { readHealth } from '../plane/heartbeat.js';
 import { keepEmbedded, type KeptEmbedded } from './keep-embedded.js';
 import { createSupervisor } from './supervisor.js';
 import { webUrl } from '../api/serializers.js';
+import { checkHostFree, holdDataDir, UpRefused } from './one-per-host.js';
 
 export async function up(config: Config, log: Logger, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<void> {
   const embedded: KeptEmbedded[] = [];
   let supervisor: ReturnType<typeof createSupervisor> | undefined;
   let shuttingDown: Promise<void> | undefined;
+  // Before anything else: a second `up` on this data dir refuses here, having touched nothing.
+  await mkdir(config.dataDir, { recursive: true, mode: 0o711 });
+  const held = await holdDataDir(config.dataDir, { apiUrl: config.publicUrl, routerUrl: `http://${config.routerHost}:${config.routerPort}` });
 
   const shutdown = (signal: string) => {
     shuttingDown ??= (async () => {
       log.info('stopping', { signal });
       await supervisor?.stop();
       for (const e of embedded.reverse()) await e.stop().catch((err: Error) => log.error('stop failed', { error: err.message }));
+      await held.release();
       log.info('stopped');
     })();
     return shuttingDown;
@@ -33,7 +38,6 @@ export async function up(config: Config, log: Logger, out: (line: string) => voi
   process.on('SIGTERM', onSignal);
 
   try {
-    await mkdir(config.dataDir, { recursive: true, mode: 0o711 });
     await chmod(config.dataDir, 0o711); // the postgres user must traverse it, nobody may list it
     if (!config.databaseUrl) {
       const pgEmbedded = await keepEmbedded('PostgreSQL', () => startEmbeddedPostgres({ dir: join(config.dataDir, 'postgres'), binDir: config.pgBinDir, asRoot: config.isRoot, log }), log);
@@ -46,6 +50,10 @@ export async function up(config: Config, log: Logger, out: (line: string) => voi
       config = { ...config, redisUrl: redisEmbedded.url };
     }
     const platform = await openPlatform(config, { poolSize: 2 });
+    await checkHostFree(platform.services.agents).catch(async (e: Error) => {
+      await platform.close();
+      throw e;
+    });
     const tokenFile = join(config.dataDir, 'admin-token');
     const admin = await platform.services.users.ensureAdmin(config.adminEmail, config.adminPassword, tokenFile);
 
@@ -87,8 +95,9 @@ export async function up(config: Config, log: Logger, out: (line: string) => voi
     out(`  Log in             slipway login --token "$(cat ${tokenFile})"`);
     out('Press Ctrl-C to stop.');
   } catch (e) {
-    log.error('start failed', { error: (e as Error).message });
     await shutdown('start failure');
+    if (e instanceof UpRefused) throw e; // told as is
+    log.error('start failed', { error: (e as Error).message });
     process.exitCode = 1;
     return;
   }

@@ -146,7 +146,7 @@ test('when the whole platform is stopped and started, then apps come back to the
 test('when every app is destroyed, then its repo, slugs, build cache, dynos, routes and log stream are all gone', { timeout: 300_000 }, async () => {
   const dynoIds = new Map<string, string[]>();
   for (const id of await containers(dataDir)) {
-    const owner = [...appIds.entries()].find(([app]) => id.startsWith(`slipway-d-${app}-`));
+    const owner = [...appIds.entries()].find(([app]) => new RegExp(`^slipway-${app}-v\\d+-[a-z0-9-]+-\\d+-a\\d+-[a-z0-9]{6}$`).test(id));
     assert.ok(owner, `container ${id} belongs to one of the apps`);
     dynoIds.set(owner[0], [...(dynoIds.get(owner[0]) ?? []), id]);
   }

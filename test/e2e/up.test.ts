@@ -211,6 +211,58 @@ test('when DATABASE_URL and REDIS_URL are given, then slipway up uses them and s
   await stopAndCheckNothingLeft(up, dataDir);
 });
 
+/** Runs a `slipway up` that should refuse to start: its exit code and output, within a minute. */
+async function refusedUp(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const up = startUp(args, env);
+  cleanups.push(() => up.stop('SIGTERM'));
+  const code = await new Promise<number | null>((resolve) => {
+    if (up.child.exitCode !== null) return resolve(up.child.exitCode);
+    up.child.once('exit', (c) => resolve(c));
+    setTimeout(() => resolve(-1), 60_000);
+  });
+  return { code, output: up.output() };
+}
+
+test('when slipway up already runs on this host, then a second one refuses to start, naming the running one, and the first keeps serving', async () => {
+  const db = await createTestDatabase();
+  const redis = await createTestRedisPrefix();
+  cleanups.push(() => db.drop(), () => redis.drop());
+  const [dataDir, otherDir] = [await mkdtemp(join(tmpdir(), 'slipway-up-one-')), await mkdtemp(join(tmpdir(), 'slipway-up-two-'))];
+  cleanups.push(() => rm(dataDir, { recursive: true, force: true }), () => rm(otherDir, { recursive: true, force: true }));
+  const [apiPort, routerPort, apiPort2, routerPort2] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const env = cleanEnv({ HOME: dataDir, DATABASE_URL: db.url, REDIS_URL: redis.url, SLIPWAY_REDIS_PREFIX: redis.prefix, SLIPWAY_ROUTER_WORKERS: '1' });
+  const up = startUp(['--data-dir', dataDir, '--api-port', String(apiPort), '--router-port', String(routerPort)], env);
+  cleanups.push(() => up.stop('SIGTERM'));
+  await up.waitForOutput(/Press Ctrl-C to stop/);
+  const agentPid = (await health(apiPort)).body.roles.agent.pid;
+
+  // The same data dir (the default case: `slipway up` typed twice).
+  const same = await refusedUp(['--data-dir', dataDir, '--api-port', String(apiPort2), '--router-port', String(routerPort2)], env);
+  assert.equal(same.code, 1, same.output);
+  assert.match(same.output, new RegExp(`Slipway is already running on this host with the data dir ${dataDir}: \`slipway up\` pid ${up.child.pid}, .*API http://127\\.0\\.0\\.1:${apiPort}`));
+  assert.doesNotMatch(same.output, /Slipway is up/);
+
+  // Another data dir, the same database: this host's agent is registered and running.
+  const other = await refusedUp(['--data-dir', otherDir, '--api-port', String(apiPort2), '--router-port', String(routerPort2)], env);
+  assert.equal(other.code, 1, other.output);
+  assert.match(other.output, new RegExp(`Slipway is already running on this host: its agent is pid ${agentPid} \\(data dir ${dataDir}, API http://127\\.0\\.0\\.1:${apiPort}\\)`));
+  assert.doesNotMatch(other.output, /Slipway is up/);
+
+  const h = await health(apiPort);
+  assert.equal(h.status, 200);
+  assert.equal(h.body.roles.agent.pid, agentPid, 'the running agent was left alone');
+  assert.equal(JSON.parse(await readFile(join(dataDir, 'up.pid'), 'utf8')).pid, up.child.pid);
+  await stopAndCheckNothingLeft(up, dataDir);
+  await assert.rejects(stat(join(dataDir, 'up.pid')), 'a stopped up lets go of its data dir');
+
+  // Once the first is stopped, the host is free.
+  const next = startUp(['--data-dir', otherDir, '--api-port', String(apiPort2), '--router-port', String(routerPort2)], env);
+  cleanups.push(() => next.stop('SIGTERM'));
+  await next.waitForOutput(/Press Ctrl-C to stop/);
+  assert.equal((await health(apiPort2)).status, 200);
+  await stopAndCheckNothingLeft(next, otherDir);
+});
+
 test('when slipway up itself is killed with SIGKILL, then its roles exit and the next start takes over the orphaned PostgreSQL and Redis', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'slipway-up-kill-'));
   cleanups.push(() => rm(dataDir, { recursive: true, force: true }));

@@ -197,7 +197,7 @@ test('when the worker is killed mid-build, then the push fails with a message, t
   assert.equal(builds.at(-1)!.status, 'failed');
   assert.equal((await api<{ version: number }[]>('GET', `/apps/${APP}/releases`)).body.at(-1)!.version, before, 'no release from the killed build');
   // The build container of the dead worker is gone once the new worker has started.
-  await waitFor('no build container left', async () => !(await run('runc', ['--root', join(dataDir, 'run', 'runc'), 'list', '-q'])).stdout.includes('slipway-build-'), 20_000, 250);
+  await waitFor('no build container left', async () => !(await run('runc', ['--root', join(dataDir, 'run', 'runc'), 'list', '-q'])).stdout.match(/^slipway-.*-b[0-9a-f]{8}-build-\d+-w\d+-/m), 20_000, 250);
 
   await git(['rm', '-q', '.buildpacks']);
   await git(['commit', '-q', '-m', 'fast again']);

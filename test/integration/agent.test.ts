@@ -33,6 +33,7 @@ function memoryStore() {
     },
     reset: async () => undefined,
     stats: async () => undefined,
+    claimOneOff: async () => true,
   };
   return s;
 }

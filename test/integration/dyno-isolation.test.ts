@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../server/config.js';
-import { dynoContainerId, dynoSize, type DynoHandle, type DynoSpec } from '../../runner/index.js';
+import { dynoSize, type DynoHandle, type DynoSpec } from '../../runner/index.js';
+import { mintContainerName } from '../../runner/container-name.js';
 import { parseSubnet } from '../../runner/network.js';
 import { runcTestRunner } from '../helpers/runners.js';
 import { PY_WEB_SERVER } from '../helpers/runners.js';
@@ -38,7 +39,7 @@ function spec(command: string, over: Partial<DynoSpec> = {}): DynoSpec {
   const name = over.name ?? `web.${++n}`;
   const app = over.app ?? 'iso-a';
   return {
-    id: dynoContainerId(app, name, `t${process.pid}${n}`), app, appId: APP_A, name, type: 'web',
+    id: mintContainerName({ app, release: { version: 1 }, process: name.split('.')[0], index: Number(name.split('.')[1]) }, 'agent'), app, appId: APP_A, name, type: 'web',
     release: { id: '00000000-0000-4000-8000-000000000002', version: 1, slugDigest: digest }, command, config: {}, size: dynoSize(undefined)!, ...over,
   };
 }

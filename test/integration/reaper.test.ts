@@ -9,10 +9,15 @@ import { loadConfig } from '../../server/config.js';
 import { createNetns, ensureBridge, listNetns } from '../../runner/network.js';
 import { ociSpec } from '../../runner/oci-spec.js';
 import { reapDeadWorkers } from '../../runner/reaper.js';
+import { mintContainerName, ownerTag, type ContainerIdentity, type OwnerRole } from '../../runner/container-name.js';
 import { createRunc } from '../../runner/runc.js';
 import { DYNO_GID, DYNO_UID, stackPath } from '../../runner/stack.js';
 
 let dir: string;
+/** A name of the scheme as the process pid in role would have minted it. */
+const nameBy = (who: ContainerIdentity, role: OwnerRole, pid: number) =>
+  mintContainerName(who, role).replace(`-${ownerTag(role)}-`, `-${ownerTag(role, pid)}-`);
+const STEP: ContainerIdentity = { app: 'myapp', release: { build: '3f2a9c10-0000-4000-8000-000000000000' }, process: 'build', index: 1 };
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'slipway-reaper-'));
 });
@@ -29,7 +34,7 @@ test('when a worker died mid-build, then the next worker removes its containers,
   const runc = createRunc({ root: state, bundles: join(dir, 'bundles') });
 
   // A container the dead worker created (created, never started: as if killed mid-step).
-  const id = `slipway-build-w${dead}-abc123-1`;
+  const id = nameBy(STEP, 'worker', dead);
   const bundle = join(dir, 'bundles', id);
   await mkdir(bundle, { recursive: true });
   await writeFile(join(bundle, 'config.json'), JSON.stringify(ociSpec({
@@ -46,20 +51,23 @@ test('when a worker died mid-build, then the next worker removes its containers,
   await ensureBridge(network);
   await createNetns(network, id, config.subnet.replace(/\.\d+\/\d+$/, '.250'));
   const scratch = join(dir, 'scratch');
-  const deadDir = join(scratch, `slipway-build-w${dead}-myapp-Ab12Cd`);
-  const liveDir = join(scratch, `slipway-build-w${process.pid}-myapp-Ef34Gh`);
+  const deadDir = join(scratch, `${nameBy({ ...STEP, index: 0 }, 'worker', dead)}-Ab12Cd`);
+  const deadReleaseDir = join(scratch, `${nameBy({ app: 'myapp', release: { version: 4 }, process: 'release', index: 1 }, 'worker', dead)}-Xy12Zq`);
+  const liveDir = join(scratch, `${mintContainerName({ ...STEP, index: 0 }, 'worker')}-Ef34Gh`);
+  // A dyno's dir of an agent that is gone: the agent cleans its own, never a worker.
+  const agentDir = join(scratch, nameBy({ app: 'myapp', release: { version: 4 }, process: 'web', index: 1 }, 'agent', dead));
+  const legacyDir = join(scratch, `slipway-build-w${dead}-myapp-Gh56Ij`); // named as before this scheme: cleaned on upgrade
   const otherDir = join(scratch, 'somebody-elses-dir');
-  for (const d of [deadDir, liveDir, otherDir]) await mkdir(d, { recursive: true });
+  for (const d of [deadDir, deadReleaseDir, liveDir, agentDir, legacyDir, otherDir]) await mkdir(d, { recursive: true });
 
   let released: string[] = [];
   const r = await reapDeadWorkers({ runc, scratchDirs: [scratch], releaseAddresses: async (owners) => void (released = owners) });
   assert.deepEqual(r.containers, [id]);
   assert.deepEqual(r.netns, [id]);
   assert.deepEqual(released, [id]);
-  assert.deepEqual(r.dirs, [deadDir]);
+  assert.deepEqual(r.dirs.sort(), [deadDir, deadReleaseDir, legacyDir].sort());
   assert.deepEqual(await runc.list(), []);
   assert.ok(!(await listNetns()).includes(id));
   assert.equal(existsSync(deadDir), false);
-  assert.equal(existsSync(liveDir), true);
-  assert.equal(existsSync(otherDir), true);
+  for (const kept of [liveDir, agentDir, otherDir]) assert.equal(existsSync(kept), true, `${kept} is kept`);
 });

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryRouteSource, createPgRouteSource, type AppRoutes, type RouteSource } from '../../server/plane/route-source.js';
 import { createPgAgentStore } from '../../server/plane/agent-store.js';
+import { mintContainerName } from '../../runner/container-name.js';
 import { createEventBus } from '../../server/events.js';
 import { startTestApi, type TestApi } from '../helpers/api.js';
 import { waitFor } from '../helpers/procs.js';
@@ -29,7 +30,7 @@ async function pgDriver(): Promise<Driver> {
   const api: TestApi = await startTestApi();
   const s = api.platform.services;
   const admin = (await s.users.findByEmail('admin@example.com'))!;
-  const agentId = await s.agents.register({ hostname: `conformance-${Date.now()}`, address: '127.0.0.1', memoryTotal: 1, memoryFree: 1 });
+  const agentId = await s.agents.register({ hostname: `conformance-${Date.now()}`, address: '127.0.0.1', memoryTotal: 1, memoryFree: 1, pid: process.pid, dataDir: '/nonexistent', apiUrl: 'http://127.0.0.1:1' });
   const store = createPgAgentStore(api.platform.db, agentId, createEventBus(api.platform.redis, api.platform.config.redisPrefix));
   const apps = new Map<string, { name: string; releases: Record<keyof typeof VERSION, string>; dynos: string[] }>();
   return {
@@ -47,7 +48,7 @@ async function pgDriver(): Promise<Driver> {
       for (const id of a.dynos) await store.forget(id);
       a.dynos = [];
       for (const d of dynos) {
-        const id = `slipway-d-${a.name}-${d.name.replace('.', '-')}-${Math.random().toString(36).slice(2, 8)}`;
+        const id = mintContainerName({ app: a.name, release: { version: 1 }, process: d.type ?? 'web', index: Number(d.name.split('.')[1]) }, 'agent');
         a.dynos.push(id);
         await store.report({
           id, appId, name: d.name, type: d.type ?? 'web', releaseId: a.releases[d.release ?? 'current'], command: 'serve', size: 'standard-1x', state: d.state,

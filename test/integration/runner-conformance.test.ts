@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { dynoContainerId, dynoSize, type DynoSpec } from '../../runner/index.js';
+import { dynoSize, type DynoSpec } from '../../runner/index.js';
+import { mintContainerName } from '../../runner/container-name.js';
 import { fakeTestRunner, runcTestRunner, type TestRunner } from '../helpers/runners.js';
 import { PY_WEB_SERVER } from '../helpers/runners.js';
 
@@ -45,7 +46,7 @@ for (const [kind, make] of [['fake', fakeTestRunner], ['runc', runcTestRunner]] 
     after(async () => t?.close());
 
     const spec = (command: string, over: Partial<DynoSpec> = {}): DynoSpec => ({
-      id: dynoContainerId('conform', `web.${++n}`, `${kind}${process.pid}`), app: 'conform', appId: '00000000-0000-4000-8000-000000000001',
+      id: mintContainerName({ app: 'conform', release: { version: 3 }, process: 'web', index: ++n }, 'agent'), app: 'conform', appId: '00000000-0000-4000-8000-000000000001',
       name: `web.${n}`, type: 'web', release: { id: '00000000-0000-4000-8000-000000000002', version: 3, slugDigest: digest },
       command, config: { GREETING: 'hi' }, size: dynoSize('standard-1x')!, ...over,
     });

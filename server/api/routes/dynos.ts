@@ -12,7 +12,7 @@ import { currentUser } from '../auth.js';
 
 /** Formation (scaling), dynos (state, figures, restart) and log sessions. */
 export function dynoRoutes(deps: {
-  apps: AppService; dynos: DynoService; agents: AgentRegistry; oneOffs: OneOffStore; logSessions: LogSessions; urls: UrlInfo; rendezvousHost?: string;
+  apps: AppService; dynos: DynoService; agents: AgentRegistry; oneOffs: OneOffStore; logSessions: LogSessions; urls: UrlInfo;
 }): Router {
   const r = appRouter(deps.apps);
 
@@ -52,9 +52,9 @@ export function dynoRoutes(deps: {
     const secret = input.attach ? randomBytes(24).toString('base64url') : undefined;
     if (input.attach) {
       if (!agent.rendezvousPort) throw unavailable('The agent takes no attached dynos.');
-      attachUrl = `rendezvous://${deps.rendezvousHost ?? agent.address}:${agent.rendezvousPort}/${secret}`;
+      attachUrl = `rendezvous://${agent.address}:${agent.rendezvousPort}/${secret}`;
     }
-    const dyno = await deps.dynos.createOneOff(app, input, (id) => deps.oneOffs.save(id, { env: input.env, tty: input.tty, secret }), currentUser(res));
+    const dyno = await deps.dynos.createOneOff(app, input, { agentId: agent.id, prepare: (id) => deps.oneOffs.save(id, { env: input.env, tty: input.tty, secret }) }, currentUser(res));
     res.status(201).json({ ...serializeDyno(dyno), attach_url: attachUrl });
   });
 
