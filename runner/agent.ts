@@ -9,62 +9,18 @@
  * - an OOM kill inside the dyno's cgroup is `Error R15 (Memory quota vastly exceeded)` and a restart;
  * - a changed generation (release, size, restart) replaces a dyno: web dynos start the new one first and stop the
  *   old one once the new one is up (no request dropped); other types stop first (no two clocks at once).
+ * Here: each dyno's life (start, checks, crash, stop) and the reconcile loop; what is decided per slot at each
+ * reconcile is in agent-slot.ts, one-off dynos in agent-one-offs.ts.
  */
-import type { AgentOptions, DesiredDyno, DynoReport, DynoState, OneOffDyno } from './agent-types.js';
+import type { AgentOptions, DesiredDyno, DynoReport, DynoState } from './agent-types.js';
 import { dynoOutput } from './dyno-output.js';
 import { runHealthChecks, waitForPort } from './health-check.js';
-import { mintContainerName } from './container-name.js';
-import type { DynoExit, DynoHandle, DynoSpec, DynoStats, StartOptions } from './index.js';
+import { createOneOffs } from './agent-one-offs.js';
+import { backoffDelay, containerName, describe, keepCurrent, settleCandidate, type Instance, type Slot, type SlotActions } from './agent-slot.js';
+import type { DynoHandle, DynoSpec, StartOptions } from './index.js';
 
+export { backoffDelay } from './agent-slot.js';
 export type { AgentOptions, AgentStore, DesiredDyno, DynoReport, DynoState, LogSink, OneOffDyno } from './agent-types.js';
-
-interface Instance {
-  spec: DynoSpec;
-  desired: DesiredDyno;
-  handle?: DynoHandle;
-  /** The runner's start while it is in flight: a stop that comes meanwhile waits for it, then stops the dyno. */
-  launching?: Promise<unknown>;
-  state: DynoState;
-  startedAt: Date;
-  upAt?: number;
-  stopping?: Promise<void>;
-  bootFailed?: boolean;
-  exit?: DynoExit;
-  restarts: number;
-  reporting?: Promise<void>;
-  stats?: DynoStats;
-}
-
-interface Slot {
-  key: string;
-  /** The dyno of the app's current release. */
-  desired?: DesiredDyno;
-  /** The dyno of a release being deployed, if one is. */
-  candidate?: DesiredDyno;
-  /** A candidate that crashed or failed its checks: kept (state crashed) for the deploy to read, never restarted. */
-  failedCandidate?: Instance;
-  current?: Instance;
-  next?: Instance;
-  crashes: number;
-  restartAt: number;
-  /** The instance that crashed last (its row stays, state crashed, until the restart replaces it). */
-  crashed?: Instance;
-  /** ps:restart asked for a fresh instance of the same generation. */
-  restart?: boolean;
-  /** The restartAt a wake-up timer is set for. */
-  wakeAt?: number;
-}
-
-const describe = (s: number | null) => (s === null ? 'unknown' : String(s));
-/** A new container name for a dyno of this agent (web.2 of release v7 → slipway-APP-v7-web-2-aPID-GEN). */
-const containerName = (d: DesiredDyno) =>
-  mintContainerName({ app: d.app, release: { version: d.release.version }, process: d.type, index: Number(d.name.split('.')[1]) }, 'agent');
-
-
-export function backoffDelay(crashes: number, baseMs: number, maxMs: number): number {
-  if (crashes <= 1) return 0;
-  return Math.min(maxMs, baseMs * 2 ** (crashes - 2));
-}
 
 export function createAgent(o: AgentOptions) {
   const bootTimeoutMs = o.bootTimeoutMs ?? 60_000;
@@ -242,57 +198,7 @@ export function createAgent(o: AgentOptions) {
     return inst.stopping;
   }
 
-  /**
-   * A release being deployed, in one slot: its candidate starts beside the current dyno, and takes over once its
-   * release is the current one; a next instance that belongs to neither release (its deploy failed, or another
-   * came) is stopped.
-   */
-  function settleCandidate(slot: Slot): void {
-    const { desired: d, candidate: c } = slot;
-    const next = slot.next;
-    if (next && next.desired.generation !== d?.generation && next.desired.generation !== c?.generation) {
-      slot.next = undefined;
-      void stop(next);
-    }
-    if (slot.failedCandidate && slot.failedCandidate.desired.generation !== c?.generation) {
-      void forget(slot.failedCandidate);
-      slot.failedCandidate = undefined;
-    }
-    const n = slot.next;
-    if (n?.desired.candidate && d && n.desired.generation === d.generation && n.state === 'up' && slot.current?.desired.generation !== d.generation) {
-      const old = slot.current;
-      slot.current = n;
-      n.desired = d; // a dyno of the current release from now on: restarted like any other
-      slot.next = undefined;
-      if (old) void stop(old);
-    }
-    if (c && !slot.next && slot.current?.desired.generation !== c.generation && slot.failedCandidate?.desired.generation !== c.generation) {
-      void start(slot, c, 'next').catch(fail('start'));
-    }
-  }
-
-  /** The slot's dyno of the current release: started, restarted after its backoff, or replaced on a new generation. */
-  function keepCurrent(slot: Slot, d: DesiredDyno, now: number): void {
-    const cur = slot.current;
-    if (!cur && !slot.next) {
-      slot.restart = false;
-      if (now >= slot.restartAt) void start(slot, d, 'current').catch(fail('start'));
-      else if (slot.wakeAt !== slot.restartAt) {
-        // Not due yet (a timer may fire a millisecond before the wall clock says so): look again when it is.
-        slot.wakeAt = slot.restartAt;
-        later(slot.restartAt - now + 1, () => void kick());
-      }
-      return;
-    }
-    if (cur && (cur.desired.generation !== d.generation || slot.restart) && !slot.next && !cur.stopping && now >= slot.restartAt) {
-      slot.restart = false;
-      if (d.type === 'web' && cur.state === 'up') void start(slot, d, 'next').catch(fail('start'));
-      else void stop(cur).then(() => {
-        if (slot.current === cur) slot.current = undefined;
-        kick();
-      });
-    }
-  }
+  const actions: SlotActions = { start, stop, forget, later, kick, fail };
 
   async function reconcileOnce(): Promise<void> {
     const now = Date.now();
@@ -313,8 +219,8 @@ export function createAgent(o: AgentOptions) {
       }
       slot.desired = d;
       slot.candidate = c;
-      settleCandidate(slot);
-      if (d) keepCurrent(slot, d, now);
+      settleCandidate(slot, actions);
+      if (d) keepCurrent(slot, d, now, actions);
     }
     for (const [key, slot] of slots) {
       if (wanted.has(key)) continue;
@@ -354,42 +260,9 @@ export function createAgent(o: AgentOptions) {
     }
   }
 
-  const oneOffs = new Map<string, Instance>();
-
-  /**
-   * A one-off dyno (`slipway run`): the same container as any dyno, outside the formation. Its output goes to
-   * io.onData when attached, else to the log; it is not restarted. Resolves with its exit.
-   */
-  async function runOneOff(d: OneOffDyno, io: { stdin?: NodeJS.ReadableStream; onData?: (chunk: Buffer) => void; tty?: boolean } = {}): Promise<DynoExit> {
-    const spec: DynoSpec = { id: containerName(d), app: d.app, appId: d.appId, name: d.name, type: d.type, release: d.release, command: d.command, config: d.config, size: d.size, tty: io.tty };
-    const inst: Instance = { spec, desired: d, state: 'starting', startedAt: new Date(), restarts: 0 };
-    if (!(await o.store.claimOneOff(d.dynoId, spec.id))) return { code: null, oomKilled: false }; // started already
-    oneOffs.set(spec.id, inst);
-    event(d, d.name, `Starting process with command \`${d.command}\`${io.onData ? ' (attached)' : ''}`);
-    void report(inst);
-    try {
-      inst.handle = await launch(inst, { onLine: output(spec), stdin: io.stdin, onData: io.onData });
-      inst.state = 'up';
-      await report(inst);
-      event(d, d.name, 'State changed from starting to up');
-      const maxAge = o.oneOffMaxAgeMs ?? 86_400_000;
-      const aged = setTimeout(() => {
-        event(d, d.name, `Stopping: one-off dynos run at most ${Math.round(maxAge / 60_000)} minutes on this platform (SLIPWAY_ONE_OFF_HOURS)`);
-        void stop(inst).catch(fail('stopping an aged one-off'));
-      }, Math.min(maxAge, 2 ** 31 - 1));
-      const exit = (inst.exit = await inst.handle.exited.finally(() => clearTimeout(aged)));
-      event(d, d.name, `Process exited with status ${describe(exit.code)}`);
-      if (exit.oomKilled) event(d, d.name, 'Error R15 (Memory quota vastly exceeded)');
-      event(d, d.name, 'State changed from up to complete');
-      return exit;
-    } catch (e) {
-      event(d, d.name, `Error: the dyno could not start: ${(e as Error).message}`);
-      return (inst.exit = { code: null, oomKilled: false });
-    } finally {
-      oneOffs.delete(spec.id);
-      await forget(inst);
-    }
-  }
+  const oneOffs = createOneOffs({
+    store: o.store, maxAgeMs: o.oneOffMaxAgeMs ?? 86_400_000, event, report, forget, launch, output, stop, fail,
+  });
 
   /** ps:restart: replaces the app's dynos (of a type, or one by name), web ones without downtime; resets backoff. */
   function restart(appId: string, target: { type?: string; name?: string } = {}): Promise<void> {
@@ -420,15 +293,11 @@ export function createAgent(o: AgentOptions) {
     },
     /** Something changed (a release, the formation): reconcile now. */
     kick,
-    runOneOff,
+    runOneOff: oneOffs.run,
     restart,
     /** ps:stop: one-offs get SIGTERM, then SIGKILL after the grace; formation dynos are replaced as by restart. */
     async stopDynos(appId: string, target: { type?: string; name?: string } = {}): Promise<void> {
-      for (const inst of oneOffs.values()) {
-        const d = inst.desired;
-        if (d.appId !== appId || (target.type && d.type !== target.type) || (target.name && d.name !== target.name)) continue;
-        void stop(inst).catch((e: Error) => o.onError?.('stopping a one-off', e));
-      }
+      oneOffs.stop(appId, target);
       if (target.type !== 'run' && !target.name?.startsWith('run.')) await restart(appId, target);
     },
     /** Stops every dyno (SIGTERM, grace, SIGKILL) and reports them gone. */
@@ -438,7 +307,7 @@ export function createAgent(o: AgentOptions) {
       clearInterval(statsLoop);
       await running;
       const all = [...slots.values()].flatMap((s) => [s.current, s.next, s.crashed, s.failedCandidate]).filter((i): i is Instance => !!i);
-      for (const inst of oneOffs.values()) if (inst.handle) await o.runner.signal(inst.spec.id, 'KILL');
+      for (const inst of oneOffs.running.values()) if (inst.handle) await o.runner.signal(inst.spec.id, 'KILL');
       slots.clear();
       await Promise.all(all.map((i) => (i.exit ? forget(i) : stop(i))));
       // Stops begun before this one (a scale-down, a destroyed app) finish too: no dyno outlives its agent.
@@ -452,7 +321,7 @@ export function createAgent(o: AgentOptions) {
      * tidied away yet (an app's log stream, an unpacked slug).
      */
     inUse(): { apps: Set<string>; digests: Set<string> } {
-      const all = [...[...slots.values()].flatMap((s) => [s.current, s.next, s.crashed, s.failedCandidate]), ...stopping, ...oneOffs.values()].filter((i): i is Instance => !!i);
+      const all = [...[...slots.values()].flatMap((s) => [s.current, s.next, s.crashed, s.failedCandidate]), ...stopping, ...oneOffs.running.values()].filter((i): i is Instance => !!i);
       return { apps: new Set(all.map((i) => i.spec.appId)), digests: new Set(all.map((i) => i.spec.release.slugDigest)) };
     },
     /** What runs now, for tests and diagnostics. */
