@@ -3,6 +3,7 @@
  * passes its app's startup checks (app.json `healthchecks`, Dokku's shape): an HTTP GET of a path answered with a
  * status below 400 (and holding `content` when given), tried `attempts` times `wait` seconds apart, each within
  * `timeout` seconds, after `initialDelay`; or an `uptime`: still running that many seconds after it started.
+ * An app without app.json can give its web dynos one HTTP check by config vars (SLIPWAY_HEALTHCHECK_PATH, …).
  */
 import { request } from 'node:http';
 import { connect } from 'node:net';
@@ -131,4 +132,30 @@ export function parseHealthchecks(raw: unknown): { checks: Record<string, Health
     }
   }
   return { checks, problems };
+}
+
+/** Config vars that give web dynos a startup check, and the app.json key each stands for. */
+export const HEALTHCHECK_VARS: Record<string, string> = {
+  SLIPWAY_HEALTHCHECK_PATH: 'path', SLIPWAY_HEALTHCHECK_CONTENT: 'content', SLIPWAY_HEALTHCHECK_ATTEMPTS: 'attempts',
+  SLIPWAY_HEALTHCHECK_TIMEOUT: 'timeout', SLIPWAY_HEALTHCHECK_WAIT: 'wait',
+};
+
+/** The web check the config vars define (none without SLIPWAY_HEALTHCHECK_PATH), and what is wrong with them. */
+export function configHealthcheck(config: Record<string, string | undefined>): { check?: HealthCheck; problems: string[] } {
+  const item: Record<string, unknown> = { type: 'startup', name: 'SLIPWAY_HEALTHCHECK_PATH' };
+  for (const [key, field] of Object.entries(HEALTHCHECK_VARS)) if (config[key] !== undefined) item[field] = config[key];
+  if (item.path === undefined) return { problems: [] };
+  const { checks, problems } = parseHealthchecks({ web: [item] });
+  const named = problems.map((p) => {
+    const field = /^healthchecks\.web\[0\]\.(\w+)/.exec(p)?.[1] ?? 'path';
+    const key = Object.keys(HEALTHCHECK_VARS).find((k) => HEALTHCHECK_VARS[k] === field) ?? 'SLIPWAY_HEALTHCHECK_PATH';
+    return `${key}${p.replace(/^healthchecks\.web\[0\](\.\w+)?/, '')}`;
+  });
+  return { check: checks.web?.[0], problems: named };
+}
+
+/** The startup checks a dyno of this type must pass: its app.json ones, and for web the config vars' one. */
+export function checksFor(type: string, appJson: HealthCheck[] | null | undefined, config: Record<string, string | undefined>): HealthCheck[] {
+  const fromConfig = type === 'web' ? configHealthcheck(config).check : undefined;
+  return [...(Array.isArray(appJson) ? appJson : []), ...(fromConfig ? [fromConfig] : [])];
 }

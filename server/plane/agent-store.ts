@@ -9,7 +9,7 @@ import type { DynoStats } from '../../runner/index.js';
 import type { Db } from '../db/pool.js';
 import type { EventBus } from '../events.js';
 import { currentReleaseId, deployingReleaseId } from './current-release.js';
-import type { HealthCheck } from '../../runner/health-check.js';
+import { checksFor, type HealthCheck } from '../../runner/health-check.js';
 import { createPlacement, slotKey } from './placement.js';
 
 /** The agent's view of Postgres: desired dynos from formation × current release, and its reports back. */
@@ -40,7 +40,7 @@ export function createPgAgentStore(db: Db, agentId: string, events: EventBus | u
             appId: row.app_id, app: row.app, type: row.type, name: `${row.type}.${i}`, command: row.command, config: row.config, size,
             release: { id: row.release_id, version: row.version, slugDigest: row.digest },
             generation: `${row.release_id}/${size.name}`,
-            ...(row.candidate ? { candidate: true, checks: Array.isArray(row.checks) ? row.checks : undefined } : {}),
+            ...(row.candidate ? { candidate: true, checks: checksFor(row.type, row.checks, row.config) } : {}),
           });
         }
       }

@@ -4,6 +4,7 @@ import { AppError, invalidParams } from '../errors.js';
 import type { App } from './apps.js';
 import type { Release, ReleaseService } from './releases.js';
 import { currentReleaseId } from '../plane/current-release.js';
+import { configHealthcheck, HEALTHCHECK_VARS } from '../../runner/health-check.js';
 
 export const CONFIG_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const MAX_CONFIG_BYTES = 32 * 1024;
@@ -16,6 +17,10 @@ export function parseConfigPatch(body: unknown): Record<string, string | null> {
     if (!CONFIG_KEY.test(k) || k.length > 200) throw invalidParams(`Invalid config var name "${k.slice(0, 60)}": use letters, digits and underscores, not starting with a digit.`);
     if (v !== null && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw invalidParams(`The value of ${k} must be a string (or null to unset it).`);
     out[k] = v === null ? null : String(v);
+    if (out[k] !== null && k in HEALTHCHECK_VARS) {
+      const [problem] = configHealthcheck({ SLIPWAY_HEALTHCHECK_PATH: '/', [k]: out[k]! }).problems;
+      if (problem) throw invalidParams(`${problem}, got "${out[k]!.slice(0, 60)}".`);
+    }
   }
   if (Object.keys(out).length === 0) throw invalidParams('No config vars given.');
   return out;

@@ -18,6 +18,7 @@ import type { BuildService } from '../services/builds.js';
 import type { Release, ReleaseService } from '../services/releases.js';
 import type { SlugService } from '../services/slugs.js';
 import { stageOutput, type StageLogs, type StageOutput } from './output.js';
+import { checksFor } from '../../runner/health-check.js';
 
 /** A worker (a dyno that is not web) must stay up this long to count. */
 export const WORKER_UPTIME_MS = 3_000;
@@ -44,7 +45,8 @@ const verifyOff = (deps: DeployStageDeps, r: Release) => !deps.config.deployVeri
 /** How long the release's dynos get: the boot timeout, plus what its startup checks may take, plus some slack. */
 async function budgetMs(deps: DeployStageDeps, release: Release): Promise<number> {
   const slug = release.slug_id ? await deps.slugs.byId(release.slug_id) : undefined;
-  const checks = Object.values(slug?.healthchecks ?? {}).flat();
+  const types = new Set([...Object.keys(slug?.healthchecks ?? {}), 'web']);
+  const checks = [...types].flatMap((type) => checksFor(type, slug?.healthchecks?.[type], release.config));
   const checkMs = checks.reduce((n, c) => n + 1000 * (c.initialDelayS + (c.uptime ?? 0) + c.attempts * (c.timeoutS + c.waitS)), 0);
   return deps.config.bootTimeoutMs + checkMs + WORKER_UPTIME_MS + 10_000;
 }

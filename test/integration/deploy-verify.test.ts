@@ -1,6 +1,6 @@
 /**
  * Deploys that say "deployed" only when they are: a release counts once every web dyno of it accepted connections
- * on $PORT and passed its app.json health checks (a worker, once it stayed up a few seconds). A release whose dyno
+ * on $PORT and passed its health checks (app.json's, or the config vars'; a worker, once it stayed up a few seconds). A release whose dyno
  * crashes at boot, fails its check, or never comes up is failed with the reason and the dyno's last lines, the push
  * is rejected (the ref stays), and the running release answers every request meanwhile.
  */
@@ -61,6 +61,17 @@ const releases = async (app: string) => (await t.api('GET', `/apps/${app}/releas
 const remoteRef = async (dir: string) => (await t.git(dir, ['ls-remote', 'slipway', 'refs/heads/main'])).out.trim().split(/\s/)[0];
 const head = async (dir: string) => (await t.git(dir, ['rev-parse', 'HEAD'])).out.trim();
 
+/** Sets config vars whose release should fail its deploy: that release, and what a client loop saw meanwhile. */
+async function failingConfigChange(app: string, vars: Record<string, string>) {
+  const sample = sampler(app);
+  assert.equal((await t.api('PATCH', `/apps/${app}/config-vars`, vars)).status, 200);
+  const failed = await waitFor('the config change to fail its deploy', async () => {
+    const last = (await releases(app)).at(-1)!;
+    return last.status === 'failed' ? last : undefined;
+  }, 60_000, 200);
+  return { failed, statuses: await sample.stop() };
+}
+
 let dir: string;
 test('when a good release is pushed, then "Verifying deploy... done" comes only after its web dyno answered', async () => {
   assert.equal((await t.api('POST', '/apps', { name: 'verified' })).status, 201);
@@ -115,13 +126,7 @@ test('when a release binds $PORT but fails its app.json health check, then it is
     'app.json': JSON.stringify({ healthchecks: { web: [{ type: 'startup', name: 'ready', path: '/health', attempts: 2, timeout: 2, wait: 1 }] } }),
   }, 'health checked');
   assert.equal((await t.git(dir, ['push', 'slipway', 'main'])).code, 0, 'a healthy /health passes');
-  assert.equal((await t.api('PATCH', '/apps/verified/config-vars', { HEALTH_STATUS: '503' })).status, 200);
-  const sample = sampler('verified');
-  const failed = await waitFor('the config change to fail its deploy', async () => {
-    const last = (await releases('verified')).at(-1)!;
-    return last.status === 'failed' ? last : undefined;
-  }, 60_000, 200);
-  const statuses = await sample.stop();
+  const { failed, statuses } = await failingConfigChange('verified', { HEALTH_STATUS: '503' });
   assert.match(failed.failure!, /web\.1 of v\d+: health check "ready" failed after 2 attempts: GET \/health answered 503/);
   assert.deepEqual([...new Set(statuses)], [200], 'the running release answered every request');
   const current = (await releases('verified')).find((r) => r.current)!;
@@ -132,6 +137,26 @@ test('when a release binds $PORT but fails its app.json health check, then it is
   assert.match(out, /health check "ready" failed/);
   assert.equal((await t.api('PATCH', '/apps/verified/config-vars', { HEALTH_STATUS: null })).status, 200);
   await waitFor('the fixed release current', async () => (await releases('verified')).at(-1)!.status === 'succeeded', 60_000, 200);
+});
+
+test('when an app without app.json sets SLIPWAY_HEALTHCHECK_PATH, then its web dynos must pass that check; bad values are refused', async () => {
+  assert.equal((await t.api('POST', '/apps', { name: 'checked' })).status, 201);
+  const c = await t.checkout('procfile-shell', 'checked');
+  await commit(c, { 'server.py': SERVER, Procfile: 'web: python3 server.py\n' }, 'server');
+  assert.equal((await t.git(c, ['push', 'slipway', 'main'])).code, 0);
+  const bad = await t.api('PATCH', '/apps/checked/config-vars', { SLIPWAY_HEALTHCHECK_PATH: 'health' });
+  assert.equal(bad.status, 422);
+  assert.match(bad.body.message, /^SLIPWAY_HEALTHCHECK_PATH must be a path starting with \/, got "health"/);
+  const many = await t.api('PATCH', '/apps/checked/config-vars', { SLIPWAY_HEALTHCHECK_ATTEMPTS: 'many' });
+  assert.equal(many.status, 422);
+  assert.match(many.body.message, /^SLIPWAY_HEALTHCHECK_ATTEMPTS must be a number from 0 to 20/);
+  const check = { SLIPWAY_HEALTHCHECK_PATH: '/health', SLIPWAY_HEALTHCHECK_ATTEMPTS: '2', SLIPWAY_HEALTHCHECK_WAIT: '1', SLIPWAY_HEALTHCHECK_TIMEOUT: '2' };
+  assert.equal((await t.api('PATCH', '/apps/checked/config-vars', check)).status, 200);
+  await waitFor('the checked release current', async () => (await releases('checked')).at(-1)!.status === 'succeeded', 60_000, 200);
+
+  const { failed, statuses } = await failingConfigChange('checked', { HEALTH_STATUS: '503' });
+  assert.match(failed.failure!, /web\.1 of v\d+: health check "SLIPWAY_HEALTHCHECK_PATH" failed after 2 attempts: GET \/health answered 503/);
+  assert.deepEqual([...new Set(statuses)], [200], 'the running release answered every request');
 });
 
 test('when a worker-only release crashes at once, then it is rejected; with SLIPWAY_DEPLOY_VERIFY=off, a release counts at once', async () => {

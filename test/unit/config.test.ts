@@ -55,3 +55,13 @@ test('when SLIPWAY_DYNO_SIZES limits the sizes, then GET /dyno-sizes (the dyno s
   assert.deepEqual(sizes, ['eco', 'standard-2x']);
   assert.equal(createDynoService(undefined as never).sizes().length, 6);
 });
+
+test('when SLIPWAY_AGENT_ADDRESS is set or not, then the agent reports it, or the host of the public URL; a bad one is named', () => {
+  assert.equal(loadConfig({}).agentAddress, '127.0.0.1');
+  assert.equal(loadConfig({ SLIPWAY_PUBLIC_URL: 'https://paas.example.com' }).agentAddress, 'paas.example.com');
+  assert.equal(loadConfig({ SLIPWAY_AGENT_ADDRESS: '10.0.0.7' }).agentAddress, '10.0.0.7');
+  assert.equal(loadConfig({ SLIPWAY_AGENT_ADDRESS: 'fd00::7' }).agentAddress, '[fd00::7]');
+  assert.equal(configToEnv(loadConfig({ SLIPWAY_AGENT_ADDRESS: 'Node-2.internal' })).SLIPWAY_AGENT_ADDRESS, 'node-2.internal');
+  assert.throws(() => loadConfig({ SLIPWAY_AGENT_ADDRESS: 'http://x' }), /SLIPWAY_AGENT_ADDRESS must be a host name or an IP address/);
+  assert.throws(() => loadConfig({ SLIPWAY_AGENT_ADDRESS: 'a b' }), /SLIPWAY_AGENT_ADDRESS/);
+});
