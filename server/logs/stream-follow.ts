@@ -32,7 +32,8 @@ export class StreamFollowers {
   private joined = false;
 
   constructor(private readonly redis: Redis) {
-    this.reader = redis.duplicate({ connectionName: 'slipway-followers', lazyConnect: true });
+    // Named for this process: CLIENT LIST shows which process holds which reader.
+    this.reader = redis.duplicate({ connectionName: `slipway-followers-${process.pid}`, lazyConnect: true });
     this.reader.on('error', () => undefined);
     this.reader.on('close', () => (this.readerId = undefined));
   }

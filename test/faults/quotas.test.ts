@@ -145,7 +145,7 @@ test('when many clients follow logs and build output at once, then the process h
   const reads = sessions.map((s) => fetch(local(s.body.logplex_url), { signal: ac.signal }).then((r) => r.body?.getReader().read()).catch(() => undefined));
   const build = (await t.api('GET', '/apps/followed/builds')).body[0];
   const outputs = Array.from({ length: 5 }, () => fetch(`${t.url}/apps/followed/builds/${build.id}/output`, { headers: { authorization: `Bearer ${t.adminToken}` } }).then((r) => r.text()));
-  const clients = async () => ((await t.platform.redis.client('LIST')) as string).split('\n').filter((l) => / name=slipway-followers /.test(l)).length;
+  const clients = async () => ((await t.platform.redis.client('LIST')) as string).split('\n').filter((l) => / name=slipway-followers-(\d+) /.exec(l)?.[1] === String(process.pid)).length;
   const hub = streamFollowers(t.platform.redis);
   await waitFor('20 log tails following', () => hub.size >= 20, 5000, 20);
   assert.equal(await clients(), 1, 'one reader connection for all of them');
