@@ -90,7 +90,7 @@ test('when a good release is pushed, then "Verifying deploy... done" comes only 
   const code = await new Promise<number | null>((r) => push.on('close', r));
   assert.equal(code, 0, out);
   assert.match(out, /-----> Verifying deploy\.\.\. done \(web\.1 up in \d+\.\d s\)/);
-  assert.ok(arrived.get('Verifying deploy... done')! < arrived.get('Released v2')!, 'verified, then released');
+  assert.ok(out.indexOf('Verifying deploy... done') < out.indexOf('Released v2'), 'verified, then released'); // often in one chunk: by order, not time
   // The dyno sleeps 2 s before it binds $PORT: verification waited for it, and for the agent's word that it was up.
   assert.ok(arrived.get('Verifying deploy... done')! - arrived.get('Launching...')! >= 1800, `waited ${arrived.get('Verifying deploy... done')! - arrived.get('Launching...')!} ms`);
   const log = (await t.platform.redis.xrange(`${t.platform.config.redisPrefix}:applog:${(await t.api('GET', '/apps/verified')).body.id}`, '-', '+')).map(([, f]) => f);
