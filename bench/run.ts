@@ -1,10 +1,11 @@
 /**
- * npm run bench [router] [deploy] [idle] [push]: each benchmark prints its figures (ratios against a baseline measured in
+ * npm run bench [router] [deploy] [idle] [push] [dyno-start]: each benchmark prints its figures (ratios against a baseline measured in
  * the same run where there is one) and writes bench/results/NAME-DATE.json with the machine's description. Never
  * pass/fail. router: the router against nginx and a direct connection (bench/router.ts); deploy: push → first 200
  * through the router, config:set → serving, scale 1 → 10 (bench/deploy.ts); idle: 100 idle dynos' cost to the
  * platform and to the router's latency (bench/idle.ts); push: push → release, per fixture,
- * cold and warm build cache.
+ * cold and warm build cache; dyno-start: container start with and without seccomp and the scratch disk
+ * (bench/dyno-start.ts).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -13,6 +14,7 @@ import { PACKAGE_ROOT } from '../server/paths.js';
 import { startTestPlatform } from '../test/helpers/platform.js';
 import { FIXTURES, pushColdWarm } from './common.js';
 import { benchDeploy } from './deploy.js';
+import { benchDynoStart } from './dyno-start.js';
 import { benchIdle } from './idle.js';
 import { benchRouter } from './router.js';
 
@@ -32,6 +34,14 @@ if (wants('idle')) {
   await benchIdle();
 }
 if (wants('push')) await benchPush();
+if (wants('dyno-start')) {
+  console.log('== dyno start: the sandbox before, with seccomp, with seccomp and a scratch disk');
+  const figures = await benchDynoStart();
+  await mkdir(join(PACKAGE_ROOT, 'bench', 'results'), { recursive: true });
+  const out = join(PACKAGE_ROOT, 'bench', 'results', `dyno-start-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.json`);
+  await writeFile(out, JSON.stringify({ benchmark: 'runc start → exit of /bin/true on the run stack', machine: { cpus: cpus().length, node: process.version }, figures }, null, 2) + '\n');
+  console.log(`written to ${out}`);
+}
 
 async function benchPush(): Promise<void> {
   console.log('== git push → release');

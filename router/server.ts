@@ -8,7 +8,7 @@
  * request in flight is flight.ts (H12, H13, H15, H18, H27, retries); the headers a dyno gets are forwarding.ts;
  * the log line is log-line.ts.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ERRORS } from './error-pages.js';
@@ -23,7 +23,7 @@ import { NodeExchange, sendError } from './node-exchange.js';
 import { DynoPicker } from './pick.js';
 import type { Endpoint, Route, RouteTable } from './routes.js';
 import { UpstreamPool } from './upstream.js';
-import { createTunnels, refuseUpgrade } from './websocket.js';
+import { createTunnels, plainRequestHead } from './websocket.js';
 
 export interface RouterOptions {
   routes: RouteTable;
@@ -165,36 +165,56 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
   };
 
   // What the front door hands over (upgrades, Expect: 100-continue, HTTP/1.0) is read by Node's own server.
-  const server = createServer((req, res) => {
+  const onNodeRequest = (req: IncomingMessage, res: ServerResponse) => {
     const exchange = new NodeExchange(req, res);
     const flight = dispatch(exchange, exchange);
     if (!flight) return;
     const socket = req.socket as ClientSocket;
     if (!(kFlight in socket)) socket.once('close', onClientClose);
     socket[kFlight] = flight;
-  });
-  // Slowloris: the whole header block within 20 s; bodies may take as long as the dyno reads them.
-  server.headersTimeout = opts.headersTimeoutMs ?? 20_000;
-  server.requestTimeout = 0;
-  server.maxHeadersCount = 200;
+  };
+  const server = createServer(onNodeRequest);
+  // An upgrade that is not tunnelled is read again, asking for no upgrade, by a second server, which answers it as a
+  // plain request: h2c offered by `curl --http2` gets HTTP/1.1 (as from nginx), a websocket to an app with no dyno
+  // gets the H14 page, one to an unknown host the 404 page, and each gets its log line.
+  const plain = createServer(onNodeRequest);
+  for (const s of [server, plain]) {
+    // Slowloris: the whole header block within 20 s; bodies may take as long as the dyno reads them.
+    s.headersTimeout = opts.headersTimeoutMs ?? 20_000;
+    s.requestTimeout = 0;
+    s.maxHeadersCount = 200;
+  }
+  const [plainListener] = plain.listeners('connection') as ((socket: Duplex) => void)[];
+  const serveAsHttp = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const go = () => {
+      plainListener.call(plain, socket);
+      socket.emit('data', Buffer.concat([plainRequestHead(req), head]));
+    };
+    // A pipelined upgrade arrives while the answer before it is still being written: read it once that is done.
+    const pending = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
+    if (pending && !pending.writableFinished) pending.once('finish', () => setImmediate(go));
+    else go();
+  };
   // Without a parser binding that behaves as the front door needs (another Node), Node's server reads every
   // request: slower, never wrong.
   const unusable = opts.frontDoor === false ? undefined : frontDoorProblem();
   if (unusable) opts.onWarning?.(`the router's front door is off, Node's http.Server reads every request: ${unusable}`);
   const front = unusable || opts.frontDoor === false ? undefined : attachFrontDoor(server, dispatch);
 
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
     const facts = inspectHeaders(req.rawHeaders);
     const a = admit(facts, req.url ?? '/');
-    if ('refused' in a) return refuseUpgrade(socket, '400 Bad Request');
-    if (!a.route) return refuseUpgrade(socket, '404 Not Found');
-    const ep = a.route.maintenance ? undefined : ctx.picker.pick(a.route);
-    if (!ep) return refuseUpgrade(socket, '503 Service Unavailable');
+    const websocket = /^websocket$/i.test(String(req.headers.upgrade ?? '').trim());
+    const ep = websocket && !('refused' in a) && a.route && !a.route.maintenance ? ctx.picker.pick(a.route) : undefined;
+    if (!ep || 'refused' in a || !a.route) return serveAsHttp(req, socket, head);
     const fw = forwardingOf(req.socket, facts, opts.publicPort);
     opts.logLine?.(a.route, logLine({ method: req.method ?? 'GET', path: a.path, host: a.host, requestId: fw.requestId, fwd: fw.fwd, dyno: ep.dyno, status: 101, protocol: 'websocket' }));
     tunnels.open(req, socket, head, ep, a.path, fw);
-  });
+  };
+  // The plain server too: a later request on a connection it reads may ask for an upgrade again.
+  server.on('upgrade', onUpgrade);
+  plain.on('upgrade', onUpgrade);
 
   return {
     server,
@@ -203,6 +223,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
       clearInterval(idleCheck);
       front?.stop();
       tunnels.close();
+      plain.closeAllConnections();
       for (const p of pools.values()) p.destroy();
       pools.clear();
     },

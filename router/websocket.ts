@@ -30,5 +30,23 @@ export function createTunnels() {
   };
 }
 
-/** A refusal written straight to an upgrade's socket (there is no response object to write one with). */
-export const refuseUpgrade = (socket: Duplex, status: string) => socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+/**
+ * An upgrade's request head as the client sent it (names, values and order kept) but asking for no upgrade: Node's
+ * server parsed it for the upgrade event, and the router's plain server reads it again as a plain request. Without
+ * Upgrade (and HTTP2-Settings, and those tokens in Connection) its parser reads the body and the next request too.
+ */
+export function plainRequestHead(req: IncomingMessage): Buffer {
+  const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i];
+    let value = req.rawHeaders[i + 1];
+    const lower = name.toLowerCase();
+    if (lower === 'upgrade' || lower === 'http2-settings') continue;
+    if (lower === 'connection') {
+      value = value.split(',').map((t) => t.trim()).filter((t) => t && !/^(upgrade|http2-settings)$/i.test(t)).join(', ');
+      if (!value) continue;
+    }
+    lines.push(`${name}: ${value}`);
+  }
+  return Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1');
+}

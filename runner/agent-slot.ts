@@ -22,6 +22,8 @@ export interface Instance {
   restarts: number;
   reporting?: Promise<void>;
   stats?: DynoStats;
+  /** The dyno's scratch disk was found full (said once in its log until it has room again). */
+  diskFull?: boolean;
 }
 
 export interface Slot {
@@ -115,4 +117,19 @@ export function keepCurrent(slot: Slot, d: DesiredDyno, now: number, a: SlotActi
       a.kick();
     });
   }
+}
+
+/**
+ * A full scratch disk is ENOSPC for the app, which keeps running: the line for its log naming the quota, once per
+ * time it fills (undefined otherwise).
+ */
+export function diskQuotaNotice(inst: Instance, s: DynoStats): string | undefined {
+  if (s.diskBytes === undefined || !s.diskLimitBytes) return undefined;
+  const full = s.diskLimitBytes - s.diskBytes < Math.min(16 * 2 ** 20, s.diskLimitBytes / 100);
+  const first = full && !inst.diskFull;
+  inst.diskFull = full;
+  const mb = (n: number) => Math.round(n / 2 ** 20);
+  return first
+    ? `Disk quota exceeded -> /app and /tmp hold ${mb(s.diskBytes)} MB of the ${mb(s.diskLimitBytes)} MB disk of a ${inst.spec.size.name} dyno; writes fail with ENOSPC`
+    : undefined;
 }

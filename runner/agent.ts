@@ -16,7 +16,7 @@ import type { AgentOptions, DesiredDyno, DynoReport, DynoState } from './agent-t
 import { dynoOutput } from './dyno-output.js';
 import { runHealthChecks, waitForPort } from './health-check.js';
 import { createOneOffs } from './agent-one-offs.js';
-import { backoffDelay, containerName, describe, keepCurrent, settleCandidate, type Instance, type Slot, type SlotActions } from './agent-slot.js';
+import { backoffDelay, containerName, describe, diskQuotaNotice, keepCurrent, settleCandidate, type Instance, type Slot, type SlotActions } from './agent-slot.js';
 import type { DynoHandle, DynoSpec, StartOptions } from './index.js';
 
 export { backoffDelay } from './agent-slot.js';
@@ -255,6 +255,8 @@ export function createAgent(o: AgentOptions) {
         const s = await o.runner.stats(inst.spec.id).catch(() => undefined);
         if (!s) continue;
         inst.stats = s;
+        const notice = diskQuotaNotice(inst, s);
+        if (notice) event(inst.spec, inst.spec.name, notice);
         await o.store.stats(inst.spec.id, s).catch(fail('stats'));
       }
     }

@@ -50,6 +50,9 @@ export interface DynoStats {
   memoryLimitBytes: number;
   cpuSeconds: number;
   pids: number;
+  /** What the dyno's scratch disk (/app's writable layer and /tmp) holds, and its size. */
+  diskBytes?: number;
+  diskLimitBytes?: number;
 }
 
 export interface StartOptions {

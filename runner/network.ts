@@ -63,13 +63,41 @@ async function ipBatch(lines: string[][], netns?: string): Promise<void> {
   });
 }
 
-const iptables = (args: string[]) => run('iptables', ['-w', '5', ...args]);
-const hasRule = (table: string, chain: string, rule: string[]) => iptables(['-t', table, '-C', chain, ...rule]).then(() => true, () => false);
-async function ensureRule(table: string, chain: string, rule: string[], position: 'append' | 'insert' = 'append') {
-  if (!(await hasRule(table, chain, rule))) await iptables(['-t', table, position === 'insert' ? '-I' : '-A', chain, ...rule]);
+type Family = 'iptables' | 'ip6tables';
+const iptables = (args: string[], family: Family = 'iptables') => run(family, ['-w', '5', ...args]);
+const hasRule = (table: string, chain: string, rule: string[], family: Family) =>
+  iptables(['-t', table, '-C', chain, ...rule], family).then(() => true, () => false);
+async function ensureRule(table: string, chain: string, rule: string[], position: 'append' | 'insert' = 'append', family: Family = 'iptables') {
+  if (!(await hasRule(table, chain, rule, family))) await iptables(['-t', table, position === 'insert' ? '-I' : '-A', chain, ...rule], family);
 }
-async function ensureChain(table: string, chain: string) {
-  await iptables(['-t', table, '-N', chain]).catch(() => undefined); // exists already
+async function ensureChain(table: string, chain: string, family: Family = 'iptables') {
+  await iptables(['-t', table, '-N', chain], family).catch(() => undefined); // exists already
+}
+
+/** Link-local addresses: where clouds answer with the instance's metadata and credentials (169.254.169.254). */
+export const LINK_LOCAL = '169.254.0.0/16';
+
+/**
+ * Bridged frames pass through iptables only with br_netfilter: without it, traffic between two dynos on the bridge
+ * would never meet the rules that keep apps apart. Loaded if it is a module; a host without it refuses to run dynos.
+ */
+async function requireBridgeNetfilter(): Promise<void> {
+  const knobs = ['/proc/sys/net/bridge/bridge-nf-call-iptables', '/proc/sys/net/bridge/bridge-nf-call-ip6tables'];
+  const enable = () => Promise.all(knobs.map((k) => writeFile(k, '1\n')));
+  await enable().catch(async () => {
+    await run('modprobe', ['br_netfilter']).catch(() => undefined);
+    await enable().catch((e: NodeJS.ErrnoException) => {
+      throw new Error(`dynos of different apps cannot be kept apart on this host: br_netfilter is not available (${e.code ?? e.message}); load the br_netfilter kernel module`);
+    });
+  });
+}
+
+/** The bridge carries IPv4 only: no IPv6 on the host's side of it, and bridged or routed IPv6 from it dropped. */
+async function closeIpv6(bridge: string): Promise<void> {
+  await writeFile(`/proc/sys/net/ipv6/conf/${bridge}/disable_ipv6`, '1\n').catch(() => undefined); // no IPv6 on this host: nothing to close
+  for (const chain of ['INPUT', 'FORWARD']) {
+    await ensureRule('filter', chain, ['-i', bridge, '-j', 'DROP'], 'insert', 'ip6tables').catch(() => undefined);
+  }
 }
 
 /** The bridge and the host rules; idempotent, so every agent start and every build may call it. */
@@ -94,12 +122,13 @@ export async function ensureBridge(c: NetworkConfig): Promise<void> {
   await ensureRule('filter', 'SLIPWAY-FORWARD', ['-i', c.bridge, '-o', c.bridge, '-j', 'DROP']);
   await ensureRule('filter', 'SLIPWAY-FORWARD', ['-o', c.bridge, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT']);
   await ensureRule('filter', 'SLIPWAY-FORWARD', ['-i', c.bridge, '!', '-o', c.bridge, '-j', c.nat ? 'ACCEPT' : 'DROP']);
+  await ensureRule('filter', 'SLIPWAY-FORWARD', ['-i', c.bridge, '-d', LINK_LOCAL, '-j', 'DROP'], 'insert');
   await ensureRule('filter', 'FORWARD', ['-j', 'SLIPWAY-FORWARD'], 'insert');
   await ensureChain('nat', 'SLIPWAY-POSTROUTING');
   await ensureRule('nat', 'SLIPWAY-POSTROUTING', ['-s', subnet, '!', '-o', c.bridge, '-j', 'MASQUERADE']);
   await ensureRule('nat', 'POSTROUTING', ['-j', 'SLIPWAY-POSTROUTING'], 'insert');
-  // Bridged frames must not skip iptables (when br_netfilter is loaded, this makes FORWARD see them).
-  await writeFile('/proc/sys/net/bridge/bridge-nf-call-iptables', '1\n').catch(() => undefined);
+  await requireBridgeNetfilter();
+  await closeIpv6(c.bridge);
 }
 
 /** ensureBridge once per caller (the first call's promise is shared; a failure lets the next call try again). */
@@ -129,6 +158,8 @@ export async function createNetns(c: NetworkConfig, name: string, address: strin
     await removeNetns(name);
     throw e;
   });
+  // The host's end keeps no IPv6 address (inside, runc turns IPv6 off for the container: oci-spec.ts).
+  await writeFile(`/proc/sys/net/ipv6/conf/${v.host}/disable_ipv6`, '1\n').catch(() => undefined);
   await ipBatch([
     ['link', 'set', 'lo', 'up'],
     ['link', 'set', v.container, 'name', 'eth0'],

@@ -1,8 +1,11 @@
 /**
  * ProcessSpec → OCI runtime config.json, a pure function (unit-tested without runc).
  * Root: the stack, read-only. /app: an overlay of the release's unpacked slug (shared, read-only lower) and a
- * per-dyno upper dir; or, for build containers, writable binds. /tmp: a size-capped tmpfs.
+ * per-dyno upper dir; or, for build containers, writable binds. /tmp: a dir of the scratch disk, or a size-capped
+ * tmpfs. Every container gets Docker's default seccomp profile (seccomp.ts) and no IPv6 in its network namespace.
  */
+import { seccompProfile } from './seccomp.js';
+
 export interface BindMount {
   source: string;
   destination: string;
@@ -28,6 +31,11 @@ export interface ProcessSpec {
   cpuCores?: number;
   pidsLimit: number;
   tmpBytes: number;
+  /** /tmp as a bind of this dir of the container's scratch disk (scratch-disk.ts) instead of a tmpfs of tmpBytes. */
+  tmpDir?: string;
+  /** RLIMIT_NOFILE and RLIMIT_NPROC (per uid, so per app: the pids cgroup caps each container); cores are off. */
+  nofile?: number;
+  nproc?: number;
   /** A network namespace to join (/var/run/netns/NAME); absent: a fresh one with only loopback. */
   netnsPath?: string;
   cgroupsPath: string;
@@ -62,7 +70,11 @@ export function ociSpec(p: ProcessSpec): Record<string, unknown> {
       env: envList(p.env),
       cwd: p.cwd,
       capabilities: { bounding: [], effective: [], inheritable: [], permitted: [], ambient: [] },
-      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 10000, soft: 10000 }],
+      rlimits: [
+        { type: 'RLIMIT_NOFILE', hard: p.nofile ?? 10000, soft: p.nofile ?? 10000 },
+        { type: 'RLIMIT_NPROC', hard: p.nproc ?? 65536, soft: p.nproc ?? 65536 },
+        { type: 'RLIMIT_CORE', hard: 0, soft: 0 },
+      ],
       noNewPrivileges: true,
       oomScoreAdj: 500,
     },
@@ -76,7 +88,9 @@ export function ociSpec(p: ProcessSpec): Record<string, unknown> {
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
       { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
-      { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777', `size=${p.tmpBytes}`] },
+      p.tmpDir
+        ? { destination: '/tmp', type: 'bind', source: p.tmpDir, options: ['rbind', 'nosuid', 'nodev', 'rw'] }
+        : { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777', `size=${p.tmpBytes}`] },
       ...appMounts,
       ...binds,
     ],
@@ -92,6 +106,9 @@ export function ociSpec(p: ProcessSpec): Record<string, unknown> {
         cpu: { shares: p.cpuShares, ...(p.cpuCores ? { quota: Math.round(p.cpuCores * CPU_PERIOD), period: CPU_PERIOD } : {}) },
         pids: { limit: p.pidsLimit },
       },
+      // The bridge is IPv4 only: no link-local fe80:: address through which a dyno could reach a neighbour.
+      sysctl: { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' },
+      seccomp: seccompProfile(),
       maskedPaths: MASKED_PATHS,
       readonlyPaths: READONLY_PATHS,
     },

@@ -3,13 +3,14 @@
  * and a throw-away upper dir, the dyno environment, a network namespace on the bridge. The release phase runs here;
  * `slipway run` and dynos use the same pieces.
  */
-import { mkdir, mkdtemp, rm, chown } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dynoArgv, dynoEnv, type DynoIdentity } from './dyno-env.js';
 import type { NetnsLeaser } from './netns-lease.js';
 import type { Runc } from './runc.js';
 import { DYNO_GID, DYNO_UID } from './stack.js';
 import { mintContainerName } from './container-name.js';
+import { createScratchDisk, removeScratchDisk } from './scratch-disk.js';
 
 export interface OneOffOptions {
   runc: Runc;
@@ -24,6 +25,8 @@ export interface OneOff {
   command: string;
   identity: DynoIdentity;
   memoryBytes: number;
+  /** The scratch disk (/app's writable layer and /tmp). */
+  diskBytes: number;
   timeoutMs: number;
   onLine: (line: string) => void;
 }
@@ -34,16 +37,12 @@ export function createOneOffRunner(o: OneOffOptions) {
     const id = mintContainerName({ app: job.app, release: { version: job.identity.releaseVersion }, process: type, index: Number(index) }, 'worker');
     await mkdir(o.scratchDir, { recursive: true, mode: 0o711 });
     const scratch = await mkdtemp(join(o.scratchDir, `${id}-`));
-    const upper = join(scratch, 'upper');
-    const work = join(scratch, 'work');
-    await mkdir(upper);
-    await mkdir(work);
-    await chown(upper, DYNO_UID, DYNO_GID);
     try {
+      const disk = await createScratchDisk(scratch, job.diskBytes, DYNO_UID, DYNO_GID);
       return await o.withNetns(id, async (netnsPath) => {
         const r = await o.runc.runOnce(
           {
-            id, hostname: job.identity.dyno, rootfs: o.rootfs, app: { lower: job.slugDir, upper, work },
+            id, hostname: job.identity.dyno, rootfs: o.rootfs, app: { lower: job.slugDir, upper: disk.upper, work: disk.work }, tmpDir: disk.tmp,
             binds: [{ source: '/etc/resolv.conf', destination: '/etc/resolv.conf', readonly: true }],
             args: dynoArgv(job.command), env: dynoEnv(job.identity), cwd: '/app', uid: DYNO_UID, gid: DYNO_GID,
             memoryBytes: job.memoryBytes, cpuShares: 1024, pidsLimit: 512, tmpBytes: 256 << 20, netnsPath, cgroupsPath: `/slipway/${id}`,
@@ -53,6 +52,7 @@ export function createOneOffRunner(o: OneOffOptions) {
         return { code: r.code, timedOut: r.timedOut };
       });
     } finally {
+      await removeScratchDisk(scratch);
       await rm(scratch, { recursive: true, force: true });
     }
   };

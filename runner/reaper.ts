@@ -3,6 +3,7 @@
  * scratch dirs. Each is named by the one scheme (container-name.ts) with its worker's pid as the owner; a
  * starting worker removes those whose worker is gone. Nothing else is touched.
  */
+import { removeScratchDisk } from './scratch-disk.js';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listNetns, removeNetns } from './network.js';
@@ -30,6 +31,7 @@ export async function reapDeadWorkers(o: { runc: Runc; scratchDirs: string[]; re
   for (const dir of o.scratchDirs) {
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       if (!deadOwner(name)) continue;
+      await removeScratchDisk(join(dir, name));
       await rm(join(dir, name), { recursive: true, force: true });
       dirs.push(join(dir, name));
     }

@@ -6,7 +6,7 @@
  * the platform does not reach dynos): its exit status is the dyno's, its stdout and stderr are the dyno's output.
  */
 import { spawn } from 'node:child_process';
-import { chown, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dynoArgv, dynoEnv } from './dyno-env.js';
 import { wireOutput, type DynoExit, type DynoHandle, type DynoSpec, type DynoStats, type Runner, type StartOptions } from './index.js';
@@ -16,6 +16,7 @@ import { allowAppTraffic, bridgeOnce, createNetns, removeAppTraffic, removeNetns
 import { ociSpec } from './oci-spec.js';
 import { oomKills, type Runc } from './runc.js';
 import { DYNO_GID, DYNO_UID } from './stack.js';
+import { createScratchDisk, removeScratchDisk, scratchUse } from './scratch-disk.js';
 
 export interface RuncRunnerOptions {
   runc: Runc;
@@ -64,6 +65,7 @@ export function createRuncRunner(o: RuncRunnerOptions): Runner {
     await removeNetns(id);
     if (appId && address) await removeAppTraffic(o.network, appId, address);
     await o.addresses.releaseOwners([id]);
+    await removeScratchDisk(join(o.dynosDir, id));
     await rm(join(o.dynosDir, id), { recursive: true, force: true });
   }
 
@@ -78,23 +80,23 @@ export function createRuncRunner(o: RuncRunnerOptions): Runner {
       let child: ReturnType<typeof spawn> | undefined;
       try {
         await mkdir(o.dynosDir, { recursive: true, mode: 0o711 });
-        await mkdir(join(dir, 'upper'), { recursive: true, mode: 0o700 });
-        await mkdir(join(dir, 'work'), { recursive: true, mode: 0o700 });
-        await chown(join(dir, 'upper'), DYNO_UID, DYNO_GID);
+        await mkdir(dir, { mode: 0o711 });
         // What cleanup() needs to undo this dyno if this agent dies: written before anything outside the dir exists.
         await writeFile(join(dir, 'dyno.json'), JSON.stringify({ appId: spec.appId, address }));
+        const disk = await createScratchDisk(dir, spec.size.diskBytes, DYNO_UID, DYNO_GID);
         const ns = await createNetns(o.network, spec.id, address);
         await allowAppTraffic(o.network, spec.appId, address);
         const bundle = join(o.bundles, spec.id);
         await mkdir(bundle, { recursive: true, mode: 0o700 });
         await writeFile(join(bundle, 'config.json'), JSON.stringify(ociSpec({
           id: spec.id, hostname: spec.name, rootfs: o.rootfs,
-          app: { lower, upper: join(dir, 'upper'), work: join(dir, 'work') },
+          app: { lower, upper: disk.upper, work: disk.work }, tmpDir: disk.tmp,
           binds: [{ source: '/etc/resolv.conf', destination: '/etc/resolv.conf', readonly: true }],
           args: dynoArgv(spec.command, spec.tty),
           env: dynoEnv({ dyno: spec.name, port: o.port, releaseVersion: spec.release.version, config: spec.config }),
           cwd: '/app', uid: DYNO_UID, gid: DYNO_GID,
           memoryBytes: spec.size.memoryBytes, cpuShares: spec.size.cpuShares, pidsLimit: spec.size.pidsLimit, tmpBytes: spec.size.tmpBytes,
+          nofile: spec.size.nofile, nproc: spec.size.nproc,
           netnsPath: ns.path, cgroupsPath: cgroupPath(spec.id),
         })));
         // --keep: the cgroup outlives the process until we delete it, so an OOM kill can be read from it.
@@ -128,7 +130,11 @@ export function createRuncRunner(o: RuncRunnerOptions): Runner {
       // --all: every process in the dyno's cgroup, as Heroku signals every process of a dyno.
       await o.runc.killAll(id, signal);
     },
-    stats: (id) => cgroupStats(cgroupPath(id)),
+    async stats(id) {
+      const s = await cgroupStats(cgroupPath(id));
+      const disk = s && (await scratchUse(join(o.dynosDir, id)));
+      return s && disk ? { ...s, diskBytes: disk.usedBytes, diskLimitBytes: disk.totalBytes } : s;
+    },
     /**
      * Containers under this runner's runc root, and dyno dirs: a dyno's dir is made first and removed last, so
      * whatever else of it exists (netns, veth, rules, address) has a dir that names it.

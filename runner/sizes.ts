@@ -7,22 +7,29 @@ export interface DynoSize {
   memoryBytes: number;
   cpuShares: number;
   pidsLimit: number;
-  /** The /tmp tmpfs cap. */
+  /** The /tmp tmpfs cap (containers without a scratch disk). */
   tmpBytes: number;
+  /** The scratch disk: what /app's writable layer and /tmp may hold together (kernel-enforced, ENOSPC past it). */
+  diskBytes: number;
+  /** Open files per process (RLIMIT_NOFILE). */
+  nofile: number;
+  /** Processes and threads of the app's uid on a host (RLIMIT_NPROC); the pids limit caps each dyno. */
+  nproc: number;
 }
 
 const MB = 1024 * 1024;
-const size = (name: string, memoryMb: number, cpuShares: number, pidsLimit: number): DynoSize => ({
+const size = (name: string, memoryMb: number, cpuShares: number, pidsLimit: number, diskGb: number, nofile: number): DynoSize => ({
   name, memoryBytes: memoryMb * MB, cpuShares, pidsLimit, tmpBytes: Math.min(1024, memoryMb) * MB,
+  diskBytes: diskGb * 1024 * MB, nofile, nproc: pidsLimit * 32,
 });
 
 export const DYNO_SIZES: readonly DynoSize[] = [
-  size('eco', 512, 256, 256),
-  size('basic', 512, 512, 256),
-  size('standard-1x', 512, 1024, 256),
-  size('standard-2x', 1024, 2048, 512),
-  size('performance-m', 2560, 4096, 16384),
-  size('performance-l', 14336, 8192, 32768),
+  size('eco', 512, 256, 256, 1, 10_000),
+  size('basic', 512, 512, 256, 1, 10_000),
+  size('standard-1x', 512, 1024, 256, 2, 10_000),
+  size('standard-2x', 1024, 2048, 512, 4, 20_000),
+  size('performance-m', 2560, 4096, 16384, 8, 100_000),
+  size('performance-l', 14336, 8192, 32768, 16, 100_000),
 ];
 
 export const DEFAULT_DYNO_SIZE = 'standard-1x';

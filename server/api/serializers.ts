@@ -185,6 +185,9 @@ export function serializeDynoSize(s: DynoSize) {
     memory_bytes: s.memoryBytes,
     cpu_shares: s.cpuShares,
     pids_limit: s.pidsLimit,
+    disk_bytes: s.diskBytes, // /app's writable layer and /tmp together
+    nofile: s.nofile,
+    nproc: s.nproc,
   };
 }
 

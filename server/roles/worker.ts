@@ -4,6 +4,7 @@ import { createHostExecutor, type BuildExecutor } from '../../buildpacks/index.j
 import { createRuncBuildExecutor } from '../../runner/build-executor.js';
 import { createRunc } from '../../runner/runc.js';
 import { ensureStack } from '../../runner/stack.js';
+import { DEFAULT_DYNO_SIZE, dynoSize } from '../../runner/sizes.js';
 import { createRedisBuildLog } from '../builds/build-log.js';
 import type { Platform } from '../compose.js';
 import { requireUrls } from '../compose.js';
@@ -55,8 +56,9 @@ async function isolation(p: Platform, log: Logger): Promise<{ executor: BuildExe
   const oneOff = createOneOffRunner({ runc, rootfs: runStack, withNetns: createNetnsLeaser(network, addresses), scratchDir: join(c.dataDir, 'run', 'dynos') });
   const releasePhase: ReleasePhase = async (input) => {
     const slugDir = await unpackedSlug(input.slugFile, input.digest, join(c.dataDir, 'slug-cache'));
+    const size = dynoSize(DEFAULT_DYNO_SIZE)!;
     return oneOff({
-      app: input.app, slugDir, command: input.command, memoryBytes: 512 * 1024 * 1024, timeoutMs: 30 * 60_000, onLine: input.log,
+      app: input.app, slugDir, command: input.command, memoryBytes: size.memoryBytes, diskBytes: size.diskBytes, timeoutMs: 30 * 60_000, onLine: input.log,
       identity: { dyno: 'release.1', port: 5000, releaseVersion: input.version, config: input.config },
     });
   };

@@ -6,6 +6,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { MemoryRouteTable, type Endpoint, type Route } from '../../router/routes.js';
 import { createRouter } from '../../router/server.js';
 import { requestWithHost } from '../helpers/http.js';
@@ -77,6 +79,7 @@ async function upstream(name: string): Promise<{ server: Server; endpoint: Endpo
   return { server, seen, endpoint: { host: '127.0.0.1', port: (server.address() as AddressInfo).port, dyno: `web.${name.slice(-1)}` } };
 }
 
+const execFileP = promisify(execFile);
 const routes = new MemoryRouteTable();
 const logged: { app: string; line: string }[] = [];
 let routerPort = 0;
@@ -396,6 +399,35 @@ test('when a request is HTTP/1.0, expects 100-continue, or upgrades, then Node\'
   const mixed = await raw('GET /first HTTP/1.1\r\nHost: beta.localhost\r\n\r\nGET /ws HTTP/1.1\r\nHost: beta.localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
   assert.deepEqual(statusLines(mixed), ['HTTP/1.1 200 OK', 'HTTP/1.1 101 Switching Protocols']);
   assert.match(mixed, /beta1 GET \/first /);
+});
+
+test('when a client offers an upgrade the router does not tunnel (h2c), then it is served as plain HTTP/1.1, body and keep-alive included', async () => {
+  const before = b1.seen.length;
+  const h2c = 'GET /h2c HTTP/1.1\r\nHost: beta.localhost\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n';
+  const post = 'POST /after HTTP/1.1\r\nHost: beta.localhost\r\nUpgrade: h2c\r\nConnection: Upgrade, close\r\nContent-Length: 5\r\n\r\nhello';
+  const out = await raw(h2c + post);
+  assert.deepEqual(statusLines(out), ['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK'], out);
+  const [first, second] = b1.seen.slice(before);
+  assert.equal(first.url, '/h2c');
+  assert.equal(first.headers.upgrade, undefined, 'the dyno is not asked to switch');
+  assert.equal(first.headers['http2-settings'], undefined);
+  assert.equal(second.url, '/after');
+  assert.match(out, /beta1 POST \/after hello/);
+  // The real client: curl --http2 over http:// offers h2c, and gets its answer over HTTP/1.1.
+  const curl = await execFileP('curl', ['-s', '--http2', '-w', ' %{http_version}', '--resolve', `beta.localhost:${routerPort}:127.0.0.1`, `http://beta.localhost:${routerPort}/curl`]);
+  assert.equal(curl.stdout, 'beta1 GET /curl  1.1');
+});
+
+test('when a websocket is opened to an app with no web dyno, in maintenance, or to no app, then the usual error page answers it', async () => {
+  const ws = (host: string) => raw(`GET /ws HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+  routes.setApp('id-zeta', route('zeta', []), ['zeta.localhost']);
+  const h14 = await ws('zeta.localhost');
+  assert.match(h14, /^HTTP\/1\.1 503 /);
+  assert.match(h14, /No web processes running/);
+  await waitFor('the H14 log line', () => logsFor('zeta', /code=H14 .*path="\/ws"/).length >= 1, 3000, 20);
+  routes.setApp('id-zeta', route('zeta', [a1.endpoint], { maintenance: true }), ['zeta.localhost']);
+  assert.match(await ws('zeta.localhost'), /^HTTP\/1\.1 503 [\s\S]*Maintenance mode/);
+  assert.match(await ws('nothing-here.localhost'), /^HTTP\/1\.1 404 /);
 });
 
 test('when a head arrives in pieces, has many headers, or no Host, then it is read as Node reads it', async () => {
