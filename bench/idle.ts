@@ -101,7 +101,8 @@ export async function benchIdle(): Promise<void> {
     const memBefore = { agent: await rssMb(rolePids().agent), router: await rssMb(rolePids().router) };
 
     const scaled = Date.now();
-    const r = await api('PATCH', '/apps/idle/formation/web', { quantity: IDLE });
+    // eco: each dyno's scratch disk is promised 512 MB of the host's disk (100 of them: 50 GB, what this machine has).
+    const r = await api('PATCH', '/apps/idle/formation/web', { quantity: IDLE, size: 'eco' });
     if (r.status !== 200) throw new Error(`scale: ${JSON.stringify(r.body)}`);
     await waitFor(`${IDLE} idle dynos up`, async () => ((await api('GET', '/apps/idle/dynos')).body as Dyno[]).filter((d) => d.state === 'up').length === IDLE, 600_000, 500);
     const upAfter = (Date.now() - scaled) / 1000;

@@ -8,6 +8,7 @@ export interface ApiClient {
   get<T = unknown>(path: string, headers?: Record<string, string>): Promise<T>;
   post<T = unknown>(path: string, body?: unknown, headers?: Record<string, string>): Promise<T>;
   patch<T = unknown>(path: string, body?: unknown): Promise<T>;
+  put<T = unknown>(path: string, body?: unknown): Promise<T>;
   delete<T = unknown>(path: string): Promise<T>;
   /** A plain-text body (a build log). */
   getText(path: string): Promise<string>;
@@ -50,6 +51,7 @@ export function createApiClient(cfg: CliConfig, token: string | undefined): ApiC
     get: (p, h) => request('GET', p, undefined, h),
     post: (p, b, h) => request('POST', p, b ?? {}, h),
     patch: (p, b) => request('PATCH', p, b ?? {}),
+    put: (p, b) => request('PUT', p, b ?? {}),
     delete: (p) => request('DELETE', p),
     getText: (p) => request<string>('GET', p, undefined, {}, true),
   };

@@ -5,6 +5,7 @@
  */
 import type { DesiredDyno, DynoState } from './agent-types.js';
 import { mintContainerName } from './container-name.js';
+import { diskFull } from './scratch-disk.js';
 import type { DynoExit, DynoHandle, DynoSpec, DynoStats } from './index.js';
 
 export interface Instance {
@@ -125,11 +126,11 @@ export function keepCurrent(slot: Slot, d: DesiredDyno, now: number, a: SlotActi
  */
 export function diskQuotaNotice(inst: Instance, s: DynoStats): string | undefined {
   if (s.diskBytes === undefined || !s.diskLimitBytes) return undefined;
-  const full = s.diskLimitBytes - s.diskBytes < Math.min(16 * 2 ** 20, s.diskLimitBytes / 100);
+  const full = diskFull({ usedBytes: s.diskBytes, totalBytes: s.diskLimitBytes });
   const first = full && !inst.diskFull;
   inst.diskFull = full;
   const mb = (n: number) => Math.round(n / 2 ** 20);
   return first
-    ? `Disk quota exceeded -> /app and /tmp hold ${mb(s.diskBytes)} MB of the ${mb(s.diskLimitBytes)} MB disk of a ${inst.spec.size.name} dyno; writes fail with ENOSPC`
+    ? `Disk quota exceeded -> /app and /tmp hold ${mb(s.diskBytes)} MB of the ${mb(inst.spec.size.diskBytes)} MB disk of a ${inst.spec.size.name} dyno; writes fail with ENOSPC`
     : undefined;
 }

@@ -2,6 +2,7 @@
 import type { HealthCheck } from './health-check.js';
 import type { DynoStats, Runner } from './index.js';
 import type { DynoSize } from './sizes.js';
+import type { EgressPolicy } from './egress.js';
 
 export interface DesiredDyno {
   appId: string;
@@ -12,6 +13,9 @@ export interface DesiredDyno {
   command: string;
   config: Record<string, string>;
   size: DynoSize;
+  /** The app's uid on the host, and its egress policy (absent: the stack's dyno user, allow). */
+  uid?: number;
+  egress?: EgressPolicy;
   /** Changes whenever the dyno must be replaced: a new release, another size, a restart. */
   generation: string;
   /**

@@ -4,14 +4,14 @@
  * capabilities, cgroup memory and pids limits, and — for steps that need it — a network namespace on the bridge
  * with NAT out and no way to the host's own services.
  */
-import { lchown, lstat, readdir } from 'node:fs/promises';
+import { lchown, lstat, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildExecutor, ExecOptions, ExecResult } from './executor.js';
 import type { NetworkConfig } from './network.js';
 import { createNetnsLeaser, type AddressAllocator } from './netns-lease.js';
 import type { BindMount } from './oci-spec.js';
 import type { Runc } from './runc.js';
-import { DYNO_GID, DYNO_UID } from './stack.js';
+import { appIdentity, identityBinds, type Identity } from './identity.js';
 import { mintContainerName } from './container-name.js';
 
 export type { AddressAllocator } from './netns-lease.js';
@@ -25,14 +25,16 @@ export interface RuncBuildExecutorOptions {
   pidsLimit?: number;
   /** Binds every build gets (the download cache, the CA bundle, resolv.conf). */
   mounts: BindMount[];
+  /** Where each app uid's passwd and group files for build containers are written. */
+  identitiesDir: string;
 }
 
-/** Gives uid 10000 the bound dirs (the build may write them; the host keeps ownership of nothing inside). */
-async function chownTree(path: string): Promise<void> {
+/** Gives the app's uid the bound dirs (the build may write them; the host keeps ownership of nothing inside). */
+async function chownTree(path: string, who: Identity): Promise<void> {
   const s = await lstat(path).catch(() => undefined);
   if (!s || s.isSymbolicLink()) return;
-  if (s.uid !== DYNO_UID) await lchown(path, DYNO_UID, DYNO_GID);
-  if (s.isDirectory()) for (const e of await readdir(path)) await chownTree(join(path, e));
+  if (s.uid !== who.uid || s.gid !== who.gid) await lchown(path, who.uid, who.gid);
+  if (s.isDirectory()) for (const e of await readdir(path)) await chownTree(join(path, e), who);
 }
 
 let seq = 0;
@@ -49,20 +51,25 @@ export function createRuncBuildExecutor(o: RuncBuildExecutorOptions): BuildExecu
         for (const m of sorted) if (v === m.source || v.startsWith(m.source + '/')) return m.destination + v.slice(m.source.length);
         return v;
       };
-      // The build's own dirs go to uid 10000 once (the build dir arrives root-owned from git archive).
+      // The build's own dirs go to the app's uid once (the build dir arrives root-owned from git archive).
+      const who = appIdentity(opts.uid);
       for (const m of opts.mounts ?? []) {
-        if (!m.owned || prepared.has(m.source)) continue;
-        await chownTree(m.source);
-        prepared.add(m.source);
+        const key = `${who.uid}:${m.source}`;
+        if (!m.owned || prepared.has(key)) continue;
+        await chownTree(m.source, who);
+        prepared.add(key);
         if (prepared.size > 1000) prepared.clear();
       }
+      const identityDir = join(o.identitiesDir, String(who.uid));
+      await mkdir(identityDir, { recursive: true, mode: 0o755 });
+      const identity = await identityBinds(o.rootfs, identityDir, who);
       const id = mintContainerName(opts.container ?? { app: 'build', release: { build: '00000000' }, process: 'build', index: ++seq % 1_000_000 }, 'worker');
       const env = Object.fromEntries(Object.entries(opts.env).map(([k, v]) => [k, inside(v)]));
       const go = async (netnsPath?: string) => {
         const r = await o.runc.runOnce(
           {
-            id, hostname: 'build', rootfs: o.rootfs, binds: mounts, args: argv.map(inside), env, cwd: inside(opts.cwd),
-            uid: DYNO_UID, gid: DYNO_GID, memoryBytes: o.memoryBytes, cpuShares: 1024, pidsLimit: o.pidsLimit ?? 4096,
+            id, hostname: 'build', rootfs: o.rootfs, binds: [...mounts, ...identity], args: argv.map(inside), env, cwd: inside(opts.cwd),
+            uid: who.uid, gid: who.gid, memoryBytes: o.memoryBytes, cpuShares: 1024, pidsLimit: o.pidsLimit ?? 4096,
             tmpBytes: 1 << 30, netnsPath, cgroupsPath: `/slipway/${id}`,
           },
           { onLine: opts.onLine, timeoutMs: opts.timeoutMs, signal: opts.signal },

@@ -10,6 +10,8 @@ export interface ExecOptions {
   cwd: string;
   /** What the step is part of, for a container executor's container name (see container-name.ts). */
   container?: ContainerIdentity;
+  /** The app's uid: a container executor runs the step, and hands the owned mounts, to it (runner/identity.ts). */
+  uid?: number;
   /** Host dirs the step needs, and where a container executor puts them (the host executor uses them in place). */
   mounts?: { source: string; destination: string; readonly: boolean; /** handed to the build user */ owned?: boolean }[];
   /** The step needs the network (bin/compile fetches packages); detect and release do not. */

@@ -9,6 +9,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { lineSplitter } from './executor.js';
 import type { DynoSize } from './sizes.js';
+import type { EgressPolicy } from './egress.js';
 
 export { DYNO_SIZES, DEFAULT_DYNO_SIZE, dynoSize, type DynoSize } from './sizes.js';
 export { inspectTar, unpackTar, unpackSlugFile, unpackUser, PIGZ } from './unpack.js';
@@ -28,6 +29,10 @@ export interface DynoSpec {
   size: DynoSize;
   /** An attached one-off given a terminal: the command runs on a pseudo-terminal in the dyno. */
   tty?: boolean;
+  /** The app's uid on the host (runner/identity.ts); absent: the stack's dyno user. */
+  uid?: number;
+  /** What the dyno may reach outside the platform (runner/egress.ts); absent: allow. */
+  egress?: EgressPolicy;
 }
 
 export interface DynoExit {

@@ -1,3 +1,4 @@
+import { applyEgress, type EgressPolicy } from './egress.js';
 import { bridgeOnce, createNetns, removeNetns, type NetworkConfig } from './network.js';
 
 export interface AddressAllocator {
@@ -5,16 +6,20 @@ export interface AddressAllocator {
   release(address: string): Promise<void>;
 }
 
-/** Runs fn with a fresh network namespace on the bridge (an address leased for it); always cleans both up. */
+/**
+ * Runs fn with a fresh network namespace on the bridge (an address leased for it, an app's egress policy loaded);
+ * always cleans both up.
+ */
 export function createNetnsLeaser(network: NetworkConfig, addresses: AddressAllocator) {
   const bridge = bridgeOnce(network);
-  return async function withNetns<T>(id: string, fn: (netnsPath: string, address: string) => Promise<T>): Promise<T> {
+  return async function withNetns<T>(id: string, fn: (netnsPath: string, address: string) => Promise<T>, egress?: EgressPolicy): Promise<T> {
     await bridge();
     const address = await addresses.allocate(id);
     let created = false;
     try {
       const ns = await createNetns(network, id, address);
       created = true;
+      if (egress) await applyEgress(ns.name, egress, network.subnet);
       return await fn(ns.path, address);
     } finally {
       if (created) await removeNetns(id);

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { dynoArgv, dynoEnv, type DynoIdentity } from './dyno-env.js';
 import type { NetnsLeaser } from './netns-lease.js';
 import type { Runc } from './runc.js';
-import { DYNO_GID, DYNO_UID } from './stack.js';
+import { appIdentity, identityBinds } from './identity.js';
+import type { EgressPolicy } from './egress.js';
 import { mintContainerName } from './container-name.js';
 import { createScratchDisk, removeScratchDisk } from './scratch-disk.js';
 
@@ -27,6 +28,9 @@ export interface OneOff {
   memoryBytes: number;
   /** The scratch disk (/app's writable layer and /tmp). */
   diskBytes: number;
+  /** The app's uid and egress policy. */
+  uid?: number;
+  egress?: EgressPolicy;
   timeoutMs: number;
   onLine: (line: string) => void;
 }
@@ -38,19 +42,21 @@ export function createOneOffRunner(o: OneOffOptions) {
     await mkdir(o.scratchDir, { recursive: true, mode: 0o711 });
     const scratch = await mkdtemp(join(o.scratchDir, `${id}-`));
     try {
-      const disk = await createScratchDisk(scratch, job.diskBytes, DYNO_UID, DYNO_GID);
+      const who = appIdentity(job.uid);
+      const disk = await createScratchDisk(scratch, job.diskBytes, who.uid, who.gid);
+      const identity = await identityBinds(o.rootfs, scratch, who);
       return await o.withNetns(id, async (netnsPath) => {
         const r = await o.runc.runOnce(
           {
             id, hostname: job.identity.dyno, rootfs: o.rootfs, app: { lower: job.slugDir, upper: disk.upper, work: disk.work }, tmpDir: disk.tmp,
-            binds: [{ source: '/etc/resolv.conf', destination: '/etc/resolv.conf', readonly: true }],
-            args: dynoArgv(job.command), env: dynoEnv(job.identity), cwd: '/app', uid: DYNO_UID, gid: DYNO_GID,
+            binds: [{ source: '/etc/resolv.conf', destination: '/etc/resolv.conf', readonly: true }, ...identity],
+            args: dynoArgv(job.command), env: dynoEnv(job.identity), cwd: '/app', uid: who.uid, gid: who.gid,
             memoryBytes: job.memoryBytes, cpuShares: 1024, pidsLimit: 512, tmpBytes: 256 << 20, netnsPath, cgroupsPath: `/slipway/${id}`,
           },
           { onLine: job.onLine, timeoutMs: job.timeoutMs },
         );
         return { code: r.code, timedOut: r.timedOut };
-      });
+      }, job.egress);
     } finally {
       await removeScratchDisk(scratch);
       await rm(scratch, { recursive: true, force: true });

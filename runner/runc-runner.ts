@@ -15,8 +15,9 @@ import type { AddressAllocator } from './netns-lease.js';
 import { allowAppTraffic, bridgeOnce, createNetns, removeAppTraffic, removeNetns, type NetworkConfig } from './network.js';
 import { ociSpec } from './oci-spec.js';
 import { oomKills, type Runc } from './runc.js';
-import { DYNO_GID, DYNO_UID } from './stack.js';
-import { createScratchDisk, removeScratchDisk, scratchUse } from './scratch-disk.js';
+import { appIdentity, identityBinds } from './identity.js';
+import { applyEgress } from './egress.js';
+import { createDiskAdmission, createScratchDisk, removeScratchDisk, scratchUse } from './scratch-disk.js';
 
 export interface RuncRunnerOptions {
   runc: Runc;
@@ -26,12 +27,14 @@ export interface RuncRunnerOptions {
   rootfs: string;
   network: NetworkConfig;
   addresses: AddressAllocator & { releaseOwners(owners: string[]): Promise<void> };
-  /** The release's slug unpacked (shared, read-only lower dir of /app). */
-  slugDir(digest: string): Promise<string>;
+  /** The release's slug unpacked, owned by the app's uid (shared by its dynos: the read-only lower dir of /app). */
+  slugDir(digest: string, owner: { uid: number; gid: number }): Promise<string>;
   /** Per-dyno upper and work dirs. */
   dynosDir: string;
   /** $PORT inside every dyno (each has its own netns, so they can all use it). */
   port: number;
+  /** Free disk under dynosDir that dyno scratch disks never promise away (scratch-disk.ts); 0: no check. */
+  diskReserveBytes?: number;
 }
 
 const cgroupPath = (id: string) => `/slipway/${id}`;
@@ -57,6 +60,7 @@ export async function cgroupStats(path: string): Promise<DynoStats | undefined> 
 
 export function createRuncRunner(o: RuncRunnerOptions): Runner {
   const bridge = bridgeOnce(o.network);
+  const disks = createDiskAdmission({ dir: o.dynosDir, reserveBytes: o.diskReserveBytes ?? 0 });
 
   /** Everything a dyno holds, released in reverse; each step tolerates what is already gone. */
   async function release(id: string, appId?: string, address?: string): Promise<void> {
@@ -66,6 +70,7 @@ export function createRuncRunner(o: RuncRunnerOptions): Runner {
     if (appId && address) await removeAppTraffic(o.network, appId, address);
     await o.addresses.releaseOwners([id]);
     await removeScratchDisk(join(o.dynosDir, id));
+    disks.release(id);
     await rm(join(o.dynosDir, id), { recursive: true, force: true });
   }
 
@@ -74,7 +79,8 @@ export function createRuncRunner(o: RuncRunnerOptions): Runner {
     async start(spec: DynoSpec, opts: StartOptions): Promise<DynoHandle> {
       if (!isDynoName(spec.id)) throw new Error(`not a dyno id: ${spec.id}`);
       await bridge();
-      const lower = await o.slugDir(spec.release.slugDigest);
+      const who = appIdentity(spec.uid);
+      const lower = await o.slugDir(spec.release.slugDigest, who);
       const dir = join(o.dynosDir, spec.id);
       const address = await o.addresses.allocate(spec.id);
       let child: ReturnType<typeof spawn> | undefined;
@@ -83,18 +89,20 @@ export function createRuncRunner(o: RuncRunnerOptions): Runner {
         await mkdir(dir, { mode: 0o711 });
         // What cleanup() needs to undo this dyno if this agent dies: written before anything outside the dir exists.
         await writeFile(join(dir, 'dyno.json'), JSON.stringify({ appId: spec.appId, address }));
-        const disk = await createScratchDisk(dir, spec.size.diskBytes, DYNO_UID, DYNO_GID);
+        await disks.admit(spec.id, dir, spec.size.diskBytes, `a ${spec.size.name} dyno's disk`);
+        const disk = await createScratchDisk(dir, spec.size.diskBytes, who.uid, who.gid);
         const ns = await createNetns(o.network, spec.id, address);
+        if (spec.egress) await applyEgress(ns.name, spec.egress, o.network.subnet);
         await allowAppTraffic(o.network, spec.appId, address);
         const bundle = join(o.bundles, spec.id);
         await mkdir(bundle, { recursive: true, mode: 0o700 });
         await writeFile(join(bundle, 'config.json'), JSON.stringify(ociSpec({
           id: spec.id, hostname: spec.name, rootfs: o.rootfs,
           app: { lower, upper: disk.upper, work: disk.work }, tmpDir: disk.tmp,
-          binds: [{ source: '/etc/resolv.conf', destination: '/etc/resolv.conf', readonly: true }],
+          binds: [{ source: '/etc/resolv.conf', destination: '/etc/resolv.conf', readonly: true }, ...(await identityBinds(o.rootfs, dir, who))],
           args: dynoArgv(spec.command, spec.tty),
           env: dynoEnv({ dyno: spec.name, port: o.port, releaseVersion: spec.release.version, config: spec.config }),
-          cwd: '/app', uid: DYNO_UID, gid: DYNO_GID,
+          cwd: '/app', uid: who.uid, gid: who.gid,
           memoryBytes: spec.size.memoryBytes, cpuShares: spec.size.cpuShares, pidsLimit: spec.size.pidsLimit, tmpBytes: spec.size.tmpBytes,
           nofile: spec.size.nofile, nproc: spec.size.nproc,
           netnsPath: ns.path, cgroupsPath: cgroupPath(spec.id),

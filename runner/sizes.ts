@@ -18,18 +18,18 @@ export interface DynoSize {
 }
 
 const MB = 1024 * 1024;
-const size = (name: string, memoryMb: number, cpuShares: number, pidsLimit: number, diskGb: number, nofile: number): DynoSize => ({
+const size = (name: string, memoryMb: number, cpuShares: number, pidsLimit: number, diskMb: number, nofile: number): DynoSize => ({
   name, memoryBytes: memoryMb * MB, cpuShares, pidsLimit, tmpBytes: Math.min(1024, memoryMb) * MB,
-  diskBytes: diskGb * 1024 * MB, nofile, nproc: pidsLimit * 32,
+  diskBytes: diskMb * MB, nofile, nproc: pidsLimit * 32,
 });
 
 export const DYNO_SIZES: readonly DynoSize[] = [
-  size('eco', 512, 256, 256, 1, 10_000),
-  size('basic', 512, 512, 256, 1, 10_000),
-  size('standard-1x', 512, 1024, 256, 2, 10_000),
-  size('standard-2x', 1024, 2048, 512, 4, 20_000),
-  size('performance-m', 2560, 4096, 16384, 8, 100_000),
-  size('performance-l', 14336, 8192, 32768, 16, 100_000),
+  size('eco', 512, 256, 256, 512, 10_000),
+  size('basic', 512, 512, 256, 512, 10_000),
+  size('standard-1x', 512, 1024, 256, 1024, 10_000),
+  size('standard-2x', 1024, 2048, 512, 2048, 20_000),
+  size('performance-m', 2560, 4096, 16384, 4096, 100_000),
+  size('performance-l', 14336, 8192, 32768, 8192, 100_000),
 ];
 
 export const DEFAULT_DYNO_SIZE = 'standard-1x';

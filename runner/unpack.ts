@@ -27,8 +27,9 @@ export const PIGZ = ['/usr/bin/pigz', '/bin/pigz'].find((p) => existsSync(p));
 
 const asRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
 
-/** Who tar runs as: the dyno user under root, else this process's own user. */
-export const unpackUser = (): { uid: number; gid: number } | Record<string, never> => (asRoot() ? { uid: DYNO_UID, gid: DYNO_GID } : {});
+/** Who tar runs as: under root the app's uid (or the stack's dyno user), else this process's own user. */
+export const unpackUser = (owner?: { uid: number; gid: number }): { uid: number; gid: number } | Record<string, never> =>
+  asRoot() ? (owner ?? { uid: DYNO_UID, gid: DYNO_GID }) : {};
 
 /** Reads a whole archive through the guard without unpacking it: what it holds at the top, or a TarRefused. */
 export async function inspectTar(input: Readable, o: UnpackOptions): Promise<{ tops: Set<string>; nested: boolean }> {
@@ -72,8 +73,8 @@ export async function unpackTar(source: () => Readable, dir: string, o: UnpackOp
  * Unpacks a slug the platform packed (checked by a TarGuard then, so not again) into dir: tar reads the file from
  * an fd this process opened and gunzips with pigz, as the dyno user, so the tree is that user's as it is unpacked.
  */
-export async function unpackSlugFile(file: string, dir: string, pigz: string | undefined): Promise<void> {
-  const user = unpackUser();
+export async function unpackSlugFile(file: string, dir: string, pigz: string | undefined, owner?: { uid: number; gid: number }): Promise<void> {
+  const user = unpackUser(owner);
   if ('uid' in user) await chown(dir, user.uid, user.gid);
   const fh = await open(file, 'r');
   try {

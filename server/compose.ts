@@ -10,6 +10,8 @@ import { createCollaboratorService } from './services/collaborators.js';
 import { createRepoStore } from './services/repo-store.js';
 import { createUserService } from './services/users.js';
 import { createBuildService } from './services/builds.js';
+import { createDiskGuard } from './services/disk-guard.js';
+import { createSlugCollector } from './services/slug-gc.js';
 import { createReleaseService } from './services/releases.js';
 import { createSlugService } from './services/slugs.js';
 import { createConfigVarService } from './services/config-vars.js';
@@ -53,7 +55,9 @@ export function createServices(config: Config, db: Db, events: EventBus, redis: 
   const ownership = config.domainVerification === 'txt' ? createTxtOwnership({ servers: config.dnsServers }) : noOwnershipCheck;
   const domains = createDomainService({ db, baseDomain: config.baseDomain, platformHosts: [new URL(config.publicUrl).hostname], ownership, changed: appChanged });
   const collaborators = createCollaboratorService(db);
-  const builds = createBuildService(db, { perHour: config.quotas.buildsPerHour });
+  const collectSlugs = createSlugCollector({ db, dataDir: config.dataDir, keepReleases: config.quotas.keepReleases });
+  const disk = createDiskGuard({ dataDir: config.dataDir, reserveBytes: config.quotas.diskReserveBytes, collect: collectSlugs });
+  const builds = createBuildService(db, { perHour: config.quotas.buildsPerHour, disk });
   const releases = createReleaseService(db, events, pipeline);
   const dynos = createDynoService(db, events, {
     maxQuantity: config.maxDynos, sizes: config.dynoSizes, oneOffsPerApp: config.quotas.oneOffsPerApp, userMaxSize: config.quotas.userMaxSize,
@@ -66,7 +70,7 @@ export function createServices(config: Config, db: Db, events: EventBus, redis: 
   const agents = createAgentRegistry(db);
   const logSessions = createLogSessions(redis, config.redisPrefix);
   const oneOffs = createOneOffStore(redis, config.redisPrefix);
-  return { repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos, domains, loginGuard, tokenPolicy, agents, logSessions, oneOffs };
+  return { repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos, domains, loginGuard, tokenPolicy, agents, logSessions, oneOffs, disk, collectSlugs };
 }
 
 export function requireUrls(config: Config): { databaseUrl: string; redisUrl: string } {

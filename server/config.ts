@@ -27,6 +27,8 @@
  * | SLIPWAY_MAX_SOURCES      | 5                                         | source uploads waiting per app (each up to SLIPWAY_MAX_PUSH_MB, all together twice that) |
  * | SLIPWAY_BUILDS_PER_HOUR  | 60                                        | builds an app may start in an hour              |
  * | SLIPWAY_BUILD_LOG_LINES  | 10000                                     | lines of one build's output kept (then one line says how many were dropped) |
+ * | SLIPWAY_KEEP_RELEASES    | 20                                        | releases per app whose slugs are kept (older slugs are removed; rollback reaches these) |
+ * | SLIPWAY_DISK_RESERVE_MB  | 1024                                      | free disk under the data dir kept for PostgreSQL, Redis and git: builds, pushes, uploads and dynos that would eat into it are refused |
  * | SLIPWAY_REDIS_MAXMEMORY_MB | 512                                     | the embedded Redis's memory (noeviction: queue data is never evicted) |
  * | SLIPWAY_LOG_LEVEL        | info                                      | debug, info, warn, error                        |
  * | SLIPWAY_BUILD_CONCURRENCY| 2                                         | builds at once per worker (one per app at a time) |
@@ -38,6 +40,8 @@
  * | SLIPWAY_STACKS_DIR       | /var/cache/slipway/stacks (root)          | stack root filesystems, shared by every data dir |
  * | SLIPWAY_BUILD_ISOLATION  | container (root), else host               | container: each buildpack step in a runc build container |
  * | SLIPWAY_BUILD_MEMORY_MB  | 2048                                      | memory limit of a build container               |
+ * | SLIPWAY_BUILD_DISK_MB    | 4096                                      | a build's disk: the app and what the build adds (ENOSPC past it) |
+ * | SLIPWAY_BUILD_CACHE_MB   | 2048                                      | an app's build cache, kept between builds (cleared when a build fills it) |
  * | SLIPWAY_SUBNET           | 10.213.0.0/16                             | container addresses; the host is the first one  |
  * | SLIPWAY_BRIDGE           | slipway0                                  | the bridge containers are joined to             |
  * | SLIPWAY_NAT              | true                                      | containers reach beyond the machine through NAT |
@@ -104,6 +108,9 @@ export interface Config {
   stacksDir: string;
   buildIsolation: 'container' | 'host';
   buildMemoryBytes: number;
+  /** A build's disk (its build dir) and an app's build cache, each a filesystem of its own (build-disks.ts). */
+  buildDiskBytes: number;
+  buildCacheBytes: number;
   subnet: string;
   bridge: string;
   nat: boolean;
@@ -141,6 +148,10 @@ export interface Quotas {
   sourcesPerApp: number;
   buildsPerHour: number;
   buildLogLines: number;
+  /** Releases per app whose slugs garbage collection keeps. */
+  keepReleases: number;
+  /** Free disk under the data dir that builds, pushes, uploads and dyno scratch disks never eat into. */
+  diskReserveBytes: number;
 }
 
 export interface ConfigFlags {
@@ -190,6 +201,8 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
       sourcesPerApp: positiveInt('SLIPWAY_MAX_SOURCES', env.SLIPWAY_MAX_SOURCES, 5),
       buildsPerHour: positiveInt('SLIPWAY_BUILDS_PER_HOUR', env.SLIPWAY_BUILDS_PER_HOUR, 60),
       buildLogLines: positiveInt('SLIPWAY_BUILD_LOG_LINES', env.SLIPWAY_BUILD_LOG_LINES, 10_000),
+      keepReleases: positiveInt('SLIPWAY_KEEP_RELEASES', env.SLIPWAY_KEEP_RELEASES, 20),
+      diskReserveBytes: positiveInt('SLIPWAY_DISK_RESERVE_MB', env.SLIPWAY_DISK_RESERVE_MB, 1024) * 1024 * 1024,
     },
     redisMaxMemoryBytes: positiveInt('SLIPWAY_REDIS_MAXMEMORY_MB', env.SLIPWAY_REDIS_MAXMEMORY_MB, 512) * 1024 * 1024,
     loginTokenTtlS: positiveInt('SLIPWAY_LOGIN_TOKEN_DAYS', env.SLIPWAY_LOGIN_TOKEN_DAYS, 30) * 86_400,
@@ -204,6 +217,8 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     stacksDir: resolve(env.SLIPWAY_STACKS_DIR || (isRoot ? '/var/cache/slipway/stacks' : join(homedir(), '.cache', 'slipway', 'stacks'))),
     buildIsolation: oneOf('SLIPWAY_BUILD_ISOLATION', env.SLIPWAY_BUILD_ISOLATION, ['container', 'host'] as const, isRoot ? 'container' : 'host'),
     buildMemoryBytes: positiveInt('SLIPWAY_BUILD_MEMORY_MB', env.SLIPWAY_BUILD_MEMORY_MB, 2048) * 1024 * 1024,
+    buildDiskBytes: Math.max(64, positiveInt('SLIPWAY_BUILD_DISK_MB', env.SLIPWAY_BUILD_DISK_MB, 4096)) * 1024 * 1024,
+    buildCacheBytes: Math.max(64, positiveInt('SLIPWAY_BUILD_CACHE_MB', env.SLIPWAY_BUILD_CACHE_MB, 2048)) * 1024 * 1024,
     subnet: subnet(env.SLIPWAY_SUBNET || '10.213.0.0/16'),
     bridge: name('SLIPWAY_BRIDGE', env.SLIPWAY_BRIDGE || 'slipway0'),
     nat: oneOf('SLIPWAY_NAT', env.SLIPWAY_NAT, ['true', 'false'] as const, 'true') === 'true',
@@ -247,6 +262,8 @@ export function configToEnv(c: Config): Env {
     SLIPWAY_MAX_SOURCES: String(c.quotas.sourcesPerApp),
     SLIPWAY_BUILDS_PER_HOUR: String(c.quotas.buildsPerHour),
     SLIPWAY_BUILD_LOG_LINES: String(c.quotas.buildLogLines),
+    SLIPWAY_KEEP_RELEASES: String(c.quotas.keepReleases),
+    SLIPWAY_DISK_RESERVE_MB: String(c.quotas.diskReserveBytes / 1024 / 1024),
     SLIPWAY_REDIS_MAXMEMORY_MB: String(c.redisMaxMemoryBytes / 1024 / 1024),
     SLIPWAY_DNS_SERVERS: c.dnsServers.join(',') || undefined,
     SLIPWAY_PG_BIN_DIR: c.pgBinDir,
@@ -262,6 +279,8 @@ export function configToEnv(c: Config): Env {
     SLIPWAY_STACKS_DIR: c.stacksDir,
     SLIPWAY_BUILD_ISOLATION: c.buildIsolation,
     SLIPWAY_BUILD_MEMORY_MB: String(c.buildMemoryBytes / 1024 / 1024),
+    SLIPWAY_BUILD_DISK_MB: String(c.buildDiskBytes / 1024 / 1024),
+    SLIPWAY_BUILD_CACHE_MB: String(c.buildCacheBytes / 1024 / 1024),
     SLIPWAY_SUBNET: c.subnet,
     SLIPWAY_BRIDGE: c.bridge,
     SLIPWAY_NAT: String(c.nat),

@@ -20,6 +20,7 @@ export const forbidden = (message: string) => new AppError('forbidden', message,
 export const badRequest = (message: string) => new AppError('bad_request', message, 400);
 export const unavailable = (message: string) => new AppError('unavailable', message, 503);
 /** A tenant asked for more of the platform's shared capacity than its quota (the message names the setting). */
+export const insufficientStorage = (message: string) => new AppError('insufficient_storage', message, 507);
 export const quotaExceeded = (message: string) => new AppError('quota_exceeded', message, 422);
 export const rateLimited = (message: string, retryAfterS: number) => new AppError('rate_limit', message, 429, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterS))) });
 

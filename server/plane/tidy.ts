@@ -1,6 +1,7 @@
 /**
  * The agent's tidying after destroyed apps: the log stream lines its stopping dynos wrote after the app went
- * ("Stopping all processes…", "State changed … to down"), and unpacked slugs no slug row references any more.
+ * ("Stopping all processes…", "State changed … to down"), and unpacked slugs no unexpired slug row references (the
+ * app was destroyed, or garbage collection removed the slug: server/services/slug-gc.ts).
  * Nothing an app still has a dyno of (starting, up, crashed or stopping) is touched.
  */
 import { readdir, rm } from 'node:fs/promises';
@@ -11,7 +12,7 @@ import type { Logger } from '../log.js';
 import { appLogKey, type AppLogWriter } from '../logs/app-log.js';
 import { isUuid } from '../names.js';
 
-const DIGEST = /^[0-9a-f]{64}$/;
+import { unpackedDigest } from '../../runner/slug-cache.js';
 
 export function createTidier(deps: {
   db: Db;
@@ -42,14 +43,16 @@ export function createTidier(deps: {
   }
 
   async function unpackedSlugs(): Promise<number> {
-    const digests = (await readdir(deps.slugCacheDir).catch(() => [] as string[])).filter((d) => DIGEST.test(d));
+    const names = (await readdir(deps.slugCacheDir).catch(() => [] as string[])).filter((d) => unpackedDigest(d));
+    const digests = [...new Set(names.map((d) => unpackedDigest(d)!))];
     if (digests.length === 0) return 0;
-    const referenced = new Set((await deps.db.query<{ digest: string }>('SELECT DISTINCT digest FROM slugs WHERE digest = ANY($1)', [digests])).rows.map((r) => r.digest));
+    const referenced = new Set((await deps.db.query<{ digest: string }>('SELECT DISTINCT digest FROM slugs WHERE digest = ANY($1) AND expired_at IS NULL', [digests])).rows.map((r) => r.digest));
     const used = deps.inUse().digests;
     let n = 0;
-    for (const d of digests) {
+    for (const name of names) {
+      const d = unpackedDigest(name)!;
       if (referenced.has(d) || used.has(d)) continue;
-      await rm(join(deps.slugCacheDir, d), { recursive: true, force: true });
+      await rm(join(deps.slugCacheDir, name), { recursive: true, force: true });
       n++;
     }
     return n;

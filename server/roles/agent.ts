@@ -50,8 +50,8 @@ export async function startAgentRole(p: Platform, log: Logger) {
   const addresses = createAddressService(p.db, c.subnet);
   const network = { bridge: c.bridge, subnet: c.subnet, nat: c.nat };
   const runner = createRuncRunner({
-    runc, runcRoot, bundles, rootfs, network, addresses, port: c.dynoPort, dynosDir: join(c.dataDir, 'run', 'dynos'),
-    slugDir: (digest) => unpackedSlug(join(c.dataDir, 'slugs', `${digest}.tar.gz`), digest, join(c.dataDir, 'slug-cache')),
+    runc, runcRoot, bundles, rootfs, network, addresses, port: c.dynoPort, dynosDir: join(c.dataDir, 'run', 'dynos'), diskReserveBytes: c.quotas.diskReserveBytes,
+    slugDir: (digest, owner) => unpackedSlug(join(c.dataDir, 'slugs', `${digest}.tar.gz`), digest, join(c.dataDir, 'slug-cache'), owner),
   });
   const events = createEventBus(p.redis, c.redisPrefix);
   const logs = createAppLogWriter(p.redis, c.redisPrefix, { maxLines: c.logLines });

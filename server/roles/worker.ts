@@ -5,6 +5,7 @@ import { createRuncBuildExecutor } from '../../runner/build-executor.js';
 import { createRunc } from '../../runner/runc.js';
 import { ensureStack } from '../../runner/stack.js';
 import { DEFAULT_DYNO_SIZE, dynoSize } from '../../runner/sizes.js';
+import { appIdentity } from '../../runner/identity.js';
 import { createRedisBuildLog } from '../builds/build-log.js';
 import type { Platform } from '../compose.js';
 import { requireUrls } from '../compose.js';
@@ -46,19 +47,20 @@ async function isolation(p: Platform, log: Logger): Promise<{ executor: BuildExe
   const network = { bridge: c.bridge, subnet: c.subnet, nat: c.nat };
   const addresses = createAddressService(p.db, c.subnet);
   const reaped = await reapDeadWorkers({
-    runc, scratchDirs: [tmpdir(), join(c.dataDir, 'run', 'dynos')], releaseAddresses: (owners) => addresses.releaseOwners(owners),
+    runc, scratchDirs: [tmpdir(), join(c.dataDir, 'run', 'builds'), join(c.dataDir, 'run', 'dynos')], releaseAddresses: (owners) => addresses.releaseOwners(owners),
   });
   if (reaped.containers.length + reaped.netns.length + reaped.dirs.length > 0) {
     log.warn('cleaned up after a worker that died mid-build', { containers: reaped.containers.length, netns: reaped.netns.length, dirs: reaped.dirs.length });
   }
-  const executor = createRuncBuildExecutor({ runc, rootfs, network, addresses, memoryBytes: c.buildMemoryBytes, mounts });
+  const executor = createRuncBuildExecutor({ runc, rootfs, network, addresses, memoryBytes: c.buildMemoryBytes, mounts, identitiesDir: join(c.dataDir, 'run', 'identities') });
   const runStack = await ensureStack(c.stacksDir, 'run', { log: (l) => log.info(l) });
   const oneOff = createOneOffRunner({ runc, rootfs: runStack, withNetns: createNetnsLeaser(network, addresses), scratchDir: join(c.dataDir, 'run', 'dynos') });
   const releasePhase: ReleasePhase = async (input) => {
-    const slugDir = await unpackedSlug(input.slugFile, input.digest, join(c.dataDir, 'slug-cache'));
+    const who = appIdentity(input.uid);
+    const slugDir = await unpackedSlug(input.slugFile, input.digest, join(c.dataDir, 'slug-cache'), who);
     const size = dynoSize(DEFAULT_DYNO_SIZE)!;
     return oneOff({
-      app: input.app, slugDir, command: input.command, memoryBytes: size.memoryBytes, diskBytes: size.diskBytes, timeoutMs: 30 * 60_000, onLine: input.log,
+      app: input.app, slugDir, command: input.command, memoryBytes: size.memoryBytes, diskBytes: size.diskBytes, uid: who.uid, egress: input.egress, timeoutMs: 30 * 60_000, onLine: input.log,
       identity: { dyno: 'release.1', port: 5000, releaseVersion: input.version, config: input.config },
     });
   };
@@ -91,9 +93,21 @@ export async function startWorkerRole(p: Platform, log: Logger) {
     w.on('failed', (job, err) => log.warn('job failed', { queue: w.name, job: job?.name, id: job?.id, error: err.message }));
     w.on('error', (err) => log.warn('queue error', { queue: w.name, error: err.message }));
   }
+  // Slugs no kept release uses are removed after each deploy and every 10 minutes (server/services/slug-gc.ts).
+  const collect = () => p.services.collectSlugs().then((r) => {
+    if (r.expired) log.info('garbage-collected slugs', { expired: r.expired, freed_mb: Math.round(r.removedBytes / 2 ** 20) });
+  }, (e: Error) => log.warn('slug garbage collection failed', { error: e.message }));
+  workers[2].on('completed', () => void collect());
+  const gc = setInterval(() => void collect(), 10 * 60_000);
+  gc.unref();
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   const memory = await redisMemoryProblem(p.redis);
   if (memory) log.warn(memory);
   log.info('ready', { queues: Object.values(QUEUES).join(','), concurrency: c.buildConcurrency, isolation: c.buildIsolation });
-  return { stop: () => Promise.all(workers.map((w) => w.close())).then(() => undefined) };
+  return {
+    stop: () => {
+      clearInterval(gc);
+      return Promise.all(workers.map((w) => w.close())).then(() => undefined);
+    },
+  };
 }

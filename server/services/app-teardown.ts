@@ -3,6 +3,7 @@
  * other app shares, and its log stream. (The agent stops its dynos and tidies the unpacked slugs and any log lines
  * written while they stopped: see server/roles/tidy.ts.)
  */
+import { removeBuildCache } from '../builds/build-disks.js';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -25,7 +26,7 @@ export function createAppTeardown(deps: { db: Db; dataDir: string; redis?: Redis
       return { digests: r.rows.map((x) => x.digest).filter((d) => DIGEST.test(d)) };
     },
     async run(appId, owned) {
-      await rm(join(deps.dataDir, 'cache', 'apps', appId), { recursive: true, force: true });
+      await removeBuildCache(join(deps.dataDir, 'cache', 'apps', appId));
       await rm(join(deps.dataDir, 'sources', appId), { recursive: true, force: true });
       // Slugs are stored by digest: one another app still references (the same code pushed twice) stays.
       const kept = new Set((await deps.db.query<{ digest: string }>('SELECT DISTINCT digest FROM slugs WHERE digest = ANY($1)', [owned.digests])).rows.map((r) => r.digest));

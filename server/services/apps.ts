@@ -5,6 +5,7 @@ import { couldNameApp, parseAppName, randomAppName, type AppName } from '../name
 import type { RepoStore } from './repo-store.js';
 import type { AppTeardown } from './app-teardown.js';
 import type { User } from './users.js';
+import { parseEgressPolicy, type EgressPolicy } from '../../runner/egress.js';
 import { currentReleaseId } from '../plane/current-release.js';
 
 export interface App {
@@ -16,6 +17,10 @@ export interface App {
   maintenance: boolean;
   buildpack_provided_description: string | null;
   repo_size: number | null;
+  /** The uid its dynos and builds run as on the host (runner/identity.ts). */
+  uid: number;
+  /** What its dynos may reach outside the platform (runner/egress.ts), set by an operator. */
+  egress: EgressPolicy;
   slug_size: number | null;
   released_at: Date | null;
   created_at: Date;
@@ -34,7 +39,7 @@ export interface AppEvents {
 }
 
 const APP_COLUMNS = `a.id, a.name, a.owner_id, u.email AS owner_email, a.stack, a.maintenance, a.buildpack_provided_description,
-  a.repo_size, a.slug_size, a.released_at, a.created_at, a.updated_at`;
+  a.repo_size, a.slug_size, a.released_at, a.created_at, a.updated_at, a.uid, a.egress`;
 const ACCESS = `(a.owner_id = $1 OR EXISTS (SELECT 1 FROM collaborators c WHERE c.app_id = a.id AND c.user_id = $1))`;
 const NOT_FOUND = "Couldn't find that app.";
 
@@ -111,12 +116,12 @@ export function createAppService(deps: { db: Db; repos: RepoStore; baseDomain: s
      * The access check, in one place: the app named or identified by idOrName, if the user owns it or
      * collaborates on it. Any other app — existing or not — is "not found", so existence is not revealed.
      */
-    async get(user: User, idOrName: string): Promise<App> {
+    async get(user: User, idOrName: string, o: { operator?: boolean } = {}): Promise<App> {
       if (!couldNameApp(idOrName)) throw notFound(NOT_FOUND);
       const r = await db.query(
         `SELECT ${APP_COLUMNS} FROM apps a JOIN users u ON u.id = a.owner_id
-          WHERE (a.name = $2 OR a.id::text = lower($2)) AND ${ACCESS}`,
-        [user.id, idOrName],
+          WHERE (a.name = $2 OR a.id::text = lower($2)) AND (${ACCESS} OR $3)`,
+        [user.id, idOrName, o.operator === true && user.is_admin],
       );
       if (!r.rows[0]) throw notFound(NOT_FOUND);
       return r.rows[0];
@@ -163,6 +168,19 @@ export function createAppService(deps: { db: Db; repos: RepoStore; baseDomain: s
       const updated = await service.get(user, app.id);
       await changed(updated.id);
       return updated;
+    },
+
+    /** An operator sets what the app's dynos may reach (the caller checked the user is an administrator). */
+    async setEgress(user: User, app: App, body: unknown): Promise<App> {
+      let policy: EgressPolicy;
+      try {
+        policy = parseEgressPolicy(body);
+      } catch (e) {
+        throw invalidParams(`Egress policy: ${(e as Error).message}.`);
+      }
+      await db.query('UPDATE apps SET egress = $2, updated_at = now() WHERE id = $1', [app.id, JSON.stringify(policy)]);
+      await changed(app.id);
+      return service.get(user, app.id, { operator: true });
     },
 
     async destroy(user: User, app: App): Promise<App> {

@@ -1,3 +1,4 @@
+import type { DiskGuard } from './disk-guard.js';
 import type { Db } from '../db/pool.js';
 import { notFound, rateLimited } from '../errors.js';
 import { isUuid } from '../names.js';
@@ -30,11 +31,12 @@ const COLUMNS = `b.id, b.app_id, a.name AS app_name, b.user_id, u.email AS user_
 const FROM = `FROM builds b JOIN apps a ON a.id = b.app_id LEFT JOIN users u ON u.id = b.user_id
   LEFT JOIN LATERAL (SELECT r.version, r.id FROM releases r WHERE r.slug_id = b.slug_id ORDER BY r.version LIMIT 1) fr ON true`;
 
-export function createBuildService(db: Db, limits: { perHour?: number } = {}) {
+export function createBuildService(db: Db, limits: { perHour?: number; disk?: DiskGuard } = {}) {
   const byId = async (id: string): Promise<Build | undefined> => (await db.query(`SELECT ${COLUMNS} ${FROM} WHERE b.id = $1`, [id])).rows[0];
   return {
     /** A pending build; an app that started its hourly share of builds is told when it may build again (429). */
     async create(app: App, userId: string | null, version: string | null, sourceUrl: string | null = null): Promise<Build> {
+      await limits.disk?.check('A new build');
       if (limits.perHour !== undefined) {
         const r = await db.query<{ n: number; oldest: Date | null }>(
           `SELECT count(*)::int AS n, min(created_at) AS oldest FROM builds WHERE app_id = $1 AND created_at > now() - interval '1 hour'`, [app.id]);

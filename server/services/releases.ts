@@ -78,6 +78,10 @@ export function createReleaseService(db: Db, events?: EventBus, pipeline?: { rel
     async rollback(app: App, idOrVersion: string, userId: string): Promise<Release> {
       const target = await this.get(app, idOrVersion);
       if (target.status !== 'succeeded' || !target.slug_id) throw invalidParams(`Release v${target.version} cannot be rolled back to: it ${target.slug_id ? 'did not succeed' : 'has no slug'}.`);
+      const expired = (await db.query<{ expired_at: Date | null }>('SELECT expired_at FROM slugs WHERE id = $1', [target.slug_id])).rows[0]?.expired_at;
+      if (expired) {
+        throw invalidParams(`Release v${target.version} cannot be rolled back to: its slug was removed by garbage collection (an app keeps the slugs of its last releases: SLIPWAY_KEEP_RELEASES).`);
+      }
       const rel = await withTransaction(db, async (tx) => {
         const rel = await this.create(app, { slugId: target.slug_id, config: target.config, processTypes: target.process_types, description: `Rollback to v${target.version}`, userId, status: 'pending' }, tx);
         await tx.query('DELETE FROM config_vars WHERE app_id = $1', [app.id]);

@@ -6,13 +6,13 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import type { Readable } from 'node:stream';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { Job } from 'bullmq';
 import type { BuildJob } from '../queue.js';
 import { mintContainerName } from '../../runner/container-name.js';
 import { promoteDownloads } from '../builds/download-cache.js';
+import { openBuildDisks, type BuildDisks } from '../builds/build-disks.js';
 import { BuildError, compileApp, packSlug, SlugTooLargeError, UNPACKED_FACTOR, type BuildExecutor } from '../../buildpacks/index.js';
 import { inspectTar, TarRefused, unpackTar } from '../../runner/index.js';
 import type { BuildLog } from '../builds/build-log.js';
@@ -117,9 +117,9 @@ function buildEnv(config: Config, app: AppName, sha: string): Record<string, str
 }
 
 /** The executor for one build: its steps' containers are named for the app and the build, step by step. */
-function stepsNamed(executor: BuildExecutor, app: string, buildId: string): BuildExecutor {
+function stepsNamed(executor: BuildExecutor, app: string, buildId: string, uid: number): BuildExecutor {
   let step = 0;
-  return { run: (argv, opts) => executor.run(argv, { ...opts, container: { app, release: { build: buildId }, process: 'build', index: ++step } }) };
+  return { run: (argv, opts) => executor.run(argv, { ...opts, uid, container: { app, release: { build: buildId }, process: 'build', index: ++step } }) };
 }
 
 export function createBuildStage(deps: BuildStageDeps) {
@@ -144,14 +144,21 @@ export function createBuildStage(deps: BuildStageDeps) {
     // One build per app at a time: hold a session advisory lock on a dedicated connection.
     const lock = await deps.db.connect();
     let scratch: string | undefined;
+    let disks: BuildDisks | undefined;
     try {
       await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`build:${build.app_id}`]);
       const app = await deps.apps.byId(build.app_id);
       if (!app) return fail('The app was destroyed during the build.');
       const sha = build.source_version ?? build.id.slice(0, 8);
-      const named = stepsNamed(deps.executor, app.name, buildId);
-      scratch = await mkdtemp(join(tmpdir(), `${mintContainerName({ app: app.name, release: { build: buildId }, process: 'build', index: 0 }, 'worker')}-`));
-      const buildDir = join(scratch, 'app');
+      const named = stepsNamed(deps.executor, app.name, buildId, app.uid);
+      await mkdir(join(config.dataDir, 'run', 'builds'), { recursive: true, mode: 0o711 });
+      scratch = await mkdtemp(join(config.dataDir, 'run', 'builds', `${mintContainerName({ app: app.name, release: { build: buildId }, process: 'build', index: 0 }, 'worker')}-`));
+      await mkdir(join(config.dataDir, 'cache', 'apps'), { recursive: true, mode: 0o711 });
+      // In build containers (as root) the build dir and the cache are filesystems of their own, of a set size.
+      disks = config.buildIsolation === 'container'
+        ? await openBuildDisks({ scratch, cacheDir: join(config.dataDir, 'cache', 'apps', app.id), buildBytes: config.buildDiskBytes, cacheBytes: config.buildCacheBytes })
+        : undefined;
+      const buildDir = disks?.buildDir ?? join(scratch, 'app');
       const envDir = join(scratch, 'env');
       const cacheDir = join(config.dataDir, 'cache', 'apps', app.id);
       await Promise.all([mkdir(buildDir), mkdir(envDir, { mode: 0o700 }), mkdir(cacheDir, { recursive: true }), mkdir(config.downloadCache, { recursive: true })]);
@@ -187,11 +194,14 @@ export function createBuildStage(deps: BuildStageDeps) {
       return { slug: slug.id };
     } catch (e) {
       const known = e instanceof BuildError || e instanceof SlugTooLargeError || e instanceof TarRefused;
-      if (!known) deps.log.error('build crashed', { build: buildId, error: (e as Error).stack ?? String(e) });
-      return fail(known ? (e as Error).message : `Internal error during the build: ${(e as Error).message}`);
+      const full = await disks?.fullNote().catch(() => undefined);
+      if (!known && !full) deps.log.error('build crashed', { build: buildId, error: (e as Error).stack ?? String(e) });
+      const why = known || full ? (e as Error).message : `Internal error during the build: ${(e as Error).message}`;
+      return fail(full ? `${why}\n${full}` : why);
     } finally {
       await lock.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
       lock.release();
+      await disks?.release().catch(() => undefined);
       if (scratch) await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
       if (sourceFile) await rm(sourceFile, { force: true }).catch(() => undefined);
     }

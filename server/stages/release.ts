@@ -15,11 +15,14 @@ import type { ConfigVarService } from '../services/config-vars.js';
 import type { Release, ReleaseService } from '../services/releases.js';
 import type { SlugService } from '../services/slugs.js';
 import { shortVersion } from './build.js';
+import type { EgressPolicy } from '../../runner/egress.js';
 import { stageOutput, type StageLogs, type StageOutput } from './output.js';
 
 /** Runs the Procfile's `release` command once in a one-off container of the slug; absent without isolation. */
 export type ReleasePhase = (input: {
   app: string; version: number; slugFile: string; digest: string; command: string; config: Record<string, string>; log: (line: string) => void;
+  /** The app's uid and egress policy: the release phase runs as its dynos do. */
+  uid: number; egress: EgressPolicy;
 }) => Promise<{ code: number | null; timedOut: boolean }>;
 
 export interface ReleaseStageDeps {
@@ -54,7 +57,10 @@ async function runReleasePhase(deps: ReleaseStageDeps, release: Release, out: St
   if (!command || !slug) return undefined;
   await out.say('-----> Running release command...');
   if (!deps.releasePhase) return 'The release phase needs build isolation (SLIPWAY_BUILD_ISOLATION=container, as root).';
+  const app = await deps.apps.byId(release.app_id);
+  if (!app) return 'The app was destroyed.';
   const outcome = await deps.releasePhase({
+    uid: app.uid, egress: app.egress,
     app: release.app_name, version: release.version, slugFile: join(deps.config.dataDir, 'slugs', `${slug.digest}.tar.gz`), digest: slug.digest,
     command, config: release.config, log: (l) => void out.say(`       ${l}`),
   });

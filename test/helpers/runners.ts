@@ -67,7 +67,7 @@ export async function runcTestRunner(): Promise<TestRunner & { addresses: Return
     runc: createRunc({ root: runcRoot, bundles }), runcRoot, bundles, rootfs, addresses, port: 5000,
     network: { bridge: config.bridge, subnet: config.subnet, nat: config.nat },
     dynosDir: join(dir, 'dynos'),
-    slugDir: (digest) => unpackedSlug(join(slugs, `${digest}.tar.gz`), digest, join(dir, 'slug-cache')),
+    slugDir: (digest, owner) => unpackedSlug(join(slugs, `${digest}.tar.gz`), digest, join(dir, 'slug-cache'), owner),
   });
   let n = 0;
   return {

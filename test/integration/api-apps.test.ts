@@ -204,3 +204,27 @@ test('when the Heroku CLI asks for add-ons, SNI endpoints or pipelines, then it 
   assert.equal((await api.request('GET', '/apps/new-name/pipeline-couplings', { token: alice.token })).status, 404);
   assert.equal((await api.request('GET', '/apps/new-name/addons', { token: bob.token })).status, 404);
 });
+
+test('when an egress policy is set, then only an administrator may, a bad one is a 422 naming the problem, and each app has its own uid', async () => {
+  await api.request('POST', '/apps', { token: alice.token, body: { name: 'alice-egress' } });
+  const path = '/apps/alice-egress/egress';
+  assert.deepEqual((await api.request('GET', path, { token: alice.token })).body, { policy: 'allow' });
+  const denied = await api.request('PUT', path, { token: alice.token, body: { policy: 'deny' } });
+  assert.equal(denied.status, 403);
+  assert.match(denied.body.message, /administrator/);
+  const bad = await api.request('PUT', path, { token: api.adminToken, body: { policy: 'allowlist', rules: [{ cidr: '10.0.0.300/8' }] } });
+  assert.equal(bad.status, 422);
+  assert.match(bad.body.message, /not an IPv4 address or CIDR: "10\.0\.0\.300\/8"/);
+  const badPort = await api.request('PUT', path, { token: api.adminToken, body: { policy: 'allowlist', rules: [{ cidr: '10.0.0.0/8', ports: [70000] }] } });
+  assert.match(badPort.body.message, /not a port: 70000/);
+  const set = await api.request('PUT', path, { token: api.adminToken, body: { policy: 'allowlist', rules: [{ cidr: '10.1.2.3', ports: [5432] }] } });
+  assert.equal(set.status, 200);
+  assert.deepEqual(set.body, { policy: 'allowlist', rules: [{ cidr: '10.1.2.3/32', ports: [5432] }] });
+  assert.deepEqual((await api.request('GET', path, { token: alice.token })).body, set.body);
+  assert.equal((await api.request('GET', path, { token: bob.token })).status, 404, 'no access, no policy');
+  const uids = (await api.platform.db.query<{ uid: number }>(`SELECT uid FROM apps WHERE name IN ('alice-egress', 'alice-app')`)).rows.map((r) => r.uid);
+  assert.equal(new Set(uids).size, 2);
+  assert.ok(uids.every((u) => u >= 100000), uids.join(','));
+  const shown = (await api.request('GET', '/apps/alice-egress', { token: alice.token })).body;
+  assert.equal(shown.uid, undefined, 'the uid is the platform\'s business');
+});

@@ -1,4 +1,7 @@
-/** Build limits on a platform configured small: memory, time, slug size and push size each stop a build with a message. */
+/**
+ * Build limits on a platform configured small: memory, time, disk, build cache, slug size and push size each stop a
+ * build with a message.
+ */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -8,7 +11,8 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 
 let t: TestPlatform;
 before(async () => {
-  t = await startTestPlatform({ SLIPWAY_BUILD_MEMORY_MB: '96', SLIPWAY_BUILD_TIMEOUT: '4', SLIPWAY_MAX_SLUG_MB: '1', SLIPWAY_MAX_PUSH_MB: '2' });
+  t = await startTestPlatform({ SLIPWAY_BUILD_MEMORY_MB: '96', SLIPWAY_BUILD_TIMEOUT: '4', SLIPWAY_MAX_SLUG_MB: '1', SLIPWAY_MAX_PUSH_MB: '2',
+    SLIPWAY_BUILD_DISK_MB: '64', SLIPWAY_BUILD_CACHE_MB: '64' });
   await chmod(t.dataDir, 0o755);
 });
 after(async () => t?.close());
@@ -64,4 +68,22 @@ test('when a push is larger than the push size cap, then git refuses it and noth
   assert.notEqual(push.code, 0);
   assert.match(push.out, /exceeds maximum allowed size|pack exceeds/i);
   assert.deepEqual((await t.api('GET', '/apps/huge-push/builds')).body, []);
+});
+
+test('when a build writes more than its disk holds, then it gets ENOSPC and the push says which disk and setting', async () => {
+  const dir = await probeApp('spacey', 'dd if=/dev/zero of="$1/big" bs=1M count=100 2>&1 | grep -o "No space left on device"; exit 1');
+  const push = await t.git(dir, ['push', 'slipway', 'main']);
+  assert.notEqual(push.code, 0);
+  assert.match(push.out, /No space left on device/);
+  assert.match(push.out, /The build filled its 6\d MB disk \(SLIPWAY_BUILD_DISK_MB\)/);
+});
+
+test('when a build fills its cache, then the push says so and the next build starts with an empty cache', async () => {
+  const dir = await probeApp('hoarder', 'test -f "$2/marker" && echo cache-kept; touch "$2/marker"; dd if=/dev/zero of="$2/big" bs=1M count=100 2>&1 | tail -1; exit 1');
+  const first = await t.git(dir, ['push', 'slipway', 'main']);
+  assert.notEqual(first.code, 0);
+  assert.match(first.out, /The build filled its 6\d MB build cache \(SLIPWAY_BUILD_CACHE_MB\); the cache is cleared/);
+  await t.git(dir, ['commit', '-q', '--allow-empty', '-m', 'again']);
+  const second = await t.git(dir, ['push', 'slipway', 'main']);
+  assert.doesNotMatch(second.out, /cache-kept/, 'the full cache was dropped');
 });

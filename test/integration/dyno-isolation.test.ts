@@ -4,9 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect as connectTcp, createServer, type Server } from 'node:net';
-import { execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
+import { createServer, type Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../server/config.js';
 import { dynoSize, type DynoHandle, type DynoSpec } from '../../runner/index.js';
@@ -14,8 +12,8 @@ import { mintContainerName } from '../../runner/container-name.js';
 import { parseSubnet } from '../../runner/network.js';
 import { runcTestRunner } from '../helpers/runners.js';
 import { PY_WEB_SERVER } from '../helpers/runners.js';
+import { outsideStandIn } from '../helpers/outside.js';
 
-const execFileP = promisify(execFile);
 const APP_A = '00000000-0000-4000-8000-00000000000a';
 const APP_B = '00000000-0000-4000-8000-00000000000b';
 const SERVER = PY_WEB_SERVER;
@@ -142,53 +140,42 @@ test("when a dyno fork-bombs, then the pids limit holds it and another app's dyn
   }
 });
 
-/**
- * A stand-in for a cloud's metadata service: 169.254.169.254 inside a network namespace this test makes, routed from
- * the host through a veth pair. The host reaches it (so the test can fail); a dyno must not.
- */
-async function metadataStandIn() {
-  const ns = `slwtest-md-${process.pid}`;
-  const [host, peer] = [`swmd${process.pid % 100000}h`, `swmd${process.pid % 100000}c`];
-  const ip = (...args: string[]) => execFileP('ip', args);
-  await ip('netns', 'add', ns);
-  await ip('link', 'add', host, 'type', 'veth', 'peer', 'name', peer);
-  await ip('link', 'set', peer, 'netns', ns);
-  await ip('link', 'set', host, 'up');
-  await ip('-n', ns, 'link', 'set', 'lo', 'up');
-  await ip('-n', ns, 'link', 'set', peer, 'up');
-  await ip('-n', ns, 'addr', 'add', '169.254.169.254/32', 'dev', peer);
-  await ip('-n', ns, 'route', 'add', 'default', 'dev', peer);
-  await ip('route', 'add', '169.254.169.254/32', 'dev', host);
-  const server = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e',
-    `require('net').createServer((s) => s.end('metadata\\n')).listen(8775, '169.254.169.254', () => console.log('ready'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    server.stdout!.once('data', () => resolve());
-    server.once('exit', (code) => reject(new Error(`the stand-in exited: ${code}`)));
-  });
-  return {
-    async close() {
-      server.kill('SIGKILL');
-      await ip('route', 'del', '169.254.169.254/32', 'dev', host).catch(() => undefined);
-      await ip('link', 'del', host).catch(() => undefined);
-      await ip('netns', 'del', ns).catch(() => undefined);
-    },
-  };
-}
-
 test('when a dyno tries a link-local address (where clouds serve instance metadata), then it is unreachable, though the host reaches it', async () => {
-  const md = await metadataStandIn();
+  const md = await outsideStandIn('169.254.169.254', 'md');
   try {
-    const fromHost = await new Promise<string>((resolve) => {
-      const s = connectTcp(8775, '169.254.169.254');
-      s.on('data', (d) => resolve(d.toString().trim()));
-      s.on('error', (e) => resolve(e.message));
-    });
-    assert.equal(fromHost, 'metadata', 'the stand-in answers the host, so a closed result below means the dyno was refused');
     const r = await run('python3 probe.py 169.254.169.254 8775');
     assert.equal(r.out, 'closed 169.254.169.254 8775');
   } finally {
     await md.close();
   }
+});
+
+test("when an operator sets an app's egress policy, then its dynos reach outside only what it allows", async () => {
+  const out = await outsideStandIn('198.18.0.1', 'eg');
+  const probe = (egress: DynoSpec['egress']) => run('python3 probe.py 198.18.0.1 8775; python3 probe.py 198.18.0.1 8776', { egress });
+  try {
+    assert.equal((await probe(undefined)).out, 'open 198.18.0.1 8775\nopen 198.18.0.1 8776', 'allow is the default');
+    assert.equal((await probe({ policy: 'deny' })).out, 'closed 198.18.0.1 8775\nclosed 198.18.0.1 8776');
+    assert.equal((await probe({ policy: 'allowlist', rules: [{ cidr: '198.18.0.0/24', ports: [8775] }] })).out, 'open 198.18.0.1 8775\nclosed 198.18.0.1 8776');
+    assert.equal((await probe({ policy: 'allowlist', rules: [{ cidr: '198.18.0.1/32' }] })).out, 'open 198.18.0.1 8775\nopen 198.18.0.1 8776');
+    // The router still reaches a web dyno of a deny-all app: replies to connections made to it are not egress.
+    const h = await web({ egress: { policy: 'deny' } });
+    await t.runner.signal(h.id, 'KILL');
+    await h.exited;
+  } finally {
+    await out.close();
+  }
+});
+
+test('when two apps run, then each runs as its own uid (named dyno inside), owns its /app, and cannot signal the other', async () => {
+  const r1 = await run('id -u; whoami; stat -c %u /app/server.py; echo x >> /app/server.py && echo app-writable', { uid: 100001 });
+  assert.equal(r1.code, 0, r1.out);
+  assert.deepEqual(r1.out.split('\n'), ['100001', 'dyno', '100001', 'app-writable']);
+  const other = await web({ uid: 100002, app: 'iso-b', appId: APP_B });
+  const r2 = await run('id -u; ps -eo uid= | sort -u | tr -d " "', { uid: 100003 });
+  assert.deepEqual(r2.out.split('\n'), ['100003', '100003'], 'another app\'s processes are not even visible');
+  await t.runner.signal(other.id, 'KILL');
+  await other.exited;
 });
 
 test('when dynos are gone, then nothing of them is left: no container, netns, address or dir', async () => {

@@ -31,7 +31,7 @@ const implementations: [string, () => BuildExecutor][] = [
       runc: createRunc({ root: join(dir, 'runc'), bundles: join(dir, 'bundles') }), rootfs,
       network: { bridge: c.bridge, subnet: c.subnet, nat: c.nat },
       addresses: { allocate: async () => c.subnet.replace(/\.\d+\/\d+$/, `.${next++}`), release: async () => undefined },
-      memoryBytes: 256 << 20, mounts: [],
+      memoryBytes: 256 << 20, mounts: [], identitiesDir: join(dir, 'identities'),
     });
   }],
 ];

@@ -221,7 +221,7 @@ test('when a CI system uploads a tarball and asks for a build, then it builds an
   assert.equal((await t.api('GET', '/apps/from-tar/releases/v1')).body.description, 'Deploy ci-42');
 });
 
-test('when a build runs, then it is inside a build container: uid 10000, no capabilities, read-only stack, and the host unreachable', async () => {
+test('when a build runs, then it is inside a build container: the app\'s own uid, no capabilities, read-only stack, and the host unreachable', async () => {
   // A listener on every host interface: a build reaching the host (through the bridge gateway) would get in.
   const { createServer } = await import('node:net');
   const listener = createServer((s) => s.end('reached the host\n'));
@@ -263,7 +263,9 @@ test('when a build runs, then it is inside a build container: uid 10000, no capa
   const push = await t.git(dir, ['push', 'slipway', 'main']);
   listener.close();
   assert.equal(push.code, 0, push.out);
-  assert.match(push.out, /remote: uid=10000 host=build build_dir=\/tmp\/build/);
+  const uid = (await t.platform.db.query<{ uid: number }>(`SELECT uid FROM apps WHERE name = 'probed'`)).rows[0].uid;
+  assert.ok(uid >= 100000);
+  assert.match(push.out, new RegExp(`remote: uid=${uid} host=build build_dir=/tmp/build`));
   assert.match(push.out, /remote: CapEff:\s+0000000000000000/);
   assert.match(push.out, /remote: stack-read-only/);
   assert.match(push.out, /remote: downloads-read-only/, 'a build cannot plant files in the machine-wide download cache');
@@ -277,7 +279,8 @@ test('when the Procfile has a release command, then it runs once in a one-off co
   const push = await t.git(dir, ['push', 'slipway', 'main']);
   assert.equal(push.code, 0, push.out);
   assert.match(push.out, /remote: -----> Running release command\.\.\./);
-  assert.match(push.out, /remote: +migrating as uid 10000 in release\.1 for v1, HOME=\/app/);
+  const uid = (await t.platform.db.query<{ uid: number }>(`SELECT uid FROM apps WHERE name = 'migrator'`)).rows[0].uid;
+  assert.match(push.out, new RegExp(`remote: +migrating as uid ${uid} in release\\.1 for v1, HOME=/app`));
   assert.match(push.out, /remote: +app dir writable/);
   assert.match(push.out, /Released v1/);
   assert.equal((await t.api('GET', '/apps/migrator/releases/v1')).body.status, 'succeeded');

@@ -1,5 +1,5 @@
 import { Router, type Response } from 'express';
-import { badRequest } from '../../errors.js';
+import { badRequest, forbidden } from '../../errors.js';
 import type { App, AppService } from '../../services/apps.js';
 import type { CollaboratorService } from '../../services/collaborators.js';
 import { currentUser } from '../auth.js';
@@ -21,6 +21,25 @@ export function appRouter(apps: AppService): Router {
   r.param('app', async (_req, res, next, idOrName: string) => {
     res.locals.app = await apps.get(currentUser(res), idOrName);
     next();
+  });
+  return r;
+}
+
+/**
+ * What an app's dynos may reach outside the platform: anyone with access to the app reads it, an administrator
+ * (who may not be a collaborator: an operator's setting) reads and sets it on any app. Not under appRouter's
+ * access check, which knows collaborators only.
+ */
+export function egressRoutes(apps: AppService): Router {
+  const r = Router();
+  r.get('/apps/:target/egress', async (req, res) => {
+    res.json((await apps.get(currentUser(res), String(req.params.target), { operator: true })).egress);
+  });
+  r.put('/apps/:target/egress', async (req, res) => {
+    const me = currentUser(res);
+    const app = await apps.get(me, String(req.params.target), { operator: true });
+    if (!me.is_admin) throw forbidden('Only an administrator can set an egress policy.');
+    res.json((await apps.setEgress(me, app, req.body)).egress);
   });
   return r;
 }
@@ -71,6 +90,7 @@ export function appRoutes(apps: AppService, collaborators: CollaboratorService, 
     if (who.toLowerCase() !== me.email && who !== me.id) apps.requireOwner(me, appOf(res), 'remove collaborators');
     res.json(serializeCollaborator(await collaborators.remove(appOf(res), who)));
   });
+
 
   // What the Heroku CLI asks for and Slipway has none of.
   r.get('/apps/:app/addons', (_req, res) => void res.json([]));

@@ -1,3 +1,4 @@
+import type { DiskGuard } from '../../services/disk-guard.js';
 import type { Request, Response, Router } from 'express';
 import type { SourceStore } from '../../services/sources.js';
 import { badRequest, invalidParams } from '../../errors.js';
@@ -25,7 +26,7 @@ async function streamOutput(req: Request, res: Response, follow: (onLine: (line:
 /** Builds, releases and slugs of an app (read side). Mounted after the app access check. */
 export function buildRoutes(deps: {
   apps: AppService; sources: SourceStore; pipeline: Pick<Pipeline, 'build'>; builds: BuildService; releases: ReleaseService; slugs: SlugService;
-  buildLog: BuildLog; releaseLog: BuildLog; urls: UrlInfo;
+  buildLog: BuildLog; releaseLog: BuildLog; urls: UrlInfo; disk: DiskGuard;
 }): Router {
   const r = appRouter(deps.apps);
 
@@ -37,17 +38,20 @@ export function buildRoutes(deps: {
   // Builds from a tarball, for CI systems that do not push with git: POST /sources, PUT the tarball, POST /builds.
   r.post('/apps/:app/sources', async (_req, res) => {
     const app = appOf(res);
+    await deps.disk.check('A source upload');
     const url = `${deps.urls.publicUrl}/apps/${app.name}/sources/${await deps.sources.create(app)}`;
     res.status(201).json({ source_blob: { get_url: url, put_url: url } });
   });
 
   r.put('/apps/:app/sources/:id', async (req, res) => {
+    await deps.disk.check('A source upload');
     const size = await deps.sources.put(appOf(res), String(req.params.id), req);
     res.status(200).json({ size });
   });
 
   r.post('/apps/:app/builds', async (req, res) => {
     const app = appOf(res);
+    await deps.disk.check('A new build');
     const blob = req.body?.source_blob;
     if (!blob || typeof blob !== 'object') throw badRequest('Body must be {"source_blob": {"url": …, "version": …}}.');
     const version = blob.version === undefined || blob.version === null ? null : String(blob.version);
