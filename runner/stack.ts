@@ -17,7 +17,8 @@ export type StackKind = 'run' | 'build';
 export const DYNO_UID = 10000;
 export const DYNO_GID = 10000;
 
-const RUN_PACKAGES = ['ca-certificates', 'python3', 'libstdc++6', 'curl', 'procps', 'tzdata'];
+// libatomic1: node 24 and later link it (the run stack is checked against what builds install: run-stack-check.ts).
+const RUN_PACKAGES = ['ca-certificates', 'python3', 'libstdc++6', 'libatomic1', 'curl', 'procps', 'tzdata'];
 const BUILD_PACKAGES = [...RUN_PACKAGES, 'git', 'make', 'g++', 'python3-pip', 'xz-utils', 'bzip2', 'unzip', 'patch'];
 
 export interface StackRecipe {

@@ -6,6 +6,7 @@ import { createRunc } from '../../runner/runc.js';
 import { ensureStack } from '../../runner/stack.js';
 import { DEFAULT_DYNO_SIZE, dynoSize } from '../../runner/sizes.js';
 import { appIdentity } from '../../runner/identity.js';
+import { createRunStackCheck, type RunStackCheck } from '../../runner/run-stack-check.js';
 import { createRedisBuildLog } from '../builds/build-log.js';
 import type { Platform } from '../compose.js';
 import { requireUrls } from '../compose.js';
@@ -28,7 +29,7 @@ import { tmpdir } from 'node:os';
  * Build containers (runc, the build stack, a network namespace with NAT) and release-phase one-offs when
  * isolation is on; else builds on the host and no release phase.
  */
-async function isolation(p: Platform, log: Logger): Promise<{ executor: BuildExecutor; releasePhase?: ReleasePhase }> {
+async function isolation(p: Platform, log: Logger): Promise<{ executor: BuildExecutor; releasePhase?: ReleasePhase; runStackCheck?: RunStackCheck }> {
   const c = p.config;
   if (c.buildIsolation === 'host') {
     log.warn('builds run on the host, not in build containers (not root, or SLIPWAY_BUILD_ISOLATION=host): every build runs as this user with the data dir, its admin token and every app in reach, so this platform takes one user only');
@@ -64,7 +65,7 @@ async function isolation(p: Platform, log: Logger): Promise<{ executor: BuildExe
       identity: { dyno: 'release.1', port: 5000, releaseVersion: input.version, config: input.config },
     });
   };
-  return { executor, releasePhase };
+  return { executor, releasePhase, runStackCheck: createRunStackCheck({ runc, rootfs: runStack }) };
 }
 
 /** The worker role: BullMQ workers running the build, release and deploy stages, each on its own queue. */
@@ -75,8 +76,8 @@ export async function startWorkerRole(p: Platform, log: Logger) {
     builds: createRedisBuildLog(p.redis, c.redisPrefix, { maxLines: c.quotas.buildLogLines }),
     releases: createRedisBuildLog(p.redis, c.redisPrefix, { maxLines: c.quotas.buildLogLines }, 'releaselog'),
   };
-  const { executor, releasePhase } = await isolation(p, log);
-  const build = createBuildStage({ ...p.services, db: p.db, config: c, buildLog: stageLogs.builds, executor, pipeline: p.pipeline, log: log.child('build') });
+  const { executor, releasePhase, runStackCheck } = await isolation(p, log);
+  const build = createBuildStage({ ...p.services, db: p.db, config: c, buildLog: stageLogs.builds, executor, runStackCheck, pipeline: p.pipeline, log: log.child('build') });
   const release = createReleaseStage({ ...p.services, config: c, stageLogs, pipeline: p.pipeline, releasePhase, log: log.child('release') });
   const deploy = createDeployStage({
     ...p.services, db: p.db, config: c, watch: createDeployWatch(p.db), stageLogs, urls: p.urls, log: log.child('deploy'),

@@ -13,6 +13,7 @@ import type { BuildJob } from '../queue.js';
 import { mintContainerName } from '../../runner/container-name.js';
 import { promoteDownloads } from '../builds/download-cache.js';
 import { openBuildDisks, type BuildDisks } from '../builds/build-disks.js';
+import { describeRunStackProblems, type RunStackCheck } from '../../runner/run-stack-check.js';
 import { BuildError, compileApp, packSlug, SlugTooLargeError, UNPACKED_FACTOR, type BuildExecutor } from '../../buildpacks/index.js';
 import { inspectTar, TarRefused, unpackTar } from '../../runner/index.js';
 import type { BuildLog } from '../builds/build-log.js';
@@ -37,6 +38,8 @@ export interface BuildStageDeps {
   repos: RepoStore;
   buildLog: BuildLog;
   executor: BuildExecutor;
+  /** What the build installed, checked against the run stack's libraries (container builds only). */
+  runStackCheck?: RunStackCheck;
   pipeline: Pick<Pipeline, 'release'>;
   log: Logger;
 }
@@ -179,6 +182,8 @@ export function createBuildStage(deps: BuildStageDeps) {
       await say(`-----> Discovering process types`);
       await say(`       Procfile declares types -> ${types.length ? types.join(', ') : '(none)'}`);
 
+      const missing = await deps.runStackCheck?.(buildDir, { app: app.name, buildId, uid: app.uid });
+      if (missing?.length) throw new BuildError(describeRunStackProblems(missing));
       await say('-----> Compressing...');
       const slugFile = await packSlug(buildDir, join(config.dataDir, 'slugs'), config.maxSlugBytes);
       await say(`       Done: ${(slugFile.size / 1024 / 1024).toFixed(1)}M`);

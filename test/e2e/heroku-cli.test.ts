@@ -165,6 +165,33 @@ test('when code is pushed, then heroku ps, ps:scale, releases, releases:rollback
   }, 30_000, 1000);
 });
 
+test('when releases:info, ps:restart and ps:stop are given in each of their forms, then the Heroku CLI reaches what they mean', async () => {
+  const info = await ok(['releases:info', 'v4', '-a', 'hk-app']);
+  assert.match(info, /=== Release v4/);
+  assert.match(info, /MODE:\s+prod/, 'the config vars that release was made with');
+  const dynoIds = async () => (await (await fetch(`http://127.0.0.1:${apiPort}/apps/hk-app/dynos`, {
+    headers: { authorization: `Bearer ${(await readFile(join(dataDir, 'home', '.netrc'), 'utf8')).match(/password (\S+)/)![1]}` },
+  })).json() as { id: string; name: string; state: string }[]);
+  const before = new Set((await dynoIds()).map((d) => d.id));
+  const restart = await heroku(['ps:restart', '-p', 'web', '-a', 'hk-app']);
+  assert.equal(restart.code, 0, restart.err);
+  assert.match(restart.out + restart.err, /Restarting all web dynos on .*hk-app.*done/);
+  await waitFor('both web dynos replaced and up', async () => {
+    const now = await dynoIds();
+    return now.filter((d) => d.state === 'up' && !before.has(d.id)).length === 2;
+  }, 60_000, 500);
+  const one = await heroku(['ps:restart', '--dyno-name', 'web.2', '-a', 'hk-app']);
+  assert.equal(one.code, 0, one.err);
+  const positional = await heroku(['ps:restart', 'web.1', '-a', 'hk-app']);
+  assert.equal(positional.code, 0, positional.err);
+  const noSuch = await heroku(['ps:restart', '-p', 'nosuch', '-a', 'hk-app']);
+  assert.notEqual(noSuch.code, 0);
+  assert.match(noSuch.err, /Couldn't find that/);
+  const stop = await heroku(['ps:stop', '-p', 'web', '-a', 'hk-app']);
+  assert.equal(stop.code, 0, stop.err);
+  assert.match(stop.out + stop.err, /Stopping all web dynos on .*hk-app.*done/);
+});
+
 test('when domains are added with the Heroku CLI, then heroku domains lists them and the router serves them; apps:destroy removes the app', async () => {
   assert.match(await ok(['domains:add', 'www.hk.example', '-a', 'hk-app']), /DNS Target hk-app\.localhost/);
   const domains = await ok(['domains', '-a', 'hk-app']);

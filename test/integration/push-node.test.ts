@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
@@ -42,6 +43,30 @@ test('when a Node app pins an old engines.node (4.x), then node 4 and an npm tha
   assert.match(push.out, /Installing node 4\.\d+\.\d+/);
   assert.match(push.out, /Installing npm 2\.15\.\d+/);
   assert.match(push.out, /Released v1/);
+});
+
+test('when a Node app pins a node whose package nests its binary in a tarball (4.0.0; 0.8.6, whose nested dir is not the one it names), then that node installs', { timeout: 300_000 }, async () => {
+  for (const [version, app] of [['4.0.0', 'node-nested'], ['0.8.6', 'node-oldest']]) {
+    assert.equal((await t.api('POST', '/apps', { name: app })).status, 201);
+    const dir = await t.checkout('node-old', app);
+    await writeFile(join(dir, 'package.json'), JSON.stringify({ name: app, private: true, engines: { node: version }, scripts: { start: 'node server.js' } }));
+    await t.git(dir, ['commit', '-qam', `node ${version}`]);
+    const push = await t.git(dir, ['push', 'slipway', 'main']);
+    assert.equal(push.code, 0, push.out);
+    assert.match(push.out, new RegExp(`Installing node ${version.replace(/\./g, '\\.')}`));
+    assert.match(push.out, /Installing npm 2\.15\.\d+/);
+    assert.match(push.out, /Released v1/);
+  }
+});
+
+test('when engines.node names a version no package has, then the build fails naming it', { timeout: 120_000 }, async () => {
+  assert.equal((await t.api('POST', '/apps', { name: 'node-nonesuch' })).status, 201);
+  const dir = await t.checkout('node-old', 'node-nonesuch');
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'x', private: true, engines: { node: '3.99.0' }, scripts: { start: 'node server.js' } }));
+  await t.git(dir, ['commit', '-qam', 'no such node']);
+  const push = await t.git(dir, ['push', 'slipway', 'main']);
+  assert.notEqual(push.code, 0);
+  assert.match(push.out, /No node version satisfies engines\.node "3\.99\.0"/);
 });
 
 test('when a Node app has a lockfile, then npm ci installs it, the build script runs and devDependencies are pruned', { timeout: 300_000 }, async () => {

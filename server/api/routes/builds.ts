@@ -81,6 +81,11 @@ export function buildRoutes(deps: {
     res.json(serializeRelease(await deps.releases.get(appOf(res), String(req.params.id)), deps.urls));
   });
 
+  // The config vars a release was made with (heroku releases:info shows them): the app's secrets, to those with access.
+  r.get('/apps/:app/releases/:id/config-vars', async (req, res) => {
+    res.json((await deps.releases.get(appOf(res), String(req.params.id))).config);
+  });
+
   // A release's output (its release phase and its deploy) as plain text: what there is, then live until it ends.
   r.get('/apps/:app/releases/:id/output', async (req, res) => {
     const release = await deps.releases.get(appOf(res), String(req.params.id));

@@ -84,6 +84,21 @@ export function dynoRoutes(deps: {
     await deps.dynos.stop(app, await target(app, String(req.params.dyno)));
     res.status(202).json({});
   });
+  // The Heroku CLI's ps:restart -p TYPE and ps:stop -p TYPE name a process type under formations (plural).
+  const typeOnly = async (app: App, raw: string) => {
+    if (raw.includes('.')) throw notFound(`Couldn't find that process type (${raw.slice(0, 60)}).`);
+    return target(app, raw);
+  };
+  r.delete('/apps/:app/formations/:type', async (req, res) => {
+    const app = appOf(res);
+    await deps.dynos.restart(app, await typeOnly(app, String(req.params.type)));
+    res.status(202).json({});
+  });
+  r.post('/apps/:app/formations/:type/actions/stop', async (req, res) => {
+    const app = appOf(res);
+    await deps.dynos.stop(app, await typeOnly(app, String(req.params.type)));
+    res.status(202).json({});
+  });
 
   r.post('/apps/:app/log-sessions', async (req, res) => {
     const app = appOf(res);
