@@ -18,7 +18,7 @@ export { createHostExecutor, type BuildExecutor } from '../runner/executor.js';
 export { packSlug, SlugTooLargeError, UNPACKED_FACTOR } from './slug.js';
 export { parseProcfile, parseReleaseYaml, ProcfileError, PROCESS_TYPE } from './procfile.js';
 export { BuildError } from './errors.js';
-export { BUILTIN_ORDER, builtinBuildpacks, displayUrl, type Buildpack } from './resolve.js';
+export { BUILTIN_ORDER, builtinBuildpacks, builtinName, buildpackUrlProblem, displayUrl, type Buildpack } from './resolve.js';
 export { readTenantFile, openTenantFile, TenantFileError } from './tenant-file.js';
 
 const WHAT_THEY_LOOK_FOR: Record<(typeof BUILTIN_ORDER)[number], string> = {
@@ -36,6 +36,8 @@ export interface CompileOptions {
   env: Record<string, string>;
   /** From BUILDPACK_URL; when absent, .buildpacks in the source, else detection. */
   buildpackUrl?: string;
+  /** The app's buildpacks (its buildpack installations): when set, used instead of BUILDPACK_URL and .buildpacks. */
+  buildpacks?: string[];
   /** Directories host-path buildpacks may come from (SLIPWAY_BUILDPACK_DIRS). */
   hostBuildpackDirs?: string[];
   log: (line: string) => void;
@@ -85,7 +87,9 @@ export async function compileApp(o: CompileOptions): Promise<CompileResult> {
   const scratch = await mkdtemp(join(tmpdir(), 'slipway-bp-'));
   try {
     let chosen: { bp: Buildpack; name: string }[] = [];
-    const listed = o.buildpackUrl
+    const listed = o.buildpacks?.length
+      ? o.buildpacks
+      : o.buildpackUrl
       ? [o.buildpackUrl]
       : ((await readTenantFile(o.buildDir, '.buildpacks', { what: '.buildpacks', maxBytes: 16 * 1024 })) ?? '')
           .split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));

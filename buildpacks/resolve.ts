@@ -117,10 +117,26 @@ async function gitBuildpack(url: string, index: number, c: ResolveContext): Prom
   return { url: shownUrl, dir };
 }
 
+/**
+ * The built-in a name means, or undefined: slipway/NAME, heroku/NAME, and the buildpack registry's
+ * urn:buildpack:heroku/NAME (what the Heroku CLI sends for `buildpacks:set heroku/nodejs`).
+ */
+export function builtinName(url: string): (typeof BUILTIN_ORDER)[number] | undefined {
+  const m = /^(?:urn:buildpack:)?(?:slipway|heroku)\/(nodejs|python|static|procfile)$/.exec(url);
+  return m ? (m[1] as (typeof BUILTIN_ORDER)[number]) : undefined;
+}
+
+/** What is wrong with a buildpack URL as written (before anything is fetched), or undefined. */
+export function buildpackUrlProblem(url: string): string | undefined {
+  if (url.length > 2000) return 'a buildpack URL is at most 2000 characters';
+  if (builtinName(url) || /^(nodejs|python|static|procfile)$/.test(url) || GIT_URL.test(url) || url.startsWith('/')) return undefined;
+  return `${displayUrl(url).slice(0, 100)} is not a buildpack (use heroku/nodejs|python|static|procfile, a git URL, or an allowed absolute path)`;
+}
+
 /** A buildpack named by URL, ready to mount at /tmp/buildpacks/INDEX. */
 export async function resolveBuildpack(url: string, index: number, c: ResolveContext): Promise<Buildpack> {
-  const builtin = /^(?:slipway|heroku\/)?\/?(nodejs|python|static|procfile)$/.exec(url.replace(/^heroku\//, 'slipway/').replace(/^slipway\//, ''));
-  if (builtin) return { url: `slipway/${builtin[1]}`, dir: join(builtinDir(), builtin[1]) };
+  const builtin = builtinName(url) ?? /^(nodejs|python|static|procfile)$/.exec(url)?.[1];
+  if (builtin) return { url: `slipway/${builtin}`, dir: join(builtinDir(), builtin) };
   if (url.startsWith('/')) return hostBuildpack(url, c.hostDirs);
   if (GIT_URL.test(url)) return gitBuildpack(url, index, c);
   if (/^file:/i.test(url)) throw new BuildError(`Buildpack ${shown(url)}: file:// URLs are not allowed; use a git URL (https, git or ssh) or a directory the operator allowed.`);

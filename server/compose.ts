@@ -12,6 +12,7 @@ import { createUserService } from './services/users.js';
 import { createBuildService } from './services/builds.js';
 import { createDiskGuard } from './services/disk-guard.js';
 import { createSlugCollector } from './services/slug-gc.js';
+import { createBuildpackInstallations } from './services/buildpack-installations.js';
 import { createReleaseService } from './services/releases.js';
 import { createSlugService } from './services/slugs.js';
 import { createConfigVarService } from './services/config-vars.js';
@@ -70,7 +71,8 @@ export function createServices(config: Config, db: Db, events: EventBus, redis: 
   const agents = createAgentRegistry(db);
   const logSessions = createLogSessions(redis, config.redisPrefix);
   const oneOffs = createOneOffStore(redis, config.redisPrefix);
-  return { repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos, domains, loginGuard, tokenPolicy, agents, logSessions, oneOffs, disk, collectSlugs };
+  const buildpackInstallations = createBuildpackInstallations(db);
+  return { repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos, domains, loginGuard, tokenPolicy, agents, logSessions, oneOffs, disk, collectSlugs, buildpackInstallations };
 }
 
 export function requireUrls(config: Config): { databaseUrl: string; redisUrl: string } {

@@ -13,6 +13,8 @@ export interface UrlInfo {
   publicUrl: string; // http://127.0.0.1:5050
   baseDomain: string; // localhost
   routerPort: number;
+  /** A release's output URL, signed to be read without a token (the API role sets it: url-signer.ts). */
+  releaseOutputUrl?: (app: string, releaseId: string) => string;
 }
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
@@ -146,9 +148,8 @@ export function serializeRelease(r: Release, u: UrlInfo) {
     current: r.current,
     description: r.description,
     eligible_for_rollback: r.status === 'succeeded' && r.slug_id !== null,
-    // Heroku's clients read this URL without a token (theirs are signed); Slipway's output of a release is at
-    // /apps/{app}/releases/{id}/output behind the token, so it is not offered here.
-    output_stream_url: null,
+    // Heroku's clients read this URL without a token: signed, for an hour (GET /release-output/…).
+    output_stream_url: u.releaseOutputUrl?.(r.app_name, r.id) ?? null,
     slug: r.slug_id ? { id: r.slug_id } : null,
     status: r.status,
     failure: r.failure,

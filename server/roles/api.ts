@@ -1,9 +1,11 @@
+import { loadUrlSigner } from '../services/url-signer.js';
+import { buildpackRegistryRoutes, buildpackRoutes } from '../api/routes/buildpacks.js';
 import { mkdir } from 'node:fs/promises';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createApi } from '../api/create-api.js';
-import { buildRoutes } from '../api/routes/builds.js';
+import { buildRoutes, releaseOutputRoutes } from '../api/routes/builds.js';
 import { domainRoutes } from '../api/routes/domains.js';
 import { configRoutes } from '../api/routes/config.js';
 import { dynoRoutes, logSessionRoutes } from '../api/routes/dynos.js';
@@ -24,6 +26,9 @@ import { closeServer, listen } from './listen.js';
 export async function startApiRole(p: Platform, log: Logger): Promise<{ server: Server | NetServer; stop(): Promise<void> }> {
   requireUrls(p.config);
   const buildLog = createRedisBuildLog(p.redis, p.config.redisPrefix);
+  const releaseLog = createRedisBuildLog(p.redis, p.config.redisPrefix, {}, 'releaselog');
+  const signer = await loadUrlSigner(p.db);
+  const urls = { ...p.urls, releaseOutputUrl: (app: string, id: string) => p.urls.publicUrl + signer.sign(`/release-output/${app}/${id}`) };
   const pushes = new PushRegistry();
   const socketPath = hookSocketPath(p.config);
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
@@ -34,17 +39,18 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
 
   const api = createApi({
     ...p.services,
-    urls: p.urls,
+    urls,
     log,
     health: () => readHealth(p.redis, p.config.redisPrefix),
     dashboardDir: WEB_DIST,
     extraRoutes: [
-      buildRoutes({ ...p.services, buildLog, releaseLog: createRedisBuildLog(p.redis, p.config.redisPrefix, {}, 'releaselog'), pipeline: p.pipeline, urls: p.urls }),
-      configRoutes({ ...p.services, urls: p.urls }),
-      domainRoutes({ ...p.services, urls: p.urls }),
-      dynoRoutes({ ...p.services, urls: p.urls }),
+      buildRoutes({ ...p.services, buildLog, releaseLog, pipeline: p.pipeline, urls }),
+      configRoutes({ ...p.services, urls }),
+      domainRoutes({ ...p.services, urls }),
+      dynoRoutes({ ...p.services, urls }),
+      buildpackRoutes(p.services),
     ],
-    publicRoutes: [logSessionRoutes(p.services)],
+    publicRoutes: [logSessionRoutes(p.services), buildpackRegistryRoutes(), releaseOutputRoutes({ ...p.services, releaseLog, signer })],
   });
   const git = createGitHandler({ ...p.services, reposDir: join(p.config.dataDir, 'repos'), pushes, log: log.child('git') });
   const handler: RequestListener = (req, res) => {

@@ -21,6 +21,8 @@ export interface App {
   uid: number;
   /** What its dynos may reach outside the platform (runner/egress.ts), set by an operator. */
   egress: EgressPolicy;
+  /** Its buildpacks in order (buildpack installations); empty: BUILDPACK_URL, .buildpacks, or detection. */
+  buildpacks: string[];
   slug_size: number | null;
   released_at: Date | null;
   created_at: Date;
@@ -39,7 +41,7 @@ export interface AppEvents {
 }
 
 const APP_COLUMNS = `a.id, a.name, a.owner_id, u.email AS owner_email, a.stack, a.maintenance, a.buildpack_provided_description,
-  a.repo_size, a.slug_size, a.released_at, a.created_at, a.updated_at, a.uid, a.egress`;
+  a.repo_size, a.slug_size, a.released_at, a.created_at, a.updated_at, a.uid, a.egress, a.buildpacks`;
 const ACCESS = `(a.owner_id = $1 OR EXISTS (SELECT 1 FROM collaborators c WHERE c.app_id = a.id AND c.user_id = $1))`;
 const NOT_FOUND = "Couldn't find that app.";
 

@@ -175,7 +175,7 @@ export function createBuildStage(deps: BuildStageDeps) {
 
       const compiled = await compileApp({
         executor: named, buildDir, cacheDir, envDir, env: buildEnv(config, app.name, sha),
-        buildpackUrl: vars.BUILDPACK_URL, hostBuildpackDirs: config.buildpackDirs, log: (l) => void say(l), timeoutMs: config.buildTimeoutMs,
+        buildpackUrl: vars.BUILDPACK_URL, buildpacks: app.buildpacks, hostBuildpackDirs: config.buildpackDirs, log: (l) => void say(l), timeoutMs: config.buildTimeoutMs,
       });
       await deps.builds.setBuildpacks(buildId, compiled.buildpacks);
       const types = Object.keys(compiled.processTypes);

@@ -40,6 +40,7 @@ before(async () => {
   const host = `http://127.0.0.1:${apiPort}`;
   env = cleanEnv({
     HOME: join(dataDir, 'home'), HEROKU_HOST: host, HEROKU_PARTICLEBOARD_URL: host, DISABLE_TELEMETRY: 'true',
+    HEROKU_BUILDPACK_REGISTRY_URL: `${host}/buildpack-registry`,
     HEROKU_DISABLE_AUTOUPDATE: '1', HEROKU_SKIP_NEW_VERSION_CHECK: 'true', NO_COLOR: '1', FORCE_COLOR: '0',
     XDG_CONFIG_HOME: join(dataDir, 'home', '.config'), XDG_CACHE_HOME: join(dataDir, 'home', '.cache'), XDG_DATA_HOME: join(dataDir, 'home', '.local'),
   });
@@ -165,10 +166,12 @@ test('when code is pushed, then heroku ps, ps:scale, releases, releases:rollback
   }, 30_000, 1000);
 });
 
-test('when releases:info, ps:restart and ps:stop are given in each of their forms, then the Heroku CLI reaches what they mean', async () => {
+test('when releases:info, releases:output, ps:restart and ps:stop are given in each of their forms, then the Heroku CLI reaches what they mean', async () => {
   const info = await ok(['releases:info', 'v4', '-a', 'hk-app']);
   assert.match(info, /=== Release v4/);
   assert.match(info, /MODE:\s+prod/, 'the config vars that release was made with');
+  // Its output (its deploy, verified), through the signed output_stream_url the CLI reads without a token.
+  assert.match(await ok(['releases:output', 'v4', '-a', 'hk-app']), /Verifying deploy\.\.\. done/);
   const dynoIds = async () => (await (await fetch(`http://127.0.0.1:${apiPort}/apps/hk-app/dynos`, {
     headers: { authorization: `Bearer ${(await readFile(join(dataDir, 'home', '.netrc'), 'utf8')).match(/password (\S+)/)![1]}` },
   })).json() as { id: string; name: string; state: string }[]);
@@ -190,6 +193,21 @@ test('when releases:info, ps:restart and ps:stop are given in each of their form
   const stop = await heroku(['ps:stop', '-p', 'web', '-a', 'hk-app']);
   assert.equal(stop.code, 0, stop.err);
   assert.match(stop.out + stop.err, /Stopping all web dynos on .*hk-app.*done/);
+});
+
+test('when buildpacks are set, added, removed and cleared with the Heroku CLI, then each shows and a name the registry lacks is refused', async () => {
+  assert.match(await ok(['buildpacks', '-a', 'hk-app']), /hk-app has no Buildpacks\./);
+  assert.match(await ok(['buildpacks:set', 'heroku/procfile', '-a', 'hk-app']), /Buildpack set\. Next release on hk-app will use heroku\/procfile\./);
+  await ok(['buildpacks:add', 'https://github.com/example/heroku-buildpack-extra', '-a', 'hk-app']);
+  const two = await ok(['buildpacks', '-a', 'hk-app']);
+  assert.match(two, /1\. heroku\/procfile\s+2\. https:\/\/github\.com\/example\/heroku-buildpack-extra/);
+  await ok(['buildpacks:remove', 'https://github.com/example/heroku-buildpack-extra', '-a', 'hk-app']);
+  assert.doesNotMatch(await ok(['buildpacks', '-a', 'hk-app']), /heroku-buildpack-extra/);
+  const unknown = await heroku(['buildpacks:set', 'heroku/cobol', '-a', 'hk-app']);
+  assert.notEqual(unknown.code, 0);
+  assert.match(unknown.err.replace(/\s*\n ›\s*/g, ' '), /no buildpack given \(the built-ins are heroku\/nodejs, heroku\/python/);
+  await ok(['buildpacks:clear', '-a', 'hk-app']);
+  assert.match(await ok(['buildpacks', '-a', 'hk-app']), /hk-app has no Buildpacks\./);
 });
 
 test('when domains are added with the Heroku CLI, then heroku domains lists them and the router serves them; apps:destroy removes the app', async () => {

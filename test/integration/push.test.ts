@@ -349,6 +349,38 @@ test('when the BUILDPACK_URL config var names a buildpack, then it is used inste
   assert.deepEqual(build.buildpacks, [{ name: 'Named', url: bp }]);
 });
 
+test('when a release is listed, then its output_stream_url can be read without a token for a while, and an altered one is refused', async () => {
+  await createApp('outputs');
+  const push = await t.git(await t.checkout('procfile-shell', 'outputs'), ['push', 'slipway', 'main']);
+  assert.equal(push.code, 0, push.out);
+  const url = new URL((await t.api('GET', '/apps/outputs/releases/v1')).body.output_stream_url);
+  assert.match(url.pathname, /^\/release-output\/outputs\/[0-9a-f-]{36}$/);
+  const read = await fetch(t.url + url.pathname + url.search);
+  assert.equal(read.status, 200);
+  assert.match(await read.text(), /Launching|Released v1|Verifying/);
+  const forged = new URL(url);
+  forged.searchParams.set('expires', String(Number(url.searchParams.get('expires')) + 3600));
+  assert.equal((await fetch(t.url + forged.pathname + forged.search)).status, 404);
+  assert.equal((await fetch(t.url + url.pathname)).status, 404, 'unsigned');
+});
+
+test('when an app has buildpacks set (buildpack installations), then they are used before BUILDPACK_URL, and a bad one is a 422 naming it', async () => {
+  await createApp('installed-bp');
+  const app = (await t.api('GET', '/apps/installed-bp')).body;
+  await t.platform.db.query(`INSERT INTO config_vars (app_id, key, value) VALUES ($1, 'BUILDPACK_URL', 'heroku/nodejs')`, [app.id]);
+  const bad = await t.api('PUT', '/apps/installed-bp/buildpack-installations', { updates: [{ buildpack: 'heroku/procfile' }, { buildpack: 'ftp://x/y' }] });
+  assert.equal(bad.status, 422);
+  assert.match(bad.body.message, /Buildpack 2: ftp:\/\/x\/y is not a buildpack/);
+  const set = await t.api('PUT', '/apps/installed-bp/buildpack-installations', { updates: [{ buildpack: 'urn:buildpack:heroku/static' }] });
+  assert.equal(set.status, 200, JSON.stringify(set.body));
+  assert.deepEqual(set.body, [{ ordinal: 0, buildpack: { url: 'urn:buildpack:heroku/static', name: 'heroku/static' } }]);
+  assert.deepEqual((await t.api('GET', '/apps/installed-bp/buildpack-installations')).body, set.body);
+  const dir = await t.checkout('static-site', 'installed-bp');
+  const push = await t.git(dir, ['push', 'slipway', 'main']);
+  assert.equal(push.code, 0, push.out);
+  assert.match(push.out, /Static app detected/, 'the installed buildpack, not BUILDPACK_URL\'s nodejs');
+});
+
 test('when .buildpacks names a git URL with credentials, then it is cloned inside a build container, the credentials never in argv, the log or the API', async () => {
   const { mkdir, writeFile, chmod, readdir, readFile } = await import('node:fs/promises');
   const work = join(t.dataDir, 'bp-work');

@@ -1,7 +1,8 @@
 import type { DiskGuard } from '../../services/disk-guard.js';
-import type { Request, Response, Router } from 'express';
+import { Router, type Request, type Response } from 'express';
+import type { UrlSigner } from '../../services/url-signer.js';
 import type { SourceStore } from '../../services/sources.js';
-import { badRequest, invalidParams } from '../../errors.js';
+import { badRequest, invalidParams, notFound } from '../../errors.js';
 import { currentUser } from '../auth.js';
 import type { AppService } from '../../services/apps.js';
 import type { BuildLog } from '../../builds/build-log.js';
@@ -21,6 +22,19 @@ async function streamOutput(req: Request, res: Response, follow: (onLine: (line:
   const result = await follow((line) => res.write(line + '\n'), abort.signal);
   if (!result && !abort.signal.aborted) res.write(`(no output is kept for ${what})\n`);
   res.end();
+}
+
+/** A release's output through its signed URL (output_stream_url), without a token: what `heroku releases:output` reads. */
+export function releaseOutputRoutes(deps: { releases: ReleaseService; apps: AppService; releaseLog: BuildLog; signer: UrlSigner }): Router {
+  const r = Router();
+  r.get('/release-output/:app/:id', async (req, res) => {
+    const path = `/release-output/${String(req.params.app)}/${String(req.params.id)}`;
+    if (!deps.signer.verify(path, req.query)) throw notFound('This output URL is not valid (or has expired); ask the API for the release again.');
+    const release = await deps.releases.byId(String(req.params.id));
+    if (!release || release.app_name !== req.params.app) throw notFound("Couldn't find that release.");
+    await streamOutput(req, res, (onLine, signal) => deps.releaseLog.follow(release.id, onLine, signal), 'this release');
+  });
+  return r;
 }
 
 /** Builds, releases and slugs of an app (read side). Mounted after the app access check. */
