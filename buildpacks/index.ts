@@ -4,6 +4,7 @@
  * BUILDPACK_URL config var or a .buildpacks file (git URLs, or directories on the host the operator allowed).
  * What the platform reads of the build dir itself (.buildpacks, Procfile) it reads as tenant files (tenant-file.ts).
  */
+import { parseFormation, type FormationDefaults } from './app-json-formation.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,21 +52,28 @@ export interface CompileResult {
   description: string;
   /** app.json's startup checks by process type (checked at deploy). */
   healthchecks: Record<string, HealthCheck[]>;
+  /** app.json's formation: quantity and size per process type on its first deploy. */
+  formation: FormationDefaults;
 }
 
-/** app.json's `healthchecks` (Dokku's shape), read as a tenant file; what is malformed is said and left out. */
-async function readHealthchecks(o: CompileOptions): Promise<Record<string, HealthCheck[]>> {
+/**
+ * app.json, read as a tenant file: `healthchecks` (Dokku's shape; what is malformed is said and left out) and
+ * `formation` (a malformed one fails the build naming the field).
+ */
+async function readAppJson(o: CompileOptions): Promise<Pick<CompileResult, 'healthchecks' | 'formation'>> {
   const text = await readTenantFile(o.buildDir, 'app.json', { what: 'app.json', maxBytes: 256 * 1024 });
-  if (text === undefined) return {};
-  let parsed: { healthchecks?: unknown };
+  if (text === undefined) return { healthchecks: {}, formation: {} };
+  let parsed: { healthchecks?: unknown; formation?: unknown };
   try {
     parsed = JSON.parse(text) as { healthchecks?: unknown };
   } catch {
     throw new BuildError('app.json is not valid JSON.');
   }
-  const { checks, problems } = parseHealthchecks(parsed?.healthchecks);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new BuildError('app.json must be a JSON object.');
+  const formation = parseFormation(parsed.formation);
+  const { checks, problems } = parseHealthchecks(parsed.healthchecks);
   for (const p of problems) o.log(` !     app.json: ${p} (left out)`);
-  return checks;
+  return { healthchecks: checks, formation };
 }
 
 /** Where a container executor puts each dir: Heroku's usual paths. */
@@ -145,7 +153,7 @@ export async function compileApp(o: CompileOptions): Promise<CompileResult> {
       buildpacks: chosen.map(({ bp, name }) => ({ name, url: bp.url })),
       processTypes,
       description: chosen.map((c) => c.name).join(', '),
-      healthchecks: await readHealthchecks(o),
+      ...(await readAppJson(o)),
     };
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -53,14 +53,20 @@ export interface DynoRow {
   updated_at: Date;
 }
 
-/** The release's process types get formation rows: web 1 on its first appearance, others 0 (Heroku's first deploy). */
-export async function ensureFormation(tx: DbClient, appId: string, processTypes: Record<string, string>): Promise<void> {
+/**
+ * The release's process types get formation rows on their first appearance: what the slug's app.json `formation`
+ * says, else web 1 and others 0 (Heroku's first deploy). A type already in the formation keeps its scale.
+ */
+export async function ensureFormation(tx: DbClient, appId: string, processTypes: Record<string, string>, slugId: string | null): Promise<void> {
   const types = Object.keys(processTypes).filter((t) => t !== 'release');
   if (types.length === 0) return;
   await tx.query(
-    `INSERT INTO formation (app_id, type, quantity) SELECT $1, t, CASE WHEN t = 'web' THEN 1 ELSE 0 END FROM unnest($2::text[]) t
+    `INSERT INTO formation (app_id, type, quantity, size)
+     SELECT $1, t, COALESCE((s.formation -> t ->> 'quantity')::int, CASE WHEN t = 'web' THEN 1 ELSE 0 END),
+            COALESCE(s.formation -> t ->> 'size', $4)
+       FROM unnest($2::text[]) t LEFT JOIN slugs s ON s.id = $3
      ON CONFLICT (app_id, type) DO NOTHING`,
-    [appId, types],
+    [appId, types, slugId, DEFAULT_DYNO_SIZE],
   );
 }
 

@@ -67,7 +67,7 @@ export function createReleaseService(db: Db, events?: EventBus, pipeline?: { rel
            RETURNING id`,
           [app.id, input.slugId, JSON.stringify(input.config), JSON.stringify(input.processTypes), input.description, input.status ?? 'pending', input.userId],
         );
-        if (input.status === 'succeeded') await ensureFormation(tx, app.id, input.processTypes);
+        if (input.status === 'succeeded') await ensureFormation(tx, app.id, input.processTypes, input.slugId);
         return r.rows[0].id as string;
       };
       const id = client ? await insert(client) : await withTransaction(db, insert);
@@ -100,7 +100,7 @@ export function createReleaseService(db: Db, events?: EventBus, pipeline?: { rel
      */
     async beginDeploy(release: Release): Promise<void> {
       await withTransaction(db, async (tx) => {
-        await ensureFormation(tx, release.app_id, release.process_types);
+        await ensureFormation(tx, release.app_id, release.process_types, release.slug_id);
         await tx.query(`UPDATE releases SET deploy_started_at = now(), updated_at = now() WHERE id = $1 AND status = 'pending'`, [release.id]);
       });
       await this.announce(release.app_id);
@@ -112,12 +112,12 @@ export function createReleaseService(db: Db, events?: EventBus, pipeline?: { rel
     },
     async setStatus(id: string, status: Release['status']): Promise<void> {
       const appId = await withTransaction(db, async (tx) => {
-        const r = await tx.query<{ app_id: string; process_types: Record<string, string> }>(
-          `UPDATE releases SET status = $2, updated_at = now() WHERE id = $1 RETURNING app_id, process_types`, [id, status]);
+        const r = await tx.query<{ app_id: string; process_types: Record<string, string>; slug_id: string | null }>(
+          `UPDATE releases SET status = $2, updated_at = now() WHERE id = $1 RETURNING app_id, process_types, slug_id`, [id, status]);
         const row = r.rows[0];
         if (!row || status !== 'succeeded') return undefined;
         await tx.query(`UPDATE apps SET released_at = now(), updated_at = now() WHERE id = $1`, [row.app_id]);
-        await ensureFormation(tx, row.app_id, row.process_types);
+        await ensureFormation(tx, row.app_id, row.process_types, row.slug_id);
         return row.app_id;
       });
       if (appId) await this.announce(appId);

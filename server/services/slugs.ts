@@ -24,11 +24,13 @@ export function createSlugService(db: Db) {
   return {
     async create(app: App, s: {
       digest: string; size: number; commit: string; processTypes: Record<string, string>; buildpack: string; stack: string; healthchecks?: Record<string, HealthCheck[]>;
+      formation?: Record<string, { quantity?: number; size?: string }>;
     }): Promise<Slug> {
       const r = await db.query(
-        `INSERT INTO slugs (app_id, digest, size, commit, process_types, buildpack_provided_description, stack, healthchecks)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
-        [app.id, s.digest, s.size, s.commit, JSON.stringify(s.processTypes), s.buildpack, s.stack, s.healthchecks && Object.keys(s.healthchecks).length ? JSON.stringify(s.healthchecks) : null],
+        `INSERT INTO slugs (app_id, digest, size, commit, process_types, buildpack_provided_description, stack, healthchecks, formation)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+        [app.id, s.digest, s.size, s.commit, JSON.stringify(s.processTypes), s.buildpack, s.stack, s.healthchecks && Object.keys(s.healthchecks).length ? JSON.stringify(s.healthchecks) : null,
+          s.formation && Object.keys(s.formation).length ? JSON.stringify(s.formation) : null],
       );
       await db.query(`UPDATE apps SET slug_size = $2, buildpack_provided_description = $3, updated_at = now() WHERE id = $1`, [app.id, s.size, s.buildpack]);
       return r.rows[0];

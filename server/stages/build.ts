@@ -189,7 +189,7 @@ export function createBuildStage(deps: BuildStageDeps) {
       await say(`       Done: ${(slugFile.size / 1024 / 1024).toFixed(1)}M`);
       const slug = await deps.slugs.create(app, {
         digest: slugFile.digest, size: slugFile.size, commit: sha, processTypes: compiled.processTypes, buildpack: compiled.description, stack: app.stack,
-        healthchecks: compiled.healthchecks,
+        healthchecks: compiled.healthchecks, formation: compiled.formation,
       });
       await deps.builds.setSlug(buildId, slug.id);
       const downloads = await promoteDownloads(cacheDir, config.downloadCache, config.npmRegistry);
