@@ -42,6 +42,18 @@ const prepared = new Set<string>();
 
 export function createRuncBuildExecutor(o: RuncBuildExecutorOptions): BuildExecutor {
   const withNetns = createNetnsLeaser(o.network, o.addresses);
+  // Each app's passwd and group files are written once per worker, not at every build step.
+  const identities = new Map<number, Promise<BindMount[]>>();
+  const identityOf = (who: Identity): Promise<BindMount[]> => {
+    let binds = identities.get(who.uid);
+    if (!binds) {
+      const dir = join(o.identitiesDir, String(who.uid));
+      binds = mkdir(dir, { recursive: true, mode: 0o755 }).then(() => identityBinds(o.rootfs, dir, who));
+      binds.catch(() => identities.delete(who.uid));
+      identities.set(who.uid, binds);
+    }
+    return binds;
+  };
   return {
     async run(argv: string[], opts: ExecOptions): Promise<ExecResult> {
       const mounts = [...(opts.mounts ?? []), ...o.mounts].map(({ source, destination, readonly }) => ({ source, destination, readonly }));
@@ -60,9 +72,7 @@ export function createRuncBuildExecutor(o: RuncBuildExecutorOptions): BuildExecu
         prepared.add(key);
         if (prepared.size > 1000) prepared.clear();
       }
-      const identityDir = join(o.identitiesDir, String(who.uid));
-      await mkdir(identityDir, { recursive: true, mode: 0o755 });
-      const identity = await identityBinds(o.rootfs, identityDir, who);
+      const identity = await identityOf(who);
       const id = mintContainerName(opts.container ?? { app: 'build', release: { build: '00000000' }, process: 'build', index: ++seq % 1_000_000 }, 'worker');
       const env = Object.fromEntries(Object.entries(opts.env).map(([k, v]) => [k, inside(v)]));
       const go = async (netnsPath?: string) => {

@@ -6,6 +6,7 @@
  * before the dyno starts): the dyno has no capability to change it, and the rules go with the namespace.
  */
 import { spawn } from 'node:child_process';
+import { assertNetnsName } from './network.js';
 
 export interface EgressRule {
   /** An IPv4 network, e.g. 10.1.0.0/16 (a lone address is /32). */
@@ -94,7 +95,7 @@ export function egressRuleset(p: EgressPolicy, subnet: string): string | undefin
 export async function applyEgress(netns: string, p: EgressPolicy, subnet: string): Promise<void> {
   const rules = egressRuleset(p, subnet);
   if (!rules) return;
-  if (!/^slipway-[a-z0-9][a-z0-9.-]{0,120}$/.test(netns)) throw new Error(`not a Slipway netns name: ${netns}`);
+  assertNetnsName(netns);
   await new Promise<void>((resolve, reject) => {
     const child = spawn('ip', ['netns', 'exec', netns, 'iptables-restore', '-w', '5'], { stdio: ['pipe', 'ignore', 'pipe'] });
     let err = '';

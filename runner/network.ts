@@ -142,9 +142,14 @@ export function bridgeOnce(c: NetworkConfig): () => Promise<void> {
 
 const NETNS_NAME = /^slipway-[a-z0-9][a-z0-9.-]{0,120}$/;
 
+/** Throws unless name is a network namespace Slipway made (the only ones it may enter, change or delete). */
+export function assertNetnsName(name: string): void {
+  if (!NETNS_NAME.test(name)) throw new Error(`not a Slipway netns name: ${name}`);
+}
+
 /** A network namespace with one interface (eth0) on the bridge at address, and a default route via the gateway. */
 export async function createNetns(c: NetworkConfig, name: string, address: string): Promise<Netns> {
-  if (!NETNS_NAME.test(name)) throw new Error(`not a Slipway netns name: ${name}`);
+  assertNetnsName(name);
   const s = parseSubnet(c.subnet);
   if (!/^\d+\.\d+\.\d+\.\d+$/.test(address)) throw new Error(`bad address: ${address}`);
   const v = vethNames(name);
@@ -175,7 +180,7 @@ export async function createNetns(c: NetworkConfig, name: string, address: strin
 
 /** Removes the namespace (its veth pair goes with it). Only Slipway-named namespaces. */
 export async function removeNetns(name: string): Promise<void> {
-  if (!NETNS_NAME.test(name)) throw new Error(`not a Slipway netns name: ${name}`);
+  assertNetnsName(name);
   await run('ip', ['netns', 'del', name]).catch(() => undefined);
   await run('ip', ['link', 'del', vethNames(name).host]).catch(() => undefined);
 }
