@@ -1,10 +1,10 @@
 /**
  * The Heroku buildpack API: bin/detect BUILD_DIR, bin/compile BUILD_DIR CACHE_DIR ENV_DIR, bin/release BUILD_DIR.
  * Built-ins are detected in order nodejs, python, static, procfile; an app may name its own with the
- * BUILDPACK_URL config var or a .buildpacks file (git URLs, or directories on the host the operator allowed).
+ * buildpack installations, the BUILDPACK_URL config var, app.json's buildpacks or a .buildpacks file, in that order
+ * (git URLs, or directories on the host the operator allowed).
  * What the platform reads of the build dir itself (.buildpacks, Procfile) it reads as tenant files (tenant-file.ts).
  */
-import { parseFormation, type FormationDefaults } from './app-json-formation.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,12 +13,12 @@ import type { BuildExecutor } from '../runner/executor.js';
 import { parseProcfile, parseReleaseYaml, ProcfileError } from './procfile.js';
 import { BUILTIN_ORDER, builtinBuildpacks, hasRelease, resolveBuildpack, type Buildpack } from './resolve.js';
 import { readTenantFile } from './tenant-file.js';
-import { parseHealthchecks, type HealthCheck } from '../runner/health-check.js';
 
 export { createHostExecutor, type BuildExecutor } from '../runner/executor.js';
 export { packSlug, SlugTooLargeError, UNPACKED_FACTOR } from './slug.js';
 export { parseProcfile, parseReleaseYaml, ProcfileError, PROCESS_TYPE } from './procfile.js';
 export { BuildError } from './errors.js';
+export { readAppJson, appEnvDefaults, type AppManifest } from './app-json.js';
 export { BUILTIN_ORDER, builtinBuildpacks, builtinName, buildpackUrlProblem, displayUrl, type Buildpack } from './resolve.js';
 export { readTenantFile, openTenantFile, TenantFileError } from './tenant-file.js';
 
@@ -39,6 +39,8 @@ export interface CompileOptions {
   buildpackUrl?: string;
   /** The app's buildpacks (its buildpack installations): when set, used instead of BUILDPACK_URL and .buildpacks. */
   buildpacks?: string[];
+  /** app.json's buildpacks: used when the app names none (installations, BUILDPACK_URL), before .buildpacks. */
+  appJsonBuildpacks?: string[];
   /** Directories host-path buildpacks may come from (SLIPWAY_BUILDPACK_DIRS). */
   hostBuildpackDirs?: string[];
   log: (line: string) => void;
@@ -50,30 +52,6 @@ export interface CompileResult {
   buildpacks: { name: string; url: string }[];
   processTypes: Record<string, string>;
   description: string;
-  /** app.json's startup checks by process type (checked at deploy). */
-  healthchecks: Record<string, HealthCheck[]>;
-  /** app.json's formation: quantity and size per process type on its first deploy. */
-  formation: FormationDefaults;
-}
-
-/**
- * app.json, read as a tenant file: `healthchecks` (Dokku's shape; what is malformed is said and left out) and
- * `formation` (a malformed one fails the build naming the field).
- */
-async function readAppJson(o: CompileOptions): Promise<Pick<CompileResult, 'healthchecks' | 'formation'>> {
-  const text = await readTenantFile(o.buildDir, 'app.json', { what: 'app.json', maxBytes: 256 * 1024 });
-  if (text === undefined) return { healthchecks: {}, formation: {} };
-  let parsed: { healthchecks?: unknown; formation?: unknown };
-  try {
-    parsed = JSON.parse(text) as { healthchecks?: unknown };
-  } catch {
-    throw new BuildError('app.json is not valid JSON.');
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new BuildError('app.json must be a JSON object.');
-  const formation = parseFormation(parsed.formation);
-  const { checks, problems } = parseHealthchecks(parsed.healthchecks);
-  for (const p of problems) o.log(` !     app.json: ${p} (left out)`);
-  return { healthchecks: checks, formation };
 }
 
 /** Where a container executor puts each dir: Heroku's usual paths. */
@@ -99,6 +77,8 @@ export async function compileApp(o: CompileOptions): Promise<CompileResult> {
       ? o.buildpacks
       : o.buildpackUrl
       ? [o.buildpackUrl]
+      : o.appJsonBuildpacks?.length
+      ? o.appJsonBuildpacks
       : ((await readTenantFile(o.buildDir, '.buildpacks', { what: '.buildpacks', maxBytes: 16 * 1024 })) ?? '')
           .split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
     if (listed.length > 10) throw new BuildError(`.buildpacks names ${listed.length} buildpacks; at most 10 are run.`);
@@ -153,7 +133,6 @@ export async function compileApp(o: CompileOptions): Promise<CompileResult> {
       buildpacks: chosen.map(({ bp, name }) => ({ name, url: bp.url })),
       processTypes,
       description: chosen.map((c) => c.name).join(', '),
-      ...(await readAppJson(o)),
     };
   } finally {
     await rm(scratch, { recursive: true, force: true });

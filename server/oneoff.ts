@@ -1,12 +1,15 @@
 /**
  * One-off dynos between the API and the agent. The API stores what the agent needs beyond the dyno row (extra env)
- * and, for attached runs, a rendezvous secret; the agent's rendezvous port takes a connection, reads the secret
- * line and joins the socket to the dyno's stdin and output (Heroku's rendezvous). The last line the agent sends
- * is the exit marker; the CLI strips it and exits with the status.
+ * and, for attached runs, a rendezvous secret; the agent's rendezvous port (server/roles/rendezvous.ts) takes a
+ * connection, reads the secret line and joins the socket to the dyno's stdin and output, in the Heroku CLI's
+ * protocol: a greeting line first, the exit marker last.
  */
 import type { Redis } from 'ioredis';
 
-export const EXIT_MARKER = '\uFFFF slipway-exit-status: ';
+/** The last line of an attached session, with the dyno's exit status after it (what the Heroku CLI reads). */
+export const EXIT_MARKER = '\uFFFF heroku-command-exit-status: ';
+/** The first line of an attached session, which the client drops. */
+export const RENDEZVOUS_GREETING = 'rendezvous\r\n';
 const oneOffKey = (prefix: string, dynoId: string) => `${prefix}:oneoff:${dynoId}`;
 const rendezvousKey = (prefix: string, secret: string) => `${prefix}:rendezvous:${secret}`;
 

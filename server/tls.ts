@@ -83,10 +83,10 @@ async function makeSelfSigned(dir: string, host: string): Promise<void> {
 }
 
 /**
- * A port that takes TLS only: a connection whose first byte opens a TLS handshake goes to tlsServer, anything else
- * gets refuse(socket) (a line saying so).
+ * A port split by its first byte: a connection that opens a TLS handshake goes to tlsServer, anything else to
+ * other(socket) (a plain handler, or a line refusing it).
  */
-export function tlsOnlyListener(tlsServer: TlsServer, refuse: (socket: Socket) => void): NetServer {
+export function tlsOrElse(tlsServer: TlsServer, other: (socket: Socket) => void): NetServer {
   return createNetServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket: Socket) => {
     socket.on('error', () => undefined);
     socket.once('readable', () => {
@@ -94,7 +94,7 @@ export function tlsOnlyListener(tlsServer: TlsServer, refuse: (socket: Socket) =
       if (!first) return void socket.destroy();
       socket.unshift(first);
       if (first[0] === TLS_HANDSHAKE) tlsServer.emit('connection', socket);
-      else refuse(socket);
+      else other(socket);
       socket.resume();
     });
   });

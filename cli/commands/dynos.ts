@@ -147,12 +147,13 @@ export function registerDynos(program: Command, ctx: Ctx): void {
     });
 }
 
-const EXIT_MARKER = '\uFFFF slipway-exit-status: ';
+/** The Heroku CLI's rendezvous protocol: a greeting line to drop, the session, then this marker and the status. */
+const EXIT_MARKER = '\uFFFF heroku-command-exit-status: ';
 
 /**
  * Joins stdin/stdout to an attach URL (rendezvous://HOST:PORT/SECRET); resolves with the dyno's exit status. Over
  * TLS when the API is reached over https (the platform then takes TLS only there), trusting what the API's https
- * is trusted by (the system's CAs and NODE_EXTRA_CA_CERTS).
+ * is trusted by (the system's CAs and NODE_EXTRA_CA_CERTS). Stdin goes raw and ends when this side half-closes.
  */
 export async function attach(attachUrl: string, io: { stdin: NodeJS.ReadableStream; write: (s: Buffer | string) => void }, o: { tls?: boolean } = {}): Promise<number> {
   const m = /^rendezvous:\/\/([^/:]+|\[[^\]]+\]):(\d+)\/([A-Za-z0-9_-]+)$/.exec(attachUrl);
@@ -163,17 +164,24 @@ export async function attach(attachUrl: string, io: { stdin: NodeJS.ReadableStre
   const { isIP } = await import('node:net');
   return new Promise((resolve, reject) => {
     const start = () => {
-      socket.write(`${m[3]}\n`);
+      socket.write(`${m[3]}?stdin=raw\r\n`);
       io.stdin.pipe(socket);
     };
     const socket = o.tls
       ? connectTls({ host, port: Number(m[2]), ...(isIP(host) ? {} : { servername: host }) }, start)
       : connect({ host, port: Number(m[2]), allowHalfOpen: true }, start);
+    let greeted = false;
     let tail = '';
     let status: number | undefined;
     socket.on('data', (d: Buffer) => {
-      // Hold back anything that may be the start of the exit marker; print the rest as it comes.
       tail += d.toString('utf8');
+      if (!greeted) {
+        const nl = tail.indexOf('\n');
+        if (nl < 0) return;
+        greeted = true;
+        tail = tail.slice(nl + 1);
+      }
+      // Hold back anything that may be the start of the exit marker; print the rest as it comes.
       const at = tail.indexOf('\uFFFF');
       if (at < 0) {
         io.write(tail);
@@ -182,7 +190,7 @@ export async function attach(attachUrl: string, io: { stdin: NodeJS.ReadableStre
       }
       if (at > 0) io.write(tail.slice(0, at));
       tail = tail.slice(at);
-      const done = new RegExp(`^${EXIT_MARKER}(\\d+)\\n`).exec(tail);
+      const done = new RegExp(`^${EXIT_MARKER}(\\d+)\\r?\\n`).exec(tail);
       if (done) {
         status = Number(done[1]);
         tail = '';

@@ -1,6 +1,5 @@
 import { freemem, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { createAgent } from '../../runner/agent.js';
 import { createRunc } from '../../runner/runc.js';
 import { createRuncRunner } from '../../runner/runc-runner.js';
@@ -12,10 +11,7 @@ import type { Logger } from '../log.js';
 import { createAppLogWriter } from '../logs/app-log.js';
 import { createAddressService } from '../services/addresses.js';
 import { createPgAgentStore, loadOneOffDyno } from '../plane/agent-store.js';
-import { EXIT_MARKER } from '../oneoff.js';
-import { createServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
-import { loadTls, tlsOnlyListener } from '../tls.js';
+import { startRendezvous } from './rendezvous.js';
 import { createTidier } from '../plane/tidy.js';
 import { HostTaken, hostTakenMessage } from '../plane/agents.js';
 import { createRouteAcks } from '../plane/route-acks.js';
@@ -99,72 +95,4 @@ export async function startAgentRole(p: Platform, log: Logger) {
       await agents.down(agentId, process.pid).catch(() => undefined);
     },
   };
-}
-
-/** Reads the first line (the secret) of an attach connection, at most 200 bytes within 10 s. */
-function readSecret(socket: Socket): Promise<{ secret: string; rest: Buffer }> {
-  return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
-    const timer = setTimeout(() => done(new Error('no secret in time')), 10_000);
-    const done = (e?: Error) => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      if (e) reject(e);
-    };
-    const onData = (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      const nl = buf.indexOf(10);
-      if (nl >= 0) {
-        done();
-        socket.pause();
-        resolve({ secret: buf.subarray(0, nl).toString().trim(), rest: buf.subarray(nl + 1) });
-      } else if (buf.length > 200) done(new Error('secret line too long'));
-    };
-    socket.on('data', onData);
-  });
-}
-
-/**
- * The rendezvous port: `slipway run` connects, sends the secret from its attach_url, and from then on the socket
- * is the dyno's stdin and output. A secret opens one dyno, once, within 5 minutes. TLS only when TLS is on.
- */
-async function startRendezvous(p: Platform, agentId: string, agent: Agent, log: Logger): Promise<Server> {
-  const attached = (socket: Socket) => {
-    socket.on('error', () => undefined);
-    void (async () => {
-      const { secret, rest } = await readSecret(socket);
-      const dynoId = await p.services.oneOffs.claim(secret);
-      const oneOff = dynoId ? await p.services.oneOffs.load(dynoId) : undefined;
-      const d = dynoId && oneOff ? await loadOneOffDyno(p.db, agentId, dynoId, oneOff.env) : undefined;
-      if (!d) {
-        socket.end('Error: this attach URL is unknown, used or expired.\n');
-        return;
-      }
-      // The dyno's stdin: what came with the secret line, then the rest of the socket. (The client may have
-      // half-closed already, so the socket can be ended by now: nothing can be pushed back into it.)
-      const stdin = new PassThrough();
-      if (rest.length) stdin.write(rest);
-      if (socket.readableEnded) stdin.end();
-      else {
-        socket.pipe(stdin);
-        socket.resume();
-      }
-      const exit = await agent.runOneOff(d, { stdin, onData: (chunk) => socket.write(chunk), tty: oneOff?.tty });
-      socket.end(`${EXIT_MARKER}${exit.code ?? 255}\n`);
-    })().catch((e: Error) => {
-      log.warn('attach failed', { error: e.message });
-      socket.destroy();
-    });
-  };
-  // With TLS on (SLIPWAY_TLS), the secret and the session go over TLS only, with the API's certificate.
-  const tls = await loadTls(p.config);
-  const server = tls
-    ? tlsOnlyListener(createTlsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', allowHalfOpen: true }, attached), (socket) =>
-        socket.end('Error: this rendezvous takes TLS only (the platform runs with TLS on): connect with TLS, as over the API\'s https:// URL.\n'))
-    : createServer({ allowHalfOpen: true }, attached);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(p.config.rendezvousPort, p.config.apiHost, () => resolve());
-  });
-  return server;
 }

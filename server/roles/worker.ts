@@ -15,7 +15,7 @@ import { createStageWorker, QUEUES } from '../queue.js';
 import { redisMemoryProblem } from '../redis.js';
 import { createAddressService } from '../services/addresses.js';
 import { createBuildStage } from '../stages/build.js';
-import { createReleaseStage, type ReleasePhase } from '../stages/release.js';
+import { createReleaseStage, type SlugCommand } from '../stages/release.js';
 import { createDeployStage } from '../stages/deploy.js';
 import { createDeployWatch } from '../plane/deploys.js';
 import { formatEntry, tailLog } from '../logs/app-log.js';
@@ -26,10 +26,10 @@ import { reapDeadWorkers } from '../../runner/reaper.js';
 import { tmpdir } from 'node:os';
 
 /**
- * Build containers (runc, the build stack, a network namespace with NAT) and release-phase one-offs when
+ * Build containers (runc, the build stack, a network namespace with NAT) and one-offs of a slug (release phase, postdeploy) when
  * isolation is on; else builds on the host and no release phase.
  */
-async function isolation(p: Platform, log: Logger): Promise<{ executor: BuildExecutor; releasePhase?: ReleasePhase; runStackCheck?: RunStackCheck }> {
+async function isolation(p: Platform, log: Logger): Promise<{ executor: BuildExecutor; runInSlug?: SlugCommand; runStackCheck?: RunStackCheck }> {
   const c = p.config;
   if (c.buildIsolation === 'host') {
     log.warn('builds run on the host, not in build containers (not root, or SLIPWAY_BUILD_ISOLATION=host): every build runs as this user with the data dir, its admin token and every app in reach, so this platform takes one user only');
@@ -56,16 +56,16 @@ async function isolation(p: Platform, log: Logger): Promise<{ executor: BuildExe
   const executor = createRuncBuildExecutor({ runc, rootfs, network, addresses, memoryBytes: c.buildMemoryBytes, mounts, identitiesDir: join(c.dataDir, 'run', 'identities') });
   const runStack = await ensureStack(c.stacksDir, 'run', { log: (l) => log.info(l) });
   const oneOff = createOneOffRunner({ runc, rootfs: runStack, withNetns: createNetnsLeaser(network, addresses), scratchDir: join(c.dataDir, 'run', 'dynos') });
-  const releasePhase: ReleasePhase = async (input) => {
+  const runInSlug: SlugCommand = async (input) => {
     const who = appIdentity(input.uid);
     const slugDir = await unpackedSlug(input.slugFile, input.digest, join(c.dataDir, 'slug-cache'), who);
     const size = dynoSize(DEFAULT_DYNO_SIZE)!;
     return oneOff({
       app: input.app, slugDir, command: input.command, memoryBytes: size.memoryBytes, diskBytes: size.diskBytes, uid: who.uid, egress: input.egress, timeoutMs: 30 * 60_000, onLine: input.log,
-      identity: { dyno: 'release.1', port: 5000, releaseVersion: input.version, config: input.config },
+      identity: { dyno: input.dyno ?? 'release.1', port: 5000, releaseVersion: input.version, config: input.config },
     });
   };
-  return { executor, releasePhase, runStackCheck: createRunStackCheck({ runc, rootfs: runStack }) };
+  return { executor, runInSlug, runStackCheck: createRunStackCheck({ runc, rootfs: runStack }) };
 }
 
 /** The worker role: BullMQ workers running the build, release and deploy stages, each on its own queue. */
@@ -76,11 +76,11 @@ export async function startWorkerRole(p: Platform, log: Logger) {
     builds: createRedisBuildLog(p.redis, c.redisPrefix, { maxLines: c.quotas.buildLogLines }),
     releases: createRedisBuildLog(p.redis, c.redisPrefix, { maxLines: c.quotas.buildLogLines }, 'releaselog'),
   };
-  const { executor, releasePhase, runStackCheck } = await isolation(p, log);
+  const { executor, runInSlug, runStackCheck } = await isolation(p, log);
   const build = createBuildStage({ ...p.services, db: p.db, config: c, buildLog: stageLogs.builds, executor, runStackCheck, pipeline: p.pipeline, log: log.child('build') });
-  const release = createReleaseStage({ ...p.services, config: c, stageLogs, pipeline: p.pipeline, releasePhase, log: log.child('release') });
+  const release = createReleaseStage({ ...p.services, config: c, stageLogs, pipeline: p.pipeline, releasePhase: runInSlug, log: log.child('release') });
   const deploy = createDeployStage({
-    ...p.services, db: p.db, config: c, watch: createDeployWatch(p.db), stageLogs, urls: p.urls, log: log.child('deploy'),
+    ...p.services, db: p.db, config: c, watch: createDeployWatch(p.db), stageLogs, urls: p.urls, postdeploy: runInSlug, log: log.child('deploy'),
     lastLines: async (appId, dyno, n, since) =>
       (await tailLog(p.redis, c.redisPrefix, appId, n, { dyno })).filter((e) => new Date(e.time) >= new Date(since.getTime() - 1000)).map(formatEntry),
   });

@@ -23,6 +23,8 @@ export interface App {
   egress: EgressPolicy;
   /** Its buildpacks in order (buildpack installations); empty: BUILDPACK_URL, .buildpacks, or detection. */
   buildpacks: string[];
+  /** When app.json's scripts.postdeploy last ran to completion (it runs once, after the first successful deploy). */
+  postdeploy_ran_at: Date | null;
   slug_size: number | null;
   released_at: Date | null;
   created_at: Date;
@@ -41,7 +43,7 @@ export interface AppEvents {
 }
 
 const APP_COLUMNS = `a.id, a.name, a.owner_id, u.email AS owner_email, a.stack, a.maintenance, a.buildpack_provided_description,
-  a.repo_size, a.slug_size, a.released_at, a.created_at, a.updated_at, a.uid, a.egress, a.buildpacks`;
+  a.repo_size, a.slug_size, a.released_at, a.created_at, a.updated_at, a.uid, a.egress, a.buildpacks, a.postdeploy_ran_at`;
 const ACCESS = `(a.owner_id = $1 OR EXISTS (SELECT 1 FROM collaborators c WHERE c.app_id = a.id AND c.user_id = $1))`;
 const NOT_FOUND = "Couldn't find that app.";
 
@@ -170,6 +172,10 @@ export function createAppService(deps: { db: Db; repos: RepoStore; baseDomain: s
       const updated = await service.get(user, app.id);
       await changed(updated.id);
       return updated;
+    },
+
+    async markPostdeployRan(appId: string): Promise<void> {
+      await db.query('UPDATE apps SET postdeploy_ran_at = now() WHERE id = $1', [appId]);
     },
 
     /** An operator sets what the app's dynos may reach (the caller checked the user is an administrator). */

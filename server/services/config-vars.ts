@@ -41,6 +41,13 @@ export function createConfigVarService(db: Db, releases?: ReleaseService) {
       return Object.fromEntries(r.rows.map((row) => [row.key, row.value]));
     },
 
+    /** Sets what is not set yet, without a release (app.json's env on a first deploy, whose release follows). */
+    async setDefaults(app: App, vars: Record<string, string>): Promise<void> {
+      for (const [k, v] of Object.entries(vars)) {
+        await db.query('INSERT INTO config_vars (app_id, key, value) VALUES ($1, $2, $3) ON CONFLICT (app_id, key) DO NOTHING', [app.id, k, v]);
+      }
+    },
+
     async update(app: App, patch: Record<string, string | null>, userId: string): Promise<{ config: Record<string, string>; release: Release }> {
       if (!releases) throw new Error('config var changes need the release service');
       const result = await withTransaction(db, async (tx) => {

@@ -35,8 +35,10 @@ export function parseOneOff(raw: unknown): OneOffInput {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(b.env as Record<string, unknown>)) {
       if (!CONFIG_KEY.test(k)) throw invalidParams(`env name ${JSON.stringify(k).slice(0, 60)} is not valid (letters, digits, underscore).`);
-      if (typeof v !== 'string') throw invalidParams(`env ${k} must be a string.`);
-      env[k] = v;
+      // The Heroku CLI sends a terminal's COLUMNS and LINES as numbers.
+      if (typeof v === 'number' && Number.isFinite(v)) env[k] = String(v);
+      else if (typeof v === 'string') env[k] = v;
+      else throw invalidParams(`env ${k} must be a string.`);
     }
     out.env = env;
   }

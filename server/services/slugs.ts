@@ -16,6 +16,8 @@ export interface Slug {
   healthchecks: Record<string, HealthCheck[]> | null;
   buildpack_provided_description: string | null;
   stack: string;
+  /** app.json's scripts.postdeploy: run once after the app's first successful deploy. */
+  postdeploy: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -24,13 +26,13 @@ export function createSlugService(db: Db) {
   return {
     async create(app: App, s: {
       digest: string; size: number; commit: string; processTypes: Record<string, string>; buildpack: string; stack: string; healthchecks?: Record<string, HealthCheck[]>;
-      formation?: Record<string, { quantity?: number; size?: string }>;
+      formation?: Record<string, { quantity?: number; size?: string }>; postdeploy?: string;
     }): Promise<Slug> {
       const r = await db.query(
-        `INSERT INTO slugs (app_id, digest, size, commit, process_types, buildpack_provided_description, stack, healthchecks, formation)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+        `INSERT INTO slugs (app_id, digest, size, commit, process_types, buildpack_provided_description, stack, healthchecks, formation, postdeploy)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
         [app.id, s.digest, s.size, s.commit, JSON.stringify(s.processTypes), s.buildpack, s.stack, s.healthchecks && Object.keys(s.healthchecks).length ? JSON.stringify(s.healthchecks) : null,
-          s.formation && Object.keys(s.formation).length ? JSON.stringify(s.formation) : null],
+          s.formation && Object.keys(s.formation).length ? JSON.stringify(s.formation) : null, s.postdeploy ?? null],
       );
       await db.query(`UPDATE apps SET slug_size = $2, buildpack_provided_description = $3, updated_at = now() WHERE id = $1`, [app.id, s.size, s.buildpack]);
       return r.rows[0];

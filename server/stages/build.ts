@@ -4,6 +4,7 @@
  * whose worker died is marked failed.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
@@ -14,16 +15,17 @@ import { mintContainerName } from '../../runner/container-name.js';
 import { promoteDownloads } from '../builds/download-cache.js';
 import { openBuildDisks, type BuildDisks } from '../builds/build-disks.js';
 import { describeRunStackProblems, type RunStackCheck } from '../../runner/run-stack-check.js';
-import { BuildError, compileApp, packSlug, SlugTooLargeError, UNPACKED_FACTOR, type BuildExecutor } from '../../buildpacks/index.js';
+import { appEnvDefaults, BuildError, compileApp, packSlug, readAppJson, type AppManifest, SlugTooLargeError, UNPACKED_FACTOR, type BuildExecutor } from '../../buildpacks/index.js';
 import { inspectTar, TarRefused, unpackTar } from '../../runner/index.js';
 import type { BuildLog } from '../builds/build-log.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/pool.js';
 import type { Logger } from '../log.js';
 import type { AppName } from '../names.js';
-import type { AppService } from '../services/apps.js';
 import type { BuildService } from '../services/builds.js';
-import type { ConfigVarService } from '../services/config-vars.js';
+import { MAX_CONFIG_BYTES, type ConfigVarService } from '../services/config-vars.js';
+import type { ReleaseService } from '../services/releases.js';
+import type { App, AppService } from '../services/apps.js';
 import type { RepoStore } from '../services/repo-store.js';
 import type { SlugService } from '../services/slugs.js';
 import type { Pipeline } from '../queue.js';
@@ -35,6 +37,7 @@ export interface BuildStageDeps {
   builds: BuildService;
   slugs: SlugService;
   configVars: ConfigVarService;
+  releases: Pick<ReleaseService, 'current'>;
   repos: RepoStore;
   buildLog: BuildLog;
   executor: BuildExecutor;
@@ -119,6 +122,27 @@ function buildEnv(config: Config, app: AppName, sha: string): Record<string, str
   };
 }
 
+/**
+ * The app's config vars for its build; on its first deploy (no release with code yet) app.json's env first: its
+ * defaults and made secrets set as config vars, and a required one that is not set fails the build naming it.
+ */
+async function firstDeployEnv(deps: BuildStageDeps, app: App, manifest: AppManifest, say: (line: string) => Promise<unknown>): Promise<Record<string, string>> {
+  const vars = await deps.configVars.get(app);
+  if (Object.keys(manifest.env).length === 0 || (await deps.releases.current(app))?.slug_id) return vars;
+  const { set, missing } = appEnvDefaults(manifest.env, vars, () => randomBytes(32).toString('hex'));
+  if (missing.length) {
+    throw new BuildError(`app.json: env requires ${missing.join(', ')}, not set on ${app.name}. Set ${missing.length > 1 ? 'them' : 'it'} with config:set and push again.`);
+  }
+  const all = { ...vars, ...set };
+  const bytes = Object.entries(all).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  if (bytes > MAX_CONFIG_BYTES) throw new BuildError(`app.json: env would make the config vars ${Math.ceil(bytes / 1024)} KB; an app's total at most ${MAX_CONFIG_BYTES / 1024} KB.`);
+  if (Object.keys(set).length) {
+    await deps.configVars.setDefaults(app, set);
+    await say(`-----> Setting config vars from app.json: ${Object.keys(set).join(', ')}`);
+  }
+  return all;
+}
+
 /** The executor for one build: its steps' containers are named for the app and the build, step by step. */
 function stepsNamed(executor: BuildExecutor, app: string, buildId: string, uid: number): BuildExecutor {
   let step = 0;
@@ -170,12 +194,13 @@ export function createBuildStage(deps: BuildStageDeps) {
       const unpackedLimit = config.maxPushBytes * UNPACKED_FACTOR;
       if (sourceFile) await extractTarball(sourceFile, buildDir, unpackedLimit);
       else await exportTree(deps.repos.path(app.name), sha, buildDir, quarantine, unpackedLimit);
-      const vars = await deps.configVars.get(app);
+      const manifest = await readAppJson(buildDir, (l) => void say(l));
+      const vars = await firstDeployEnv(deps, app, manifest, say);
       for (const [k, v] of Object.entries(vars)) await writeFile(join(envDir, k), v, { mode: 0o600 });
 
       const compiled = await compileApp({
         executor: named, buildDir, cacheDir, envDir, env: buildEnv(config, app.name, sha),
-        buildpackUrl: vars.BUILDPACK_URL, buildpacks: app.buildpacks, hostBuildpackDirs: config.buildpackDirs, log: (l) => void say(l), timeoutMs: config.buildTimeoutMs,
+        buildpackUrl: vars.BUILDPACK_URL, buildpacks: app.buildpacks, appJsonBuildpacks: manifest.buildpacks, hostBuildpackDirs: config.buildpackDirs, log: (l) => void say(l), timeoutMs: config.buildTimeoutMs,
       });
       await deps.builds.setBuildpacks(buildId, compiled.buildpacks);
       const types = Object.keys(compiled.processTypes);
@@ -189,7 +214,7 @@ export function createBuildStage(deps: BuildStageDeps) {
       await say(`       Done: ${(slugFile.size / 1024 / 1024).toFixed(1)}M`);
       const slug = await deps.slugs.create(app, {
         digest: slugFile.digest, size: slugFile.size, commit: sha, processTypes: compiled.processTypes, buildpack: compiled.description, stack: app.stack,
-        healthchecks: compiled.healthchecks, formation: compiled.formation,
+        healthchecks: manifest.healthchecks, formation: manifest.formation, postdeploy: manifest.postdeploy,
       });
       await deps.builds.setSlug(buildId, slug.id);
       const downloads = await promoteDownloads(cacheDir, config.downloadCache, config.npmRegistry);

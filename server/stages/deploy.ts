@@ -19,11 +19,12 @@ import type { Release, ReleaseService } from '../services/releases.js';
 import type { SlugService } from '../services/slugs.js';
 import { stageOutput, type StageLogs, type StageOutput } from './output.js';
 import { checksFor } from '../../runner/health-check.js';
+import { runPostdeploy, type PostdeployDeps } from './postdeploy.js';
 
 /** A worker (a dyno that is not web) must stay up this long to count. */
 export const WORKER_UPTIME_MS = 3_000;
 
-export interface DeployStageDeps {
+export interface DeployStageDeps extends PostdeployDeps {
   db: Db;
   config: Config;
   builds: BuildService;
@@ -82,6 +83,7 @@ async function succeed(deps: DeployStageDeps, release: Release, out: StageOutput
   await deps.releases.setStatus(release.id, 'succeeded');
   await out.say(`       Released v${release.version}`);
   await out.say(`       ${webUrl(release.app_name, deps.urls)} deployed to Slipway`);
+  await runPostdeploy(deps, release, out);
   if (buildId) await deps.builds.succeed(buildId);
   await out.finish({ status: 'succeeded', release: release.version });
 }

@@ -18,9 +18,14 @@ import { shortVersion } from './build.js';
 import type { EgressPolicy } from '../../runner/egress.js';
 import { stageOutput, type StageLogs, type StageOutput } from './output.js';
 
-/** Runs the Procfile's `release` command once in a one-off container of the slug; absent without isolation. */
-export type ReleasePhase = (input: {
+/**
+ * Runs a command once in a one-off container of the slug (the Procfile's `release` command, app.json's postdeploy);
+ * absent without isolation.
+ */
+export type SlugCommand = (input: {
   app: string; version: number; slugFile: string; digest: string; command: string; config: Record<string, string>; log: (line: string) => void;
+  /** Its dyno name ($DYNO): release.1 unless said. */
+  dyno?: string;
   /** The app's uid and egress policy: the release phase runs as its dynos do. */
   uid: number; egress: EgressPolicy;
 }) => Promise<{ code: number | null; timedOut: boolean }>;
@@ -34,7 +39,7 @@ export interface ReleaseStageDeps {
   configVars: ConfigVarService;
   stageLogs: StageLogs;
   pipeline: Pick<Pipeline, 'deploy'>;
-  releasePhase?: ReleasePhase;
+  releasePhase?: SlugCommand;
   log: Logger;
 }
 

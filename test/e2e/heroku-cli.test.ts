@@ -6,9 +6,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { FIXTURES } from '../helpers/platform.js';
@@ -43,6 +43,9 @@ before(async () => {
     HEROKU_BUILDPACK_REGISTRY_URL: `${host}/buildpack-registry`,
     HEROKU_DISABLE_AUTOUPDATE: '1', HEROKU_SKIP_NEW_VERSION_CHECK: 'true', NO_COLOR: '1', FORCE_COLOR: '0',
     XDG_CONFIG_HOME: join(dataDir, 'home', '.config'), XDG_CACHE_HOME: join(dataDir, 'home', '.cache'), XDG_DATA_HOME: join(dataDir, 'home', '.local'),
+    // `heroku run` opens TLS to the rendezvous, and git's credential helper is `!heroku git:credentials`.
+    NODE_EXTRA_CA_CERTS: join(dataDir, 'tls', 'self-signed.crt'), GIT_SSL_CAINFO: join(dataDir, 'tls', 'self-signed.crt'), GIT_TERMINAL_PROMPT: '0',
+    PATH: `${dirname(HEROKU)}:${process.env.PATH}`,
   });
   delete env.HEROKU_API_KEY;
   const made = await slipway(['users:create', 'dora@example.com'], { ...env, SLIPWAY_API_URL: host, SLIPWAY_API_KEY: adminToken }, 'dora-password\n');
@@ -58,8 +61,18 @@ type Answer = [prompt: RegExp, line: string];
 
 /** Runs heroku ARGS; each answer is typed when its prompt appears (not on a timer: a busy machine is slow to prompt). */
 function heroku(args: string[], input: Answer[] = [], cwd?: string): Promise<{ code: number | null; out: string; err: string }> {
+  return answering(HEROKU, args, input, cwd);
+}
+
+/** heroku ARGS on a pseudo-terminal (Python's pty.spawn, given the argv as a list), as a person at a terminal runs it. */
+function herokuOnTerminal(args: string[], input: Answer[]): Promise<{ code: number | null; out: string; err: string }> {
+  const onPty = 'import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))';
+  return answering('python3', ['-c', onPty, HEROKU, ...args], input);
+}
+
+function answering(file: string, args: string[], input: Answer[], cwd?: string): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(HEROKU, args, { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -85,6 +98,17 @@ function heroku(args: string[], input: Answer[] = [], cwd?: string): Promise<{ c
       resolve({ code, out, err });
     });
   });
+}
+
+/** heroku ARGS with some of the environment changed; its output, having exited 0. */
+async function runWith(args: string[], extra: Record<string, string>): Promise<string> {
+  const saved = env;
+  env = { ...env, ...extra };
+  try {
+    return await ok(args);
+  } finally {
+    env = saved;
+  }
 }
 
 async function ok(args: string[], input?: Answer[]): Promise<string> {
@@ -193,6 +217,139 @@ test('when releases:info, releases:output, ps:restart and ps:stop are given in e
   const stop = await heroku(['ps:stop', '-p', 'web', '-a', 'hk-app']);
   assert.equal(stop.code, 0, stop.err);
   assert.match(stop.out + stop.err, /Stopping all web dynos on .*hk-app.*done/);
+});
+
+test('when heroku run is used with a terminal, without one, with -x, and run:detached, then each runs in a one-off dyno over the Heroku CLI\'s own rendezvous and the exit status comes back', async () => {
+  // Without a terminal: stdin piped (the CLI ends it with EOT), the dyno's status carried.
+  const piped = await heroku(['run', '--no-tty', '-a', 'hk-app', '--', 'read line; echo "got:$line on $DYNO"; test -t 0 || echo no-tty; exit 3'], [[/up, run\.\d+/, 'hello from heroku run']]);
+  assert.equal(piped.code, 3, `stdout: ${piped.out}\nstderr: ${piped.err}`);
+  assert.match(piped.out, /got:hello from heroku run on run\.\d+/);
+  assert.match(piped.out, /no-tty/);
+  assert.match(piped.err, /Running .*read line.* on .*hk-app.*\.\.\. up, run\.\d+/);
+  assert.doesNotMatch(piped.out, /rendezvous|heroku-command-exit-status/, 'the greeting and the marker are the CLI\'s, not output');
+  // -x: the CLI appends its own marker echo; the status is the command's, once.
+  const x = await heroku(['run', '-x', '--no-tty', '-a', 'hk-app', '--', 'echo before; false']);
+  assert.equal(x.code, 1, `stdout: ${x.out}\nstderr: ${x.err}`);
+  assert.match(x.out, /before/);
+  assert.equal((await heroku(['run', '-x', '--no-tty', '-a', 'hk-app', '--', 'true'])).code, 0);
+
+  // On a terminal: a shell on the dyno's own pseudo-terminal, typed into, exiting with its status.
+  const shell = await herokuOnTerminal(['run', '-a', 'hk-app', 'bash'], [[/up, run\.\d+/, 'echo "tty:$(tty) sum:$((6*7))"'], [/sum:42/, 'exit 5']]);
+  assert.equal(shell.code, 5, `stdout: ${shell.out}\nstderr: ${shell.err}`);
+  assert.match(shell.out, /tty:\/dev\/pts\/\d+ sum:42/);
+
+  // Detached: the output goes to the log, read back with the dyno's name the CLI printed.
+  const detached = await ok(['run:detached', '-a', 'hk-app', '--', 'echo detached-on-$DYNO']);
+  const [, name] = /Running .* on .*hk-app.*\.\.\. done, (run\.\d+)/.exec(detached) ?? [];
+  assert.ok(name, detached);
+  assert.match(detached, new RegExp(`heroku logs --app hk-app --dyno ${name.replace('.', '\\.')}`));
+  await waitFor('the detached output in heroku logs', async () =>
+    new RegExp(`app\\[${name.replace('.', '\\.')}\\]: detached-on-${name.replace('.', '\\.')}`).test((await heroku(['logs', '-a', 'hk-app', '--dyno', name])).out), 30_000, 1000);
+});
+
+test('when ps:type, maintenance, access, authorizations:create and domains:* are given, then each reaches Slipway and shows it', async () => {
+  const typed = await ok(['ps:type', 'web=standard-2x', '-a', 'hk-app']);
+  assert.match(typed, /web\s+Standard-2X\s+2/i);
+  assert.match(await ok(['ps:type', 'standard-1x', '-a', 'hk-app']), /web\s+Standard-1X\s+2/i);
+  const noType = await heroku(['ps:type', 'nosuch=standard-1x', '-a', 'hk-app']);
+  assert.notEqual(noType.code, 0);
+  assert.match(noType.err, /Type nosuch not found in process formation/);
+
+  assert.match(await ok(['maintenance:on', '-a', 'hk-app']), /Enabling maintenance mode for .*hk-app.*\.\.\. done/);
+  assert.equal((await ok(['maintenance', '-a', 'hk-app'])).trim(), 'on');
+  await waitFor('the maintenance page', async () => (await requestWithHost(routerPort, 'hk-app.localhost')).status === 503, 10_000, 200);
+  assert.match(await ok(['maintenance:off', '-a', 'hk-app']), /Disabling maintenance mode for .*hk-app.*\.\.\. done/);
+  assert.equal((await ok(['maintenance', '-a', 'hk-app'])).trim(), 'off');
+
+  const made = await slipway(['users:create', 'eve@example.com'], { ...env, SLIPWAY_API_URL: `http://127.0.0.1:${apiPort}`, SLIPWAY_API_KEY: adminToken }, 'eve-password\n');
+  assert.equal(made.code, 0, made.stderr);
+  assert.match(await ok(['access:add', 'eve@example.com', '-a', 'hk-app']), /Adding .*eve@example\.com.* access to the app .*hk-app.*\.\.\. done/);
+  assert.match(await ok(['access', '-a', 'hk-app']), /eve@example\.com\s+collaborator/);
+  assert.match(await ok(['access:remove', 'eve@example.com', '-a', 'hk-app']), /Removing .*eve@example\.com.* access from the app .*hk-app.*\.\.\. done/);
+  assert.doesNotMatch(await ok(['access', '-a', 'hk-app']), /eve@example\.com/);
+
+  const created = await ok(['authorizations:create', '-d', 'ci deploys']);
+  const id = /ID:\s+(\S+)/.exec(created)?.[1];
+  const token = /Token:\s+(slw_\S+)/.exec(created)?.[1];
+  assert.ok(id && token, created);
+  assert.match(created, /Description:\s+ci deploys/);
+  assert.equal((await fetch(`http://127.0.0.1:${apiPort}/account`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+  assert.match(await ok(['authorizations:revoke', id]), /done, revoked authorization from .*ci deploys/);
+  assert.equal((await fetch(`http://127.0.0.1:${apiPort}/account`, { headers: { authorization: `Bearer ${token}` } })).status, 401);
+
+  await ok(['domains:add', 'a.hk.example', '-a', 'hk-app']);
+  await ok(['domains:add', 'b.hk.example', '-a', 'hk-app']);
+  const info = await ok(['domains:info', 'a.hk.example', '-a', 'hk-app']);
+  assert.match(info, /hostname:\s+a\.hk\.example/);
+  assert.match(info, /cname:\s+hk-app\.localhost/);
+  await ok(['domains:wait', 'a.hk.example', '-a', 'hk-app']);
+  const noCert = await heroku(['domains:update', 'a.hk.example', '--cert', 'nosuch-cert', '-a', 'hk-app']);
+  assert.notEqual(noCert.code, 0);
+  assert.match(noCert.err, /Couldn't find that SNI endpoint/);
+  assert.match(await ok(['domains:remove', 'a.hk.example', '-a', 'hk-app']), /Removing .*a\.hk\.example.* from .*hk-app.*\.\.\. done/);
+  assert.doesNotMatch(await ok(['domains', '-a', 'hk-app']), /a\.hk\.example/);
+  await ok(['domains:clear', '-a', 'hk-app']);
+  const left = await ok(['domains', '-a', 'hk-app']);
+  assert.doesNotMatch(left, /b\.hk\.example/);
+  assert.match(left, /hk-app\.localhost/, 'the app\'s own domain stays');
+
+  // apps:open hands the web URL to the browser: the CLI's xdg-open, with no desktop here, runs $BROWSER, a
+  // stand-in that writes down what it was given.
+  const browser = join(dataDir, 'browser');
+  await writeFile(browser, `#!/bin/sh\nprintf '%s\\n' "$1" > ${JSON.stringify(join(dataDir, 'opened'))}\n`, { mode: 0o755 });
+  const opened = await runWith(['apps:open', '/some/path', '-a', 'hk-app'], { BROWSER: browser });
+  assert.match(opened, new RegExp(`Opening http://hk-app\\.localhost:${routerPort}/some/path`));
+  await waitFor('the browser stand-in called', async () => (await readFile(join(dataDir, 'opened'), 'utf8').catch(() => '')).trim() === `http://hk-app.localhost:${routerPort}/some/path`, 10_000, 100);
+});
+
+test('when git:clone -a APP is run, then the app\'s repository comes over https with the CLI\'s credential helper, and only for a user with access', async () => {
+  const where = await mkdtemp(join(dataDir, 'clone-'));
+  const cloned = await heroku(['git:clone', '-a', 'hk-app', 'copy'], [], where);
+  assert.equal(cloned.code, 0, `stdout: ${cloned.out}\nstderr: ${cloned.err}`);
+  assert.ok((await stat(join(where, 'copy', 'Procfile'))).isFile(), 'the pushed tree is checked out');
+  assert.equal((await run('git', ['remote', 'get-url', 'heroku'], { cwd: join(where, 'copy') })).stdout.trim(), `https://127.0.0.1:${apiPort}/hk-app.git`);
+  // Without credentials the same clone is refused: upload-pack is authenticated like receive-pack.
+  const anonymous = await run('git', ['-c', 'credential.helper=', 'clone', '-q', `https://127.0.0.1:${apiPort}/hk-app.git`, join(where, 'anon')], { env: { ...env, HOME: where } }).then(() => 'cloned', (e: Error & { stderr: string }) => e.stderr);
+  assert.match(anonymous, /Authentication failed|could not read Username|401/);
+});
+
+test('when apps:rename is run in a checkout, then the app answers under its new name, the git remote follows, and it can be renamed back', async () => {
+  const src = join(dataDir, 'src');
+  const renamed = await heroku(['apps:rename', 'hk-renamed', '-a', 'hk-app'], [], src);
+  assert.equal(renamed.code, 0, renamed.err);
+  assert.match(renamed.out + renamed.err, /Renaming .*hk-app.* to .*hk-renamed.*\.\.\. done/);
+  assert.match(renamed.out, new RegExp(`http://hk-renamed\\.localhost:${routerPort}/ \\| https://127\\.0\\.0\\.1:${apiPort}/hk-renamed\\.git`));
+  assert.match(renamed.out, /Git remote heroku updated/);
+  assert.equal((await run('git', ['remote', 'get-url', 'heroku'], { cwd: src })).stdout.trim(), `https://127.0.0.1:${apiPort}/hk-renamed.git`);
+  assert.match(await ok(['apps:info', '-a', 'hk-renamed']), /=== hk-renamed/);
+  await ok(['apps:create', 'hk-other']);
+  const taken = await heroku(['apps:rename', 'hk-other', '-a', 'hk-renamed']);
+  assert.notEqual(taken.code, 0);
+  assert.match(taken.err, /hk-other/);
+  await ok(['apps:destroy', '-a', 'hk-other', '--confirm', 'hk-other']);
+  const bad = await heroku(['apps:rename', 'Bad_Name!', '-a', 'hk-renamed']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /name/i);
+  const back = await heroku(['apps:rename', 'hk-app', '-a', 'hk-renamed'], [], src);
+  assert.equal(back.code, 0, back.err);
+  assert.equal((await run('git', ['remote', 'get-url', 'heroku'], { cwd: src })).stdout.trim(), `https://127.0.0.1:${apiPort}/hk-app.git`);
+});
+
+test('when logs --tail runs, then new router lines arrive while it runs', async () => {
+  const child = spawn(HEROKU, ['logs', '--tail', '-a', 'hk-app'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  try {
+    await waitFor(() => `a tailed router line (so far: ${JSON.stringify(out.slice(-500))}, ${JSON.stringify(err.slice(-500))})`, async () => {
+      await requestWithHost(routerPort, 'hk-app.localhost', '/tailed-path');
+      return /path="\/tailed-path"/.test(out);
+    }, 30_000, 1000);
+    assert.equal(child.exitCode, null, 'still following');
+  } finally {
+    child.kill('SIGTERM');
+  }
 });
 
 test('when buildpacks are set, added, removed and cleared with the Heroku CLI, then each shows and a name the registry lacks is refused', async () => {

@@ -349,32 +349,6 @@ test('when the BUILDPACK_URL config var names a buildpack, then it is used inste
   assert.deepEqual(build.buildpacks, [{ name: 'Named', url: bp }]);
 });
 
-test('when app.json names a formation, then the first deploy scales to it, a later one keeps the scale, and a bad field fails the build naming it', async () => {
-  const { writeFile } = await import('node:fs/promises');
-  await createApp('formed');
-  const dir = await t.checkout('procfile-shell', 'formed');
-  await writeFile(join(dir, 'app.json'), JSON.stringify({ formation: { web: { quantity: 2, size: 'Standard-2X' }, worker: { quantity: 1 } } }));
-  await t.git(dir, ['add', '-A']);
-  await t.git(dir, ['commit', '-q', '-m', 'formation']);
-  const push = await t.git(dir, ['push', 'slipway', 'main']);
-  assert.equal(push.code, 0, push.out);
-  const scale = async () => Object.fromEntries(((await t.api('GET', '/apps/formed/formation')).body as { type: string; quantity: number; size: string }[])
-    .map((f) => [f.type, `${f.quantity}:${f.size}`]));
-  assert.deepEqual(await scale(), { web: '2:standard-2x', worker: '1:standard-1x' });
-  await writeFile(join(dir, 'app.json'), JSON.stringify({ formation: { web: { quantity: 5 } } }));
-  await t.git(dir, ['commit', '-qam', 'another formation']);
-  assert.equal((await t.git(dir, ['push', 'slipway', 'main'])).code, 0);
-  assert.deepEqual(await scale(), { web: '2:standard-2x', worker: '1:standard-1x' }, 'a type already scaled keeps its scale');
-  await writeFile(join(dir, 'app.json'), JSON.stringify({ formation: { worker: { quantity: -1 } } }));
-  await t.git(dir, ['commit', '-qam', 'bad formation']);
-  const bad = await t.git(dir, ['push', 'slipway', 'main']);
-  assert.notEqual(bad.code, 0);
-  assert.match(bad.out, /app\.json: formation\.worker\.quantity must be a whole number from 0 to 100\./);
-  await writeFile(join(dir, 'app.json'), JSON.stringify({ formation: { web: { size: 'huge-9x' } } }));
-  await t.git(dir, ['commit', '-qam', 'bad size']);
-  assert.match((await t.git(dir, ['push', 'slipway', 'main'])).out, /app\.json: formation\.web\.size is not a dyno size \(huge-9x\)/);
-});
-
 test('when a release is listed, then its output_stream_url can be read without a token for a while, and an altered one is refused', async () => {
   await createApp('outputs');
   const push = await t.git(await t.checkout('procfile-shell', 'outputs'), ['push', 'slipway', 'main']);

@@ -89,8 +89,10 @@ export function accountRoutes(users: UserService): Router {
   // Logout: revokes a token of the caller's (Heroku's DELETE /oauth/authorizations/{id}).
   r.delete('/oauth/authorizations/:id', async (req, res) => {
     const me = currentUser(res);
-    if (!(await users.revokeTokenById(me, String(req.params.id)))) throw notFound("Couldn't find that authorization.");
-    res.json({ id: String(req.params.id) });
+    const id = String(req.params.id);
+    const t = await users.tokenById(me, id);
+    if (!t || !(await users.revokeTokenById(me, id))) throw notFound("Couldn't find that authorization.");
+    res.json(serializeAuthorization({ ...t, user: me, token: null }));
   });
 
   // Every token of the caller, this one included (authorizations:revoke --all).

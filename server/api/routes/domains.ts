@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { badRequest } from '../../errors.js';
+import { badRequest, notFound } from '../../errors.js';
 import type { AppService } from '../../services/apps.js';
 import { parseHostname, type DomainService } from '../../services/domains.js';
 import { sendRange } from '../range.js';
@@ -23,6 +23,14 @@ export function domainRoutes(deps: { apps: AppService; domains: DomainService; u
     const body = req.body;
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('Body must be {"hostname": "www.example.com"}.');
     res.status(201).json(out(await deps.domains.add(appOf(res), parseHostname(body.hostname))));
+  });
+
+  /** domains:update --cert: which SNI endpoint serves the name; none exists yet, so only null (none) is taken. */
+  r.patch('/apps/:app/domains/:domain', async (req, res) => {
+    const domain = await deps.domains.get(appOf(res), req.params.domain);
+    const endpoint = req.body?.sni_endpoint;
+    if (endpoint !== null && endpoint !== undefined) throw notFound("Couldn't find that SNI endpoint.");
+    res.json(out(domain));
   });
 
   r.delete('/apps/:app/domains/:domain', async (req, res) => {
