@@ -217,6 +217,14 @@ test('when releases:info, releases:output, ps:restart and ps:stop are given in e
   const stop = await heroku(['ps:stop', '-p', 'web', '-a', 'hk-app']);
   assert.equal(stop.code, 0, stop.err);
   assert.match(stop.out + stop.err, /Stopping all web dynos on .*hk-app.*done/);
+  // One dyno, by flag and by the older positional form; a name the app lacks is refused.
+  for (const args of [['--dyno-name', 'web.1'], ['web.2']]) {
+    const one = await heroku(['ps:stop', ...args, '-a', 'hk-app']);
+    assert.equal(one.code, 0, one.err);
+    assert.match(one.out + one.err, new RegExp(`Stopping dyno .*${args.at(-1)!.replace('.', '\\.')}.* on .*hk-app.*done`));
+  }
+  const noDyno = await heroku(['ps:stop', '--dyno-name', 'web.9', '-a', 'hk-app']);
+  assert.notEqual(noDyno.code, 0);
 });
 
 test('when heroku run is used with a terminal, without one, with -x, and run:detached, then each runs in a one-off dyno over the Heroku CLI\'s own rendezvous and the exit status comes back', async () => {

@@ -2,11 +2,13 @@
  * Apps shaped like the ones users push, each built from its lockfile and answering through the router: Express
  * with server-rendered views, a websocket app (ws with its optional native add-ons) whose messages reach a client
  * through the router, assets built in heroku-postbuild (esbuild, a devDependency pruned afterwards), a TypeScript
- * app compiled in its build script with devDependencies pruned, and a pnpm workspace.
+ * app compiled in its build script with devDependencies pruned, a pnpm workspace, and a yarn 4 workspace under
+ * Plug'n'Play (yarn's default) and with node_modules.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
@@ -34,10 +36,14 @@ async function deployed(fixture: string, path = '/'): Promise<string> {
   return body;
 }
 
-async function slugFiles(app: string): Promise<string[]> {
-  const release = (await t.api('GET', `/apps/${app}/releases/v1`)).body;
+async function slugFile(app: string, version = 'v1'): Promise<string> {
+  const release = (await t.api('GET', `/apps/${app}/releases/${version}`)).body;
   const slug = (await t.api('GET', `/apps/${app}/slugs/${release.slug.id}`)).body;
-  return (await run('tar', ['-tzf', join(t.platform.config.dataDir, 'slugs', `${slug.checksum.slice(7)}.tar.gz`)], { maxBuffer: 64 << 20 })).stdout.split('\n');
+  return join(t.platform.config.dataDir, 'slugs', `${slug.checksum.slice(7)}.tar.gz`);
+}
+
+async function slugFiles(app: string, version = 'v1'): Promise<string[]> {
+  return (await run('tar', ['-tzf', await slugFile(app, version)], { maxBuffer: 64 << 20 })).stdout.split('\n');
 }
 
 test('when an Express app with server-rendered views is pushed, then it renders through the router', { timeout: 300_000 }, async () => {
@@ -84,4 +90,48 @@ test('when a pnpm workspace is pushed, then its packages link to each other and 
   // The root devDependency no longer resolves (its link is gone; pnpm keeps its files in its virtual store).
   assert.ok(!files.some((f) => f.startsWith('./node_modules/is-number')), 'the root devDependency is pruned, the workspace links kept');
   assert.ok(files.some((f) => f.startsWith('./packages/web/node_modules/@ws/greet')), 'the workspace link stays');
+});
+
+test('when a yarn 4 workspace is pushed, then it builds from its lockfile under Plug\'n\'Play, starts with yarn start, and also with node_modules', { timeout: 300_000 }, async () => {
+  // Nothing pinned but packageManager; yarn's default linker (Plug'n'Play): no node_modules, a .pnp.cjs.
+  assert.equal(await deployed('yarn-workspace'), 'hello world from a yarn workspace package (2m)\n');
+  const release = (await t.api('GET', '/apps/yarn-workspace/releases/v1')).body;
+  assert.equal(release.process_types.web, 'yarn start', 'packages resolve only in processes yarn starts');
+  const files = await slugFiles('yarn-workspace');
+  assert.ok(files.includes('./.pnp.cjs'));
+  assert.ok(!files.some((f) => f.startsWith('./node_modules/')));
+  const pnp = (await run('tar', ['-xzOf', await slugFile('yarn-workspace'), './.pnp.cjs'], { maxBuffer: 64 << 20 })).stdout;
+  assert.match(pnp, /"ms", "npm:2\.1\.3"/);
+  assert.doesNotMatch(pnp, /is-number/, 'the devDependency is pruned from the resolution map');
+
+  // The same workspace with nodeLinker: node-modules starts with npm start, its packages' archives left out.
+  const dir = await t.checkout('yarn-workspace', 'yarn-workspace');
+  await writeFile(join(dir, '.yarnrc.yml'), 'nodeLinker: node-modules\n');
+  for (const args of [['add', '-A'], ['commit', '-q', '-m', 'node_modules']]) assert.equal((await t.git(dir, args)).code, 0);
+  const push = await t.git(dir, ['push', '-f', 'slipway', 'main']);
+  assert.equal(push.code, 0, push.out);
+  const v2 = (await t.api('GET', '/apps/yarn-workspace/releases/v2')).body;
+  assert.equal(v2.process_types.web, 'npm start');
+  const linked = await slugFiles('yarn-workspace', 'v2');
+  assert.ok(linked.some((f) => f.startsWith('./node_modules/ms/')));
+  assert.ok(linked.includes('./node_modules/@yw/greet'), 'the workspace is linked');
+  assert.ok(!linked.some((f) => f.startsWith('./node_modules/is-number')), 'the devDependency is pruned');
+  assert.ok(!linked.some((f) => f.startsWith('./.yarn/cache/')), 'the archives stay in the build cache');
+  const answers = async (v: number) => (await t.get('yarn-workspace', '/').catch(() => ({ body: '' }))).body === 'hello world from a yarn workspace package (2m)\n'
+    && (await t.api('GET', '/apps/yarn-workspace/releases')).body.at(-1).status === 'succeeded' && (await t.api('GET', '/apps/yarn-workspace/releases')).body.at(-1).version === v;
+  await waitFor('v2 answering', () => answers(2), 60_000, 250);
+
+  // A project that checks in its yarn release (.yarnrc.yml yarnPath) builds and starts with that one.
+  const pinned = await t.checkout('yarn-workspace', 'yarn-workspace');
+  const release4 = (await run('tar', ['-xzOf', await slugFile('yarn-workspace'), './.heroku/yarn/bin/yarn.js'], { maxBuffer: 64 << 20, encoding: 'buffer' })).stdout;
+  await mkdir(join(pinned, '.yarn', 'releases'), { recursive: true });
+  await writeFile(join(pinned, '.yarn', 'releases', 'yarn-4.18.1.cjs'), release4);
+  await writeFile(join(pinned, '.yarnrc.yml'), 'yarnPath: .yarn/releases/yarn-4.18.1.cjs\n');
+  for (const args of [['add', '-A'], ['commit', '-q', '-m', 'yarnPath']]) assert.equal((await t.git(pinned, args)).code, 0);
+  const third = await t.git(pinned, ['push', '-f', 'slipway', 'main']);
+  assert.equal(third.code, 0, third.out);
+  assert.match(third.out, /Installing dependencies with yarn 4\.18\.1/);
+  const own = await slugFiles('yarn-workspace', 'v3');
+  assert.ok(!own.some((f) => f.startsWith('./.heroku/yarn/')), 'no yarn installed beside the project\'s own');
+  await waitFor('v3 answering', () => answers(3), 60_000, 250);
 });
