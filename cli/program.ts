@@ -5,6 +5,7 @@ import { registerDeploys } from './commands/deploys.js';
 import { registerConfig } from './commands/config.js';
 import { registerDynos, registerRun } from './commands/dynos.js';
 import { registerDomains } from './commands/domains.js';
+import { registerCerts } from './commands/certs.js';
 import { registerEgress } from './commands/egress.js';
 import { createCtx, type Ctx } from './context.js';
 
@@ -17,5 +18,6 @@ export function registerClientCommands(program: Command, ctx: Ctx = createCtx())
   registerDynos(program, ctx);
   registerRun(program, ctx);
   registerDomains(program, ctx);
+  registerCerts(program, ctx);
   registerEgress(program, ctx);
 }

@@ -16,19 +16,26 @@ export interface Forwarding {
   requestId: string;
   /** The client's address (X-Forwarded-For, and fwd= in the log line). */
   fwd: string;
-  proto: 'http';
+  proto: 'http' | 'https';
   port: string;
   /** When the router got the request, ms since the epoch. */
   received: number;
 }
 
-export function forwardingOf(socket: Socket, facts: HeaderFacts, publicPort: number | undefined): Forwarding {
+/** The port clients reached the router on, by protocol (X-Forwarded-Port). */
+export interface PublicPorts {
+  http?: number;
+  https?: number;
+}
+
+export function forwardingOf(socket: Socket, facts: HeaderFacts, ports: PublicPorts): Forwarding {
   const given = facts.requestId;
+  const secure = (socket as Socket & { encrypted?: boolean }).encrypted === true;
   return {
     requestId: given !== undefined && REQUEST_ID.test(given) ? given : randomUUID(),
     fwd: socket.remoteAddress?.replace(/^::ffff:/, '') ?? '',
-    proto: 'http',
-    port: String(publicPort ?? socket.localPort ?? 80),
+    proto: secure ? 'https' : 'http',
+    port: String((secure ? ports.https : ports.http) ?? socket.localPort ?? (secure ? 443 : 80)),
     received: Date.now(),
   };
 }

@@ -8,6 +8,19 @@ export interface Endpoint {
   dyno: string;
 }
 
+/** A certificate the router serves over TLS for some of an app's hostnames (the key in the clear, in memory only). */
+export interface RouteCertificate {
+  id: string;
+  /** Changes when the certificate does (its secure context is made again). */
+  version: string;
+  chain: string;
+  key: string;
+  /** The DNS names it covers. */
+  names: string[];
+  /** The app's hostnames it is associated with (lowercase). */
+  serves: string[];
+}
+
 /** Where an app's web dynos are reachable. Endpoints are addresses, never local handles. */
 export interface Route {
   appId: string;
@@ -19,6 +32,8 @@ export interface Route {
   /** This app's own limits (its SLIPWAY_ROUTER_TIMEOUT / SLIPWAY_ROUTER_IDLE_TIMEOUT config vars), else the router's. */
   requestTimeoutMs?: number;
   idleTimeoutMs?: number;
+  /** Its certificates, for the TLS port's SNI. */
+  certificates?: RouteCertificate[];
 }
 
 export interface RouteTable {

@@ -39,6 +39,8 @@ export interface RouterOptions {
   skipFailedMs?: number;
   /** The port clients reached the router on, for X-Forwarded-Port. */
   publicPort?: number;
+  /** The same for the TLS port. */
+  publicTlsPort?: number;
   /** A bug in the router itself (answered H99). */
   onError?: (e: Error) => void;
   /** Something the operator should know (the router still serves). */
@@ -60,6 +62,7 @@ type Admission = { host: string | undefined; route: Route | undefined; path: str
 
 export function createRouter(opts: RouterOptions): { server: Server; close(): Promise<void> } {
   const idleMs = opts.idleTimeoutMs ?? 55_000;
+  const ports = { http: opts.publicPort, https: opts.publicTlsPort };
   const tunnels = createTunnels();
 
   /** Keep-alive connections per dyno address (idle ones closed in time, see upstream.ts); pools unused for two minutes go. */
@@ -138,7 +141,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
       sendError(req, res, r ? ERRORS.H80 : ERRORS.noSuchApp);
       return undefined;
     }
-    const fw = forwardingOf(req.socket, facts, opts.publicPort);
+    const fw = forwardingOf(req.socket, facts, ports);
     const headers = forwardedHeaders(req.rawHeaders, facts, fw);
     // A body is whatever the client framed: a GET with Content-Length has one too, and it must be consumed here,
     // or its bytes would be read as the client's next request.
@@ -208,7 +211,7 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     const websocket = /^websocket$/i.test(String(req.headers.upgrade ?? '').trim());
     const ep = websocket && !('refused' in a) && a.route && !a.route.maintenance ? ctx.picker.pick(a.route) : undefined;
     if (!ep || 'refused' in a || !a.route) return serveAsHttp(req, socket, head);
-    const fw = forwardingOf(req.socket, facts, opts.publicPort);
+    const fw = forwardingOf(req.socket, facts, ports);
     opts.logLine?.(a.route, logLine({ method: req.method ?? 'GET', path: a.path, host: a.host, requestId: fw.requestId, fwd: fw.fwd, dyno: ep.dyno, status: 101, protocol: 'websocket' }));
     tunnels.open(req, socket, head, ep, a.path, fw);
   };

@@ -21,7 +21,8 @@ program
   .option('--data-dir <dir>', 'where repos, slugs, stacks and embedded databases live (default /var/lib/slipway as root)')
   .option('--api-port <port>', 'API, dashboard and git port (default 5050)')
   .option('--router-port <port>', 'router port (default 8080)')
-  .action(async (opts: { dataDir?: string; apiPort?: string; routerPort?: string }) => {
+  .option('--router-tls-port <port>', 'router HTTPS port (default 8443; off for none)')
+  .action(async (opts: { dataDir?: string; apiPort?: string; routerPort?: string; routerTlsPort?: string }) => {
     const config = loadConfig(undefined, opts);
     await up(config, createLogger('up', config.logLevel));
   });
@@ -32,8 +33,9 @@ program
   .option('--data-dir <dir>', 'data dir')
   .option('--api-port <port>', 'API port')
   .option('--router-port <port>', 'router port')
+  .option('--router-tls-port <port>', 'router HTTPS port')
   .option('--supervised', 'exit when the parent process is gone (set by slipway up)')
-  .action(async (role: string, opts: { dataDir?: string; apiPort?: string; routerPort?: string; supervised?: boolean }) => {
+  .action(async (role: string, opts: { dataDir?: string; apiPort?: string; routerPort?: string; routerTlsPort?: string; supervised?: boolean }) => {
     if (!ROLES.includes(role as Role)) throw new CliError(`Unknown role "${role}": one of ${ROLES.join(', ')}.`);
     const config = loadConfig(undefined, opts);
     await serve(role as Role, config, createLogger(role, config.logLevel), { supervised: opts.supervised === true });

@@ -22,6 +22,8 @@ import type { UrlInfo } from './api/serializers.js';
 import { createEventBus, type EventBus } from './events.js';
 import { createDynoService } from './services/dynos.js';
 import { createDomainService } from './services/domains.js';
+import { createKeyBox } from './services/key-box.js';
+import { createSniEndpointService } from './services/sni-endpoints.js';
 import { createAppTeardown } from './services/app-teardown.js';
 import { createLoginGuard } from './services/login-guard.js';
 import { closeStreamFollowers } from './logs/stream-follow.js';
@@ -72,7 +74,8 @@ export function createServices(config: Config, db: Db, events: EventBus, redis: 
   const logSessions = createLogSessions(redis, config.redisPrefix);
   const oneOffs = createOneOffStore(redis, config.redisPrefix);
   const buildpackInstallations = createBuildpackInstallations(db);
-  return { repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos, domains, loginGuard, tokenPolicy, agents, logSessions, oneOffs, disk, collectSlugs, buildpackInstallations };
+  const sniEndpoints = createSniEndpointService({ db, keys: createKeyBox({ dataDir: config.dataDir, certKey: config.certKey }), changed: appChanged });
+  return { sniEndpoints, repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos, domains, loginGuard, tokenPolicy, agents, logSessions, oneOffs, disk, collectSlugs, buildpackInstallations };
 }
 
 export function requireUrls(config: Config): { databaseUrl: string; redisUrl: string } {

@@ -102,13 +102,18 @@ export function dynoSizes(value: string | undefined, nameOf = 'SLIPWAY_DYNO_SIZE
   return names;
 }
 
+/** A certificate and key given as two files, both or neither. */
+export function fileTlsSetting(env: Env, certVar: string, keyVar: string): { certFile: string; keyFile: string } | undefined {
+  const cert = env[certVar];
+  const key = env[keyVar];
+  if (!cert && !key) return undefined;
+  if (!cert || !key) throw new Error(`${certVar} and ${keyVar} go together: a PEM certificate (chain) and its key`);
+  return { certFile: resolve(cert), keyFile: resolve(key) };
+}
+
 export function tlsSetting(env: Env): Config['tls'] {
-  const cert = env.SLIPWAY_TLS_CERT;
-  const key = env.SLIPWAY_TLS_KEY;
-  if (cert || key) {
-    if (!cert || !key) throw new Error('SLIPWAY_TLS_CERT and SLIPWAY_TLS_KEY go together: a PEM certificate (chain) and its key');
-    return { certFile: resolve(cert), keyFile: resolve(key) };
-  }
+  const files = fileTlsSetting(env, 'SLIPWAY_TLS_CERT', 'SLIPWAY_TLS_KEY');
+  if (files) return files;
   const mode = env.SLIPWAY_TLS;
   if (!mode || mode === 'off') return undefined;
   if (mode !== 'self-signed') throw new Error(`SLIPWAY_TLS must be self-signed or off (or set SLIPWAY_TLS_CERT and SLIPWAY_TLS_KEY), got "${mode}"`);

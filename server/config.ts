@@ -8,6 +8,9 @@
  * | SLIPWAY_API_PORT         | 5050                                      |                                                |
  * | SLIPWAY_ROUTER_HOST      | 127.0.0.1                                 | address the router listens on                   |
  * | SLIPWAY_ROUTER_PORT      | 8080                                      |                                                |
+ * | SLIPWAY_ROUTER_TLS_PORT  | 8443                                      | the router's HTTPS port (SNI: apps' certificates, else the platform's); off: none |
+ * | SLIPWAY_ROUTER_TLS_CERT  | (none: a self-signed *.BASE_DOMAIN one in DATA/tls) | with SLIPWAY_ROUTER_TLS_KEY: the platform's certificate for *.BASE_DOMAIN |
+ * | SLIPWAY_CERT_KEY         | (none: made once in DATA/secrets/cert-key) | 64 hex: the key apps' private keys are sealed under (the same on every host) |
  * | SLIPWAY_ROUTER_WORKERS   | number of cores                           | router cluster size                             |
  * | SLIPWAY_BASE_DOMAIN      | localhost                                 | apps answer at APP.BASE_DOMAIN                  |
  * | SLIPWAY_PUBLIC_URL       | http://API_HOST:API_PORT                  | how clients reach the API and git               |
@@ -62,7 +65,7 @@ import { cpus, homedir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  defaultPgBinDir, dnsServers, dynoSizes, hostAddress, name, oneOf, pathList, port, positiveInt, positiveNumber, subnet, tlsSetting, url, type Env,
+  defaultPgBinDir, dnsServers, dynoSizes, hostAddress, name, oneOf, pathList, port, positiveInt, positiveNumber, subnet, tlsSetting, fileTlsSetting, url, type Env,
 } from './config-parse.js';
 
 export { defaultPgBinDir } from './config-parse.js';
@@ -76,6 +79,12 @@ export interface Config {
   apiPort: number;
   routerHost: string;
   routerPort: number;
+  /** The router's HTTPS port; undefined: no TLS port. */
+  routerTlsPort?: number;
+  /** The platform's certificate for *.BASE_DOMAIN (and unknown names); undefined: a self-signed one in DATA/tls. */
+  routerTls?: { certFile: string; keyFile: string };
+  /** The key-encryption key of apps' private keys (hex); undefined: DATA/secrets/cert-key. */
+  certKey?: string;
   routerWorkers: number;
   baseDomain: string;
   publicUrl: string;
@@ -158,6 +167,7 @@ export interface ConfigFlags {
   dataDir?: string;
   apiPort?: string | number;
   routerPort?: string | number;
+  routerTlsPort?: string | number;
 }
 
 export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Config {
@@ -167,6 +177,8 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
   const apiPort = port('--api-port / SLIPWAY_API_PORT', flags.apiPort ?? env.SLIPWAY_API_PORT, 5050);
   const routerHost = env.SLIPWAY_ROUTER_HOST || '127.0.0.1';
   const routerPort = port('--router-port / SLIPWAY_ROUTER_PORT', flags.routerPort ?? env.SLIPWAY_ROUTER_PORT, 8080);
+  const tlsPortSetting = flags.routerTlsPort ?? env.SLIPWAY_ROUTER_TLS_PORT;
+  const routerTlsPort = tlsPortSetting === 'off' ? undefined : port('--router-tls-port / SLIPWAY_ROUTER_TLS_PORT', tlsPortSetting, 8443);
   const baseDomain = (env.SLIPWAY_BASE_DOMAIN || 'localhost').toLowerCase().replace(/\.$/, '');
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(baseDomain)) {
     throw new Error(`SLIPWAY_BASE_DOMAIN must be a host name, got "${baseDomain}"`);
@@ -183,6 +195,9 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     apiPort,
     routerHost,
     routerPort,
+    routerTlsPort,
+    routerTls: fileTlsSetting(env, 'SLIPWAY_ROUTER_TLS_CERT', 'SLIPWAY_ROUTER_TLS_KEY'),
+    certKey: env.SLIPWAY_CERT_KEY || undefined,
     routerWorkers: positiveInt('SLIPWAY_ROUTER_WORKERS', env.SLIPWAY_ROUTER_WORKERS, Math.max(1, cpus().length)),
     baseDomain,
     publicUrl,
@@ -238,73 +253,4 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     ci: env.CI === 'true',
     isRoot,
   };
-}
-
-/** The environment a supervised role process gets: the resolved settings, so every role sees the same config. */
-export function configToEnv(c: Config): Env {
-  const env: Env = {
-    SLIPWAY_DATA_DIR: c.dataDir,
-    SLIPWAY_API_HOST: c.apiHost,
-    SLIPWAY_API_PORT: String(c.apiPort),
-    SLIPWAY_ROUTER_HOST: c.routerHost,
-    SLIPWAY_ROUTER_PORT: String(c.routerPort),
-    SLIPWAY_ROUTER_WORKERS: String(c.routerWorkers),
-    SLIPWAY_BASE_DOMAIN: c.baseDomain,
-    SLIPWAY_PUBLIC_URL: c.publicUrl,
-    SLIPWAY_REDIS_PREFIX: c.redisPrefix,
-    SLIPWAY_ADMIN_EMAIL: c.adminEmail,
-    SLIPWAY_LOGIN_TOKEN_DAYS: String(c.loginTokenTtlS / 86_400),
-    SLIPWAY_DOMAIN_VERIFICATION: c.domainVerification,
-    SLIPWAY_MAX_APPS_PER_USER: String(c.quotas.appsPerUser),
-    SLIPWAY_MAX_ONE_OFFS: String(c.quotas.oneOffsPerApp),
-    SLIPWAY_ONE_OFF_HOURS: String(c.quotas.oneOffMaxAgeMs / 3_600_000),
-    SLIPWAY_USER_MAX_SIZE: c.quotas.userMaxSize,
-    SLIPWAY_MAX_SOURCES: String(c.quotas.sourcesPerApp),
-    SLIPWAY_BUILDS_PER_HOUR: String(c.quotas.buildsPerHour),
-    SLIPWAY_BUILD_LOG_LINES: String(c.quotas.buildLogLines),
-    SLIPWAY_KEEP_RELEASES: String(c.quotas.keepReleases),
-    SLIPWAY_DISK_RESERVE_MB: String(c.quotas.diskReserveBytes / 1024 / 1024),
-    SLIPWAY_REDIS_MAXMEMORY_MB: String(c.redisMaxMemoryBytes / 1024 / 1024),
-    SLIPWAY_DNS_SERVERS: c.dnsServers.join(',') || undefined,
-    SLIPWAY_PG_BIN_DIR: c.pgBinDir,
-    SLIPWAY_LOG_LEVEL: c.logLevel,
-    SLIPWAY_BUILD_CONCURRENCY: String(c.buildConcurrency),
-    SLIPWAY_BUILD_TIMEOUT: String(c.buildTimeoutMs / 1000),
-    SLIPWAY_MAX_PUSH_MB: String(c.maxPushBytes / 1024 / 1024),
-    SLIPWAY_MAX_SLUG_MB: String(c.maxSlugBytes / 1024 / 1024),
-    SLIPWAY_NPM_REGISTRY: c.npmRegistry,
-    SLIPWAY_DOWNLOAD_CACHE: c.downloadCache,
-    SLIPWAY_BUILD_CA_BUNDLE: c.buildCaBundle,
-    SLIPWAY_BUILDPACK_DIRS: c.buildpackDirs.join(':') || undefined,
-    SLIPWAY_STACKS_DIR: c.stacksDir,
-    SLIPWAY_BUILD_ISOLATION: c.buildIsolation,
-    SLIPWAY_BUILD_MEMORY_MB: String(c.buildMemoryBytes / 1024 / 1024),
-    SLIPWAY_BUILD_DISK_MB: String(c.buildDiskBytes / 1024 / 1024),
-    SLIPWAY_BUILD_CACHE_MB: String(c.buildCacheBytes / 1024 / 1024),
-    SLIPWAY_SUBNET: c.subnet,
-    SLIPWAY_BRIDGE: c.bridge,
-    SLIPWAY_NAT: String(c.nat),
-    SLIPWAY_DYNO_PORT: String(c.dynoPort),
-    SLIPWAY_DEPLOY_VERIFY: c.deployVerify ? 'on' : 'off',
-    SLIPWAY_BOOT_TIMEOUT: String(c.bootTimeoutMs / 1000),
-    SLIPWAY_STOP_GRACE: String(c.stopGraceMs / 1000),
-    SLIPWAY_CRASH_BACKOFF: String(c.crashBackoffMs / 1000),
-    SLIPWAY_LOG_LINES: String(c.logLines),
-    SLIPWAY_RENDEZVOUS_PORT: String(c.rendezvousPort),
-    SLIPWAY_AGENT_ADDRESS: c.agentAddress,
-    SLIPWAY_MAX_DYNOS: String(c.maxDynos),
-    SLIPWAY_DYNO_SIZES: c.dynoSizes?.join(','),
-    SLIPWAY_TLS: c.tls === 'self-signed' ? 'self-signed' : undefined,
-    SLIPWAY_TLS_CERT: typeof c.tls === 'object' ? c.tls.certFile : undefined,
-    SLIPWAY_TLS_KEY: typeof c.tls === 'object' ? c.tls.keyFile : undefined,
-    DATABASE_URL: c.databaseUrl,
-    REDIS_URL: c.redisUrl,
-  };
-  return env;
-}
-
-/** The process environment minus variables a child must not inherit (they slow node or leak into apps). */
-export function baseChildEnv(): Env {
-  const { NODE_EXTRA_CA_CERTS: _ca, NODE_OPTIONS: _opts, ...rest } = process.env;
-  return rest;
 }

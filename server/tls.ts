@@ -40,10 +40,27 @@ export async function loadTls(config: Pick<Config, 'tls' | 'dataDir' | 'publicUr
     });
     return { cert, key, certFile: config.tls.certFile };
   }
-  const dir = join(config.dataDir, 'tls');
-  const certFile = join(dir, 'self-signed.crt');
-  const keyFile = join(dir, 'self-signed.key');
-  if (!(await stat(keyFile).then(() => true, () => false))) await makeSelfSigned(dir, new URL(config.publicUrl).hostname);
+  return selfSigned(join(config.dataDir, 'tls'), 'self-signed', subjectAltNames(new URL(config.publicUrl).hostname));
+}
+
+/**
+ * The router's certificate for the platform's own names (*.BASE_DOMAIN and BASE_DOMAIN) and any name no app has a
+ * certificate for: the operator's files (SLIPWAY_ROUTER_TLS_CERT/_KEY), else a self-signed one made once in DATA/tls.
+ */
+export async function loadRouterTls(config: Pick<Config, 'routerTls' | 'dataDir' | 'baseDomain'>): Promise<TlsMaterial> {
+  if (config.routerTls) {
+    const [cert, key] = await Promise.all([readFile(config.routerTls.certFile), readFile(config.routerTls.keyFile)]).catch((e: Error) => {
+      throw new Error(`cannot read the router's TLS certificate or key: ${e.message}`);
+    });
+    return { cert, key, certFile: config.routerTls.certFile };
+  }
+  return selfSigned(join(config.dataDir, 'tls'), 'router-self-signed', `DNS:*.${config.baseDomain},DNS:${config.baseDomain}`);
+}
+
+async function selfSigned(dir: string, base: string, san: string): Promise<TlsMaterial> {
+  const certFile = join(dir, `${base}.crt`);
+  const keyFile = join(dir, `${base}.key`);
+  if (!(await stat(keyFile).then(() => true, () => false))) await makeSelfSigned(dir, base, san);
   return { cert: await readFile(certFile), key: await readFile(keyFile), certFile };
 }
 
@@ -52,8 +69,8 @@ export async function loadTls(config: Pick<Config, 'tls' | 'dataDir' | 'publicUr
  * holds DATA/tls/.making, writes both to temp names and renames the certificate, then the key, into place, so a
  * key that exists always has its certificate beside it.
  */
-async function makeSelfSigned(dir: string, host: string): Promise<void> {
-  const [certFile, keyFile, lockFile] = [join(dir, 'self-signed.crt'), join(dir, 'self-signed.key'), join(dir, '.making')];
+async function makeSelfSigned(dir: string, base: string, san: string): Promise<void> {
+  const [certFile, keyFile, lockFile] = [join(dir, `${base}.crt`), join(dir, `${base}.key`), join(dir, `.making-${base}`)];
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const until = Date.now() + 60_000;
   while (Date.now() < until) {
@@ -69,7 +86,7 @@ async function makeSelfSigned(dir: string, host: string): Promise<void> {
       const tmp = `.tmp-${process.pid}`;
       await run('openssl', [
         'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '825',
-        '-subj', '/CN=slipway', '-addext', `subjectAltName=${subjectAltNames(host)}`, '-keyout', keyFile + tmp, '-out', certFile + tmp,
+        '-subj', '/CN=slipway', '-addext', `subjectAltName=${san}`, '-keyout', keyFile + tmp, '-out', certFile + tmp,
       ]);
       await rename(certFile + tmp, certFile);
       await rename(keyFile + tmp, keyFile);

@@ -6,6 +6,7 @@ import type { Build } from '../services/builds.js';
 import type { Release } from '../services/releases.js';
 import type { Slug } from '../services/slugs.js';
 import type { DynoRow, FormationRow } from '../services/dynos.js';
+import type { SniEndpoint } from '../services/sni-endpoints.js';
 import type { Domain } from '../services/domains.js';
 import type { DynoSize } from '../../runner/index.js';
 
@@ -240,8 +241,33 @@ export function serializeDomain(d: Domain, u: UrlInfo) {
     status: custom ? 'succeeded' : 'none',
     acm_status: null,
     acm_status_reason: null,
-    sni_endpoint: null,
+    sni_endpoint: d.sniEndpoint,
     created_at: iso(d.createdAt),
     updated_at: iso(d.updatedAt),
+  };
+}
+
+/** Heroku's SNI endpoint: the certificate's facts, never its private key. */
+export function serializeSniEndpoint(e: SniEndpoint) {
+  return {
+    id: e.id,
+    name: e.name,
+    display_name: null,
+    app: { id: e.appId, name: e.appName },
+    certificate_chain: e.certificateChain,
+    domains: e.domainIds,
+    ssl_cert: {
+      id: e.id,
+      'ca_signed?': e.caSigned,
+      'self_signed?': e.selfSigned,
+      cert_domains: e.names,
+      starts_at: iso(e.startsAt),
+      expires_at: iso(e.expiresAt),
+      issuer: e.issuer,
+      subject: e.subject,
+      acm: false,
+    },
+    created_at: iso(e.createdAt),
+    updated_at: iso(e.updatedAt),
   };
 }

@@ -5,7 +5,7 @@
  * one conformance suite for both (test/integration/route-source-conformance.test.ts).
  */
 import type { Redis } from 'ioredis';
-import type { Route } from '../../router/routes.js';
+import type { Route, RouteCertificate } from '../../router/routes.js';
 import type { Db } from '../db/pool.js';
 import { subscribeEvents } from '../events.js';
 import { currentReleaseId } from './current-release.js';
@@ -49,7 +49,10 @@ function routable<T extends { state: string; version: number; address: string | 
   return up.filter((d) => d.version === newest);
 }
 
-async function load(db: Db, appId?: string): Promise<AppRoutes[]> {
+/** The certificates apps serve over TLS, with their keys opened, by app id (sni-endpoints.ts). */
+export type CertificateSource = (appIds?: string[]) => Promise<Map<string, RouteCertificate[]>>;
+
+async function load(db: Db, appId?: string, certificates?: CertificateSource): Promise<AppRoutes[]> {
   const where = appId ? 'WHERE a.id = $1' : '';
   const args = appId ? [appId] : [];
   const apps = await db.query<{ id: string; name: string; maintenance: boolean; hostnames: string[]; timeout: string | null; idle: string | null; version: number | null }>(
@@ -61,23 +64,29 @@ async function load(db: Db, appId?: string): Promise<AppRoutes[]> {
   const dynos = await db.query<{ app_id: string; name: string; state: string; address: string | null; port: number | null; version: number }>(
     `SELECT d.app_id, d.name, d.state, host(d.address) AS address, d.port, r.version
        FROM dynos d JOIN releases r ON r.id = d.release_id WHERE d.type = 'web' ${appId ? 'AND d.app_id = $1' : ''} ORDER BY d.name`, args);
+  const certs = await certificates?.(appId ? [appId] : undefined);
   return apps.rows.map((a) => {
     const mine = dynos.rows.filter((d) => d.app_id === a.id);
     const endpoints = routable(mine, a.version).map((d) => ({ host: d.address!, port: d.port!, dyno: d.name }));
     const crashed = endpoints.length === 0 && mine.some((d) => d.state === 'crashed' && d.version === a.version);
     return {
-      route: { appId: a.id, app: a.name, maintenance: a.maintenance, endpoints, crashed, requestTimeoutMs: seconds(a.timeout), idleTimeoutMs: seconds(a.idle) },
+      route: {
+        appId: a.id, app: a.name, maintenance: a.maintenance, endpoints, crashed, requestTimeoutMs: seconds(a.timeout), idleTimeoutMs: seconds(a.idle),
+        ...(certs?.get(a.id)?.length ? { certificates: certs.get(a.id) } : {}),
+      },
       hostnames: a.hostnames,
     };
   });
 }
 
 /** Routes from PostgreSQL; changes from the platform's events (an app, its release or its dynos changed). */
-export function createPgRouteSource(p: { db: Db; redis: Redis; config: { redisPrefix: string } }, worker = routerWorkerName()): RouteSource {
+export function createPgRouteSource(
+  p: { db: Db; redis: Redis; config: { redisPrefix: string } }, worker = routerWorkerName(), certificates?: CertificateSource,
+): RouteSource {
   const acks = createRouteAcks(p.redis, p.config.redisPrefix);
   return {
-    loadAll: () => load(p.db),
-    loadApp: async (appId) => (await load(p.db, appId))[0],
+    loadAll: () => load(p.db, undefined, certificates),
+    loadApp: async (appId) => (await load(p.db, appId, certificates))[0],
     onChange: (fn) =>
       subscribeEvents(p.redis, p.config.redisPrefix, (e) => {
         if (e.kind === 'app' || e.kind === 'dynos' || e.kind === 'release') fn(e.appId);

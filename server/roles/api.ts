@@ -1,4 +1,5 @@
 import { loadUrlSigner } from '../services/url-signer.js';
+import { certRoutes } from '../api/routes/certs.js';
 import { buildpackRegistryRoutes, buildpackRoutes } from '../api/routes/buildpacks.js';
 import { mkdir } from 'node:fs/promises';
 import { createServer, type RequestListener, type Server } from 'node:http';
@@ -49,6 +50,7 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
       domainRoutes({ ...p.services, urls }),
       dynoRoutes({ ...p.services, urls }),
       buildpackRoutes(p.services),
+      certRoutes(p.services),
     ],
     publicRoutes: [logSessionRoutes(p.services), buildpackRegistryRoutes(), releaseOutputRoutes({ ...p.services, releaseLog, signer })],
   });

@@ -49,7 +49,7 @@ export function parseAttachLine(line: string): { secret: string; rawStdin: boole
 }
 
 /** A stdin that ends at the first EOT byte (the Heroku CLI's end of input without a terminal); the rest is dropped. */
-export function endAtEot(): Transform {
+export function endAtEot(onEot: () => void = () => undefined): Transform {
   let ended = false;
   return new Transform({
     transform(chunk: Buffer, _enc, next) {
@@ -57,6 +57,7 @@ export function endAtEot(): Transform {
       const at = chunk.indexOf(4);
       if (at < 0) return next(null, chunk);
       ended = true;
+      onEot();
       if (at > 0) this.push(chunk.subarray(0, at));
       this.push(null);
       next();
@@ -65,8 +66,8 @@ export function endAtEot(): Transform {
 }
 
 /** The dyno's stdin: what came with the secret line, then the rest of the socket. */
-function dynoStdin(socket: Socket, rest: Buffer, endsAtEot: boolean): NodeJS.ReadableStream {
-  const stdin = endsAtEot ? endAtEot() : new PassThrough();
+function dynoStdin(socket: Socket, rest: Buffer, eot: (() => void) | undefined): NodeJS.ReadableStream {
+  const stdin = eot ? endAtEot(eot) : new PassThrough();
   if (rest.length) stdin.write(rest);
   // The client may have half-closed already, so the socket can be ended by now: nothing can be pushed back into it.
   if (socket.readableEnded) stdin.end();
@@ -76,6 +77,12 @@ function dynoStdin(socket: Socket, rest: Buffer, endsAtEot: boolean): NodeJS.Rea
   }
   return stdin;
 }
+
+/**
+ * How long, after the exit marker, the agent waits for a Heroku CLI without a terminal to send its EOT: the CLI
+ * writes it when its own stdin ends, and a connection already closed by then makes it crash (EPIPE).
+ */
+const EOT_GRACE_MS = 2000;
 
 export async function startRendezvous(p: Platform, agentId: string, agent: Agent, log: Logger): Promise<Server> {
   const attached = (socket: Socket) => {
@@ -92,10 +99,16 @@ export async function startRendezvous(p: Platform, agentId: string, agent: Agent
         socket.end(`Error: this attach URL is unknown, used or expired.\r\n${EXIT_MARKER}255\n`);
         return;
       }
-      const stdin = dynoStdin(socket, rest, !rawStdin && !oneOff.tty);
+      const endsWithEot = !rawStdin && !oneOff.tty;
+      let eotSeen = () => undefined as void;
+      const eot = new Promise<void>((resolve) => (eotSeen = resolve));
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      const stdin = dynoStdin(socket, rest, endsWithEot ? () => eotSeen() : undefined);
       const exit = await agent.runOneOff(d, { stdin, onData: (chunk) => socket.write(chunk), tty: oneOff.tty });
       const echoesItsOwn = d.command.includes(EXIT_MARKER.trim());
-      socket.end(echoesItsOwn ? '' : `${EXIT_MARKER}${exit.code ?? 255}\n`);
+      if (!echoesItsOwn) socket.write(`${EXIT_MARKER}${exit.code ?? 255}\n`);
+      if (endsWithEot) await Promise.race([eot, closed, new Promise((r) => setTimeout(r, EOT_GRACE_MS).unref())]);
+      socket.end();
     })().catch((e: Error) => {
       log.warn('attach failed', { error: e.message });
       socket.destroy();

@@ -3,6 +3,8 @@ import type { Platform } from '../compose.js';
 import type { Logger } from '../log.js';
 import { MemoryRouteTable } from '../../router/routes.js';
 import { createRouter } from '../../router/server.js';
+import { createTlsFront } from '../../router/tls.js';
+import { loadRouterTls } from '../tls.js';
 import { createAppLogWriter } from '../logs/app-log.js';
 import { closeServer, listen } from './listen.js';
 import { createPgRouteSource } from '../plane/route-source.js';
@@ -32,11 +34,12 @@ export async function startRouterRole(p: Platform, log: Logger, opts: { requestT
     };
   }
   const table = new MemoryRouteTable();
-  const sync = await startRouteSync(createPgRouteSource(p), table, log);
+  const sync = await startRouteSync(createPgRouteSource(p, undefined, (ids) => p.services.sniEndpoints.served(ids)), table, log);
   const logs = createAppLogWriter(p.redis, p.config.redisPrefix, { maxLines: p.config.logLines });
   const router = createRouter({
     routes: table,
     publicPort: p.config.routerPort || undefined,
+    publicTlsPort: p.config.routerTlsPort || undefined,
     requestTimeoutMs: opts.requestTimeoutMs,
     logLine: (route, line) => logs.write(route.appId, 'slipway', 'router', line),
     onError: (e) => log.error('router bug (H99)', { error: e.stack ?? e.message }),
@@ -44,11 +47,17 @@ export async function startRouterRole(p: Platform, log: Logger, opts: { requestT
   });
   router.server.keepAliveTimeout = 60_000;
   await listen(router.server, p.config.routerPort, p.config.routerHost);
-  if (cluster.isPrimary) log.info('listening', { url: `http://${p.config.routerHost}:${p.config.routerPort}`, workers: 1 });
+  const tls = p.config.routerTlsPort === undefined ? undefined : createTlsFront({
+    routes: table, platform: await loadRouterTls(p.config), onSecure: (socket) => router.server.emit('connection', socket), onWarning: (m) => log.warn(m),
+  });
+  if (tls) await listen(tls.server, p.config.routerTlsPort!, p.config.routerHost);
+  if (cluster.isPrimary) log.info('listening', { url: `http://${p.config.routerHost}:${p.config.routerPort}`, tls: tls ? (tls.server.address() as { port: number }).port : 'off', workers: 1 });
   return {
     server: router.server,
+    tlsServer: tls?.server,
     async stop() {
       sync.close();
+      tls?.server.close();
       await closeServer(router.server, 30_000); // in-flight requests finish (Heroku gives 30 s)
       await router.close();
       await logs.close();

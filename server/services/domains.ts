@@ -8,6 +8,7 @@ import { conflict, invalidParams, notFound } from '../errors.js';
 import { isUuid } from '../names.js';
 import type { App } from './apps.js';
 import type { OwnershipCheck } from './domain-ownership.js';
+import { nameCovers } from './cert-check.js';
 
 export type Hostname = string & { readonly __brand: 'Hostname' };
 
@@ -17,6 +18,8 @@ export interface Domain {
   appName: string;
   hostname: string;
   kind: 'default' | 'custom';
+  /** The certificate the router serves for it over TLS, when one is associated. */
+  sniEndpoint: { id: string; name: string } | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -59,9 +62,15 @@ export function parseHostname(value: unknown): Hostname {
   return host as Hostname;
 }
 
-const COLUMNS = `d.id, d.app_id, a.name AS app_name, d.hostname, d.kind, d.created_at, d.updated_at`;
-type Row = { id: string; app_id: string; app_name: string; hostname: string; kind: 'default' | 'custom'; created_at: Date; updated_at: Date };
-const fromRow = (r: Row): Domain => ({ id: r.id, appId: r.app_id, appName: r.app_name, hostname: r.hostname, kind: r.kind, createdAt: r.created_at, updatedAt: r.updated_at });
+const COLUMNS = `d.id, d.app_id, a.name AS app_name, d.hostname, d.kind, d.created_at, d.updated_at, e.id AS sni_id, e.name AS sni_name`;
+const FROM = 'domains d JOIN apps a ON a.id = d.app_id LEFT JOIN sni_endpoints e ON e.id = d.sni_endpoint_id';
+type Row = {
+  id: string; app_id: string; app_name: string; hostname: string; kind: 'default' | 'custom'; created_at: Date; updated_at: Date; sni_id: string | null; sni_name: string | null;
+};
+const fromRow = (r: Row): Domain => ({
+  id: r.id, appId: r.app_id, appName: r.app_name, hostname: r.hostname, kind: r.kind, createdAt: r.created_at, updatedAt: r.updated_at,
+  sniEndpoint: r.sni_id && r.sni_name ? { id: r.sni_id, name: r.sni_name } : null,
+});
 
 /** The platform's own name a wildcard over `bare` would cover (its base domain, its hosts, or below them). */
 function coveredPlatformName(bare: string, platform: string[]): string | undefined {
@@ -79,7 +88,7 @@ export function createDomainService(deps: {
     const key = idOrHostname.toLowerCase().replace(/\.$/, '');
     if (!/^[a-z0-9*.-]{1,253}$/.test(key) && !isUuid(key)) throw notFound(`Couldn't find that domain: ${idOrHostname.slice(0, 253)} is not a domain of ${app.name}.`);
     const r = await deps.db.query<Row>(
-      `SELECT ${COLUMNS} FROM domains d JOIN apps a ON a.id = d.app_id WHERE d.app_id = $1 AND ${isUuid(key) ? 'd.id = $2' : 'lower(d.hostname) = $2'}`,
+      `SELECT ${COLUMNS} FROM ${FROM} WHERE d.app_id = $1 AND ${isUuid(key) ? 'd.id = $2' : 'lower(d.hostname) = $2'}`,
       [app.id, key],
     );
     if (!r.rows[0]) throw notFound(`Couldn't find that domain: ${idOrHostname.slice(0, 253)} is not a domain of ${app.name}.`);
@@ -88,7 +97,7 @@ export function createDomainService(deps: {
 
   return {
     async list(app: App): Promise<Domain[]> {
-      const r = await deps.db.query<Row>(`SELECT ${COLUMNS} FROM domains d JOIN apps a ON a.id = d.app_id WHERE d.app_id = $1 ORDER BY d.kind, d.hostname`, [app.id]);
+      const r = await deps.db.query<Row>(`SELECT ${COLUMNS} FROM ${FROM} WHERE d.app_id = $1 ORDER BY d.kind, d.hostname`, [app.id]);
       return r.rows.map(fromRow);
     },
 
@@ -123,6 +132,17 @@ export function createDomainService(deps: {
       await deps.db.query('DELETE FROM domains WHERE id = $1', [d.id]);
       await deps.changed?.(app.id);
       return d;
+    },
+
+    /** domains:update --cert: the certificate served for the domain (one of the app's, covering it), or none. */
+    async setSniEndpoint(app: App, idOrHostname: string, endpoint: { id: string; name: string; names: string[] } | null): Promise<Domain> {
+      const d = await find(app, idOrHostname);
+      if (endpoint && !endpoint.names.some((n) => nameCovers(n, d.hostname))) {
+        throw invalidParams(`SNI endpoint ${endpoint.name} covers ${endpoint.names.join(', ')}, not ${d.hostname}.`);
+      }
+      await deps.db.query('UPDATE domains SET sni_endpoint_id = $2, updated_at = now() WHERE id = $1', [d.id, endpoint?.id ?? null]);
+      await deps.changed?.(app.id);
+      return find(app, d.id);
     },
 
     /** domains:clear: every custom domain of the app. */

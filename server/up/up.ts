@@ -1,7 +1,8 @@
 /** `slipway up`: the all-in-one. Embedded PostgreSQL and Redis unless URLs are given, then the four roles. */
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { baseChildEnv, configToEnv, ROLES, type Config } from '../config.js';
+import { ROLES, type Config } from '../config.js';
+import { baseChildEnv, configToEnv } from '../config-env.js';
 import { openPlatform } from '../compose.js';
 import { startEmbeddedPostgres } from '../embedded/postgres.js';
 import { startEmbeddedRedis } from '../embedded/redis.js';

@@ -36,6 +36,8 @@ export interface TestPlatform {
   checkout(fixture: string, app: string): Promise<string>;
   git(cwd: string, args: string[]): Promise<{ code: number; out: string }>;
   api(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any }>;
+  /** The router's TLS port (with agent and router roles started). */
+  routerTlsPort?: number;
   /** The router's URL (with agent and router roles started). */
   routerUrl?: string;
   routerPort?: number;
@@ -65,7 +67,7 @@ export async function startTestPlatform(env: Record<string, string> = {}, opts: 
     DATABASE_URL: db.url, REDIS_URL: redis.url, SLIPWAY_REDIS_PREFIX: redis.prefix, SLIPWAY_DATA_DIR: dataDir,
     SLIPWAY_API_PORT: '0', SLIPWAY_ROUTER_WORKERS: '1', SLIPWAY_DOWNLOAD_CACHE: DOWNLOAD_CACHE, SLIPWAY_BUILDPACK_DIRS: buildpackDir,
     // Without an agent no dyno could be verified: such a platform (builds only) makes releases count at once.
-    ...(opts.dynos ? { SLIPWAY_ROUTER_PORT: '0', SLIPWAY_RENDEZVOUS_PORT: '0' } : { SLIPWAY_DEPLOY_VERIFY: 'off' }),
+    ...(opts.dynos ? { SLIPWAY_ROUTER_PORT: '0', SLIPWAY_ROUTER_TLS_PORT: '0', SLIPWAY_RENDEZVOUS_PORT: '0' } : { SLIPWAY_DEPLOY_VERIFY: 'off' }),
     ...env,
   });
   const platform = await openPlatform(config, { poolSize: 8 });
@@ -78,6 +80,7 @@ export async function startTestPlatform(env: Record<string, string> = {}, opts: 
   const agent = opts.dynos ? await startAgentRole(platform, log) : undefined;
   const router = opts.dynos ? await startRouterRole(platform, log, { requestTimeoutMs: Number(env.TEST_ROUTER_TIMEOUT_MS ?? 30_000) }) : undefined;
   const routerPort = router && 'server' in router && router.server ? (router.server.address() as AddressInfo).port : undefined;
+  const routerTlsPort = router && 'tlsServer' in router && router.tlsServer ? (router.tlsServer.address() as AddressInfo).port : undefined;
   await writeFile(join(home, '.netrc'), `machine 127.0.0.1\n  login admin@example.com\n  password ${admin.token}\n`, { mode: 0o600 });
   const gitEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, GIT_TERMINAL_PROMPT: '0', GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' };
 
@@ -93,7 +96,7 @@ export async function startTestPlatform(env: Record<string, string> = {}, opts: 
 
   return {
     url, platform, dataDir, home, buildpackDir, adminToken: admin.token!,
-    git, agent, routerPort, routerUrl: routerPort ? `http://127.0.0.1:${routerPort}` : undefined,
+    git, agent, routerPort, routerTlsPort, routerUrl: routerPort ? `http://127.0.0.1:${routerPort}` : undefined,
     async get(app, path = '/', headers = {}) {
       if (!routerPort) throw new Error('start the test platform with { dynos: true }');
       return requestWithHost(routerPort, `${app}.localhost`, path, headers);

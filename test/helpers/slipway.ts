@@ -24,8 +24,9 @@ export interface Up {
 }
 
 export function startUp(args: string[], env: Record<string, string>): Up {
-  // Tests run side by side: the agent's rendezvous port must not be the fixed default (5052) in each of them.
-  const child = spawn(process.execPath, [BIN, 'up', ...args], { env: { SLIPWAY_RENDEZVOUS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Tests run side by side: the agent's rendezvous port and the router's TLS port must not be the fixed defaults
+  // (5052, 8443) in each of them.
+  const child = spawn(process.execPath, [BIN, 'up', ...args], { env: { SLIPWAY_RENDEZVOUS_PORT: '0', SLIPWAY_ROUTER_TLS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

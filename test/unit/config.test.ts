@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { configToEnv, loadConfig } from '../../server/config.js';
+import { loadConfig } from '../../server/config.js';
+import { configToEnv } from '../../server/config-env.js';
 
 test('when nothing is set, then the documented defaults apply', () => {
   const c = loadConfig({});

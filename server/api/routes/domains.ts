@@ -1,5 +1,6 @@
 import type { Router } from 'express';
-import { badRequest, notFound } from '../../errors.js';
+import { badRequest } from '../../errors.js';
+import type { SniEndpointService } from '../../services/sni-endpoints.js';
 import type { AppService } from '../../services/apps.js';
 import { parseHostname, type DomainService } from '../../services/domains.js';
 import { sendRange } from '../range.js';
@@ -7,7 +8,7 @@ import { serializeDomain, type UrlInfo } from '../serializers.js';
 import { appOf, appRouter } from './apps.js';
 
 /** Custom domains (Heroku's Domain resource). A change reaches the router through the app's change event. */
-export function domainRoutes(deps: { apps: AppService; domains: DomainService; urls: UrlInfo }): Router {
+export function domainRoutes(deps: { apps: AppService; domains: DomainService; sniEndpoints: SniEndpointService; urls: UrlInfo }): Router {
   const r = appRouter(deps.apps);
   const out = (d: Parameters<typeof serializeDomain>[0]) => serializeDomain(d, deps.urls);
 
@@ -25,12 +26,13 @@ export function domainRoutes(deps: { apps: AppService; domains: DomainService; u
     res.status(201).json(out(await deps.domains.add(appOf(res), parseHostname(body.hostname))));
   });
 
-  /** domains:update --cert: which SNI endpoint serves the name; none exists yet, so only null (none) is taken. */
+  /** domains:update --cert NAME: which of the app's certificates serves the name (null: none, by coverage). */
   r.patch('/apps/:app/domains/:domain', async (req, res) => {
-    const domain = await deps.domains.get(appOf(res), req.params.domain);
-    const endpoint = req.body?.sni_endpoint;
-    if (endpoint !== null && endpoint !== undefined) throw notFound("Couldn't find that SNI endpoint.");
-    res.json(out(domain));
+    const app = appOf(res);
+    const name = req.body?.sni_endpoint;
+    if (name !== null && typeof name !== 'string') throw badRequest('Body must be {"sni_endpoint": NAME} or {"sni_endpoint": null}.');
+    const endpoint = name === null ? null : await deps.sniEndpoints.get(app, name);
+    res.json(out(await deps.domains.setSniEndpoint(app, req.params.domain, endpoint)));
   });
 
   r.delete('/apps/:app/domains/:domain', async (req, res) => {

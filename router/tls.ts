@@ -1,0 +1,65 @@
+/**
+ * The router's TLS port. SNI picks the certificate: the one of the app serving that hostname (the certificate its
+ * domain is associated with, else one whose names cover it), else the platform's (for *.BASE_DOMAIN, and for any
+ * name no app covers, which then gets the usual 404). Secure contexts are made once per certificate version, so a
+ * changed certificate is served on the next handshake and open connections keep theirs. Decrypted connections go
+ * to the same router as plain ones (onSecure), which tells dynos X-Forwarded-Proto: https.
+ */
+import { createSecureContext, createServer, type SecureContext, type Server, type TLSSocket } from 'node:tls';
+import type { Route, RouteCertificate, RouteTable } from './routes.js';
+
+export interface TlsFrontOptions {
+  routes: RouteTable;
+  /** The platform's certificate (PEM chain) and key. */
+  platform: { cert: string | Buffer; key: string | Buffer };
+  /** A decrypted connection, for the HTTP router. */
+  onSecure(socket: TLSSocket): void;
+  /** A certificate that could not be loaded (the platform's is served instead). */
+  onWarning?(message: string): void;
+}
+
+const wildcardOf = (host: string) => {
+  const dot = host.indexOf('.');
+  return dot > 0 ? `*${host.slice(dot)}` : undefined;
+};
+
+/** Whether a certificate name covers a hostname: exactly, or a wildcard of exactly one label. */
+function covers(name: string, host: string): boolean {
+  return name === host || (name.startsWith('*.') && wildcardOf(host) === name);
+}
+
+/** The certificate an app serves for a hostname: the one its domain names, else one whose names cover it. */
+export function certificateFor(route: Route | undefined, servername: string): RouteCertificate | undefined {
+  const certs = route?.certificates;
+  if (!certs?.length) return undefined;
+  const host = servername.toLowerCase();
+  const wild = wildcardOf(host);
+  return certs.find((c) => c.serves.includes(host) || (wild !== undefined && c.serves.includes(wild))) ?? certs.find((c) => c.names.some((n) => covers(n, host)));
+}
+
+export function createTlsFront(o: TlsFrontOptions): { server: Server; contexts: () => number } {
+  const platform = createSecureContext({ cert: o.platform.cert, key: o.platform.key, minVersion: 'TLSv1.2' });
+  const contexts = new Map<string, { version: string; ctx: SecureContext }>();
+  const contextOf = (c: RouteCertificate): SecureContext => {
+    const known = contexts.get(c.id);
+    if (known?.version === c.version) return known.ctx;
+    const ctx = createSecureContext({ cert: c.chain, key: c.key, minVersion: 'TLSv1.2' });
+    contexts.set(c.id, { version: c.version, ctx });
+    return ctx;
+  };
+  const server = createServer({
+    cert: o.platform.cert, key: o.platform.key, minVersion: 'TLSv1.2', ALPNProtocols: ['http/1.1'],
+    SNICallback(servername, cb) {
+      const cert = certificateFor(o.routes.lookup(servername.toLowerCase()), servername);
+      if (!cert) return cb(null, platform);
+      try {
+        cb(null, contextOf(cert));
+      } catch (e) {
+        o.onWarning?.(`the certificate for ${servername} could not be loaded (${(e as Error).message}); serving the platform's`);
+        cb(null, platform);
+      }
+    },
+  }, (socket) => o.onSecure(socket));
+  server.on('tlsClientError', () => undefined);
+  return { server, contexts: () => contexts.size };
+}
