@@ -2,14 +2,17 @@
  * The Slipway router alone, for bench/router: one app whose one endpoint is the bench upstream.
  * argv: LISTEN_PORT UPSTREAM_PORT [WORKERS]. With WORKERS > 1 it runs as the router role does in production, a
  * node cluster sharing the port. Each request's log line goes, as in production, through the app log writer
- * into a Redis stream (REDIS_URL, default the local Redis; a key of this run's own, deleted at exit). Prints
- * "ready" once listening (every worker).
+ * into a Redis stream (REDIS_URL, default the local Redis; a key of this run's own, deleted at exit). With
+ * BENCH_TLS_PORT, BENCH_TLS_CERT and BENCH_TLS_KEY it also serves TLS there, as the router role does (router/tls.ts,
+ * the certificate as the platform's). Prints "ready" once listening (every worker).
  */
 import cluster from 'node:cluster';
 import { appLogKey, createAppLogWriter } from '../server/logs/app-log.js';
 import { createRedis } from '../server/redis.js';
 import { MemoryRouteTable } from '../router/routes.js';
 import { createRouter } from '../router/server.js';
+import { createTlsFront } from '../router/tls.js';
+import { readFileSync } from 'node:fs';
 
 const [listenPort, upstreamPort, workers = 1] = process.argv.slice(2).map(Number);
 
@@ -35,6 +38,12 @@ if (cluster.isPrimary && workers > 1) {
   const logs = createAppLogWriter(redis, prefix, { maxLines: 1500 });
   const router = createRouter({ routes, logLine: (route, line) => logs.write(route.appId, 'slipway', 'router', line) });
   router.server.keepAliveTimeout = 60_000;
+  const tlsPort = Number(process.env.BENCH_TLS_PORT ?? 0);
+  if (tlsPort) {
+    const platform = { cert: readFileSync(process.env.BENCH_TLS_CERT!), key: readFileSync(process.env.BENCH_TLS_KEY!) };
+    const tls = createTlsFront({ routes, platform, onSecure: (socket) => (socket.alpnProtocol === 'h2' ? router.serveH2(socket) : router.server.emit('connection', socket)) });
+    await new Promise<void>((r) => tls.server.listen(tlsPort, '127.0.0.1', () => r()));
+  }
   router.server.listen(listenPort, '127.0.0.1', () => {
     if (cluster.isPrimary) console.log('ready');
   });

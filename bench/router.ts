@@ -2,7 +2,8 @@
  * bench/router: a trivial upstream, then the same load straight to it, through nginx (Debian's, one worker,
  * upstream keep-alive: what Dokku fronts apps with), through the Slipway router, and through a bare forwarder on
  * undici's Pool (the reference the router's own upstream client was chosen against), in one run. wrk measures
- * req/s and latency; CPU per request comes from /proc of each proxy's processes. Prints ratios; writes
+ * req/s and latency; CPU per request comes from /proc of each proxy's processes. TLS rows: nginx and the router
+ * terminating TLS with the same certificate (keep-alive req/s, added latency, new handshakes/s). Prints ratios; writes
  * bench/results/router-DATE.json. Never pass/fail.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
@@ -29,9 +30,9 @@ async function need(binary: string, pkg: string): Promise<void> {
   });
 }
 
-function start(cmd: string, args: string[], readyText?: string): Promise<ChildProcess> {
+function start(cmd: string, args: string[], readyText?: string, env: Record<string, string> = {}): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     child.on('error', reject);
     child.on('exit', (code) => reject(new Error(`${cmd} exited with ${code}`)));
     if (!readyText) return resolve(child);
@@ -81,10 +82,12 @@ interface Figures { rps: number; p50_us: number; p99_us: number; requests: numbe
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Median figures per target over ROUNDS interleaved rounds (after one uncounted warm-up each). */
-async function rounds(targets: { name: string; port: number; pids: number[] }[], path: string, connections: number, seconds = SECONDS): Promise<Record<string, Figures>> {
+type Target = { name: string; port: number; pids: number[]; tls?: boolean };
+
+async function rounds(targets: Target[], path: string, connections: number, seconds = SECONDS, close = false): Promise<Record<string, Figures>> {
   const runs: Record<string, Figures[]> = {};
-  for (const t of targets) await wrk(t.port, path, connections, t.pids, Math.min(2, seconds)); // JIT, pools
-  for (let r = 0; r < ROUNDS; r++) for (const t of targets) (runs[t.name] ??= []).push(await wrk(t.port, path, connections, t.pids, seconds));
+  for (const t of targets) await wrk(t.port, path, connections, t.pids, Math.min(2, seconds), { tls: t.tls, close }); // JIT, pools
+  for (let r = 0; r < ROUNDS; r++) for (const t of targets) (runs[t.name] ??= []).push(await wrk(t.port, path, connections, t.pids, seconds, { tls: t.tls, close }));
   const out: Record<string, Figures> = {};
   for (const [name, fs] of Object.entries(runs)) {
     const cpu = fs.map((f) => f.cpu_us_per_req).filter((c): c is number => c !== null);
@@ -96,9 +99,11 @@ async function rounds(targets: { name: string; port: number; pids: number[] }[],
   return out;
 }
 
-async function wrk(port: number, path: string, connections: number, pids: number[], seconds = SECONDS): Promise<Figures> {
+async function wrk(port: number, path: string, connections: number, pids: number[], seconds = SECONDS, o: { tls?: boolean; close?: boolean } = {}): Promise<Figures> {
   const before = await cpuSeconds(pids);
-  const { stdout } = await run('wrk', ['-t', connections > 1 ? '2' : '1', '-c', String(connections), '-d', `${seconds}s`, '--latency', '-H', 'Host: bench.localhost', `http://127.0.0.1:${port}${path}`], { maxBuffer: 1 << 20 });
+  const headers = ['-H', 'Host: bench.localhost', ...(o.close ? ['-H', 'Connection: close'] : [])];
+  const url = `${o.tls ? 'https' : 'http'}://127.0.0.1:${port}${path}`;
+  const { stdout } = await run('wrk', ['-t', connections > 1 ? '2' : '1', '-c', String(connections), '-d', `${seconds}s`, '--latency', ...headers, url], { maxBuffer: 1 << 20 });
   const after = await cpuSeconds(pids);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
   const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
@@ -108,7 +113,7 @@ async function wrk(port: number, path: string, connections: number, pids: number
   return { rps: Math.round(rps), p50_us: Math.round(p50), p99_us: Math.round(p99), requests, cpu_us_per_req: pids.length ? Math.round(((after - before) * 1e6) / requests) : null };
 }
 
-function nginxConf(dir: string, port: number, upstream: number, workers = 1): string {
+function nginxConf(dir: string, port: number, upstream: number, workers = 1, tls?: { port: number; cert: string; key: string }): string {
   return `worker_processes ${workers};
 daemon off;
 pid ${dir}/nginx.pid;
@@ -120,7 +125,13 @@ http {
   proxy_temp_path ${dir}/proxy;
   upstream app { server 127.0.0.1:${upstream}; keepalive 64; }
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port};${tls ? `
+    listen 127.0.0.1:${tls.port} ssl;
+    ssl_certificate ${tls.cert};
+    ssl_certificate_key ${tls.key};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache off;
+    ssl_session_tickets off;` : ''}
     location / {
       proxy_pass http://app;
       proxy_http_version 1.1;
@@ -141,15 +152,21 @@ export async function benchRouter(): Promise<void> {
   const dist = join(PACKAGE_ROOT, 'dist', 'bench');
   const dir = await mkdtemp(join(tmpdir(), 'slipway-bench-router-'));
   const [upPort, routerPort, nginxPort, undiciPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [routerTls, nginxTls] = [await freePort(), await freePort()];
+  // One certificate for both (RSA 2048, what most sites serve), as the platform's: the router's default context.
+  const cert = join(dir, 'bench.crt');
+  const key = join(dir, 'bench.key');
+  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=bench.localhost', '-keyout', key, '-out', cert]);
   const children: ChildProcess[] = [];
   try {
     const upstream = await start(process.execPath, [join(dist, 'upstream.js'), String(upPort)], 'ready');
     children.push(upstream);
-    const router = await start(process.execPath, [join(dist, 'router-proxy.js'), String(routerPort), String(upPort)], 'ready');
+    const router = await start(process.execPath, [join(dist, 'router-proxy.js'), String(routerPort), String(upPort)], 'ready',
+      { BENCH_TLS_PORT: String(routerTls), BENCH_TLS_CERT: cert, BENCH_TLS_KEY: key });
     children.push(router);
     const undici = await start(process.execPath, [join(dist, 'undici-proxy.js'), String(undiciPort), String(upPort)], 'ready');
     children.push(undici);
-    await writeFile(join(dir, 'nginx.conf'), nginxConf(dir, nginxPort, upPort));
+    await writeFile(join(dir, 'nginx.conf'), nginxConf(dir, nginxPort, upPort, 1, { port: nginxTls, cert, key }));
     const nginx = await start('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')]);
     children.push(nginx);
     await waitListening(nginxPort);
@@ -176,12 +193,33 @@ export async function benchRouter(): Promise<void> {
     rows.push(hopRow);
     console.log(`one connection, p50: direct ${one.direct.p50_us} µs; one hop adds nginx ${hopRow.nginx_added_us} µs, slipway ${hopRow.slipway_added_us} µs (undici reference ${hopRow.undici_added_us} µs)`);
 
+    // TLS terminated by each (the same certificate; session resumption off on both, so a new connection is a full
+    // handshake): keep-alive throughput, the latency one TLS hop adds, and new handshakes per second.
+    const tlsTargets: Target[] = [
+      { name: 'nginx', port: nginxTls, pids: nginxPids, tls: true },
+      { name: 'slipway', port: routerTls, pids: [router.pid!], tls: true },
+    ];
+    const tlsRow = await rounds(tlsTargets, '/small', CONNECTIONS);
+    const tlsOne = await rounds(tlsTargets, '/small', 1, 2);
+    const handshakes = await rounds(tlsTargets, '/small', 16, SECONDS, true);
+    const tlsFigures = {
+      body: '100 B', tls: true, keepalive: tlsRow, one_connection: tlsOne, new_connections: handshakes,
+      slipway_vs_nginx_rps: Number((tlsRow.slipway.rps / tlsRow.nginx.rps).toFixed(2)),
+      nginx_added_us: tlsOne.nginx.p50_us - one.direct.p50_us, slipway_added_us: tlsOne.slipway.p50_us - one.direct.p50_us,
+      slipway_vs_nginx_handshakes: Number((handshakes.slipway.rps / handshakes.nginx.rps).toFixed(2)),
+    };
+    rows.push(tlsFigures);
+    console.log(`TLS     ${CONNECTIONS} conns   req/s: nginx ${tlsRow.nginx.rps}, slipway ${tlsRow.slipway.rps} (slipway/nginx ${tlsFigures.slipway_vs_nginx_rps}); CPU per request nginx ${tlsRow.nginx.cpu_us_per_req} µs, slipway ${tlsRow.slipway.cpu_us_per_req} µs`);
+    console.log(`TLS     one connection, p50: one TLS hop adds nginx ${tlsFigures.nginx_added_us} µs, slipway ${tlsFigures.slipway_added_us} µs (over plain direct ${one.direct.p50_us} µs)`);
+    console.log(`TLS     new connections (Connection: close, 16 at once), handshakes/s: nginx ${handshakes.nginx.rps}, slipway ${handshakes.slipway.rps} (slipway/nginx ${tlsFigures.slipway_vs_nginx_handshakes})`);
+
     // As deployed: one worker per core on both sides (nginx's `worker_processes auto`, the router role's cluster).
     const workers = cpus().length;
-    const [routerN, nginxN] = [await freePort(), await freePort()];
-    const clustered = await start(process.execPath, [join(dist, 'router-proxy.js'), String(routerN), String(upPort), String(workers)], 'ready');
+    const [routerN, nginxN, routerNTls, nginxNTls] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const clustered = await start(process.execPath, [join(dist, 'router-proxy.js'), String(routerN), String(upPort), String(workers)], 'ready',
+      { BENCH_TLS_PORT: String(routerNTls), BENCH_TLS_CERT: cert, BENCH_TLS_KEY: key });
     children.push(clustered);
-    await writeFile(join(dir, 'nginx-n.conf'), nginxConf(dir, nginxN, upPort, workers).replace(`pid ${dir}/nginx.pid`, `pid ${dir}/nginx-n.pid`));
+    await writeFile(join(dir, 'nginx-n.conf'), nginxConf(dir, nginxN, upPort, workers, { port: nginxNTls, cert, key }).replace(`pid ${dir}/nginx.pid`, `pid ${dir}/nginx-n.pid`));
     const nginxMany = await start('nginx', ['-p', dir, '-c', join(dir, 'nginx-n.conf')]);
     children.push(nginxMany);
     await waitListening(nginxN);
@@ -192,6 +230,14 @@ export async function benchRouter(): Promise<void> {
     const deployedRow = { body: '100 B', connections: CONNECTIONS, workers, ...deployed, slipway_vs_nginx_rps: Number((deployed.slipway.rps / deployed.nginx.rps).toFixed(2)) };
     rows.push(deployedRow);
     console.log(`as deployed, ${workers} workers each: nginx ${deployed.nginx.rps} req/s, slipway ${deployed.slipway.rps} req/s (slipway/nginx ${deployedRow.slipway_vs_nginx_rps}); CPU per request nginx ${deployed.nginx.cpu_us_per_req} µs, slipway ${deployed.slipway.cpu_us_per_req} µs`);
+    const manyPids = { nginx: [nginxMany.pid!, ...(await childrenOf(nginxMany.pid!))], slipway: [clustered.pid!, ...(await childrenOf(clustered.pid!))] };
+    const deployedTls = await rounds([
+      { name: 'nginx', port: nginxNTls, pids: manyPids.nginx, tls: true },
+      { name: 'slipway', port: routerNTls, pids: manyPids.slipway, tls: true },
+    ], '/small', CONNECTIONS);
+    const deployedTlsRow = { body: '100 B', tls: true, connections: CONNECTIONS, workers, ...deployedTls, slipway_vs_nginx_rps: Number((deployedTls.slipway.rps / deployedTls.nginx.rps).toFixed(2)) };
+    rows.push(deployedTlsRow);
+    console.log(`as deployed over TLS, ${workers} workers each: nginx ${deployedTls.nginx.rps} req/s, slipway ${deployedTls.slipway.rps} req/s (slipway/nginx ${deployedTlsRow.slipway_vs_nginx_rps}); CPU per request nginx ${deployedTls.nginx.cpu_us_per_req} µs, slipway ${deployedTls.slipway.cpu_us_per_req} µs`);
 
     const machine = { cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version, nginx: (await run('nginx', ['-v']).catch((e: { stderr: string }) => e)).stderr?.trim() };
     const out = join(PACKAGE_ROOT, 'bench', 'results', `router-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.json`);

@@ -6,6 +6,7 @@ import { registerConfig } from './commands/config.js';
 import { registerDynos, registerRun } from './commands/dynos.js';
 import { registerDomains } from './commands/domains.js';
 import { registerCerts } from './commands/certs.js';
+import { registerFeatures } from './commands/features.js';
 import { registerEgress } from './commands/egress.js';
 import { createCtx, type Ctx } from './context.js';
 
@@ -19,5 +20,6 @@ export function registerClientCommands(program: Command, ctx: Ctx = createCtx())
   registerRun(program, ctx);
   registerDomains(program, ctx);
   registerCerts(program, ctx);
+  registerFeatures(program, ctx);
   registerEgress(program, ctx);
 }

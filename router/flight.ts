@@ -108,6 +108,9 @@ export class Flight implements UpstreamHandler, Streaming, InFlight {
   onHeaders(status: number, headers: string[], resume: () => void): void {
     this.connected = Date.now() - this.fw.received;
     this.answered = true;
+    if (this.route.hsts && this.fw.proto === 'https' && !headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'strict-transport-security')) {
+      headers.push('Strict-Transport-Security', 'max-age=31536000');
+    }
     this.res.head(status, headers);
     this.resumeDyno = resume;
     this.ctx.streaming.add(this); // H15: once the response started, idleMs without a byte from the dyno ends it

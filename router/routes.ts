@@ -34,6 +34,12 @@ export interface Route {
   idleTimeoutMs?: number;
   /** Its certificates, for the TLS port's SNI. */
   certificates?: RouteCertificate[];
+  /** Plain HTTP requests are redirected to https (its https-only feature). */
+  httpsOnly?: boolean;
+  /** Responses over TLS carry Strict-Transport-Security (its hsts feature). */
+  hsts?: boolean;
+  /** ACME HTTP-01 challenges for its hostnames: token → key authorization (answered at /.well-known/acme-challenge/). */
+  challenges?: Record<string, string>;
 }
 
 export interface RouteTable {

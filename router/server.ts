@@ -9,11 +9,13 @@
  * the log line is log-line.ts.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createH2Server, type ServerHttp2Session } from 'node:http2';
+import { H2Exchange } from './h2-exchange.js';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ERRORS } from './error-pages.js';
 import { Flight, type FlightContext, type Streaming } from './flight.js';
-import { forwardedHeaders, forwardingOf } from './forwarding.js';
+import { forwardedHeaders, forwardingOf, type Forwarding } from './forwarding.js';
 import { attachFrontDoor, type Inbound, type Reply } from './front.js';
 import { framesBody, inspectHeaders, originForm, type HeaderFacts } from './headers.js';
 import { normalizeHost } from './host.js';
@@ -58,9 +60,11 @@ function malformed(facts: HeaderFacts): string | undefined {
   return undefined;
 }
 
+const CHALLENGE_PATH = '/.well-known/acme-challenge/';
+
 type Admission = { host: string | undefined; route: Route | undefined; path: string } | { refused: string };
 
-export function createRouter(opts: RouterOptions): { server: Server; close(): Promise<void> } {
+export function createRouter(opts: RouterOptions): { server: Server; serveH2(socket: Duplex): void; close(): Promise<void> } {
   const idleMs = opts.idleTimeoutMs ?? 55_000;
   const ports = { http: opts.publicPort, https: opts.publicTlsPort };
   const tunnels = createTunnels();
@@ -129,19 +133,29 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
   const handle = (req: Inbound, res: Reply): Flight | undefined => {
     const { facts } = req;
     // Node's server reads a request line without a version as HTTP/0.9; nothing of that goes to a dyno.
-    const a: Admission = req.httpMajor !== 1 ? { refused: '' } : admit(facts, req.url);
+    const known = req.httpMajor === 1 || req.httpMajor === 2;
+    const a: Admission = !known ? { refused: '' } : admit(facts, req.url);
     if ('refused' in a) {
       res.closeAfter();
-      sendError(req, res, req.httpMajor !== 1 ? { code: 'http_version', status: 505, desc: 'HTTP version not supported' } : { code: 'bad_request', status: 400, desc: `Bad request: ${a.refused}` });
+      sendError(req, res, !known ? { code: 'http_version', status: 505, desc: 'HTTP version not supported' } : { code: 'bad_request', status: 400, desc: `Bad request: ${a.refused}` });
       return undefined;
     }
     const r = a.route;
+    // An ACME HTTP-01 challenge for the app's name is answered here, in maintenance and https-only too.
+    const challenge = r?.challenges && a.path.startsWith(CHALLENGE_PATH) ? r.challenges[a.path.slice(CHALLENGE_PATH.length)] : undefined;
+    if (challenge !== undefined) {
+      const body = Buffer.from(challenge);
+      res.head(200, ['Content-Type', 'text/plain', 'Content-Length', String(body.length), 'Cache-Control', 'no-store']);
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return undefined;
+    }
     if (!r || r.maintenance) {
       if (r) opts.logLine?.(r, logLine({ method: req.method, path: req.url, host: a.host, dyno: '', status: 503 }, ERRORS.H80, 'info'));
       sendError(req, res, r ? ERRORS.H80 : ERRORS.noSuchApp);
       return undefined;
     }
     const fw = forwardingOf(req.socket, facts, ports);
+    if (r.httpsOnly && fw.proto === 'http') return redirectToHttps(req, res, r, a.host!, a.path, fw);
     const headers = forwardedHeaders(req.rawHeaders, facts, fw);
     // A body is whatever the client framed: a GET with Content-Length has one too, and it must be consumed here,
     // or its bytes would be read as the client's next request.
@@ -150,6 +164,17 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
     const flight = new Flight(ctx, req, res, r, a.host!, a.path, fw, headers, framesBody(facts), chunked);
     flight.attempt();
     return flight;
+  };
+
+  /** An https-only app's plain request: 301 (GET, HEAD) or 308 (other methods keep theirs) to the same URL over TLS. */
+  const redirectToHttps = (req: Inbound, res: Reply, r: Route, host: string, path: string, fw: Forwarding): undefined => {
+    const port = opts.publicTlsPort && opts.publicTlsPort !== 443 ? `:${opts.publicTlsPort}` : '';
+    const status = req.method === 'GET' || req.method === 'HEAD' ? 301 : 308;
+    res.closeAfter(); // a body the client may be sending is not read
+    res.head(status, ['Location', `https://${host}${port}${path}`, 'Content-Length', '0', 'Cache-Control', 'no-store']);
+    res.end();
+    opts.logLine?.(r, logLine({ method: req.method, path, host, requestId: fw.requestId, fwd: fw.fwd, dyno: '', status }));
+    return undefined;
   };
 
   /** Every request, from the front door or from Node's server: a bug in the router is answered H99, never thrown. */
@@ -166,6 +191,19 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
       return undefined;
     }
   };
+
+  // HTTP/2 (ALPN h2 on the TLS port): each stream is a request of its own, forwarded as HTTP/1.1.
+  const h2 = createH2Server({ settings: { maxConcurrentStreams: 128 } }, (req, res) => {
+    const exchange = new H2Exchange(req, res);
+    const flight = dispatch(exchange, exchange);
+    if (flight) req.stream.once('close', () => flight.clientGone());
+  });
+  h2.on('sessionError', () => undefined);
+  const h2Sessions = new Set<ServerHttp2Session>();
+  h2.on('session', (session: ServerHttp2Session) => {
+    h2Sessions.add(session);
+    session.once('close', () => h2Sessions.delete(session));
+  });
 
   // What the front door hands over (upgrades, Expect: 100-continue, HTTP/1.0) is read by Node's own server.
   const onNodeRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -221,12 +259,17 @@ export function createRouter(opts: RouterOptions): { server: Server; close(): Pr
 
   return {
     server,
+    /** Serves HTTP/2 on a connection that negotiated it (the TLS port's ALPN). */
+    serveH2(socket: Duplex) {
+      h2.emit('connection', socket);
+    },
     async close() {
       clearInterval(sweep);
       clearInterval(idleCheck);
       front?.stop();
       tunnels.close();
       plain.closeAllConnections();
+      for (const session of h2Sessions) session.destroy();
       for (const p of pools.values()) p.destroy();
       pools.clear();
     },

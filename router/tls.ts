@@ -2,9 +2,11 @@
  * The router's TLS port. SNI picks the certificate: the one of the app serving that hostname (the certificate its
  * domain is associated with, else one whose names cover it), else the platform's (for *.BASE_DOMAIN, and for any
  * name no app covers, which then gets the usual 404). Secure contexts are made once per certificate version, so a
- * changed certificate is served on the next handshake and open connections keep theirs. Decrypted connections go
- * to the same router as plain ones (onSecure), which tells dynos X-Forwarded-Proto: https.
+ * changed certificate is served on the next handshake and open connections keep theirs. ALPN offers h2 and
+ * http/1.1; decrypted connections go to the same router as plain ones (onSecure), which tells dynos
+ * X-Forwarded-Proto: https and speaks HTTP/1.1 to them either way.
  */
+import { createPrivateKey } from 'node:crypto';
 import { createSecureContext, createServer, type SecureContext, type Server, type TLSSocket } from 'node:tls';
 import type { Route, RouteCertificate, RouteTable } from './routes.js';
 
@@ -12,7 +14,7 @@ export interface TlsFrontOptions {
   routes: RouteTable;
   /** The platform's certificate (PEM chain) and key. */
   platform: { cert: string | Buffer; key: string | Buffer };
-  /** A decrypted connection, for the HTTP router. */
+  /** A decrypted connection, for the HTTP router (socket.alpnProtocol says h2 or http/1.1). */
   onSecure(socket: TLSSocket): void;
   /** A certificate that could not be loaded (the platform's is served instead). */
   onWarning?(message: string): void;
@@ -47,8 +49,13 @@ export function createTlsFront(o: TlsFrontOptions): { server: Server; contexts: 
     contexts.set(c.id, { version: c.version, ctx });
     return ctx;
   };
+  // With TLS 1.3, OpenSSL keeps serving the default context's certificate when SNI switches to a context whose key
+  // is of another type and the default's is not RSA (an RSA app certificate behind an EC default). An RSA default
+  // serves any app's; with another, the default has no certificate and only clients that send SNI are served.
+  const rsaDefault = createPrivateKey(o.platform.key).asymmetricKeyType === 'rsa';
+  if (!rsaDefault) o.onWarning?.('the platform certificate is not RSA: TLS clients that send no SNI (an IP address as the host) get no certificate');
   const server = createServer({
-    cert: o.platform.cert, key: o.platform.key, minVersion: 'TLSv1.2', ALPNProtocols: ['http/1.1'],
+    ...(rsaDefault ? { cert: o.platform.cert, key: o.platform.key } : {}), minVersion: 'TLSv1.2', ALPNProtocols: ['h2', 'http/1.1'],
     SNICallback(servername, cb) {
       const cert = certificateFor(o.routes.lookup(servername.toLowerCase()), servername);
       if (!cert) return cb(null, platform);

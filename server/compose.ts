@@ -23,6 +23,7 @@ import { createEventBus, type EventBus } from './events.js';
 import { createDynoService } from './services/dynos.js';
 import { createDomainService } from './services/domains.js';
 import { createKeyBox } from './services/key-box.js';
+import { createAcmService } from './services/acm.js';
 import { createSniEndpointService } from './services/sni-endpoints.js';
 import { createAppTeardown } from './services/app-teardown.js';
 import { createLoginGuard } from './services/login-guard.js';
@@ -74,8 +75,10 @@ export function createServices(config: Config, db: Db, events: EventBus, redis: 
   const logSessions = createLogSessions(redis, config.redisPrefix);
   const oneOffs = createOneOffStore(redis, config.redisPrefix);
   const buildpackInstallations = createBuildpackInstallations(db);
-  const sniEndpoints = createSniEndpointService({ db, keys: createKeyBox({ dataDir: config.dataDir, certKey: config.certKey }), changed: appChanged });
-  return { sniEndpoints, repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos, domains, loginGuard, tokenPolicy, agents, logSessions, oneOffs, disk, collectSlugs, buildpackInstallations };
+  const keys = createKeyBox({ dataDir: config.dataDir, certKey: config.certKey });
+  const sniEndpoints = createSniEndpointService({ db, keys, changed: appChanged });
+  const acm = createAcmService({ db, keys, changed: appChanged });
+  return { sniEndpoints, acm, repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos, domains, loginGuard, tokenPolicy, agents, logSessions, oneOffs, disk, collectSlugs, buildpackInstallations };
 }
 
 export function requireUrls(config: Config): { databaseUrl: string; redisUrl: string } {

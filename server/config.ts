@@ -10,6 +10,10 @@
  * | SLIPWAY_ROUTER_PORT      | 8080                                      |                                                |
  * | SLIPWAY_ROUTER_TLS_PORT  | 8443                                      | the router's HTTPS port (SNI: apps' certificates, else the platform's); off: none |
  * | SLIPWAY_ROUTER_TLS_CERT  | (none: a self-signed *.BASE_DOMAIN one in DATA/tls) | with SLIPWAY_ROUTER_TLS_KEY: the platform's certificate for *.BASE_DOMAIN |
+ * | SLIPWAY_ACME_DIRECTORY   | https://acme-v02.api.letsencrypt.org/directory | the ACME directory automatic certificates come from |
+ * | SLIPWAY_ACME_EMAIL       | (none)                                    | the contact the ACME account is registered with |
+ * | SLIPWAY_ACME_INTERVAL    | 300 (seconds)                             | how often domains are checked for certificates to issue or renew |
+ * | SLIPWAY_ACME_RETRY       | 60 (seconds)                              | the first retry after a failed order (then 4x longer each time, 5 tries) |
  * | SLIPWAY_CERT_KEY         | (none: made once in DATA/secrets/cert-key) | 64 hex: the key apps' private keys are sealed under (the same on every host) |
  * | SLIPWAY_ROUTER_WORKERS   | number of cores                           | router cluster size                             |
  * | SLIPWAY_BASE_DOMAIN      | localhost                                 | apps answer at APP.BASE_DOMAIN                  |
@@ -85,6 +89,8 @@ export interface Config {
   routerTls?: { certFile: string; keyFile: string };
   /** The key-encryption key of apps' private keys (hex); undefined: DATA/secrets/cert-key. */
   certKey?: string;
+  /** Automatic certificates: where from, the account's contact, how often to check, the first retry's wait. */
+  acme: { directoryUrl: string; email?: string; intervalMs: number; retryMs: number };
   routerWorkers: number;
   baseDomain: string;
   publicUrl: string;
@@ -198,6 +204,12 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     routerTlsPort,
     routerTls: fileTlsSetting(env, 'SLIPWAY_ROUTER_TLS_CERT', 'SLIPWAY_ROUTER_TLS_KEY'),
     certKey: env.SLIPWAY_CERT_KEY || undefined,
+    acme: {
+      directoryUrl: url('SLIPWAY_ACME_DIRECTORY', env.SLIPWAY_ACME_DIRECTORY) ?? 'https://acme-v02.api.letsencrypt.org/directory',
+      email: env.SLIPWAY_ACME_EMAIL || undefined,
+      intervalMs: positiveNumber('SLIPWAY_ACME_INTERVAL', env.SLIPWAY_ACME_INTERVAL, 300) * 1000,
+      retryMs: positiveNumber('SLIPWAY_ACME_RETRY', env.SLIPWAY_ACME_RETRY, 60) * 1000,
+    },
     routerWorkers: positiveInt('SLIPWAY_ROUTER_WORKERS', env.SLIPWAY_ROUTER_WORKERS, Math.max(1, cpus().length)),
     baseDomain,
     publicUrl,

@@ -54,13 +54,14 @@ export async function loadRouterTls(config: Pick<Config, 'routerTls' | 'dataDir'
     });
     return { cert, key, certFile: config.routerTls.certFile };
   }
-  return selfSigned(join(config.dataDir, 'tls'), 'router-self-signed', `DNS:*.${config.baseDomain},DNS:${config.baseDomain}`);
+  // RSA: behind an RSA default, SNI can serve app certificates of any key type (see router/tls.ts).
+  return selfSigned(join(config.dataDir, 'tls'), 'router-self-signed', `DNS:*.${config.baseDomain},DNS:${config.baseDomain}`, 'rsa');
 }
 
-async function selfSigned(dir: string, base: string, san: string): Promise<TlsMaterial> {
+async function selfSigned(dir: string, base: string, san: string, keyType: 'ec' | 'rsa' = 'ec'): Promise<TlsMaterial> {
   const certFile = join(dir, `${base}.crt`);
   const keyFile = join(dir, `${base}.key`);
-  if (!(await stat(keyFile).then(() => true, () => false))) await makeSelfSigned(dir, base, san);
+  if (!(await stat(keyFile).then(() => true, () => false))) await makeSelfSigned(dir, base, san, keyType);
   return { cert: await readFile(certFile), key: await readFile(keyFile), certFile };
 }
 
@@ -69,7 +70,7 @@ async function selfSigned(dir: string, base: string, san: string): Promise<TlsMa
  * holds DATA/tls/.making, writes both to temp names and renames the certificate, then the key, into place, so a
  * key that exists always has its certificate beside it.
  */
-async function makeSelfSigned(dir: string, base: string, san: string): Promise<void> {
+async function makeSelfSigned(dir: string, base: string, san: string, keyType: 'ec' | 'rsa'): Promise<void> {
   const [certFile, keyFile, lockFile] = [join(dir, `${base}.crt`), join(dir, `${base}.key`), join(dir, `.making-${base}`)];
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const until = Date.now() + 60_000;
@@ -85,7 +86,7 @@ async function makeSelfSigned(dir: string, base: string, san: string): Promise<v
     try {
       const tmp = `.tmp-${process.pid}`;
       await run('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '825',
+        'req', '-x509', ...(keyType === 'rsa' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1']), '-nodes', '-days', '825',
         '-subj', '/CN=slipway', '-addext', `subjectAltName=${san}`, '-keyout', keyFile + tmp, '-out', certFile + tmp,
       ]);
       await rename(certFile + tmp, certFile);

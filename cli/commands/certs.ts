@@ -92,4 +92,36 @@ export function registerCerts(program: Command, ctx: Ctx): void {
       await (await ctx.api()).delete(certPath(app, name));
       ctx.print(`Removing SSL certificate ${name} from ${app}... done`);
     });
+
+  registerCertsAuto(program, ctx);
+}
+
+interface AutoDomain { hostname: string; kind: string; acm_status: string | null; acm_status_reason: string | null; updated_at: string }
+
+/** Automatic certificates (ACME): certs:auto, certs:auto:enable, certs:auto:disable, certs:auto:refresh. */
+function registerCertsAuto(program: Command, ctx: Ctx): void {
+  const acmPath = (app: string) => `${appPath(app)}/acm`;
+  program
+    .command('certs:auto')
+    .description("show automatic certificates: whether they are on and each custom domain's state and last error")
+    .option(...appOption)
+    .action(async (opts: { app?: string }) => {
+      const app = await ctx.app(opts);
+      const api = await ctx.api();
+      const { acm } = await api.get<{ acm: boolean }>(appPath(app));
+      ctx.print(`=== Automatic Certificate Management is ${acm ? 'enabled' : 'disabled'} on ${app}`);
+      if (!acm) return;
+      const domains = (await api.get<AutoDomain[]>(`${appPath(app)}/domains`)).filter((d) => d.kind === 'custom');
+      if (!domains.length) return ctx.print('Add a custom domain to your app by running: slipway domains:add <yourdomain.com>');
+      table(ctx.print, ['Domain', 'Status', 'Reason', 'Last Updated'], domains.map((d) => [d.hostname, d.acm_status ?? '', d.acm_status_reason ?? '', d.updated_at]));
+    });
+  const act = (verb: string, method: 'post' | 'delete' | 'patch', body?: unknown) => async (opts: { app?: string }) => {
+    const app = await ctx.app(opts);
+    const api = await ctx.api();
+    await (method === 'patch' ? api.patch(acmPath(app), body) : method === 'post' ? api.post(acmPath(app), {}) : api.delete(acmPath(app)));
+    ctx.print(`${verb} Automatic Certificate Management... done`);
+  };
+  program.command('certs:auto:enable').description('issue and renew certificates for the custom domains automatically (ACME, HTTP-01)').option(...appOption).action(act('Enabling', 'post'));
+  program.command('certs:auto:disable').description('stop automatic certificates; the ones issued are removed').option(...appOption).action(act('Disabling', 'delete'));
+  program.command('certs:auto:refresh').description('try failed domains again now').option(...appOption).action(act('Refreshing', 'patch', { acm_refresh: true }));
 }

@@ -31,7 +31,7 @@ export function serializeApp(app: App & Partial<AppSummary>, u: UrlInfo) {
   return {
     id: app.id,
     name: app.name,
-    acm: false,
+    acm: app.acm,
     archived_at: null,
     buildpack_provided_description: app.buildpack_provided_description,
     build_stack: stack,
@@ -239,8 +239,8 @@ export function serializeDomain(d: Domain, u: UrlInfo) {
     // Point a custom name's DNS at the app's default hostname (which reaches the router).
     cname: custom ? `${d.appName}.${u.baseDomain}` : null,
     status: custom ? 'succeeded' : 'none',
-    acm_status: null,
-    acm_status_reason: null,
+    acm_status: d.acmStatus,
+    acm_status_reason: d.acmStatusReason,
     sni_endpoint: d.sniEndpoint,
     created_at: iso(d.createdAt),
     updated_at: iso(d.updatedAt),
@@ -265,7 +265,7 @@ export function serializeSniEndpoint(e: SniEndpoint) {
       expires_at: iso(e.expiresAt),
       issuer: e.issuer,
       subject: e.subject,
-      acm: false,
+      acm: e.acm,
     },
     created_at: iso(e.createdAt),
     updated_at: iso(e.updatedAt),

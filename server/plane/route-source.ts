@@ -49,14 +49,20 @@ function routable<T extends { state: string; version: number; address: string | 
   return up.filter((d) => d.version === newest);
 }
 
+/** An app's pending ACME challenges as the route carries them. */
+function challengesOf(rows: { app_id: string; token: string; key_authorization: string }[], appId: string): { challenges?: Record<string, string> } {
+  const mine = rows.filter((r) => r.app_id === appId);
+  return mine.length ? { challenges: Object.fromEntries(mine.map((r) => [r.token, r.key_authorization])) } : {};
+}
+
 /** The certificates apps serve over TLS, with their keys opened, by app id (sni-endpoints.ts). */
 export type CertificateSource = (appIds?: string[]) => Promise<Map<string, RouteCertificate[]>>;
 
 async function load(db: Db, appId?: string, certificates?: CertificateSource): Promise<AppRoutes[]> {
   const where = appId ? 'WHERE a.id = $1' : '';
   const args = appId ? [appId] : [];
-  const apps = await db.query<{ id: string; name: string; maintenance: boolean; hostnames: string[]; timeout: string | null; idle: string | null; version: number | null }>(
-    `SELECT a.id, a.name, a.maintenance, array_agg(d.hostname) AS hostnames, r.version,
+  const apps = await db.query<{ id: string; name: string; maintenance: boolean; https_only: boolean; hsts: boolean; hostnames: string[]; timeout: string | null; idle: string | null; version: number | null }>(
+    `SELECT a.id, a.name, a.maintenance, a.https_only, a.hsts, array_agg(d.hostname) AS hostnames, r.version,
             r.config->>'SLIPWAY_ROUTER_TIMEOUT' AS timeout, r.config->>'SLIPWAY_ROUTER_IDLE_TIMEOUT' AS idle
        FROM apps a JOIN domains d ON d.app_id = a.id
        LEFT JOIN releases r ON r.id = ${currentReleaseId('a.id')}
@@ -65,6 +71,8 @@ async function load(db: Db, appId?: string, certificates?: CertificateSource): P
     `SELECT d.app_id, d.name, d.state, host(d.address) AS address, d.port, r.version
        FROM dynos d JOIN releases r ON r.id = d.release_id WHERE d.type = 'web' ${appId ? 'AND d.app_id = $1' : ''} ORDER BY d.name`, args);
   const certs = await certificates?.(appId ? [appId] : undefined);
+  const challenges = await db.query<{ app_id: string; token: string; key_authorization: string }>(
+    `SELECT app_id, token, key_authorization FROM acme_challenges ${appId ? 'WHERE app_id = $1' : ''}`, args);
   return apps.rows.map((a) => {
     const mine = dynos.rows.filter((d) => d.app_id === a.id);
     const endpoints = routable(mine, a.version).map((d) => ({ host: d.address!, port: d.port!, dyno: d.name }));
@@ -73,6 +81,8 @@ async function load(db: Db, appId?: string, certificates?: CertificateSource): P
       route: {
         appId: a.id, app: a.name, maintenance: a.maintenance, endpoints, crashed, requestTimeoutMs: seconds(a.timeout), idleTimeoutMs: seconds(a.idle),
         ...(certs?.get(a.id)?.length ? { certificates: certs.get(a.id) } : {}),
+        ...(a.https_only ? { httpsOnly: true } : {}), ...(a.hsts ? { hsts: true } : {}),
+        ...challengesOf(challenges.rows, a.id),
       },
       hostnames: a.hostnames,
     };

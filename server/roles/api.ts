@@ -1,5 +1,7 @@
 import { loadUrlSigner } from '../services/url-signer.js';
 import { certRoutes } from '../api/routes/certs.js';
+import { featureRoutes } from '../api/routes/features.js';
+import { acmRoutes } from '../api/routes/acm.js';
 import { buildpackRegistryRoutes, buildpackRoutes } from '../api/routes/buildpacks.js';
 import { mkdir } from 'node:fs/promises';
 import { createServer, type RequestListener, type Server } from 'node:http';
@@ -51,6 +53,8 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
       dynoRoutes({ ...p.services, urls }),
       buildpackRoutes(p.services),
       certRoutes(p.services),
+      featureRoutes(p.services),
+      acmRoutes({ ...p.services, urls }),
     ],
     publicRoutes: [logSessionRoutes(p.services), buildpackRegistryRoutes(), releaseOutputRoutes({ ...p.services, releaseLog, signer })],
   });

@@ -36,10 +36,17 @@ export async function startRouterRole(p: Platform, log: Logger, opts: { requestT
   const table = new MemoryRouteTable();
   const sync = await startRouteSync(createPgRouteSource(p, undefined, (ids) => p.services.sniEndpoints.served(ids)), table, log);
   const logs = createAppLogWriter(p.redis, p.config.redisPrefix, { maxLines: p.config.logLines });
-  const router = createRouter({
+  // The TLS port first (it hands connections to the router made next): its real port is what https-only redirects name.
+  let router: ReturnType<typeof createRouter> | undefined;
+  const tls = p.config.routerTlsPort === undefined ? undefined : createTlsFront({
+    routes: table, platform: await loadRouterTls(p.config), onWarning: (m) => log.warn(m),
+    onSecure: (socket) => (socket.alpnProtocol === 'h2' ? router!.serveH2(socket) : router!.server.emit('connection', socket)),
+  });
+  if (tls) await listen(tls.server, p.config.routerTlsPort!, p.config.routerHost);
+  router = createRouter({
     routes: table,
     publicPort: p.config.routerPort || undefined,
-    publicTlsPort: p.config.routerTlsPort || undefined,
+    publicTlsPort: tls ? (tls.server.address() as { port: number }).port : undefined,
     requestTimeoutMs: opts.requestTimeoutMs,
     logLine: (route, line) => logs.write(route.appId, 'slipway', 'router', line),
     onError: (e) => log.error('router bug (H99)', { error: e.stack ?? e.message }),
@@ -47,19 +54,16 @@ export async function startRouterRole(p: Platform, log: Logger, opts: { requestT
   });
   router.server.keepAliveTimeout = 60_000;
   await listen(router.server, p.config.routerPort, p.config.routerHost);
-  const tls = p.config.routerTlsPort === undefined ? undefined : createTlsFront({
-    routes: table, platform: await loadRouterTls(p.config), onSecure: (socket) => router.server.emit('connection', socket), onWarning: (m) => log.warn(m),
-  });
-  if (tls) await listen(tls.server, p.config.routerTlsPort!, p.config.routerHost);
   if (cluster.isPrimary) log.info('listening', { url: `http://${p.config.routerHost}:${p.config.routerPort}`, tls: tls ? (tls.server.address() as { port: number }).port : 'off', workers: 1 });
+  const http = router;
   return {
-    server: router.server,
+    server: http.server,
     tlsServer: tls?.server,
     async stop() {
       sync.close();
       tls?.server.close();
-      await closeServer(router.server, 30_000); // in-flight requests finish (Heroku gives 30 s)
-      await router.close();
+      await closeServer(http.server, 30_000); // in-flight requests finish (Heroku gives 30 s)
+      await http.close();
       await logs.close();
     },
   };

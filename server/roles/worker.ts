@@ -17,6 +17,8 @@ import { createAddressService } from '../services/addresses.js';
 import { createBuildStage } from '../stages/build.js';
 import { createReleaseStage, type SlugCommand } from '../stages/release.js';
 import { createDeployStage } from '../stages/deploy.js';
+import { createAcmeIssuer } from '../plane/acme-issuer.js';
+import { createRouteAcks } from '../plane/route-acks.js';
 import { createDeployWatch } from '../plane/deploys.js';
 import { formatEntry, tailLog } from '../logs/app-log.js';
 import { createNetnsLeaser } from '../../runner/netns-lease.js';
@@ -102,12 +104,21 @@ export async function startWorkerRole(p: Platform, log: Logger) {
   const gc = setInterval(() => void collect(), 10 * 60_000);
   gc.unref();
   await Promise.all(workers.map((w) => w.waitUntilReady()));
+  // Automatic certificates: issued and renewed every SLIPWAY_ACME_INTERVAL (one worker of the platform at a time).
+  const acks = createRouteAcks(p.redis, c.redisPrefix);
+  const issuer = createAcmeIssuer({
+    ...p.services, directoryUrl: c.acme.directoryUrl, email: c.acme.email, retryBaseMs: c.acme.retryMs, log: log.child('acme'),
+    routesApplied: (appId) => acks.dropped(appId),
+  });
+  const acmeTimer = setInterval(() => void issuer.tick(), c.acme.intervalMs);
+  acmeTimer.unref();
   const memory = await redisMemoryProblem(p.redis);
   if (memory) log.warn(memory);
   log.info('ready', { queues: Object.values(QUEUES).join(','), concurrency: c.buildConcurrency, isolation: c.buildIsolation });
   return {
     stop: () => {
       clearInterval(gc);
+      clearInterval(acmeTimer);
       return Promise.all(workers.map((w) => w.close())).then(() => undefined);
     },
   };

@@ -23,6 +23,11 @@ export interface App {
   egress: EgressPolicy;
   /** Its buildpacks in order (buildpack installations); empty: BUILDPACK_URL, .buildpacks, or detection. */
   buildpacks: string[];
+  /** Features (features.ts): plain HTTP requests redirected to https; Strict-Transport-Security over TLS. */
+  https_only: boolean;
+  hsts: boolean;
+  /** Automatic certificates for its custom domains (certs:auto). */
+  acm: boolean;
   /** When app.json's scripts.postdeploy last ran to completion (it runs once, after the first successful deploy). */
   postdeploy_ran_at: Date | null;
   slug_size: number | null;
@@ -43,7 +48,7 @@ export interface AppEvents {
 }
 
 const APP_COLUMNS = `a.id, a.name, a.owner_id, u.email AS owner_email, a.stack, a.maintenance, a.buildpack_provided_description,
-  a.repo_size, a.slug_size, a.released_at, a.created_at, a.updated_at, a.uid, a.egress, a.buildpacks, a.postdeploy_ran_at`;
+  a.repo_size, a.slug_size, a.released_at, a.created_at, a.updated_at, a.uid, a.egress, a.buildpacks, a.postdeploy_ran_at, a.https_only, a.hsts, a.acm`;
 const ACCESS = `(a.owner_id = $1 OR EXISTS (SELECT 1 FROM collaborators c WHERE c.app_id = a.id AND c.user_id = $1))`;
 const NOT_FOUND = "Couldn't find that app.";
 
@@ -172,6 +177,12 @@ export function createAppService(deps: { db: Db; repos: RepoStore; baseDomain: s
       const updated = await service.get(user, app.id);
       await changed(updated.id);
       return updated;
+    },
+
+    /** Turns an app feature on or off (the caller checked the name); the routers follow the app's change event. */
+    async setFeature(app: App, column: 'https_only' | 'hsts', enabled: boolean): Promise<void> {
+      await db.query(`UPDATE apps SET ${column === 'hsts' ? 'hsts' : 'https_only'} = $2, updated_at = now() WHERE id = $1`, [app.id, enabled]);
+      await changed(app.id);
     },
 
     async markPostdeployRan(appId: string): Promise<void> {

@@ -20,6 +20,9 @@ export interface Domain {
   kind: 'default' | 'custom';
   /** The certificate the router serves for it over TLS, when one is associated. */
   sniEndpoint: { id: string; name: string } | null;
+  /** Its automatic certificate's state (certs:auto) and the last ACME error. */
+  acmStatus: string | null;
+  acmStatusReason: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -62,14 +65,16 @@ export function parseHostname(value: unknown): Hostname {
   return host as Hostname;
 }
 
-const COLUMNS = `d.id, d.app_id, a.name AS app_name, d.hostname, d.kind, d.created_at, d.updated_at, e.id AS sni_id, e.name AS sni_name`;
+const COLUMNS = `d.id, d.app_id, a.name AS app_name, d.hostname, d.kind, d.created_at, d.updated_at, e.id AS sni_id, e.name AS sni_name, d.acm_status, d.acm_status_reason`;
 const FROM = 'domains d JOIN apps a ON a.id = d.app_id LEFT JOIN sni_endpoints e ON e.id = d.sni_endpoint_id';
 type Row = {
   id: string; app_id: string; app_name: string; hostname: string; kind: 'default' | 'custom'; created_at: Date; updated_at: Date; sni_id: string | null; sni_name: string | null;
+  acm_status: string | null; acm_status_reason: string | null;
 };
 const fromRow = (r: Row): Domain => ({
   id: r.id, appId: r.app_id, appName: r.app_name, hostname: r.hostname, kind: r.kind, createdAt: r.created_at, updatedAt: r.updated_at,
   sniEndpoint: r.sni_id && r.sni_name ? { id: r.sni_id, name: r.sni_name } : null,
+  acmStatus: r.acm_status, acmStatusReason: r.acm_status_reason,
 });
 
 /** The platform's own name a wildcard over `bare` would cover (its base domain, its hosts, or below them). */

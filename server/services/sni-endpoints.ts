@@ -22,20 +22,22 @@ export interface SniEndpoint extends Omit<CertFacts, 'chain'> {
   certificateChain: string;
   /** Ids of the domains it serves. */
   domainIds: string[];
+  /** Issued by ACME (certs:auto), not uploaded. */
+  acm: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
 
 const COLUMNS = `e.id, e.app_id, a.name AS app_name, e.name, e.certificate_chain, e.cert_domains, e.starts_at, e.expires_at, e.issuer,
-  e.subject, e.self_signed, e.ca_signed, e.created_at, e.updated_at,
+  e.subject, e.self_signed, e.ca_signed, e.acm, e.created_at, e.updated_at,
   COALESCE((SELECT array_agg(d.id ORDER BY d.hostname) FROM domains d WHERE d.sni_endpoint_id = e.id), '{}') AS domain_ids`;
 type Row = {
   id: string; app_id: string; app_name: string; name: string; certificate_chain: string; cert_domains: string[]; starts_at: Date; expires_at: Date;
-  issuer: string; subject: string; self_signed: boolean; ca_signed: boolean; created_at: Date; updated_at: Date; domain_ids: string[];
+  issuer: string; subject: string; self_signed: boolean; ca_signed: boolean; acm: boolean; created_at: Date; updated_at: Date; domain_ids: string[];
 };
 const fromRow = (r: Row): SniEndpoint => ({
   id: r.id, appId: r.app_id, appName: r.app_name, name: r.name, certificateChain: r.certificate_chain, names: r.cert_domains, startsAt: r.starts_at,
-  expiresAt: r.expires_at, issuer: r.issuer, subject: r.subject, selfSigned: r.self_signed, caSigned: r.ca_signed, domainIds: r.domain_ids,
+  expiresAt: r.expires_at, issuer: r.issuer, subject: r.subject, selfSigned: r.self_signed, caSigned: r.ca_signed, domainIds: r.domain_ids, acm: r.acm,
   createdAt: r.created_at, updatedAt: r.updated_at,
 });
 
@@ -104,6 +106,30 @@ export function createSniEndpointService(deps: { db: Db; keys: KeyBox; changed?:
       await db.query('DELETE FROM sni_endpoints WHERE id = $1', [e.id]);
       await deps.changed?.(app.id);
       return e;
+    },
+
+    /**
+     * A certificate ACME issued for one of the app's domains: checked like an upload, kept as the domain's automatic
+     * endpoint (replacing the one it renews), served within seconds.
+     */
+    async saveAcm(appId: string, domainId: string, chain: string, key: string): Promise<void> {
+      const d = (await db.query<{ hostname: string; app_name: string; sni_endpoint_id: string | null; acm: boolean | null }>(
+        `SELECT d.hostname, a.name AS app_name, d.sni_endpoint_id, e.acm FROM domains d JOIN apps a ON a.id = d.app_id
+           LEFT JOIN sni_endpoints e ON e.id = d.sni_endpoint_id WHERE d.id = $1 AND d.app_id = $2`, [domainId, appId])).rows[0];
+      if (!d) return; // the domain went meanwhile
+      const c = checkCertificate(chain, key, [d.hostname]);
+      const values = [c.chain, await deps.keys.seal(key), c.names, c.startsAt, c.expiresAt, c.issuer, c.subject, c.selfSigned, c.caSigned];
+      if (d.sni_endpoint_id && d.acm) {
+        await db.query(`UPDATE sni_endpoints SET certificate_chain = $2, private_key_sealed = $3, cert_domains = $4, starts_at = $5, expires_at = $6,
+                          issuer = $7, subject = $8, self_signed = $9, ca_signed = $10, updated_at = now() WHERE id = $1`, [d.sni_endpoint_id, ...values]);
+      } else {
+        const name = `${d.app_name.slice(0, 36)}-acm-${randomBytes(3).toString('hex')}`;
+        const r = await db.query<{ id: string }>(
+          `INSERT INTO sni_endpoints (app_id, name, certificate_chain, private_key_sealed, cert_domains, starts_at, expires_at, issuer, subject, self_signed, ca_signed, acm)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, true) RETURNING id`, [appId, name, ...values]);
+        await db.query('UPDATE domains SET sni_endpoint_id = $1, updated_at = now() WHERE id = $2', [r.rows[0].id, domainId]);
+      }
+      await deps.changed?.(appId);
     },
 
     /** What the router serves for these apps (or all): each certificate with its key opened and its hostnames. */

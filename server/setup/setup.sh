@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 root=$(pwd)
 say() { printf -- '-----> %s\n' "$*"; }
 
-packages=(git runc postgresql redis-server iproute2 iptables debootstrap chromium ca-certificates xz-utils pigz e2fsprogs mount gcc libc6-dev)
+packages=(git runc postgresql redis-server iproute2 iptables debootstrap chromium ca-certificates xz-utils pigz e2fsprogs mount gcc libc6-dev curl openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -17,6 +17,7 @@ import { FIXTURES } from '../helpers/platform.js';
 import { requestWithHost } from '../helpers/http.js';
 import { freePort, waitFor } from '../helpers/procs.js';
 import { cleanEnv, startUp, type Up } from '../helpers/slipway.js';
+import { issue, makeCa } from '../helpers/certs.js';
 
 const run = promisify(execFile);
 const CHROMIUM = '/usr/bin/chromium';
@@ -248,11 +249,11 @@ test('when a user logs in with the API token, then the app list, app page, dynos
 
     // Settings: maintenance on and off, as the router sees it.
     await page.getByRole('link', { name: 'Settings' }).click();
-    await page.getByRole('switch').check();
+    await page.getByRole('switch', { name: /Maintenance mode/ }).check();
     await page.getByText('Maintenance mode is on').waitFor();
     await waitFor('H80 from the router', async () => (await requestWithHost(routerPort, `${APP}.localhost`)).status === 503, 5000, 100);
     await shot(page, 'settings');
-    await page.getByRole('switch').uncheck();
+    await page.getByRole('switch', { name: /Maintenance mode/ }).uncheck();
     await page.getByText('Maintenance mode is off').waitFor();
     await waitFor('served again', async () => (await requestWithHost(routerPort, `${APP}.localhost`)).status === 200, 5000, 100);
 
@@ -329,6 +330,51 @@ test('when an action fails, then the API message shows where it happened; domain
     assert.equal((await api('GET', '/apps/dash-temp')).status, 404);
     // The 422, 409 and 422 the test provoked are the only console errors (Chromium logs failed responses).
     check([/Failed to load resource: the server responded with a status of (422|409)/]);
+  });
+});
+
+test('when a certificate is pasted in Settings, then HTTPS shows it for its domain with issuer and expiry, a wrong key is refused, HTTPS only redirects, and removing it brings the platform certificate back', async () => {
+  const dir = await mkdtemp(join(dataDir, 'certs-'));
+  const root = await makeCa(dir);
+  const leaf = await issue(dir, 'dash', root, { names: ['secure.dash.example'] });
+  const other = await issue(dir, 'other', root, { names: ['secure.dash.example'] });
+  assert.equal((await api('POST', `/apps/${APP}/domains`, { hostname: 'secure.dash.example' })).status, 201);
+  await onPage('https', async ({ page, check }) => {
+    await page.goto(`${base}/`);
+    await page.getByRole('textbox', { name: 'API token' }).fill(token);
+    await page.getByRole('button', { name: 'Use token' }).click();
+    await page.locator(`tr[data-app="${APP}"]`).getByRole('link').first().click();
+    await page.getByRole('link', { name: 'Settings' }).click();
+    const row = page.locator('tr[data-cert-domain="secure.dash.example"]');
+    await row.filter({ hasText: 'None (platform certificate)' }).waitFor();
+
+    // A key of another certificate: the API's 422, shown beside the form; nothing kept.
+    await page.getByLabel(/Certificate chain/).fill(leaf.cert);
+    await page.getByLabel(/Private key/).fill(other.key);
+    await page.getByRole('button', { name: 'Add certificate' }).click();
+    const refused = page.getByRole('alert').filter({ hasText: 'Could not add the certificate' });
+    await refused.waitFor();
+    assert.match(await refused.innerText(), /does not match the certificate/);
+
+    await page.getByLabel(/Private key/).fill(leaf.key);
+    await page.getByRole('button', { name: 'Add certificate' }).click();
+    await row.filter({ hasText: 'Uploaded' }).waitFor();
+    assert.match(await row.innerText(), /Slipway Test test-root/, 'its issuer');
+    assert.equal(await page.getByLabel(/Private key/).inputValue(), '', 'the key is not kept on the page');
+    await shot(page, 'https');
+
+    const httpsOnly = page.getByRole('switch', { name: /HTTPS only/ });
+    await httpsOnly.check();
+    await page.getByText('HTTPS only on').waitFor();
+    await waitFor('plain HTTP redirected', async () => (await requestWithHost(routerPort, `${APP}.localhost`)).status === 301, 10_000, 200);
+    await page.getByRole('switch', { name: /HTTPS only/ }).uncheck();
+    await page.getByText('HTTPS only off').waitFor();
+
+    const name = (await api<{ name: string }[]>('GET', `/apps/${APP}/sni-endpoints`)).body[0].name;
+    await page.getByRole('button', { name: `Remove certificate ${name}` }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Remove certificate' }).click();
+    await row.filter({ hasText: 'None (platform certificate)' }).waitFor();
+    check([/Failed to load resource: the server responded with a status of 422/]);
   });
 });
 

@@ -15,6 +15,9 @@ import { FIXTURES } from '../helpers/platform.js';
 import { requestWithHost } from '../helpers/http.js';
 import { freePort, processesMentioning, waitFor } from '../helpers/procs.js';
 import { cleanEnv, slipway, startUp, type Up } from '../helpers/slipway.js';
+import { issue, makeCa, type TestCert } from '../helpers/certs.js';
+import { startAcmeStandIn, type AcmeStandIn } from '../helpers/acme-standin.js';
+import { connect as tlsConnect } from 'node:tls';
 
 const HEROKU = '/var/cache/slipway-test/heroku-cli/node_modules/.bin/heroku';
 const run = promisify(execFile);
@@ -23,6 +26,10 @@ let up: Up;
 let dataDir: string;
 let apiPort: number;
 let routerPort: number;
+let routerTlsPort: number;
+let certDir: string;
+let root: TestCert;
+let acmeCa: AcmeStandIn;
 let adminToken: string;
 let env: Record<string, string>;
 
@@ -32,9 +39,14 @@ before(async () => {
   });
   dataDir = await mkdtemp(join(tmpdir(), 'slipway-heroku-'));
   await mkdir(join(dataDir, 'home'));
-  [apiPort, routerPort] = [await freePort(), await freePort()];
+  [apiPort, routerPort, routerTlsPort] = [await freePort(), await freePort(), await freePort()];
   // HTTPS on the API port too: the Heroku CLI's git remotes are https://HOST:PORT/APP.git.
-  up = startUp(['--data-dir', dataDir, '--api-port', String(apiPort), '--router-port', String(routerPort)], cleanEnv({ HOME: join(dataDir, 'home'), SLIPWAY_TLS: 'self-signed' }));
+  // Automatic certificates come from a test stand-in ACME server on loopback (no public one is reachable here).
+  certDir = await mkdtemp(join(dataDir, 'certs-'));
+  root = await makeCa(certDir);
+  acmeCa = await startAcmeStandIn({ ca: root, dir: certDir, routerPort: () => routerPort });
+  up = startUp(['--data-dir', dataDir, '--api-port', String(apiPort), '--router-port', String(routerPort), '--router-tls-port', String(routerTlsPort)],
+    cleanEnv({ HOME: join(dataDir, 'home'), SLIPWAY_TLS: 'self-signed', SLIPWAY_ACME_DIRECTORY: acmeCa.directoryUrl, SLIPWAY_ACME_INTERVAL: '1' }));
   [, adminToken] = await up.waitForOutput(/Admin API token\s+(slw_\S+)/);
   await up.waitForOutput(/Press Ctrl-C to stop/);
   const host = `http://127.0.0.1:${apiPort}`;
@@ -53,6 +65,7 @@ before(async () => {
 });
 after(async () => {
   await up?.stop('SIGTERM');
+  await acmeCa?.close();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
@@ -373,6 +386,55 @@ test('when buildpacks are set, added, removed and cleared with the Heroku CLI, t
   assert.match(unknown.err.replace(/\s*\n ›\s*/g, ' '), /no buildpack given \(the built-ins are heroku\/nodejs, heroku\/python/);
   await ok(['buildpacks:clear', '-a', 'hk-app']);
   assert.match(await ok(['buildpacks', '-a', 'hk-app']), /hk-app has no Buildpacks\./);
+});
+
+test('when certificates are added, listed, shown, updated and removed, and automatic ones enabled, with the Heroku CLI, then certs:* work and the router serves them by SNI', async () => {
+  const dir = certDir;
+  const leaf = await issue(dir, 'secure', root, { names: ['secure.hk.example'] });
+  await ok(['domains:add', 'secure.hk.example', '-a', 'hk-app']);
+  // certs:add asks which of the app's domains the certificate should serve: the space bar picks the one offered.
+  const added = await heroku(['certs:add', leaf.certFile, leaf.keyFile, '-a', 'hk-app'], [[/Select domains/, ' ']]);
+  assert.equal(added.code, 0, `stdout: ${added.out}\nstderr: ${added.err}`);
+  const shown = added.out + added.err;
+  assert.match(shown, /Adding SSL certificate to .*hk-app.*\.\.\. done/);
+  assert.match(shown, /Common Name\(s\):\s+secure\.hk\.example/);
+  assert.match(shown, /SSL certificate is not trusted\./, 'issued by a test CA no system trusts');
+  assert.doesNotMatch(shown, /PRIVATE KEY/);
+  const list = await ok(['certs', '-a', 'hk-app']);
+  const name = /(hk-app-[0-9a-f]{6})/.exec(list)?.[1];
+  assert.ok(name, list);
+  assert.match(list, /secure\.hk\.example/);
+  assert.match(await ok(['certs:info', '-a', 'hk-app']), /Subject:\s+CN=secure\.hk\.example/);
+  const keyBody = leaf.key.split('\n').slice(1, 3).join('');
+  assert.ok(!up.output().includes(keyBody) && !up.output().includes('PRIVATE KEY'), 'no private key in any log line of slipway up');
+  const served = async () => new Promise<string>((resolve, reject) => {
+    const s = tlsConnect({ host: '127.0.0.1', port: routerTlsPort, servername: 'secure.hk.example', ca: [root.cert], rejectUnauthorized: false }, () => {
+      resolve(`${String(s.getPeerCertificate().subject?.CN)} ${s.getPeerCertificate().serialNumber}`);
+      s.end();
+    });
+    s.on('error', reject);
+  });
+  const first = await waitFor('the uploaded certificate served', async () => ((await served().catch(() => '')).startsWith('secure.hk.example ') ? served() : undefined), 15_000, 200);
+
+  const renewed = await issue(dir, 'secure-renewed', root, { names: ['secure.hk.example'] });
+  assert.match(await ok(['certs:update', renewed.certFile, renewed.keyFile, '--confirm', 'hk-app', '-a', 'hk-app']), new RegExp(`Updating SSL certificate ${name} for .*hk-app.*\\.\\.\\. done`));
+  await waitFor('the renewed certificate served', async () => (await served()) !== first, 15_000, 200);
+  assert.match(await ok(['certs:remove', '--confirm', 'hk-app', '-a', 'hk-app']), new RegExp(`Removing SSL certificate ${name} from .*hk-app.*\\.\\.\\. done`));
+  assert.match(await ok(['certs', '-a', 'hk-app']), /hk-app has no SSL certificates/);
+  await waitFor('the platform certificate again', async () => (await served().catch(() => '')).startsWith('slipway '), 15_000, 200);
+
+  // Automatic certificates, from the stand-in CA, shown by certs:auto.
+  assert.match(await ok(['certs:auto', '-a', 'hk-app']), /Automatic Certificate Management is disabled on .*hk-app/);
+  assert.match(await ok(['certs:auto:enable', '-a', 'hk-app']), /Enabling Automatic Certificate Management\.\.\. starting/);
+  await waitFor('the automatic certificate issued', async () => /secure\.hk\.example\s+Cert issued/i.test(await ok(['certs:auto', '-a', 'hk-app'])), 60_000, 1000);
+  await waitFor('it served', async () => (await served().catch(() => '')).startsWith('secure.hk.example '), 15_000, 200);
+  assert.match(await ok(['certs', '-a', 'hk-app']), /ACM/);
+  assert.match(await ok(['certs:auto:disable', '--confirm', 'hk-app', '-a', 'hk-app']), /Disabling Automatic Certificate Management\.\.\. done/);
+
+  assert.match(await ok(['features:enable', 'https-only', '-a', 'hk-app']), /Enabling https-only for .*hk-app.*\.\.\. done/);
+  assert.match(await ok(['features', '-a', 'hk-app']), /\[\+\] https-only/);
+  await waitFor('the redirect to https', async () => (await requestWithHost(routerPort, 'hk-app.localhost')).headers.location === `https://hk-app.localhost:${routerTlsPort}/`, 15_000, 200);
+  await ok(['features:disable', 'https-only', '-a', 'hk-app']);
 });
 
 test('when domains are added with the Heroku CLI, then heroku domains lists them and the router serves them; apps:destroy removes the app', async () => {

@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { createApi } from '../../server/api/create-api.js';
 import { configRoutes } from '../../server/api/routes/config.js';
 import { domainRoutes } from '../../server/api/routes/domains.js';
+import { certRoutes } from '../../server/api/routes/certs.js';
+import { featureRoutes } from '../../server/api/routes/features.js';
+import { acmRoutes } from '../../server/api/routes/acm.js';
 import { openPlatform, type Platform } from '../../server/compose.js';
 import { loadConfig } from '../../server/config.js';
 import { createLogger } from '../../server/log.js';
@@ -35,7 +38,9 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     urls: platform.urls,
     log: createLogger('api', 'warn'),
     health: async () => ({ ok: true, roles: {} }),
-    extraRoutes: [configRoutes({ ...platform.services, urls: platform.urls }), domainRoutes({ ...platform.services, urls: platform.urls })],
+    extraRoutes: [
+      configRoutes({ ...platform.services, urls: platform.urls }), domainRoutes({ ...platform.services, urls: platform.urls }), certRoutes(platform.services), featureRoutes(platform.services), acmRoutes({ ...platform.services, urls: platform.urls }),
+    ],
   });
   const server: Server = createServer(api);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));

@@ -19,10 +19,11 @@ export interface TestCert {
 let serial = 0;
 
 /** A key and a CSR for CN, in dir under name. */
-async function keyAndCsr(dir: string, name: string, cn: string): Promise<{ keyFile: string; csrFile: string }> {
+async function keyAndCsr(dir: string, name: string, cn: string, type: 'ec' | 'rsa'): Promise<{ keyFile: string; csrFile: string }> {
   const keyFile = join(dir, `${name}.key`);
   const csrFile = join(dir, `${name}.csr`);
-  await run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', csrFile, '-subj', `/CN=${cn}`]);
+  const newKey = type === 'rsa' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
+  await run('openssl', ['req', ...newKey, '-nodes', '-keyout', keyFile, '-out', csrFile, '-subj', `/CN=${cn}`]);
   return { keyFile, csrFile };
 }
 
@@ -42,12 +43,12 @@ export async function makeCa(dir: string, name = 'test-root'): Promise<TestCert>
 }
 
 /**
- * A certificate issued by `by`: a server one for DNS names (the first is its CN), or an intermediate CA (ca: true).
- * days -1 makes one that has already expired.
+ * A certificate issued by `by`: a server one for DNS names (the first is its CN), or an intermediate CA (ca: true);
+ * an EC key unless key: 'rsa'. days -1 makes one that has already expired.
  */
-export async function issue(dir: string, name: string, by: TestCert, o: { names?: string[]; ca?: boolean; days?: number }): Promise<TestCert> {
+export async function issue(dir: string, name: string, by: TestCert, o: { names?: string[]; ca?: boolean; days?: number; key?: 'ec' | 'rsa' }): Promise<TestCert> {
   const cn = o.ca ? `Slipway Test ${name}` : o.names![0];
-  const { keyFile, csrFile } = await keyAndCsr(dir, name, cn);
+  const { keyFile, csrFile } = await keyAndCsr(dir, name, cn, o.key ?? 'ec');
   const extFile = join(dir, `${name}.ext`);
   await writeFile(extFile, o.ca
     ? 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n'

@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { request, type Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -50,11 +51,17 @@ export function echoWebSockets(server: Server, prefix: string): void {
   });
 }
 
-/** Opens a websocket to ws://127.0.0.1:port/ with a Host header; send() resolves with the next text frame. */
-export function openWebSocket(port: number, host: string): Promise<{ send(text: string): Promise<string>; close(): void }> {
+/**
+ * Opens a websocket to ws://127.0.0.1:port/ (wss:// with tls: SNI host, trusting ca) with a Host header; send()
+ * resolves with the next text frame.
+ */
+export function openWebSocket(port: number, host: string, tls?: { ca: string[] }): Promise<{ send(text: string): Promise<string>; close(): void }> {
   const key = randomBytes(16).toString('base64');
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/ws', headers: { host, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': key } });
+    const headers = { host, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': key };
+    const req = tls
+      ? httpsRequest({ host: '127.0.0.1', port, path: '/ws', headers, servername: host, ca: tls.ca })
+      : request({ host: '127.0.0.1', port, path: '/ws', headers });
     req.on('response', (res) => reject(new Error(`no upgrade: HTTP ${res.statusCode}`)));
     req.on('error', reject);
     req.on('upgrade', (res, socket) => {

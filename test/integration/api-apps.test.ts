@@ -198,11 +198,16 @@ test('when a Range header asks for fewer apps than exist, then 206 with Next-Ran
   assert.deepEqual(desc.body.map((a: { name: string }) => a.name), ['r-two', 'r-three', 'r-one']);
 });
 
-test('when the Heroku CLI asks for add-ons, SNI endpoints or pipelines, then it gets the empty answers it expects', async () => {
+test('when the Heroku CLI asks for add-ons, SNI endpoints, features or pipelines of an app without them, then it gets the answers it expects', async () => {
   assert.deepEqual((await api.request('GET', '/apps/new-name/addons', { token: alice.token })).body, []);
   assert.deepEqual((await api.request('GET', '/apps/new-name/sni-endpoints', { token: alice.token })).body, []);
   assert.equal((await api.request('GET', '/apps/new-name/pipeline-couplings', { token: alice.token })).status, 404);
   assert.equal((await api.request('GET', '/apps/new-name/addons', { token: bob.token })).status, 404);
+  assert.equal((await api.request('GET', '/apps/new-name/sni-endpoints', { token: bob.token })).status, 404, 'another user\'s app');
+  const features = (await api.request('GET', '/apps/new-name/features', { token: alice.token })).body;
+  assert.deepEqual(features.map((f: { name: string; enabled: boolean }) => `${f.name}:${f.enabled}`), ['https-only:false', 'hsts:false']);
+  assert.equal((await api.request('PATCH', '/apps/new-name/features/hsts', { token: bob.token, body: { enabled: true } })).status, 404);
+  assert.equal((await api.request('PATCH', '/apps/new-name/features/hsts', { token: alice.token, body: { enabled: 'yes' } })).status, 400);
 });
 
 test('when an egress policy is set, then only an administrator may, a bad one is a 422 naming the problem, and each app has its own uid', async () => {

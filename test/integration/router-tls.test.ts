@@ -7,6 +7,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, Agent } from 'node:https';
+import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -14,6 +17,8 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { issue, makeCa, type TestCert } from '../helpers/certs.js';
 import { waitFor } from '../helpers/procs.js';
 import { cleanEnv, slipway } from '../helpers/slipway.js';
+import { requestWithHost } from '../helpers/http.js';
+import { openWebSocket } from '../helpers/websocket.js';
 
 let t: TestPlatform;
 let dir: string;
@@ -21,16 +26,38 @@ let root: TestCert;
 let intermediate: TestCert;
 
 /** A web dyno that answers with the headers it got. */
-const ECHO = `import http.server, os
+const ECHO = `import http.server, os, base64, hashlib
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
+        if self.headers.get("upgrade", "").lower() == "websocket": return self.websocket()
         body = ("app=" + os.environ["APP_NAME"] + "\\n" + "\\n".join(k.lower() + ": " + v for k, v in self.headers.items())).encode()
+        self.send_response(200); self.send_header("content-length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def websocket(self):
+        accept = base64.b64encode(hashlib.sha1((self.headers["sec-websocket-key"] + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+        self.wfile.write(("HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\nSec-WebSocket-Accept: " + accept + "\\r\\n\\r\\n").encode()); self.wfile.flush()
+        while True:
+            head = self.rfile.read(2)
+            if len(head) < 2: return
+            n = head[1] & 0x7f; mask = self.rfile.read(4); data = bytes(b ^ mask[i % 4] for i, b in enumerate(self.rfile.read(n)))
+            reply = ("echo " + data.decode() + " via " + self.headers.get("x-forwarded-proto", "-")).encode()
+            self.wfile.write(bytes([0x81, len(reply)]) + reply); self.wfile.flush()
+    def do_POST(self):
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            data = b""
+            while True:
+                size = int(self.rfile.readline().strip(), 16)
+                chunk = self.rfile.read(size + 2)[:size]
+                if size == 0: break
+                data += chunk
+        else:
+            data = self.rfile.read(int(self.headers.get("content-length", "0")))
+        body = ("posted " + str(len(data)) + " bytes: " + data.decode() + " (" + self.request_version + ", te=" + self.headers.get("transfer-encoding", "-") + ")").encode()
         self.send_response(200); self.send_header("content-length", str(len(body))); self.end_headers(); self.wfile.write(body)
     def log_message(self, *a): pass
 http.server.ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), H).serve_forever()
 `;
 
-interface TlsAnswer { status: number; body: string; subject: string; issuer: string; authorized: boolean; serial: string }
+interface TlsAnswer { status: number; body: string; subject: string; issuer: string; authorized: boolean; serial: string; headers: Record<string, unknown> }
 
 /** GET over the router's TLS port with SNI servername (and Host), trusting the test CA. */
 function httpsGet(servername: string, o: { agent?: Agent; trust?: string[]; path?: string } = {}): Promise<TlsAnswer> {
@@ -44,7 +71,7 @@ function httpsGet(servername: string, o: { agent?: Agent; trust?: string[]; path
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, subject: String(peer.subject?.CN ?? ''), issuer: String(peer.issuer?.CN ?? ''), authorized: socket.authorized, serial: peer.serialNumber }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, subject: String(peer.subject?.CN ?? ''), issuer: String(peer.issuer?.CN ?? ''), authorized: socket.authorized, serial: peer.serialNumber, headers: res.headers }));
     });
     req.on('error', reject);
     req.end();
@@ -91,9 +118,9 @@ test('when an app is reached over the TLS port by its platform name, then the pl
   assert.equal(unknown.status, 404);
 });
 
-test('when apps upload certificates, then SNI serves each app its own (a chain through an intermediate, a wildcard) and the key never comes back', async () => {
+test('when apps upload certificates, then SNI serves each app its own (a chain through an intermediate, an RSA wildcard) and the key never comes back', async () => {
   const one = await issue(dir, 'one', intermediate, { names: ['www.one.example'] });
-  const two = await issue(dir, 'two', root, { names: ['*.two.example'] });
+  const two = await issue(dir, 'two', root, { names: ['*.two.example'], key: 'rsa' }); // an RSA key beside EC ones
   const made = await upload('tls-one', one.cert + intermediate.cert, one.key);
   assert.equal(made.status, 201, JSON.stringify(made.body));
   assert.deepEqual(made.body.ssl_cert.cert_domains, ['www.one.example']);
@@ -165,7 +192,9 @@ test('when a certificate is replaced under load, then new handshakes get the new
     }
   })();
   const renewed = await issue(dir, 'one-renewed', intermediate, { names: ['www.one.example'] });
-  const cli = await slipway(['certs:update', renewed.certFile, renewed.keyFile, '--name', name, '-a', 'tls-one'],
+  const chainFile = join(dir, 'one-renewed-chain.crt');
+  await writeFile(chainFile, renewed.cert + intermediate.cert);
+  const cli = await slipway(['certs:update', chainFile, renewed.keyFile, '--name', name, '-a', 'tls-one'],
     cleanEnv({ SLIPWAY_API_URL: t.url, SLIPWAY_API_KEY: t.adminToken, HOME: t.home }));
   assert.equal(cli.code, 0, cli.stderr);
   assert.match(cli.stdout, new RegExp(`Updating SSL certificate ${name} for tls-one\\.\\.\\. done`));
@@ -200,4 +229,100 @@ test('when certificates are listed, shown and removed with slipway certs, then t
   const bad = await slipway(['certs:add', join(dir, 'nosuch.crt'), join(dir, 'nosuch.key'), '-a', 'tls-two'], env);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /Cannot read the certificate/);
+});
+
+test('when an app turns on https-only and hsts, then plain requests are redirected to https and responses over TLS carry Strict-Transport-Security', async () => {
+  const env = cleanEnv({ SLIPWAY_API_URL: t.url, SLIPWAY_API_KEY: t.adminToken, HOME: t.home });
+  const on = await slipway(['features:enable', 'https-only', '-a', 'tls-one'], env);
+  assert.equal(on.code, 0, on.stderr);
+  assert.match(on.stdout, /Enabling https-only for tls-one\.\.\. done/);
+  const redirected = await waitFor('the redirect', async () => {
+    const r = await requestWithHost(t.routerPort!, 'tls-one.localhost', '/some/path?q=1');
+    return r.status === 301 ? r : undefined;
+  }, 10_000, 100);
+  assert.equal(redirected.headers.location, `https://tls-one.localhost:${t.routerTlsPort}/some/path?q=1`);
+  const posted = await requestWithHost(t.routerPort!, 'tls-one.localhost', '/form', { 'content-type': 'text/plain' }, 'POST', 'x=1');
+  assert.equal(posted.status, 308, 'other methods keep theirs');
+  assert.equal((await requestWithHost(t.routerPort!, 'tls-two.localhost')).status, 200, 'only that app');
+  const secure = await httpsGet('tls-one.localhost');
+  assert.equal(secure.status, 200);
+  assert.equal(secure.headers['strict-transport-security'], undefined, 'no HSTS until asked');
+
+  assert.equal((await slipway(['features:enable', 'hsts', '-a', 'tls-one'], env)).code, 0);
+  await waitFor('HSTS over TLS', async () => (await httpsGet('tls-one.localhost')).headers['strict-transport-security'] === 'max-age=31536000', 10_000, 100);
+  const list = await slipway(['features', '-a', 'tls-one'], env);
+  assert.match(list.stdout, /\[\+\] https-only/);
+  assert.match(list.stdout, /\[\+\] hsts/);
+  const again = await slipway(['features:enable', 'https-only', '-a', 'tls-one'], env);
+  assert.notEqual(again.code, 0);
+  assert.match(again.stderr, /https-only is already enabled/);
+  assert.equal((await t.api('PATCH', '/apps/tls-one/features/nosuch', { enabled: true })).status, 404);
+
+  assert.equal((await slipway(['features:disable', 'https-only', '-a', 'tls-one'], env)).code, 0);
+  await waitFor('plain HTTP served again', async () => (await requestWithHost(t.routerPort!, 'tls-one.localhost')).status === 200, 10_000, 100);
+});
+
+/** One request on an HTTP/2 session: status, headers and body. */
+function h2Request(session: ClientHttp2Session, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request(headers, { endStream: body === undefined });
+    let text = '';
+    let head: Record<string, unknown> = {};
+    stream.on('response', (h) => (head = h));
+    stream.setEncoding('utf8');
+    stream.on('data', (d: string) => (text += d));
+    stream.on('end', () => resolve({ status: Number(head[':status']), headers: head, body: text }));
+    stream.on('error', reject);
+    if (body !== undefined) stream.end(body);
+  });
+}
+
+test('when clients speak HTTP/2 (Node\'s http2 client, curl --http2), then the router answers over h2 and the dyno gets HTTP/1.1 with Host and https', async () => {
+  const session = h2connect(`https://127.0.0.1:${t.routerTlsPort}`, { servername: 'www.one.example', ca: [root.cert] });
+  try {
+    const [a, b] = await Promise.all([
+      h2Request(session, { ':path': '/first', ':authority': 'www.one.example' }),
+      h2Request(session, { ':path': '/second', ':authority': 'www.one.example' }),
+    ]);
+    for (const r of [a, b]) {
+      assert.equal(r.status, 200);
+      assert.match(r.body, /^app=tls-one$/m);
+      assert.match(r.body, /^host: www\.one\.example$/m);
+      assert.match(r.body, /^x-forwarded-proto: https$/m);
+      assert.equal(r.headers.connection, undefined, 'no connection-specific header over h2');
+    }
+    assert.equal(session.alpnProtocol, 'h2');
+    // A body with no length (DATA frames only) reaches the dyno chunked; one with a length, as it was.
+    const streamed = await h2Request(session, { ':path': '/post', ':method': 'POST', ':authority': 'www.one.example' }, 'hello over h2');
+    assert.equal(streamed.body, 'posted 13 bytes: hello over h2 (HTTP/1.1, te=chunked)');
+    const sized = await h2Request(session, { ':path': '/post', ':method': 'POST', ':authority': 'www.one.example', 'content-length': '5' }, 'sized');
+    assert.equal(sized.body, 'posted 5 bytes: sized (HTTP/1.1, te=-)');
+    const missing = await h2Request(session, { ':path': '/', ':authority': 'nosuch.example' });
+    assert.equal(missing.status, 404);
+  } finally {
+    session.close();
+  }
+  const port = String(t.routerTlsPort);
+  const curl = await promisify(execFile)('curl', ['--http2', '-sS', '--cacert', root.certFile, '--resolve', `www.one.example:${port}:127.0.0.1`,
+    '-o', '/dev/null', '-w', '%{http_version} %{http_code}', `https://www.one.example:${port}/`]);
+  assert.equal(curl.stdout, '2 200');
+  const h1 = await promisify(execFile)('curl', ['--http1.1', '-sS', '--cacert', root.certFile, '--resolve', `www.one.example:${port}:127.0.0.1`,
+    '-o', '/dev/null', '-w', '%{http_version} %{http_code}', `https://www.one.example:${port}/`]);
+  assert.equal(h1.stdout, '1.1 200', 'HTTP/1.1 clients still get HTTP/1.1');
+});
+
+test('when a client opens a websocket over TLS (wss), then it tunnels through the router to the dyno as over HTTP, told https', async () => {
+  const ws = await openWebSocket(t.routerTlsPort!, 'www.one.example', { ca: [root.cert] });
+  try {
+    assert.equal(await ws.send('hello over wss'), 'echo hello over wss via https');
+    assert.equal(await ws.send('again'), 'echo again via https');
+  } finally {
+    ws.close();
+  }
+  const plain = await openWebSocket(t.routerPort!, 'tls-one.localhost');
+  try {
+    assert.equal(await plain.send('plain'), 'echo plain via http');
+  } finally {
+    plain.close();
+  }
 });

@@ -9,6 +9,8 @@ export interface App {
   git_url: string;
   web_url: string;
   maintenance: boolean;
+  /** Automatic certificates for its custom domains. */
+  acm: boolean;
   released_at: string | null;
   created_at: string;
   updated_at: string;
@@ -84,7 +86,26 @@ export interface Domain {
   kind: 'heroku' | 'custom';
   cname: string | null;
   status: string;
+  /** The certificate that serves it over TLS, if one of the app's does. */
+  sni_endpoint: { id: string; name: string } | null;
+  /** Its automatic certificate's state (pending, cert issued, failing, failed) and the CA's last reason. */
+  acm_status: string | null;
+  acm_status_reason: string | null;
   created_at: string;
+}
+
+/** A certificate of the app (Heroku's SNI endpoint); its private key is never sent back. */
+export interface SniEndpoint {
+  id: string;
+  name: string;
+  domains: string[];
+  ssl_cert: { cert_domains: string[]; issuer: string; subject: string; starts_at: string; expires_at: string; acm: boolean; 'ca_signed?': boolean; 'self_signed?': boolean };
+}
+
+export interface Feature {
+  name: string;
+  description: string;
+  enabled: boolean;
 }
 
 export interface Account {
@@ -284,4 +305,13 @@ export const api = {
   domains: (app: string) => request<Domain[]>('GET', `/apps/${enc(app)}/domains`),
   addDomain: (app: string, hostname: string) => request<Domain>('POST', `/apps/${enc(app)}/domains`, { body: { hostname } }),
   removeDomain: (app: string, hostname: string) => request<Domain>('DELETE', `/apps/${enc(app)}/domains/${enc(hostname)}`),
+
+  certificates: (app: string) => request<SniEndpoint[]>('GET', `/apps/${enc(app)}/sni-endpoints`),
+  addCertificate: (app: string, chain: string, key: string) =>
+    request<SniEndpoint>('POST', `/apps/${enc(app)}/sni-endpoints`, { body: { certificate_chain: chain, private_key: key } }),
+  removeCertificate: (app: string, name: string) => request<SniEndpoint>('DELETE', `/apps/${enc(app)}/sni-endpoints/${enc(name)}`),
+  /** Automatic certificates (ACME) on or off. */
+  setAcm: (app: string, on: boolean) => request<App>(on ? 'POST' : 'DELETE', `/apps/${enc(app)}/acm`, on ? { body: {} } : {}),
+  features: (app: string) => request<Feature[]>('GET', `/apps/${enc(app)}/features`),
+  setFeature: (app: string, name: string, enabled: boolean) => request<Feature>('PATCH', `/apps/${enc(app)}/features/${enc(name)}`, { body: { enabled } }),
 };

@@ -4,8 +4,9 @@ import { useAction, usePoll } from '../hooks';
 import { go, href } from '../route';
 import { Confirm, DataTable, ErrorNote, ListStates } from '../ui';
 import type { AppData } from './app';
+import { CertificatesSection } from './certificates';
 
-/** Domains, maintenance mode, and destroying the app. */
+/** Domains, HTTPS, maintenance mode, and destroying the app. */
 export function SettingsTab({ app, refreshApp }: AppData) {
   const domains = usePoll(() => api.domains(app.name), 5000, [app.name]);
   const [hostname, setHostname] = useState('');
@@ -81,6 +82,8 @@ export function SettingsTab({ app, refreshApp }: AppData) {
         </button>
       </form>
       <ErrorNote error={add.error} what="Could not add the domain" />
+
+      <CertificatesSection app={app} refreshApp={refreshApp} />
 
       <h2>Maintenance mode</h2>
       <p class="muted">While it is on, the router answers every request with a maintenance page (H80); dynos keep running.</p>

@@ -1,0 +1,93 @@
+/**
+ * Issues and renews automatic certificates (certs:auto) with ACME (RFC 8555) through acme-client, in the worker
+ * role: every check interval, for the custom domains of apps with ACM on that have no certificate or one with under
+ * 30 days left, an order with an HTTP-01 challenge that the routers answer (the challenge is stored, the app's
+ * routes reload, and the CA is told once every live router serves it). A failure is kept on the domain with the
+ * CA's reason and tried again after a backoff; after five in a row the domain waits for certs:auto:refresh. One
+ * worker issues at a time (a PostgreSQL advisory lock), so several workers never order the same name twice.
+ */
+import * as acme from 'acme-client';
+import type { Logger } from '../log.js';
+import type { AcmService, DueDomain } from '../services/acm.js';
+import type { SniEndpointService } from '../services/sni-endpoints.js';
+
+export interface AcmeIssuerOptions {
+  acm: AcmService;
+  sniEndpoints: SniEndpointService;
+  directoryUrl: string;
+  email?: string;
+  /** Resolves once every live router serves the app's current routes (its new challenge). */
+  routesApplied(appId: string): Promise<unknown>;
+  /** The first retry's wait; later ones grow fourfold. */
+  retryBaseMs?: number;
+  log: Logger;
+}
+
+/**
+ * What a CA or the network said, on one line, without anything of a key: a problem document's detail, or the
+ * error of the challenge or authorization acme-client gave up on (it throws those as JSON).
+ */
+export function reasonOf(e: unknown): string {
+  const err = e as Error & { response?: { data?: { detail?: string } } };
+  let text = err.response?.data?.detail ?? err.message ?? String(e);
+  try {
+    const item = JSON.parse(text) as { status?: string; error?: { detail?: string }; challenges?: { error?: { detail?: string } }[] };
+    text = item.error?.detail ?? item.challenges?.find((c) => c.error?.detail)?.error?.detail ?? `the CA marked the challenge ${item.status ?? 'invalid'}`;
+  } catch {
+    // not JSON: the message as it is
+  }
+  return text.replace(/\s+/g, ' ').slice(0, 300);
+}
+
+export function createAcmeIssuer(o: AcmeIssuerOptions) {
+  let running = false;
+
+  async function issueOne(client: acme.Client, d: DueDomain): Promise<void> {
+    const [key, csr] = await acme.crypto.createCsr({ commonName: d.hostname, altNames: [d.hostname] });
+    const chain = await client.auto({
+      csr, email: o.email, termsOfServiceAgreed: true, challengePriority: ['http-01'],
+      // The CA checks the name; a check of our own first would need this host to resolve it as the world does.
+      skipChallengeVerification: true,
+      challengeCreateFn: async (_authz, challenge, keyAuthorization) => {
+        if (challenge.type !== 'http-01') throw new Error(`the CA offered ${challenge.type} only; Slipway answers http-01`);
+        await o.acm.challenges.add(d.appId, d.hostname, challenge.token, keyAuthorization);
+        await o.routesApplied(d.appId);
+      },
+      challengeRemoveFn: async (_authz, challenge) => {
+        await o.acm.challenges.remove(d.appId, challenge.token);
+      },
+    });
+    await o.sniEndpoints.saveAcm(d.appId, d.id, chain, key.toString());
+    await o.acm.issued(d.id);
+  }
+
+  return {
+    /** One pass over the domains that need a certificate now. */
+    async tick(): Promise<void> {
+      if (running) return;
+      running = true;
+      try {
+        await o.acm.exclusive(async () => {
+          const due = await o.acm.due();
+          if (due.length === 0) return;
+          const accountKey = await o.acm.accountKey(o.directoryUrl, async () => (await acme.crypto.createPrivateKey()).toString());
+          const client = new acme.Client({ directoryUrl: o.directoryUrl, accountKey });
+          for (const d of due) {
+            try {
+              await issueOne(client, d);
+              o.log.info('certificate issued', { hostname: d.hostname });
+            } catch (e) {
+              const reason = reasonOf(e);
+              await o.acm.failedAttempt(d, reason, o.retryBaseMs);
+              o.log.warn('certificate not issued', { hostname: d.hostname, reason });
+            }
+          }
+        });
+      } catch (e) {
+        o.log.warn('the certificate check failed', { error: (e as Error).message });
+      } finally {
+        running = false;
+      }
+    },
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * Automatic certificates (Heroku's ACM), as records: which apps have them on, each custom domain's state (pending,
+ * cert issued, failing, failed) with the last ACME error and when to try again, the HTTP-01 challenges the routers
+ * answer, and the ACME account key per directory. The issuing itself is server/plane/acme-issuer.ts.
+ */
+import type { Db } from '../db/pool.js';
+import type { App } from './apps.js';
+import type { KeyBox } from './key-box.js';
+
+export type AcmStatus = 'pending' | 'cert issued' | 'failing' | 'failed';
+
+/** A domain that needs a certificate now: none yet, or one that expires within 30 days. */
+export interface DueDomain {
+  id: string;
+  appId: string;
+  hostname: string;
+  failures: number;
+}
+
+/** After this many failed attempts in a row a domain is `failed` and waits for certs:auto:refresh. */
+export const MAX_ATTEMPTS = 5;
+/** Renew when a certificate has fewer days left than this. */
+export const RENEW_DAYS = 30;
+
+/** The wait before attempt n+1 after n failures: 1 min, 4, 16, 64 … (at most a day). */
+export const backoffMs = (failures: number, baseMs = 60_000) => Math.min(baseMs * 4 ** Math.max(0, failures - 1), 86_400_000);
+
+export function createAcmService(deps: { db: Db; keys: KeyBox; changed?: (appId: string) => Promise<void> | void }) {
+  const { db } = deps;
+  const setStatus = (appId: string, status: AcmStatus | null) =>
+    db.query(`UPDATE domains SET acm_status = $2, acm_status_reason = NULL, acm_failures = 0, acm_next_attempt_at = NULL, updated_at = now()
+                WHERE app_id = $1 AND kind = 'custom'`, [appId, status]);
+  return {
+    /** certs:auto:enable: its custom domains get certificates, the first within a check interval. */
+    async enable(app: App): Promise<void> {
+      await db.query('UPDATE apps SET acm = true, updated_at = now() WHERE id = $1', [app.id]);
+      await setStatus(app.id, 'pending');
+    },
+
+    /** certs:auto:disable: the certificates it issued go (uploaded ones stay). */
+    async disable(app: App): Promise<void> {
+      await db.query('UPDATE apps SET acm = false, updated_at = now() WHERE id = $1', [app.id]);
+      await db.query('DELETE FROM sni_endpoints WHERE app_id = $1 AND acm', [app.id]);
+      await setStatus(app.id, null);
+      await deps.changed?.(app.id);
+    },
+
+    /** certs:auto:refresh: failed and failing domains are tried again now. */
+    async refresh(app: App): Promise<void> {
+      await db.query(`UPDATE domains SET acm_status = 'pending', acm_failures = 0, acm_next_attempt_at = NULL, updated_at = now()
+                        WHERE app_id = $1 AND kind = 'custom' AND acm_status IS DISTINCT FROM 'cert issued'`, [app.id]);
+    },
+
+    /**
+     * Domains of apps with ACM on that need a certificate: no certificate of their own (an uploaded one serving the
+     * name counts), or an automatic one with under RENEW_DAYS left; not waiting out a backoff, not failed. Wildcards
+     * are left out (HTTP-01 cannot prove them).
+     */
+    async due(limit = 10): Promise<DueDomain[]> {
+      const r = await db.query<{ id: string; app_id: string; hostname: string; acm_failures: number }>(
+        `SELECT d.id, d.app_id, d.hostname, d.acm_failures FROM domains d JOIN apps a ON a.id = d.app_id
+          WHERE a.acm AND d.kind = 'custom' AND d.hostname NOT LIKE '*.%' AND d.acm_status IS DISTINCT FROM 'failed'
+            AND (d.acm_next_attempt_at IS NULL OR d.acm_next_attempt_at <= now())
+            AND NOT EXISTS (SELECT 1 FROM sni_endpoints e WHERE e.id = d.sni_endpoint_id AND NOT e.acm)
+            AND NOT EXISTS (SELECT 1 FROM sni_endpoints e WHERE e.id = d.sni_endpoint_id AND e.acm AND e.expires_at > now() + make_interval(days => $2))
+          ORDER BY d.acm_next_attempt_at NULLS FIRST LIMIT $1`, [limit, RENEW_DAYS]);
+      return r.rows.map((x) => ({ id: x.id, appId: x.app_id, hostname: x.hostname, failures: x.acm_failures }));
+    },
+
+    async issued(domainId: string): Promise<void> {
+      await db.query(`UPDATE domains SET acm_status = 'cert issued', acm_status_reason = NULL, acm_failures = 0, acm_next_attempt_at = NULL, updated_at = now()
+                        WHERE id = $1`, [domainId]);
+    },
+
+    /** A failed attempt: failing (tried again after a backoff) until MAX_ATTEMPTS, then failed. */
+    async failedAttempt(d: DueDomain, reason: string, baseMs?: number): Promise<void> {
+      const failures = d.failures + 1;
+      const status: AcmStatus = failures >= MAX_ATTEMPTS ? 'failed' : 'failing';
+      await db.query(`UPDATE domains SET acm_status = $2, acm_status_reason = $3, acm_failures = $4,
+                        acm_next_attempt_at = now() + make_interval(secs => $5), updated_at = now() WHERE id = $1`,
+      [d.id, status, reason.slice(0, 500), failures, backoffMs(failures, baseMs) / 1000]);
+    },
+
+    challenges: {
+      async add(appId: string, hostname: string, token: string, keyAuthorization: string): Promise<void> {
+        await db.query('INSERT INTO acme_challenges (token, app_id, hostname, key_authorization) VALUES ($1, $2, $3, $4) ON CONFLICT (token) DO NOTHING',
+          [token, appId, hostname, keyAuthorization]);
+        await deps.changed?.(appId);
+      },
+      async remove(appId: string, token: string): Promise<void> {
+        await db.query('DELETE FROM acme_challenges WHERE token = $1', [token]);
+        await deps.changed?.(appId);
+      },
+    },
+
+    /** fn, run by one process of the platform at a time (others skip it): the issuer's pass. */
+    async exclusive(fn: () => Promise<void>): Promise<void> {
+      const c = await db.connect();
+      try {
+        const got = (await c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext('acme-issuer')) AS ok")).rows[0].ok;
+        if (!got) return;
+        try {
+          await fn();
+        } finally {
+          await c.query("SELECT pg_advisory_unlock(hashtext('acme-issuer'))");
+        }
+      } finally {
+        c.release();
+      }
+    },
+
+    /** The account key for a directory (PEM), made with make() and sealed the first time. */
+    async accountKey(directoryUrl: string, make: () => Promise<string>): Promise<string> {
+      const known = (await db.query<{ private_key_sealed: string }>('SELECT private_key_sealed FROM acme_accounts WHERE directory_url = $1', [directoryUrl])).rows[0];
+      if (known) return deps.keys.open(known.private_key_sealed);
+      await db.query('INSERT INTO acme_accounts (directory_url, private_key_sealed) VALUES ($1, $2) ON CONFLICT DO NOTHING', [directoryUrl, await deps.keys.seal(await make())]);
+      const row = (await db.query<{ private_key_sealed: string }>('SELECT private_key_sealed FROM acme_accounts WHERE directory_url = $1', [directoryUrl])).rows[0];
+      return deps.keys.open(row.private_key_sealed);
+    },
+  };
+}
+
+export type AcmService = ReturnType<typeof createAcmService>;

@@ -1,0 +1,131 @@
+/**
+ * Automatic certificates (certs:auto) through the production ACME client against a TEST STAND-IN ACME server that
+ * the test runs on loopback (test/helpers/acme-standin.ts): no public ACME server is reachable from this machine.
+ * The stand-in validates each HTTP-01 challenge by asking the router for it with the domain's Host, as a CA does,
+ * and signs with a test CA the clients trust. Issue, serve by SNI, renew when under 30 days are left, fail with the
+ * CA's reason and retry with backoff, refresh.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { makeCa, type TestCert } from '../helpers/certs.js';
+import { startAcmeStandIn, type AcmeStandIn } from '../helpers/acme-standin.js';
+import { waitFor } from '../helpers/procs.js';
+import { cleanEnv, slipway } from '../helpers/slipway.js';
+
+let t: TestPlatform;
+let ca: AcmeStandIn;
+let root: TestCert;
+let env: Record<string, string>;
+
+/** The certificate served for servername on the router's TLS port: its CN, issuer, days left and whether it verifies. */
+function served(servername: string): Promise<{ cn: string; issuer: string; daysLeft: number; authorized: boolean; serial: string }> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port: t.routerTlsPort, servername, ca: [root.cert], rejectUnauthorized: false }, () => {
+      const c = s.getPeerCertificate();
+      resolve({ cn: String(c.subject?.CN), issuer: String(c.issuer?.CN), daysLeft: (new Date(c.valid_to).getTime() - Date.now()) / 86_400_000, authorized: s.authorized, serial: c.serialNumber });
+      s.end();
+    });
+    s.on('error', reject);
+  });
+}
+
+const domain = async (app: string, host: string) =>
+  ((await t.api('GET', `/apps/${app}/domains/${host}`)).body) as { acm_status: string | null; acm_status_reason: string | null; sni_endpoint: { name: string } | null };
+
+async function appWithDomains(app: string, hosts: string[]) {
+  assert.equal((await t.api('POST', '/apps', { name: app })).status, 201);
+  const push = await t.git(await t.checkout('procfile-shell', app), ['push', 'slipway', 'main']);
+  assert.equal(push.code, 0, push.out);
+  for (const h of hosts) assert.equal((await t.api('POST', `/apps/${app}/domains`, { hostname: h })).status, 201);
+}
+
+before(async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'slipway-acme-'));
+  root = await makeCa(dir);
+  let routerPort = 0;
+  ca = await startAcmeStandIn({ ca: root, dir, routerPort: () => routerPort });
+  t = await startTestPlatform({ SLIPWAY_ACME_DIRECTORY: ca.directoryUrl, SLIPWAY_ACME_INTERVAL: '0.5', SLIPWAY_ACME_RETRY: '0.5', SLIPWAY_ACME_EMAIL: 'ops@example.com' }, { dynos: true });
+  routerPort = t.routerPort!;
+  env = cleanEnv({ SLIPWAY_API_URL: t.url, SLIPWAY_API_KEY: t.adminToken, HOME: t.home });
+});
+after(async () => {
+  await t?.close();
+  await ca?.close();
+});
+
+test('when certs:auto:enable is run, then a certificate is issued through the HTTP-01 challenge the router answers, served by SNI, and shown by certs:auto', async () => {
+  await appWithDomains('auto', ['www.auto.example']);
+  assert.match((await slipway(['certs:auto', '-a', 'auto'], env)).stdout, /Automatic Certificate Management is disabled on auto/);
+  const on = await slipway(['certs:auto:enable', '-a', 'auto'], env);
+  assert.equal(on.code, 0, on.stderr);
+  await waitFor('the certificate issued', async () => (await domain('auto', 'www.auto.example')).acm_status === 'cert issued', 30_000, 200);
+  let last: unknown;
+  const { createPgRouteSource } = await import('../../server/plane/route-source.js');
+  const appId = (await t.api('GET', '/apps/auto')).body.id;
+  const loaded = await createPgRouteSource(t.platform, 'debug', (ids) => t.platform.services.sniEndpoints.served(ids)).loadApp(appId).catch((e: Error) => e.message);
+  const debug = JSON.stringify([typeof loaded === 'string' ? loaded : loaded?.route.certificates?.map((c) => [c.id, c.serves, c.names]), (await t.api('GET', '/apps/auto/sni-endpoints')).body.map((e: { name: string; domains: string[] }) => [e.name, e.domains]), await domain('auto', 'www.auto.example')]);
+  const cert = await waitFor(() => `it served (last: ${JSON.stringify(last)}; ${debug})`, async () => {
+    const s = await served('www.auto.example');
+    last = s;
+    return s.cn === 'www.auto.example' ? s : undefined;
+  }, 10_000, 200);
+  assert.equal(cert.authorized, true, 'issued by the stand-in\'s CA, verified by the client');
+  assert.ok(cert.daysLeft > 80);
+  const order = ca.orders.find((o) => o.hosts.includes('www.auto.example'))!;
+  assert.equal(order.status, 'valid', 'the CA validated the challenge through the router');
+  const endpoints = (await t.api('GET', '/apps/auto/sni-endpoints')).body;
+  assert.equal(endpoints.length, 1);
+  assert.equal(endpoints[0].ssl_cert.acm, true);
+  const status = await slipway(['certs:auto', '-a', 'auto'], env);
+  assert.match(status.stdout, /Automatic Certificate Management is enabled on auto/);
+  assert.match(status.stdout, /www\.auto\.example\s+cert issued/);
+  // Nothing more is ordered while the certificate has long to live.
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.equal(ca.orders.filter((o) => o.hosts.includes('www.auto.example')).length, 1);
+  assert.equal((await t.platform.db.query('SELECT count(*)::int AS n FROM acme_challenges')).rows[0].n, 0, 'challenges removed once answered');
+});
+
+test('when an automatic certificate has under 30 days left, then it is renewed and the new one served', async () => {
+  ca.days = 10;
+  await appWithDomains('renews', ['www.renews.example']);
+  assert.equal((await t.api('POST', '/apps/renews/acm', {})).status, 200);
+  const first = await waitFor('a short-lived certificate', async () => {
+    const s = await served('www.renews.example');
+    return s.cn === 'www.renews.example' ? s : undefined;
+  }, 30_000, 100);
+  ca.days = 90;
+  const renewed = await waitFor('the renewal served', async () => {
+    const s = await served('www.renews.example');
+    return s.serial !== first.serial && s.daysLeft > 80 ? s : undefined;
+  }, 30_000, 200);
+  assert.equal(renewed.authorized, true);
+  assert.ok(ca.orders.filter((o) => o.hosts.includes('www.renews.example')).length >= 2);
+  assert.equal((await t.api('GET', '/apps/renews/sni-endpoints')).body.length, 1, 'the renewal replaced its endpoint');
+});
+
+test('when the CA cannot validate a domain, then its status says failing with the CA\'s reason, it is retried with backoff, and certs:auto:refresh issues it once fixed', async () => {
+  ca.failWith = 'connection refused by the test stand-in';
+  await appWithDomains('fails', ['www.fails.example']);
+  assert.equal((await slipway(['certs:auto:enable', '-a', 'fails'], env)).code, 0);
+  const failing = await waitFor('failing', async () => {
+    const d = await domain('fails', 'www.fails.example');
+    return d.acm_status === 'failing' ? d : undefined;
+  }, 30_000, 200);
+  assert.match(failing.acm_status_reason!, /connection refused by the test stand-in/);
+  await waitFor('a second attempt after the backoff', async () =>
+    (await t.platform.db.query<{ acm_failures: number }>(`SELECT acm_failures FROM domains WHERE hostname = 'www.fails.example'`)).rows[0].acm_failures >= 2, 30_000, 200);
+  const shown = await slipway(['certs:auto', '-a', 'fails'], env);
+  assert.match(shown.stdout, /www\.fails\.example\s+failing\s+.*connection refused by the test stand-in/);
+  ca.failWith = undefined;
+  assert.equal((await slipway(['certs:auto:refresh', '-a', 'fails'], env)).code, 0);
+  await waitFor('issued after the refresh', async () => (await domain('fails', 'www.fails.example')).acm_status === 'cert issued', 30_000, 200);
+  const off = await slipway(['certs:auto:disable', '-a', 'fails'], env);
+  assert.equal(off.code, 0, off.stderr);
+  assert.deepEqual((await t.api('GET', '/apps/fails/sni-endpoints')).body, [], 'its automatic certificates go with it');
+  await waitFor('the platform certificate again', async () => (await served('www.fails.example')).cn === 'slipway', 10_000, 200);
+});
