@@ -56,6 +56,7 @@ export function createTlsFront(o: TlsFrontOptions): { server: Server; contexts: 
   if (!rsaDefault) o.onWarning?.('the platform certificate is not RSA: TLS clients that send no SNI (an IP address as the host) get no certificate');
   const server = createServer({
     ...(rsaDefault ? { cert: o.platform.cert, key: o.platform.key } : {}), minVersion: 'TLSv1.2', ALPNProtocols: ['h2', 'http/1.1'],
+    noDelay: true, // as http.Server's sockets: a response is not held back for Nagle
     SNICallback(servername, cb) {
       const cert = certificateFor(o.routes.lookup(servername.toLowerCase()), servername);
       if (!cert) return cb(null, platform);
