@@ -20,6 +20,8 @@ export interface TlsFrontOptions {
   onWarning?(message: string): void;
 }
 
+const MAX_CONTEXTS = 10_000;
+
 const wildcardOf = (host: string) => {
   const dot = host.indexOf('.');
   return dot > 0 ? `*${host.slice(dot)}` : undefined;
@@ -41,13 +43,16 @@ export function certificateFor(route: Route | undefined, servername: string): Ro
 
 export function createTlsFront(o: TlsFrontOptions): { server: Server; contexts: () => number } {
   const platform = createSecureContext({ cert: o.platform.cert, key: o.platform.key, minVersion: 'TLSv1.2' });
+  // Secure contexts by certificate id, most recently used last; past MAX_CONTEXTS the least recently used go (a
+  // removed certificate's context is never used again).
   const contexts = new Map<string, { version: string; ctx: SecureContext }>();
   const contextOf = (c: RouteCertificate): SecureContext => {
     const known = contexts.get(c.id);
-    if (known?.version === c.version) return known.ctx;
-    const ctx = createSecureContext({ cert: c.chain, key: c.key, minVersion: 'TLSv1.2' });
-    contexts.set(c.id, { version: c.version, ctx });
-    return ctx;
+    contexts.delete(c.id);
+    const entry = known?.version === c.version ? known : { version: c.version, ctx: createSecureContext({ cert: c.chain, key: c.key, minVersion: 'TLSv1.2' }) };
+    contexts.set(c.id, entry);
+    if (contexts.size > MAX_CONTEXTS) contexts.delete(contexts.keys().next().value!);
+    return entry.ctx;
   };
   // With TLS 1.3, OpenSSL keeps serving the default context's certificate when SNI switches to a context whose key
   // is of another type and the default's is not RSA (an RSA app certificate behind an EC default). An RSA default
