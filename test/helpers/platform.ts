@@ -34,6 +34,8 @@ export interface TestPlatform {
   adminToken: string;
   /** A git work tree of a fixture app with a `slipway` remote for app (credentials in HOME/.netrc). */
   checkout(fixture: string, app: string): Promise<string>;
+  /** Creates an app by the API, failing the test unless it is made. */
+  createApp(name: string): Promise<void>;
   git(cwd: string, args: string[]): Promise<{ code: number; out: string }>;
   api(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any }>;
   /** The router's TLS port (with agent and router roles started). */
@@ -100,6 +102,10 @@ export async function startTestPlatform(env: Record<string, string> = {}, opts: 
     async get(app, path = '/', headers = {}) {
       if (!routerPort) throw new Error('start the test platform with { dynos: true }');
       return requestWithHost(routerPort, `${app}.localhost`, path, headers);
+    },
+    async createApp(this: TestPlatform, name: string) {
+      const r = await this.api('POST', '/apps', { name });
+      if (r.status !== 201) throw new Error(`creating ${name}: ${r.status} ${JSON.stringify(r.body)}`);
     },
     async checkout(fixture, app) {
       const dir = join(dataDir, 'src', `${app}-${++checkouts}`);

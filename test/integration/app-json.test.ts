@@ -15,10 +15,6 @@ before(async () => {
 });
 after(async () => t?.close());
 
-async function createApp(name: string) {
-  const r = await t.api('POST', '/apps', { name });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-}
 
 /** A checkout of FIXTURE for APP with app.json (and any other files) written and committed. */
 async function withManifest(fixture: string, app: string, manifest: unknown, files: Record<string, string> = {}): Promise<string> {
@@ -36,7 +32,7 @@ async function commitManifest(dir: string, manifest: unknown, files: Record<stri
 const config = async (app: string) => (await t.api('GET', `/apps/${app}/config-vars`)).body as Record<string, string>;
 
 test('when app.json names a formation, then the first deploy scales to it, a later one keeps the scale, and a bad field fails the build naming it', async () => {
-  await createApp('formed');
+  await t.createApp('formed');
   const dir = await withManifest('procfile-shell', 'formed', { formation: { web: { quantity: 2, size: 'Standard-2X' }, worker: { quantity: 1 } } });
   const push = await t.git(dir, ['push', 'slipway', 'main']);
   assert.equal(push.code, 0, push.out);
@@ -59,7 +55,7 @@ test('when app.json names a formation, then the first deploy scales to it, a lat
 
 
 test('when app.json has env and scripts.postdeploy, then the first deploy needs the required vars, sets the defaults and a secret, and runs postdeploy once', async () => {
-  await createApp('manifested');
+  await t.createApp('manifested');
   const manifest = {
     env: {
       GREETING: { value: 'hello' }, SESSION_SECRET: { generator: 'secret' }, API_KEY: { description: "the payment provider's key" },
@@ -101,7 +97,7 @@ test('when app.json has env and scripts.postdeploy, then the first deploy needs 
 });
 
 test('when the postdeploy script fails, then the release stays live, the push says so, and the script runs again after the next deploy', async () => {
-  await createApp('post-fails');
+  await t.createApp('post-fails');
   const dir = await withManifest('procfile-shell', 'post-fails', { scripts: { postdeploy: 'echo seeding; exit 4' } });
   const first = await t.git(dir, ['push', 'slipway', 'main']);
   assert.equal(first.code, 0, first.out);
@@ -117,7 +113,7 @@ test('when the postdeploy script fails, then the release stays live, the push sa
 });
 
 test('when app.json names buildpacks, then they are used unless the app names its own', async () => {
-  await createApp('manifest-bp');
+  await t.createApp('manifest-bp');
   // A static site that would be detected as static, told by app.json to use the Procfile buildpack.
   const dir = await withManifest('static-site', 'manifest-bp', { buildpacks: [{ url: 'heroku/procfile' }] }, { Procfile: 'web: python3 -m http.server $PORT\n' });
   const push = await t.git(dir, ['push', 'slipway', 'main']);
@@ -131,7 +127,7 @@ test('when app.json names buildpacks, then they are used unless the app names it
 });
 
 test('when a field of app.json is malformed, then the build fails naming it and the ref does not move', async () => {
-  await createApp('manifest-bad');
+  await t.createApp('manifest-bad');
   const dir = await t.checkout('procfile-shell', 'manifest-bad');
   const cases: [unknown, RegExp][] = [
     ['{"env": ', /app\.json is not valid JSON\./],

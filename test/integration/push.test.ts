@@ -16,10 +16,6 @@ before(async () => {
 });
 after(async () => t?.close());
 
-async function createApp(name: string) {
-  const r = await t.api('POST', '/apps', { name });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-}
 const head = async (dir: string) => (await t.git(dir, ['rev-parse', 'HEAD'])).out.trim();
 const remoteRef = async (dir: string) => (await t.git(dir, ['ls-remote', 'slipway', 'refs/heads/main'])).out.trim().split(/\s/)[0] ?? '';
 async function slugFiles(digest: string) {
@@ -27,7 +23,7 @@ async function slugFiles(digest: string) {
 }
 
 test('when a Procfile-only app is pushed, then the build streams as remote: lines and makes release v1 with its slug', async () => {
-  await createApp('shell-app');
+  await t.createApp('shell-app');
   const dir = await t.checkout('procfile-shell', 'shell-app');
   const sha = await head(dir);
   const push = await t.git(dir, ['push', 'slipway', 'main']);
@@ -69,7 +65,7 @@ test('when a Procfile-only app is pushed, then the build streams as remote: line
 });
 
 test('when a branch other than main or master is pushed, then it is refused with a message and no ref is made', async () => {
-  await createApp('branchy');
+  await t.createApp('branchy');
   const dir = await t.checkout('procfile-shell', 'branchy');
   const push = await t.git(dir, ['push', 'slipway', 'main:feature']);
   assert.notEqual(push.code, 0);
@@ -81,7 +77,7 @@ test('when a branch other than main or master is pushed, then it is refused with
 });
 
 test('when a build fails, then the push is rejected, the ref and the running release stay, and pushing the same commit retries', async () => {
-  await createApp('flaky');
+  await t.createApp('flaky');
   const good = await t.checkout('procfile-shell', 'flaky');
   assert.equal((await t.git(good, ['push', 'slipway', 'main'])).code, 0);
   const goodSha = await head(good);
@@ -104,7 +100,7 @@ test('when a build fails, then the push is rejected, the ref and the running rel
 });
 
 test('when no buildpack fits, then the push is rejected listing what was tried', async () => {
-  await createApp('mystery');
+  await t.createApp('mystery');
   const dir = await t.checkout('no-buildpack', 'mystery');
   const push = await t.git(dir, ['push', 'slipway', 'main']);
   assert.notEqual(push.code, 0);
@@ -114,7 +110,7 @@ test('when no buildpack fits, then the push is rejected listing what was tried',
 });
 
 test('when a static site is pushed, then the slug carries the static server as its web process', async () => {
-  await createApp('site');
+  await t.createApp('site');
   const dir = await t.checkout('static-site', 'site');
   const push = await t.git(dir, ['push', 'slipway', 'main']);
   assert.equal(push.code, 0, push.out);
@@ -128,7 +124,7 @@ test('when a static site is pushed, then the slug carries the static server as i
 });
 
 test('when a stdlib Python app is pushed, then nothing is installed and its Procfile types are kept', async () => {
-  await createApp('py-app');
+  await t.createApp('py-app');
   const dir = await t.checkout('python-stdlib', 'py-app');
   const push = await t.git(dir, ['push', 'slipway', 'main']);
   assert.equal(push.code, 0, push.out);
@@ -138,7 +134,7 @@ test('when a stdlib Python app is pushed, then nothing is installed and its Proc
 });
 
 test('when ten pushes to one app race, then they take turns: a push from a moved branch is refused before building, and each landed push is its own gapless version', { timeout: 300_000 }, async () => {
-  await createApp('racer');
+  await t.createApp('racer');
   const base = await t.checkout('procfile-shell', 'racer');
   assert.equal((await t.git(base, ['push', 'slipway', 'main'])).code, 0);
   const dirs: string[] = [];
@@ -183,7 +179,7 @@ test('when ten pushes to one app race, then they take turns: a push from a moved
 });
 
 test('when requirements.txt cannot be installed because the package index is unreachable, then the error says so', async () => {
-  await createApp('py-deps');
+  await t.createApp('py-deps');
   // An index on a closed loopback port: unreachable, and no traffic leaves the machine.
   const app = (await t.api('GET', '/apps/py-deps')).body;
   await t.platform.db.query(`INSERT INTO config_vars (app_id, key, value) VALUES ($1, 'PIP_INDEX_URL', 'http://127.0.0.1:9/simple')`, [app.id]);
@@ -195,7 +191,7 @@ test('when requirements.txt cannot be installed because the package index is unr
 });
 
 test('when a CI system uploads a tarball and asks for a build, then it builds and releases like a push', async () => {
-  await createApp('from-tar');
+  await t.createApp('from-tar');
   const src = await t.api('POST', '/apps/from-tar/sources');
   assert.equal(src.status, 201);
   const { put_url: putUrl, get_url: getUrl } = src.body.source_blob;
@@ -255,7 +251,7 @@ test('when a build runs, then it is inside a build container: the app\'s own uid
   await chmod(bp, 0o755);
   await chmod(t.dataDir, 0o755);
 
-  await createApp('probed');
+  await t.createApp('probed');
   const dir = await t.checkout('no-buildpack', 'probed');
   await writeFile(join(dir, '.buildpacks'), bp + '\n');
   await t.git(dir, ['add', '-A']);
@@ -274,7 +270,7 @@ test('when a build runs, then it is inside a build container: the app\'s own uid
 });
 
 test('when the Procfile has a release command, then it runs once in a one-off container before the release counts', async () => {
-  await createApp('migrator');
+  await t.createApp('migrator');
   const dir = await t.checkout('release-phase', 'migrator');
   const push = await t.git(dir, ['push', 'slipway', 'main']);
   assert.equal(push.code, 0, push.out);
@@ -287,7 +283,7 @@ test('when the Procfile has a release command, then it runs once in a one-off co
 });
 
 test('when the release command fails, then the release is kept as failed, the push is rejected and the old release stays current', async () => {
-  await createApp('bad-migration');
+  await t.createApp('bad-migration');
   const good = await t.checkout('procfile-shell', 'bad-migration');
   assert.equal((await t.git(good, ['push', 'slipway', 'main'])).code, 0);
   const goodSha = (await t.git(good, ['rev-parse', 'HEAD'])).out.trim();
@@ -302,7 +298,7 @@ test('when the release command fails, then the release is kept as failed, the pu
 });
 
 test('when the worker of a build died after starting it, then the build is marked failed with a message and the next push works', async () => {
-  await createApp('orphaned');
+  await t.createApp('orphaned');
   const app = (await t.api('GET', '/apps/orphaned')).body;
   const svc = t.platform.services;
   const build = await svc.builds.create({ ...app, stack: 'bookworm' }, null, 'f'.repeat(40));
@@ -334,7 +330,7 @@ test('when the BUILDPACK_URL config var names a buildpack, then it is used inste
   for (const f of ['detect', 'compile', 'release']) await chmod(join(bp, 'bin', f), 0o755);
   await chmod(bp, 0o755);
   await chmod(t.dataDir, 0o755);
-  await createApp('named-bp');
+  await t.createApp('named-bp');
   const app = (await t.api('GET', '/apps/named-bp')).body;
   await t.platform.db.query(`INSERT INTO config_vars (app_id, key, value) VALUES ($1, 'BUILDPACK_URL', $2), ($1, 'GREETING', 'hi there')`, [app.id, bp]);
   const dir = await t.checkout('static-site', 'named-bp'); // would be detected as static
@@ -350,7 +346,7 @@ test('when the BUILDPACK_URL config var names a buildpack, then it is used inste
 });
 
 test('when a release is listed, then its output_stream_url can be read without a token for a while, and an altered one is refused', async () => {
-  await createApp('outputs');
+  await t.createApp('outputs');
   const push = await t.git(await t.checkout('procfile-shell', 'outputs'), ['push', 'slipway', 'main']);
   assert.equal(push.code, 0, push.out);
   const url = new URL((await t.api('GET', '/apps/outputs/releases/v1')).body.output_stream_url);
@@ -365,7 +361,7 @@ test('when a release is listed, then its output_stream_url can be read without a
 });
 
 test('when an app has buildpacks set (buildpack installations), then they are used before BUILDPACK_URL, and a bad one is a 422 naming it', async () => {
-  await createApp('installed-bp');
+  await t.createApp('installed-bp');
   const app = (await t.api('GET', '/apps/installed-bp')).body;
   await t.platform.db.query(`INSERT INTO config_vars (app_id, key, value) VALUES ($1, 'BUILDPACK_URL', 'heroku/nodejs')`, [app.id]);
   const bad = await t.api('PUT', '/apps/installed-bp/buildpack-installations', { updates: [{ buildpack: 'heroku/procfile' }, { buildpack: 'ftp://x/y' }] });
@@ -395,7 +391,7 @@ test('when .buildpacks names a git URL with credentials, then it is cloned insid
   const secret = 's3cret-Token-' + Date.now().toString(36);
   const server = await startNetnsGitServer(repos, `bp-user:${secret}`);
   try {
-    await createApp('git-bp');
+    await t.createApp('git-bp');
     const dir = await t.checkout('no-buildpack', 'git-bp');
     const bpUrl = server.url('bp').replace('http://', `http://bp-user:${secret}@`);
     await writeFile(join(dir, '.buildpacks'), `# one buildpack per line\n${bpUrl}#main\n`);
@@ -421,7 +417,7 @@ test('when .buildpacks names a git URL with credentials, then it is cloned insid
     const build = (await t.api('GET', '/apps/git-bp/builds')).body[0];
     assert.equal(build.buildpacks[0].url, `${server.url('bp').replace('http://', 'http://***@')}#main`);
 
-    const missing = await createApp('git-bp-missing').then(() => t.checkout('no-buildpack', 'git-bp-missing'));
+    const missing = await t.createApp('git-bp-missing').then(() => t.checkout('no-buildpack', 'git-bp-missing'));
     await writeFile(join(missing, '.buildpacks'), `${server.url('nope')}\nfile:///etc\n`);
     await t.git(missing, ['add', '-A']);
     await t.git(missing, ['commit', '-q', '-m', 'bad buildpack']);
@@ -439,7 +435,7 @@ test('when .buildpacks names a git URL with credentials, then it is cloned insid
 });
 
 test('when config vars change, then each change is a release of the same slug with the new config, and rollback restores slug and config', async () => {
-  await createApp('configured');
+  await t.createApp('configured');
   const dir = await t.checkout('procfile-shell', 'configured');
   assert.equal((await t.git(dir, ['push', 'slipway', 'main'])).code, 0);
   const v1 = (await t.api('GET', '/apps/configured/releases/v1')).body;
