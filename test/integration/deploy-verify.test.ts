@@ -14,7 +14,8 @@ import { waitFor } from '../helpers/procs.js';
 
 let t: TestPlatform;
 before(async () => {
-  t = await startTestPlatform({ SLIPWAY_BOOT_TIMEOUT: '8', SLIPWAY_STOP_GRACE: '2' }, { dynos: true });
+  // A boot timeout well above a Python dyno's start on a busy machine: no test here waits for one to fire.
+  t = await startTestPlatform({ SLIPWAY_BOOT_TIMEOUT: '30', SLIPWAY_STOP_GRACE: '2' }, { dynos: true });
 });
 after(async () => t?.close());
 
