@@ -27,9 +27,14 @@ const wildcardOf = (host: string) => {
   return dot > 0 ? `*${host.slice(dot)}` : undefined;
 };
 
-/** Whether a certificate name covers a hostname: exactly, or a wildcard of exactly one label. */
-function covers(name: string, host: string): boolean {
-  return name === host || (name.startsWith('*.') && wildcardOf(host) === name);
+/**
+ * Whether a certificate name covers a hostname: exactly, or a wildcard of exactly one label. An app's wildcard
+ * domain (*.example.com) is covered by the same wildcard only. Upload checks use it too (cert-check.ts).
+ */
+export function nameCovers(name: string, hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  if (name === host) return true;
+  return name.startsWith('*.') && !host.startsWith('*.') && wildcardOf(host) === name;
 }
 
 /** The certificate an app serves for a hostname: the one its domain names, else one whose names cover it. */
@@ -38,7 +43,7 @@ export function certificateFor(route: Route | undefined, servername: string): Ro
   if (!certs?.length) return undefined;
   const host = servername.toLowerCase();
   const wild = wildcardOf(host);
-  return certs.find((c) => c.serves.includes(host) || (wild !== undefined && c.serves.includes(wild))) ?? certs.find((c) => c.names.some((n) => covers(n, host)));
+  return certs.find((c) => c.serves.includes(host) || (wild !== undefined && c.serves.includes(wild))) ?? certs.find((c) => c.names.some((n) => nameCovers(n, host)));
 }
 
 export function createTlsFront(o: TlsFrontOptions): { server: Server; contexts: () => number } {

@@ -6,6 +6,9 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import { invalidParams } from '../errors.js';
+import { nameCovers } from '../../router/tls.js';
+
+export { nameCovers };
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g;
 const MAX_CHAIN = 10;
@@ -60,16 +63,6 @@ export function certNames(cert: X509Certificate): string[] {
   }
   const cn = /(?:^|\n)CN=([^\n]+)/.exec(cert.subject)?.[1];
   return cn ? [cn.toLowerCase()] : [];
-}
-
-/** Whether a certificate name covers a hostname: exactly, or a wildcard of exactly one label. */
-export function nameCovers(name: string, hostname: string): boolean {
-  const host = hostname.toLowerCase();
-  if (name === host) return true;
-  if (!name.startsWith('*.')) return false;
-  const dot = host.indexOf('.');
-  // A wildcard domain of the app (*.example.com) is covered by the same wildcard only.
-  return dot > 0 && !host.startsWith('*.') && host.slice(dot) === name.slice(1);
 }
 
 let roots: X509Certificate[] | undefined;
