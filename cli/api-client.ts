@@ -1,6 +1,10 @@
 /** The only place in the CLI that speaks HTTP. Errors carry the API's message. */
 import type { CliConfig } from './config.js';
 import { readNetrc } from './netrc.js';
+import { createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 export class CliError extends Error {}
 
@@ -12,6 +16,8 @@ export interface ApiClient {
   delete<T = unknown>(path: string): Promise<T>;
   /** A plain-text body (a build log). */
   getText(path: string): Promise<string>;
+  /** A binary body (a backup) written to file; its size. */
+  download(path: string, file: string): Promise<number>;
   apiUrl: string;
 }
 
@@ -54,5 +60,14 @@ export function createApiClient(cfg: CliConfig, token: string | undefined): ApiC
     put: (p, b) => request('PUT', p, b ?? {}),
     delete: (p) => request('DELETE', p),
     getText: (p) => request<string>('GET', p, undefined, {}, true),
+    async download(p, file) {
+      const res = await fetch(cfg.apiUrl + p, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+      if (!res.ok || !res.body) {
+        const text = await res.text();
+        throw new CliError((() => { try { return (JSON.parse(text) as { message: string }).message; } catch { return `HTTP ${res.status}`; } })());
+      }
+      await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(file, { mode: 0o600 }));
+      return (await stat(file)).size;
+    },
   };
 }

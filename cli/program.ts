@@ -7,6 +7,9 @@ import { registerDynos, registerRun } from './commands/dynos.js';
 import { registerDomains } from './commands/domains.js';
 import { registerCerts } from './commands/certs.js';
 import { registerFeatures } from './commands/features.js';
+import { registerAddons } from './commands/addons.js';
+import { registerPg } from './commands/pg.js';
+import { registerPgBackups } from './commands/pg-backups.js';
 import { registerEgress } from './commands/egress.js';
 import { createCtx, type Ctx } from './context.js';
 
@@ -21,5 +24,8 @@ export function registerClientCommands(program: Command, ctx: Ctx = createCtx())
   registerDomains(program, ctx);
   registerCerts(program, ctx);
   registerFeatures(program, ctx);
+  registerAddons(program, ctx);
+  registerPg(program, ctx);
+  registerPgBackups(program, ctx);
   registerEgress(program, ctx);
 }

@@ -29,7 +29,7 @@ export function createOneOffs(c: OneOffContext) {
    * io.onData when attached, else to the log; it is not restarted. Resolves with its exit.
    */
   async function run(d: OneOffDyno, io: { stdin?: NodeJS.ReadableStream; onData?: (chunk: Buffer) => void; tty?: boolean } = {}): Promise<DynoExit> {
-    const spec: DynoSpec = { id: containerName(d), app: d.app, appId: d.appId, name: d.name, type: d.type, release: d.release, command: d.command, config: d.config, size: d.size, tty: io.tty, uid: d.uid, egress: d.egress };
+    const spec: DynoSpec = { id: containerName(d), app: d.app, appId: d.appId, name: d.name, type: d.type, release: d.release, command: d.command, config: d.config, size: d.size, tty: io.tty, uid: d.uid, egress: d.egress, addons: d.addons };
     const inst: Instance = { spec, desired: d, state: 'starting', startedAt: new Date(), restarts: 0 };
     if (!(await c.store.claimOneOff(d.dynoId, spec.id))) return { code: null, oomKilled: false }; // started already
     running.set(spec.id, inst);

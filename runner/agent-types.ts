@@ -3,6 +3,7 @@ import type { HealthCheck } from './health-check.js';
 import type { DynoStats, Runner } from './index.js';
 import type { DynoSize } from './sizes.js';
 import type { EgressPolicy } from './egress.js';
+import type { AddonEndpoint } from './network.js';
 
 export interface DesiredDyno {
   appId: string;
@@ -16,6 +17,8 @@ export interface DesiredDyno {
   /** The app's uid on the host, and its egress policy (absent: the stack's dyno user, allow). */
   uid?: number;
   egress?: EgressPolicy;
+  /** The add-on servers the app is attached to (runner/network.ts lets the dyno reach them). */
+  addons?: AddonEndpoint[];
   /** Changes whenever the dyno must be replaced: a new release, another size, a restart. */
   generation: string;
   /**

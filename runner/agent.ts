@@ -76,7 +76,7 @@ export function createAgent(o: AgentOptions) {
     const spec: DynoSpec = {
       id: containerName(d),
       app: d.app, appId: d.appId, name: d.name, type: d.type, release: d.release, command: d.command, config: d.config, size: d.size,
-      uid: d.uid, egress: d.egress,
+      uid: d.uid, egress: d.egress, addons: d.addons,
     };
     const inst: Instance = { spec, desired: d, state: 'starting', startedAt: new Date(), restarts: d.candidate ? 0 : slot.crashes };
     slot[as] = inst;

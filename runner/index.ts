@@ -10,6 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { lineSplitter } from './executor.js';
 import type { DynoSize } from './sizes.js';
 import type { EgressPolicy } from './egress.js';
+import type { AddonEndpoint } from './network.js';
 
 export { DYNO_SIZES, DEFAULT_DYNO_SIZE, dynoSize, type DynoSize } from './sizes.js';
 export { inspectTar, unpackTar, unpackSlugFile, unpackUser, PIGZ } from './unpack.js';
@@ -33,6 +34,8 @@ export interface DynoSpec {
   uid?: number;
   /** What the dyno may reach outside the platform (runner/egress.ts); absent: allow. */
   egress?: EgressPolicy;
+  /** The add-on servers its app is attached to: the host lets it reach these (runner/network.ts). */
+  addons?: AddonEndpoint[];
 }
 
 export interface DynoExit {

@@ -1,5 +1,5 @@
 import { applyEgress, type EgressPolicy } from './egress.js';
-import { bridgeOnce, createNetns, removeNetns, type NetworkConfig } from './network.js';
+import { allowAddonTraffic, bridgeOnce, createNetns, removeAddonTraffic, removeNetns, type AddonEndpoint, type NetworkConfig } from './network.js';
 
 export interface AddressAllocator {
   allocate(owner: string): Promise<string>;
@@ -12,7 +12,7 @@ export interface AddressAllocator {
  */
 export function createNetnsLeaser(network: NetworkConfig, addresses: AddressAllocator) {
   const bridge = bridgeOnce(network);
-  return async function withNetns<T>(id: string, fn: (netnsPath: string, address: string) => Promise<T>, egress?: EgressPolicy): Promise<T> {
+  return async function withNetns<T>(id: string, fn: (netnsPath: string, address: string) => Promise<T>, egress?: EgressPolicy, addons?: AddonEndpoint[]): Promise<T> {
     await bridge();
     const address = await addresses.allocate(id);
     let created = false;
@@ -20,9 +20,11 @@ export function createNetnsLeaser(network: NetworkConfig, addresses: AddressAllo
       const ns = await createNetns(network, id, address);
       created = true;
       if (egress) await applyEgress(ns.name, egress, network.subnet);
+      if (addons?.length) await allowAddonTraffic(address, addons);
       return await fn(ns.path, address);
     } finally {
       if (created) await removeNetns(id);
+      if (addons?.length) await removeAddonTraffic(address);
       await addresses.release(address);
     }
   };

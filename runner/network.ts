@@ -220,3 +220,39 @@ export async function removeAppTraffic(c: NetworkConfig, appId: string, address:
   const left = (await iptables(['-t', 'filter', '-S', chain]).catch(() => ({ stdout: '' }))).stdout;
   if (!left.includes('-A ')) await iptables(['-t', 'filter', '-X', chain]).catch(() => undefined); // still referenced: kept
 }
+
+/** An add-on server a dyno may reach (its app has an attachment): TCP to address:port. */
+export interface AddonEndpoint {
+  host: string;
+  port: number;
+}
+
+/**
+ * Dynos reach the host only where an add-on server of their app listens: a chain SLIPWAY-S-<hash of the dyno's
+ * address> holds an ACCEPT per endpoint, jumped to from SLIPWAY-INPUT by the dyno's source address, ahead of its
+ * drop. Made before the dyno starts, removed when it stops; the endpoints are those of its release's attachments.
+ */
+export function addonChain(address: string): string {
+  return `SLIPWAY-S-${createHash('sha256').update(address).digest('hex').slice(0, 12)}`;
+}
+
+export async function allowAddonTraffic(address: string, endpoints: AddonEndpoint[]): Promise<void> {
+  checkAddress(address);
+  const chain = addonChain(address);
+  await ensureChain('filter', chain);
+  await iptables(['-t', 'filter', '-F', chain]);
+  for (const e of endpoints) {
+    checkAddress(e.host);
+    if (!Number.isInteger(e.port) || e.port < 1 || e.port > 65535) throw new Error(`bad port: ${e.port}`);
+    await iptables(['-t', 'filter', '-A', chain, '-d', `${e.host}/32`, '-p', 'tcp', '--dport', String(e.port), '-j', 'ACCEPT']);
+  }
+  await ensureRule('filter', 'SLIPWAY-INPUT', ['-s', `${address}/32`, '-j', chain], 'insert');
+}
+
+export async function removeAddonTraffic(address: string): Promise<void> {
+  checkAddress(address);
+  const chain = addonChain(address);
+  await iptables(['-t', 'filter', '-D', 'SLIPWAY-INPUT', '-s', `${address}/32`, '-j', chain]).catch(() => undefined);
+  await iptables(['-t', 'filter', '-F', chain]).catch(() => undefined);
+  await iptables(['-t', 'filter', '-X', chain]).catch(() => undefined);
+}

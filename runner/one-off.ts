@@ -10,6 +10,7 @@ import type { NetnsLeaser } from './netns-lease.js';
 import type { Runc } from './runc.js';
 import { appIdentity, identityBinds } from './identity.js';
 import type { EgressPolicy } from './egress.js';
+import type { AddonEndpoint } from './network.js';
 import { mintContainerName } from './container-name.js';
 import { createScratchDisk, removeScratchDisk } from './scratch-disk.js';
 
@@ -31,6 +32,8 @@ export interface OneOff {
   /** The app's uid and egress policy. */
   uid?: number;
   egress?: EgressPolicy;
+  /** The add-on servers the app is attached to (the release phase runs migrations against them). */
+  addons?: AddonEndpoint[];
   timeoutMs: number;
   onLine: (line: string) => void;
 }
@@ -56,7 +59,7 @@ export function createOneOffRunner(o: OneOffOptions) {
           { onLine: job.onLine, timeoutMs: job.timeoutMs },
         );
         return { code: r.code, timedOut: r.timedOut };
-      }, job.egress);
+      }, job.egress, job.addons);
     } finally {
       await removeScratchDisk(scratch);
       await rm(scratch, { recursive: true, force: true });

@@ -12,7 +12,7 @@ import { dynoArgv, dynoEnv } from './dyno-env.js';
 import { wireOutput, type DynoExit, type DynoHandle, type DynoSpec, type DynoStats, type Runner, type StartOptions } from './index.js';
 import { agentMade, isDynoName } from './container-name.js';
 import type { AddressAllocator } from './netns-lease.js';
-import { allowAppTraffic, bridgeOnce, createNetns, removeAppTraffic, removeNetns, type NetworkConfig } from './network.js';
+import { allowAddonTraffic, allowAppTraffic, bridgeOnce, createNetns, removeAddonTraffic, removeAppTraffic, removeNetns, type NetworkConfig } from './network.js';
 import { ociSpec } from './oci-spec.js';
 import { oomKills, type Runc } from './runc.js';
 import { appIdentity, identityBinds } from './identity.js';
@@ -58,16 +58,26 @@ export async function cgroupStats(path: string): Promise<DynoStats | undefined> 
   };
 }
 
+/** What cleanup() needs to undo a dyno (its dir's dyno.json): the rules made for its address. */
+interface DynoMeta {
+  appId?: string;
+  address?: string;
+  /** Rules letting it reach add-on servers were made. */
+  addons?: boolean;
+}
+
 export function createRuncRunner(o: RuncRunnerOptions): Runner {
   const bridge = bridgeOnce(o.network);
   const disks = createDiskAdmission({ dir: o.dynosDir, reserveBytes: o.diskReserveBytes ?? 0 });
 
   /** Everything a dyno holds, released in reverse; each step tolerates what is already gone. */
-  async function release(id: string, appId?: string, address?: string): Promise<void> {
+  async function release(id: string, meta: DynoMeta): Promise<void> {
+    const { appId, address } = meta;
     await o.runc.kill(id);
     await o.runc.remove(id);
     await removeNetns(id);
     if (appId && address) await removeAppTraffic(o.network, appId, address);
+    if (address && meta.addons) await removeAddonTraffic(address);
     await o.addresses.releaseOwners([id]);
     await removeScratchDisk(join(o.dynosDir, id));
     disks.release(id);
@@ -83,17 +93,19 @@ export function createRuncRunner(o: RuncRunnerOptions): Runner {
       const lower = await o.slugDir(spec.release.slugDigest, who);
       const dir = join(o.dynosDir, spec.id);
       const address = await o.addresses.allocate(spec.id);
+      const meta: DynoMeta = { appId: spec.appId, address, addons: (spec.addons?.length ?? 0) > 0 };
       let child: ReturnType<typeof spawn> | undefined;
       try {
         await mkdir(o.dynosDir, { recursive: true, mode: 0o711 });
         await mkdir(dir, { mode: 0o711 });
         // What cleanup() needs to undo this dyno if this agent dies: written before anything outside the dir exists.
-        await writeFile(join(dir, 'dyno.json'), JSON.stringify({ appId: spec.appId, address }));
+        await writeFile(join(dir, 'dyno.json'), JSON.stringify(meta));
         await disks.admit(spec.id, dir, spec.size.diskBytes, `a ${spec.size.name} dyno's disk`);
         const disk = await createScratchDisk(dir, spec.size.diskBytes, who.uid, who.gid);
         const ns = await createNetns(o.network, spec.id, address);
         if (spec.egress) await applyEgress(ns.name, spec.egress, o.network.subnet);
         await allowAppTraffic(o.network, spec.appId, address);
+        if (meta.addons) await allowAddonTraffic(address, spec.addons!);
         const bundle = join(o.bundles, spec.id);
         await mkdir(bundle, { recursive: true, mode: 0o700 });
         await writeFile(join(bundle, 'config.json'), JSON.stringify(ociSpec({
@@ -113,7 +125,7 @@ export function createRuncRunner(o: RuncRunnerOptions): Runner {
           detached: true,
         });
       } catch (e) {
-        await release(spec.id, spec.appId, address);
+        await release(spec.id, meta);
         throw e;
       }
       const proc = child;
@@ -125,7 +137,7 @@ export function createRuncRunner(o: RuncRunnerOptions): Runner {
           done = true;
           flush();
           const oom = (await oomKills(cgroupPath(spec.id))) > 0;
-          await release(spec.id, spec.appId, address).catch(() => undefined);
+          await release(spec.id, meta).catch(() => undefined);
           resolve({ code, oomKilled: oom });
         };
         proc.on('error', () => void finish(null));
@@ -155,9 +167,8 @@ export function createRuncRunner(o: RuncRunnerOptions): Runner {
     },
     async cleanup(id) {
       if (!agentMade(id)) throw new Error(`not a dyno id: ${id}`);
-      type Meta = { appId?: string; address?: string };
-      const meta: Meta = await readFile(join(o.dynosDir, id, 'dyno.json'), 'utf8').then((t) => JSON.parse(t) as Meta, () => ({}));
-      await release(id, meta.appId, meta.address);
+      const meta: DynoMeta = await readFile(join(o.dynosDir, id, 'dyno.json'), 'utf8').then((t) => JSON.parse(t) as DynoMeta, () => ({}));
+      await release(id, meta);
     },
   };
 }

@@ -18,8 +18,10 @@ export const DYNO_UID = 10000;
 export const DYNO_GID = 10000;
 
 // libatomic1: node 24 and later link it (the run stack is checked against what builds install: run-stack-check.ts).
-const RUN_PACKAGES = ['ca-certificates', 'python3', 'libstdc++6', 'libatomic1', 'curl', 'procps', 'tzdata'];
-const BUILD_PACKAGES = [...RUN_PACKAGES, 'git', 'make', 'g++', 'python3-pip', 'xz-utils', 'bzip2', 'unzip', 'patch'];
+const BASE_PACKAGES = ['ca-certificates', 'python3', 'libstdc++6', 'libatomic1', 'curl', 'procps', 'tzdata'];
+/** Dynos also get the add-ons' clients (pg:psql and redis:cli run psql and redis-cli in a one-off dyno). */
+const RUN_PACKAGES = [...BASE_PACKAGES, 'postgresql-client', 'redis-tools'];
+const BUILD_PACKAGES = [...BASE_PACKAGES, 'git', 'make', 'g++', 'python3-pip', 'xz-utils', 'bzip2', 'unzip', 'patch'];
 
 export interface StackRecipe {
   suite: string;

@@ -33,6 +33,11 @@ import { createAgentRegistry } from './plane/agents.js';
 import { createLogSessions } from './logs/log-sessions.js';
 import { createOneOffStore } from './oneoff.js';
 import { createTxtOwnership, noOwnershipCheck } from './services/domain-ownership.js';
+import { createAddonService } from './services/addons.js';
+import { createAddonStore } from './addons/store.js';
+import { addonServers } from './addons/servers.js';
+import { createBackupRunner, removeBackupFiles } from './addons/backups.js';
+import { createBackupStore } from './addons/backup-store.js';
 
 export interface Platform {
   config: Config;
@@ -54,7 +59,7 @@ export function createServices(config: Config, db: Db, events: EventBus, redis: 
   const appChanged = async (appId: string) => {
     await events?.publish({ kind: 'app', appId });
   };
-  const teardown = createAppTeardown({ db, dataDir: config.dataDir, redis, redisPrefix: config.redisPrefix });
+  const teardown = createAppTeardown({ db, dataDir: config.dataDir, redis, redisPrefix: config.redisPrefix, releaseAddons: (appId) => addons.releaseApp(appId) });
   const apps = createAppService({ db, repos, baseDomain: config.baseDomain, events: { appChanged }, teardown, maxAppsPerUser: config.quotas.appsPerUser });
   const ownership = config.domainVerification === 'txt' ? createTxtOwnership({ servers: config.dnsServers }) : noOwnershipCheck;
   const domains = createDomainService({ db, baseDomain: config.baseDomain, platformHosts: [new URL(config.publicUrl).hostname], ownership, changed: appChanged });
@@ -78,7 +83,14 @@ export function createServices(config: Config, db: Db, events: EventBus, redis: 
   const keys = createKeyBox({ dataDir: config.dataDir, certKey: config.certKey });
   const sniEndpoints = createSniEndpointService({ db, keys, changed: appChanged });
   const acm = createAcmService({ db, keys, changed: appChanged });
-  return { sniEndpoints, acm, repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos, domains, loginGuard, tokenPolicy, agents, logSessions, oneOffs, disk, collectSlugs, buildpackInstallations };
+  const addonStore = createAddonStore(db);
+  const servers = addonServers(config);
+  const addons = createAddonService({
+    db, store: addonStore, servers, keys, configVars, apps: () => apps, maxPerApp: config.quotas.addonsPerApp, removeFiles: (a) => removeBackupFiles(config, a),
+  });
+  const backupStore = createBackupStore(db);
+  const backups = createBackupRunner({ config, store: backupStore, server: () => servers.postgres });
+  return { addons, addonStore, backupStore, backups, keys, sniEndpoints, acm, repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos, domains, loginGuard, tokenPolicy, agents, logSessions, oneOffs, disk, collectSlugs, buildpackInstallations };
 }
 
 export function requireUrls(config: Config): { databaseUrl: string; redisUrl: string } {

@@ -119,3 +119,32 @@ export function tlsSetting(env: Env): Config['tls'] {
   if (mode !== 'self-signed') throw new Error(`SLIPWAY_TLS must be self-signed or off (or set SLIPWAY_TLS_CERT and SLIPWAY_TLS_KEY), got "${mode}"`);
   return 'self-signed';
 }
+
+/** The add-on servers: an embedded PostgreSQL (or an operator's, by an admin URL) and Redis, or none. */
+export interface AddonSettings {
+  /** embedded: run by `slipway up` in DATA/addons/postgres; a URL: an operator's server, as an admin role. */
+  postgres: 'embedded' | 'off' | { adminUrl: string };
+  /** The embedded add-on PostgreSQL's port on the bridge's gateway address. */
+  postgresPort: number;
+  redis: 'embedded' | 'off';
+  /** The ports Redis add-ons are given, first and last. */
+  redisPorts: [number, number];
+}
+
+export function addonSettings(env: Env): AddonSettings {
+  const pgSetting = env.SLIPWAY_ADDON_POSTGRES || 'embedded';
+  let postgres: AddonSettings['postgres'];
+  if (pgSetting === 'embedded' || pgSetting === 'off') postgres = pgSetting;
+  else if (/^postgres(ql)?:\/\//.test(pgSetting)) postgres = { adminUrl: url('SLIPWAY_ADDON_POSTGRES', pgSetting)! };
+  else throw new Error('SLIPWAY_ADDON_POSTGRES must be embedded, off, or a postgres:// URL of an admin role'); // never echo it: a URL holds a password
+  const ports = env.SLIPWAY_ADDON_REDIS_PORTS || '16380-16999';
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(ports);
+  const range = m ? [port('SLIPWAY_ADDON_REDIS_PORTS', m[1], 0), port('SLIPWAY_ADDON_REDIS_PORTS', m[2], 0)] : [];
+  if (!m || range[0] < 1024 || range[1] < range[0]) throw new Error(`SLIPWAY_ADDON_REDIS_PORTS must be a range FIRST-LAST of ports above 1023, got "${ports}"`);
+  return {
+    postgres,
+    postgresPort: port('SLIPWAY_ADDON_POSTGRES_PORT', env.SLIPWAY_ADDON_POSTGRES_PORT, 15432),
+    redis: oneOf('SLIPWAY_ADDON_REDIS', env.SLIPWAY_ADDON_REDIS, ['embedded', 'off'] as const, 'embedded'),
+    redisPorts: [range[0], range[1]],
+  };
+}

@@ -62,6 +62,11 @@
  * | SLIPWAY_LOG_LINES        | 1500                                      | lines kept per app log stream                   |
  * | SLIPWAY_RENDEZVOUS_PORT  | 5052                                      | the agent's port for attached one-offs (`slipway run`), on API_HOST |
  * | SLIPWAY_AGENT_ADDRESS    | the host of SLIPWAY_PUBLIC_URL            | where clients reach this host's agent (attach URLs); reported to the registry |
+ * | SLIPWAY_ADDON_POSTGRES   | embedded                                  | the PostgreSQL add-on server: embedded (DATA/addons/postgres, run by `slipway up`), off, or an operator's postgres://ADMIN:PASSWORD@HOST:PORT/postgres |
+ * | SLIPWAY_ADDON_POSTGRES_PORT | 15432                                  | the embedded add-on PostgreSQL's port on the bridge's gateway address |
+ * | SLIPWAY_ADDON_REDIS      | embedded                                  | Redis add-ons: embedded (a redis-server per add-on, run by `slipway up`) or off |
+ * | SLIPWAY_MAX_ADDONS_PER_APP | 10                                     | add-ons an app may make                         |
+ * | SLIPWAY_ADDON_REDIS_PORTS| 16380-16999                               | the ports Redis add-ons listen on, on the bridge's gateway address |
  *
  * Dyno sizes (Heroku's names) are in runner/sizes.ts.
  */
@@ -69,10 +74,10 @@ import { cpus, homedir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  defaultPgBinDir, dnsServers, dynoSizes, hostAddress, name, oneOf, pathList, port, positiveInt, positiveNumber, subnet, tlsSetting, fileTlsSetting, url, type Env,
+  addonSettings, defaultPgBinDir, dnsServers, dynoSizes, hostAddress, name, oneOf, pathList, port, positiveInt, positiveNumber, subnet, tlsSetting, fileTlsSetting, url, type AddonSettings, type Env,
 } from './config-parse.js';
 
-export { defaultPgBinDir } from './config-parse.js';
+export { defaultPgBinDir, type AddonSettings } from './config-parse.js';
 
 export const ROLES = ['api', 'worker', 'router', 'agent'] as const;
 export type Role = (typeof ROLES)[number];
@@ -137,6 +142,8 @@ export interface Config {
   crashBackoffMs: number;
   logLines: number;
   rendezvousPort: number;
+  /** The add-on servers (server/addons): where PostgreSQL databases and Redis servers for apps are made. */
+  addons: AddonSettings;
   /** The address this host's agent reports: where the CLI reaches its rendezvous. */
   agentAddress: string;
   /** The most dynos of one process type an app may scale to. */
@@ -156,6 +163,8 @@ export interface Config {
 
 export interface Quotas {
   appsPerUser: number;
+  /** Add-ons an app may have made (each a database or a Redis process on the add-on servers). */
+  addonsPerApp: number;
   oneOffsPerApp: number;
   oneOffMaxAgeMs: number;
   /** The largest size a user who is not an administrator may ask for. */
@@ -222,6 +231,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     dnsServers: dnsServers(env.SLIPWAY_DNS_SERVERS),
     quotas: {
       appsPerUser: positiveInt('SLIPWAY_MAX_APPS_PER_USER', env.SLIPWAY_MAX_APPS_PER_USER, 100),
+      addonsPerApp: positiveInt('SLIPWAY_MAX_ADDONS_PER_APP', env.SLIPWAY_MAX_ADDONS_PER_APP, 10),
       oneOffsPerApp: positiveInt('SLIPWAY_MAX_ONE_OFFS', env.SLIPWAY_MAX_ONE_OFFS, 5),
       oneOffMaxAgeMs: positiveNumber('SLIPWAY_ONE_OFF_HOURS', env.SLIPWAY_ONE_OFF_HOURS, 24) * 3_600_000,
       userMaxSize: dynoSizes(env.SLIPWAY_USER_MAX_SIZE || 'standard-2x', 'SLIPWAY_USER_MAX_SIZE')![0],
@@ -258,6 +268,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     crashBackoffMs: positiveNumber('SLIPWAY_CRASH_BACKOFF', env.SLIPWAY_CRASH_BACKOFF, 10) * 1000,
     logLines: positiveInt('SLIPWAY_LOG_LINES', env.SLIPWAY_LOG_LINES, 1500),
     rendezvousPort: port('SLIPWAY_RENDEZVOUS_PORT', env.SLIPWAY_RENDEZVOUS_PORT, 5052),
+    addons: addonSettings(env),
     agentAddress: hostAddress('SLIPWAY_AGENT_ADDRESS', env.SLIPWAY_AGENT_ADDRESS) ?? new URL(publicUrl).hostname,
     tls: tlsSetting(env),
     maxDynos: positiveInt('SLIPWAY_MAX_DYNOS', env.SLIPWAY_MAX_DYNOS, 100),

@@ -55,3 +55,14 @@ export function randomAppName(): AppName {
   const pick = (list: string[]) => list[randomInt(list.length)];
   return `${pick(ADJECTIVES)}-${pick(NOUNS)}-${randomInt(1000, 10000)}` as AppName;
 }
+
+/** A Heroku-style add-on name: postgresql-golden-48213. */
+export function randomAddonName(service: string): string {
+  return `${service}-${ADJECTIVES[randomInt(ADJECTIVES.length)]}-${randomInt(10000, 100000)}`;
+}
+
+/** An add-on's name as given by a user (ours look like postgresql-golden-48213). */
+export const ADDON_NAME = /^[a-z][a-z0-9-]{2,60}$/;
+
+/** An attachment's name: what its config var is called without _URL (DATABASE, HEROKU_POSTGRESQL_PINK). */
+export const ATTACHMENT_NAME = /^[A-Z][A-Z0-9_]{0,60}$/;

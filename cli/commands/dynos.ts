@@ -37,6 +37,27 @@ export function parseScaleArg(arg: string, current: Formation[]): { type: string
   return out;
 }
 
+/**
+ * Runs command in a one-off dyno of the app's current release, attached: its output here, what is typed there; the
+ * exit status becomes this process's. A terminal on both ends gets one in the dyno too, sized like this one.
+ */
+export async function runAttached(ctx: Ctx, app: string, command: string, opts: { size?: string; env?: Record<string, string>; tty?: boolean } = {}): Promise<void> {
+  const tty = opts.tty !== false && process.stdin.isTTY === true && process.stdout.isTTY === true;
+  const env = { ...(tty ? { TERM: process.env.TERM || 'xterm-256color', COLUMNS: String(process.stdout.columns), LINES: String(process.stdout.rows) } : {}), ...opts.env };
+  const dyno = await (await ctx.api()).post<{ name: string; attach_url: string }>(`${appPath(app)}/dynos`, {
+    command, attach: true, force_no_tty: !tty, size: opts.size, env,
+  });
+  process.stderr.write(`Running ${command} on ${app}... up, ${dyno.name}\n`);
+  if (tty) process.stdin.setRawMode(true);
+  try {
+    process.exitCode = await attach(dyno.attach_url, { stdin: process.stdin, write: (s) => process.stdout.write(s) }, { tls: ctx.cfg.apiUrl.startsWith('https:') });
+  } finally {
+    if (tty) process.stdin.setRawMode(false);
+    process.stdin.pause();
+    process.stdin.unref?.();
+  }
+}
+
 export function registerDynos(program: Command, ctx: Ctx): void {
   program
     .command('ps')
@@ -230,22 +251,7 @@ export function registerRun(program: Command, ctx: Ctx): void {
     .option('--no-tty', 'no terminal in the dyno even when this is one')
     .allowUnknownOption(false)
     .action(async (command: string[], opts: { app?: string; size?: string; env?: string; tty?: boolean }) => {
-      const name = await ctx.app(opts);
-      // A terminal on both ends gets one in the dyno too, sized like this one; keys go through raw (Ctrl-C included).
-      const tty = opts.tty !== false && process.stdin.isTTY === true && process.stdout.isTTY === true;
-      const env = { ...(tty ? { TERM: process.env.TERM || 'xterm-256color', COLUMNS: String(process.stdout.columns), LINES: String(process.stdout.rows) } : {}), ...parseEnv(opts.env) };
-      const dyno = await (await ctx.api()).post<{ name: string; attach_url: string }>(`${appPath(name)}/dynos`, {
-        command: command.join(' '), attach: true, force_no_tty: !tty, size: opts.size, env,
-      });
-      process.stderr.write(`Running ${command.join(' ')} on ${name}... up, ${dyno.name}\n`);
-      if (tty) process.stdin.setRawMode(true);
-      try {
-        process.exitCode = await attach(dyno.attach_url, { stdin: process.stdin, write: (s) => process.stdout.write(s) }, { tls: ctx.cfg.apiUrl.startsWith('https:') });
-      } finally {
-        if (tty) process.stdin.setRawMode(false);
-        process.stdin.pause();
-        process.stdin.unref?.();
-      }
+      await runAttached(ctx, await ctx.app(opts), command.join(' '), { size: opts.size, env: parseEnv(opts.env), tty: opts.tty });
     });
 
   program

@@ -4,12 +4,12 @@
  * As root it runs as the `postgres` user (PostgreSQL refuses root).
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { chown, mkdir, open, readFile, stat } from 'node:fs/promises';
+import { chown, mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { Logger } from '../log.js';
-import { describeProcess, isAlive, systemUser, waitForExit } from './processes.js';
+import { describeProcess, isAlive, stopChild, systemUser, waitForExit } from './processes.js';
 
 const run = promisify(execFile);
 export const EMBEDDED_DB = 'slipway';
@@ -23,8 +23,8 @@ export interface Embedded {
   stop(): Promise<void>;
 }
 
-export function embeddedPostgresUrl(socketDir: string): string {
-  return `postgresql://${EMBEDDED_USER}@localhost/${EMBEDDED_DB}?host=${encodeURIComponent(socketDir)}`;
+export function embeddedPostgresUrl(socketDir: string, port?: number): string {
+  return `postgresql://${EMBEDDED_USER}@localhost${port ? `:${port}` : ''}/${EMBEDDED_DB}?host=${encodeURIComponent(socketDir)}`;
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -63,7 +63,22 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs: number, da
   throw new Error(`PostgreSQL did not accept connections within ${timeoutMs / 1000}s: ${(last as Error)?.message}`);
 }
 
-export async function startEmbeddedPostgres(opts: { dir: string; binDir: string; asRoot: boolean; log: Logger }): Promise<Embedded> {
+export interface EmbeddedPostgresOptions {
+  dir: string;
+  binDir: string;
+  asRoot: boolean;
+  log: Logger;
+  /** Also listen on TCP here (the add-on server, on the bridge's gateway); without it, the socket only. */
+  listen?: { address: string; port: number };
+  /** pg_hba.conf, written before every start (initdb's is kept without it). */
+  hba?: string;
+  /** The name log lines and errors give it. */
+  label?: string;
+  /** More server settings (-c NAME=VALUE). */
+  settings?: Record<string, string>;
+}
+
+export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<Embedded> {
   const { dir, binDir, log } = opts;
   const dataDir = join(dir, 'data');
   const socketDir = join(dir, 'run');
@@ -94,17 +109,21 @@ export async function startEmbeddedPostgres(opts: { dir: string; binDir: string;
     }
   }
   await stopLeftover(dataDir, log);
+  if (opts.hba) await writeFile(join(dataDir, 'pg_hba.conf'), opts.hba, { mode: 0o600 });
+  if (opts.hba && owner) await chown(join(dataDir, 'pg_hba.conf'), owner.uid, owner.gid);
 
   const logFile = await open(join(dir, 'postgres.log'), 'a', 0o600);
   if (owner) await chown(join(dir, 'postgres.log'), owner.uid, owner.gid);
   const child = spawn(
     join(binDir, 'postgres'),
-    ['-D', dataDir, '-k', socketDir, '-c', 'listen_addresses=', '-c', 'unix_socket_permissions=0700', '-c', 'max_connections=200', '-c', 'fsync=on'],
+    ['-D', dataDir, '-k', socketDir, '-c', `listen_addresses=${opts.listen?.address ?? ''}`, ...(opts.listen ? ['-p', String(opts.listen.port)] : []),
+      '-c', 'unix_socket_permissions=0700', '-c', 'max_connections=200', '-c', 'fsync=on', '-c', 'password_encryption=scram-sha-256',
+      ...Object.entries(opts.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
     { ...ids, env, cwd: dir, stdio: ['ignore', logFile.fd, logFile.fd] },
   );
   await logFile.close();
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  const url = embeddedPostgresUrl(socketDir);
+  const url = embeddedPostgresUrl(socketDir, opts.listen?.port);
   try {
     await waitReady(url, child, 60_000);
     const admin = new pg.Client({ connectionString: url.replace(`/${EMBEDDED_DB}?`, '/postgres?') });
@@ -116,18 +135,12 @@ export async function startEmbeddedPostgres(opts: { dir: string; binDir: string;
     child.kill('SIGKILL');
     throw new Error(`${(e as Error).message} (see ${join(dir, 'postgres.log')})`);
   }
-  log.info('embedded PostgreSQL ready', { pid: child.pid, socket: socketDir });
+  log.info(`${opts.label ?? 'embedded PostgreSQL'} ready`, { pid: child.pid, socket: socketDir, ...(opts.listen ? { listen: `${opts.listen.address}:${opts.listen.port}` } : {}) });
   return {
     url,
     pid: child.pid!,
     exited,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
-      const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await exited;
-      clearTimeout(t);
-    },
+    stop: () => stopChild(child, exited, 'SIGINT', 30_000), // fast shutdown: roll back open transactions, checkpoint, exit
   };
 }
 

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { readFile, readlink } from 'node:fs/promises';
 
 export const isAlive = (pid: number): boolean => {
@@ -40,4 +41,13 @@ export async function systemUser(name: string): Promise<{ uid: number; gid: numb
     if (f[0] === name) return { uid: Number(f[2]), gid: Number(f[3]) };
   }
   return undefined;
+}
+
+/** Stops a server we spawned: signal, then SIGKILL if it has not exited within graceMs. */
+export async function stopChild(child: ChildProcess, exited: Promise<unknown>, signal: NodeJS.Signals, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill(signal);
+  const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(t);
 }

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { Embedded } from './postgres.js';
-import { describeProcess, isAlive, waitForExit } from './processes.js';
+import { describeProcess, isAlive, stopChild, waitForExit } from './processes.js';
 
-async function stopLeftover(dir: string, log: Logger): Promise<void> {
+export async function stopLeftoverRedis(dir: string, log: Logger): Promise<void> {
   const pid = Number((await readFile(join(dir, 'redis.pid'), 'utf8').catch(() => '')).trim());
   if (!pid || !isAlive(pid)) return;
   const info = await describeProcess(pid);
@@ -32,7 +32,7 @@ export async function startEmbeddedRedis(opts: { dir: string; bin?: string; log:
     throw new Error(`${bin} not found: install Redis (apt-get install redis-server, or npm run setup) or set REDIS_URL`);
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  await stopLeftover(dir, log);
+  await stopLeftoverRedis(dir, log);
   const socket = join(dir, 'redis.sock');
   await rm(socket, { force: true });
   const logFile = await open(join(dir, 'redis.log'), 'a', 0o600);
@@ -74,12 +74,6 @@ export async function startEmbeddedRedis(opts: { dir: string; bin?: string; log:
     url: `unix://${socket}`,
     pid: child.pid!,
     exited,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM'); // redis flushes the AOF on SIGTERM
-      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(t);
-    },
+    stop: () => stopChild(child, exited, 'SIGTERM', 15_000), // redis flushes the AOF on SIGTERM
   };
 }

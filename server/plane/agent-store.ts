@@ -12,6 +12,8 @@ import { currentReleaseId, deployingReleaseId } from './current-release.js';
 import { checksFor, type HealthCheck } from '../../runner/health-check.js';
 import { createPlacement, slotKey } from './placement.js';
 import type { EgressPolicy } from '../../runner/egress.js';
+import type { AddonEndpoint } from '../../runner/network.js';
+import { ADDON_ENDPOINTS_OF } from '../addons/store.js';
 
 /** The agent's view of Postgres: desired dynos from formation × current release, and its reports back. */
 export function createPgAgentStore(db: Db, agentId: string, events: EventBus | undefined): AgentStore {
@@ -20,14 +22,14 @@ export function createPgAgentStore(db: Db, agentId: string, events: EventBus | u
   return {
     async desired(): Promise<DesiredDyno[]> {
       const formation = (release: string, candidate: boolean) => `
-        SELECT a.id AS app_id, a.name AS app, a.uid, a.egress, f.type, f.quantity, f.size, r.id AS release_id, r.version, r.config,
+        SELECT a.id AS app_id, a.name AS app, a.uid, a.egress, ${ADDON_ENDPOINTS_OF('a.id')} AS addons, f.type, f.quantity, f.size, r.id AS release_id, r.version, r.config,
                r.process_types ->> f.type AS command, s.digest, s.healthchecks -> f.type AS checks, ${candidate} AS candidate
           FROM formation f JOIN apps a ON a.id = f.app_id
           JOIN releases r ON r.id = ${release}
           LEFT JOIN slugs s ON s.id = r.slug_id
          WHERE f.quantity > 0`;
       const r = await db.query<{
-        app_id: string; app: string; uid: number; egress: EgressPolicy; type: string; quantity: number; size: string; release_id: string; version: number;
+        app_id: string; app: string; uid: number; egress: EgressPolicy; addons: AddonEndpoint[]; type: string; quantity: number; size: string; release_id: string; version: number;
         config: Record<string, string>; command: string | null; digest: string | null; checks: HealthCheck[] | null; candidate: boolean;
       }>(`${formation(currentReleaseId('a.id'), false)} UNION ALL ${formation(deployingReleaseId('a.id'), true)}`);
       const mine = await placement.placedOn(agentId);
@@ -39,7 +41,7 @@ export function createPgAgentStore(db: Db, agentId: string, events: EventBus | u
           if (!mine.has(slotKey(row.app_id, row.type, i))) continue; // placed on another agent
           out.push({
             appId: row.app_id, app: row.app, type: row.type, name: `${row.type}.${i}`, command: row.command, config: row.config, size,
-            release: { id: row.release_id, version: row.version, slugDigest: row.digest }, uid: row.uid, egress: row.egress,
+            release: { id: row.release_id, version: row.version, slugDigest: row.digest }, uid: row.uid, egress: row.egress, addons: row.addons,
             // A new egress policy replaces the dynos (without downtime), as a new release does.
             generation: `${row.release_id}/${size.name}/${JSON.stringify(row.egress)}`,
             ...(row.candidate ? { candidate: true, checks: checksFor(row.type, row.checks, row.config) } : {}),
@@ -92,9 +94,9 @@ export function createPgAgentStore(db: Db, agentId: string, events: EventBus | u
 export async function loadOneOffDyno(db: Db, agentId: string, dynoId: string, env: Record<string, string>): Promise<OneOffDyno | undefined> {
   const r = await db.query<{
     name: string; command: string; size: string; app_id: string; app: string; release_id: string; version: number;
-    config: Record<string, string>; digest: string; uid: number; egress: EgressPolicy;
+    config: Record<string, string>; digest: string; uid: number; egress: EgressPolicy; addons: AddonEndpoint[];
   }>(
-    `SELECT d.name, d.command, d.size, a.id AS app_id, a.name AS app, a.uid, a.egress, r.id AS release_id, r.version, r.config, s.digest
+    `SELECT d.name, d.command, d.size, a.id AS app_id, a.name AS app, a.uid, a.egress, ${ADDON_ENDPOINTS_OF('a.id')} AS addons, r.id AS release_id, r.version, r.config, s.digest
        FROM dynos d JOIN apps a ON a.id = d.app_id JOIN releases r ON r.id = d.release_id JOIN slugs s ON s.id = r.slug_id
       WHERE d.id = $1 AND d.type = 'run' AND d.state = 'starting' AND d.agent_id = $2 AND d.container_id IS NULL`,
     [dynoId, agentId],
@@ -105,6 +107,6 @@ export async function loadOneOffDyno(db: Db, agentId: string, dynoId: string, en
     dynoId, appId: row.app_id, app: row.app, type: 'run', name: row.name, command: row.command,
     config: { ...row.config, ...env }, size: dynoSize(row.size) ?? dynoSize(undefined)!,
     release: { id: row.release_id, version: row.version, slugDigest: row.digest }, generation: row.release_id,
-    uid: row.uid, egress: row.egress,
+    uid: row.uid, egress: row.egress, addons: row.addons,
   };
 }

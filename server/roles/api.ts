@@ -1,6 +1,7 @@
 import { loadUrlSigner } from '../services/url-signer.js';
 import { certRoutes } from '../api/routes/certs.js';
 import { featureRoutes } from '../api/routes/features.js';
+import { addonApi } from '../api/addon-api.js';
 import { acmRoutes } from '../api/routes/acm.js';
 import { buildpackRegistryRoutes, buildpackRoutes } from '../api/routes/buildpacks.js';
 import { mkdir } from 'node:fs/promises';
@@ -32,6 +33,9 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
   const releaseLog = createRedisBuildLog(p.redis, p.config.redisPrefix, {}, 'releaselog');
   const signer = await loadUrlSigner(p.db);
   const urls = { ...p.urls, releaseOutputUrl: (app: string, id: string) => p.urls.publicUrl + signer.sign(`/release-output/${app}/${id}`) };
+  const addons = addonApi(p, signer);
+  // Backups this process's predecessors were taking when they stopped did not finish: they say so now.
+  await p.services.backupStore.failRunning(new Date());
   const pushes = new PushRegistry();
   const socketPath = hookSocketPath(p.config);
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
@@ -55,8 +59,9 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
       certRoutes(p.services),
       featureRoutes(p.services),
       acmRoutes({ ...p.services, urls }),
+      ...addons.routes,
     ],
-    publicRoutes: [logSessionRoutes(p.services), buildpackRegistryRoutes(), releaseOutputRoutes({ ...p.services, releaseLog, signer })],
+    publicRoutes: [logSessionRoutes(p.services), buildpackRegistryRoutes(), releaseOutputRoutes({ ...p.services, releaseLog, signer }), ...addons.publicRoutes],
   });
   const git = createGitHandler({ ...p.services, reposDir: join(p.config.dataDir, 'repos'), pushes, log: log.child('git') });
   const handler: RequestListener = (req, res) => {

@@ -18,6 +18,7 @@ import { createBuildStage } from '../stages/build.js';
 import { createReleaseStage, type SlugCommand } from '../stages/release.js';
 import { createDeployStage } from '../stages/deploy.js';
 import { createAcmeIssuer } from '../plane/acme-issuer.js';
+import { createBackupScheduler } from '../addons/backup-schedule.js';
 import { createRouteAcks } from '../plane/route-acks.js';
 import { createDeployWatch } from '../plane/deploys.js';
 import { formatEntry, tailLog } from '../logs/app-log.js';
@@ -63,7 +64,7 @@ async function isolation(p: Platform, log: Logger): Promise<{ executor: BuildExe
     const slugDir = await unpackedSlug(input.slugFile, input.digest, join(c.dataDir, 'slug-cache'), who);
     const size = dynoSize(DEFAULT_DYNO_SIZE)!;
     return oneOff({
-      app: input.app, slugDir, command: input.command, memoryBytes: size.memoryBytes, diskBytes: size.diskBytes, uid: who.uid, egress: input.egress, timeoutMs: 30 * 60_000, onLine: input.log,
+      app: input.app, slugDir, command: input.command, memoryBytes: size.memoryBytes, diskBytes: size.diskBytes, uid: who.uid, egress: input.egress, addons: input.addons, timeoutMs: 30 * 60_000, onLine: input.log,
       identity: { dyno: input.dyno ?? 'release.1', port: 5000, releaseVersion: input.version, config: input.config },
     });
   };
@@ -110,6 +111,8 @@ export async function startWorkerRole(p: Platform, log: Logger) {
     ...p.services, directoryUrl: c.acme.directoryUrl, email: c.acme.email, retryBaseMs: c.acme.retryMs, log: log.child('acme'),
     routesApplied: (appId) => acks.dropped(appId),
   });
+  const scheduler = createBackupScheduler({ store: p.services.backupStore, addons: p.services.addonStore, backups: p.services.backups, log: log.child('backups') });
+  scheduler.start();
   const acmeTimer = setInterval(() => void issuer.tick(), c.acme.intervalMs);
   acmeTimer.unref();
   const memory = await redisMemoryProblem(p.redis);
@@ -119,6 +122,7 @@ export async function startWorkerRole(p: Platform, log: Logger) {
     stop: () => {
       clearInterval(gc);
       clearInterval(acmeTimer);
+      scheduler.stop();
       return Promise.all(workers.map((w) => w.close())).then(() => undefined);
     },
   };

@@ -19,9 +19,14 @@ export interface AppTeardown {
   run(appId: string, owned: { digests: string[] }): Promise<void>;
 }
 
-export function createAppTeardown(deps: { db: Db; dataDir: string; redis?: Redis; redisPrefix: string }): AppTeardown {
+export function createAppTeardown(deps: {
+  db: Db; dataDir: string; redis?: Redis; redisPrefix: string;
+  /** Its add-ons: those only it uses are destroyed with their data, shared ones move to another app. */
+  releaseAddons?: (appId: string) => Promise<void>;
+}): AppTeardown {
   return {
     async collect(appId) {
+      await deps.releaseAddons?.(appId);
       const r = await deps.db.query<{ digest: string }>('SELECT DISTINCT digest FROM slugs WHERE app_id = $1', [appId]);
       return { digests: r.rows.map((x) => x.digest).filter((d) => DIGEST.test(d)) };
     },

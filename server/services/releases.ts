@@ -83,9 +83,14 @@ export function createReleaseService(db: Db, events?: EventBus, pipeline?: { rel
         throw invalidParams(`Release v${target.version} cannot be rolled back to: its slug was removed by garbage collection (an app keeps the slugs of its last releases: SLIPWAY_KEEP_RELEASES).`);
       }
       const rel = await withTransaction(db, async (tx) => {
-        const rel = await this.create(app, { slugId: target.slug_id, config: target.config, processTypes: target.process_types, description: `Rollback to v${target.version}`, userId, status: 'pending' }, tx);
+        // The add-ons' config vars stay as they are now (a rollback never points an app at old credentials): data
+        // and add-ons are not rolled back.
+        const addonVars = await tx.query<{ key: string; value: string }>(
+          `SELECT c.key, c.value FROM config_vars c JOIN addon_attachments t ON t.app_id = c.app_id AND c.key = t.name || '_URL' WHERE c.app_id = $1`, [app.id]);
+        const config = { ...target.config, ...Object.fromEntries(addonVars.rows.map((r) => [r.key, r.value])) };
+        const rel = await this.create(app, { slugId: target.slug_id, config, processTypes: target.process_types, description: `Rollback to v${target.version}`, userId, status: 'pending' }, tx);
         await tx.query('DELETE FROM config_vars WHERE app_id = $1', [app.id]);
-        for (const [k, v] of Object.entries(target.config)) await tx.query('INSERT INTO config_vars (app_id, key, value) VALUES ($1, $2, $3)', [app.id, k, v]);
+        for (const [k, v] of Object.entries(config)) await tx.query('INSERT INTO config_vars (app_id, key, value) VALUES ($1, $2, $3)', [app.id, k, v]);
         return rel;
       });
       await this.started(rel);

@@ -31,7 +31,7 @@ export async function runPostdeploy(deps: PostdeployDeps, release: Release, out:
     return;
   }
   const outcome = await deps.postdeploy({
-    uid: app.uid, egress: app.egress, dyno: 'postdeploy.1',
+    uid: app.uid, egress: app.egress, addons: app.addon_endpoints, dyno: 'postdeploy.1',
     app: release.app_name, version: release.version, slugFile: join(deps.config.dataDir, 'slugs', `${slug.digest}.tar.gz`), digest: slug.digest,
     command: slug.postdeploy, config: release.config, log: (l) => void out.say(`       ${l}`),
   });

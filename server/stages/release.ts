@@ -16,6 +16,7 @@ import type { Release, ReleaseService } from '../services/releases.js';
 import type { SlugService } from '../services/slugs.js';
 import { shortVersion } from './build.js';
 import type { EgressPolicy } from '../../runner/egress.js';
+import type { AddonEndpoint } from '../../runner/network.js';
 import { stageOutput, type StageLogs, type StageOutput } from './output.js';
 
 /**
@@ -28,6 +29,8 @@ export type SlugCommand = (input: {
   dyno?: string;
   /** The app's uid and egress policy: the release phase runs as its dynos do. */
   uid: number; egress: EgressPolicy;
+  /** The add-on servers the app is attached to: migrations reach its database. */
+  addons: AddonEndpoint[];
 }) => Promise<{ code: number | null; timedOut: boolean }>;
 
 export interface ReleaseStageDeps {
@@ -65,7 +68,7 @@ async function runReleasePhase(deps: ReleaseStageDeps, release: Release, out: St
   const app = await deps.apps.byId(release.app_id);
   if (!app) return 'The app was destroyed.';
   const outcome = await deps.releasePhase({
-    uid: app.uid, egress: app.egress,
+    uid: app.uid, egress: app.egress, addons: app.addon_endpoints,
     app: release.app_name, version: release.version, slugFile: join(deps.config.dataDir, 'slugs', `${slug.digest}.tar.gz`), digest: slug.digest,
     command, config: release.config, log: (l) => void out.say(`       ${l}`),
   });

@@ -13,9 +13,11 @@ import { keepEmbedded, type KeptEmbedded } from './keep-embedded.js';
 import { createSupervisor } from './supervisor.js';
 import { webUrl } from '../api/serializers.js';
 import { checkHostFree, holdDataDir, UpRefused } from './one-per-host.js';
+import { describeAddons, startAddonServers } from './addon-servers.js';
 
 export async function up(config: Config, log: Logger, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<void> {
   const embedded: KeptEmbedded[] = [];
+  let addonHost: { stop(): Promise<void> } | undefined;
   let supervisor: ReturnType<typeof createSupervisor> | undefined;
   let shuttingDown: Promise<void> | undefined;
   // Before anything else: a second `up` on this data dir refuses here, having touched nothing.
@@ -26,6 +28,7 @@ export async function up(config: Config, log: Logger, out: (line: string) => voi
     shuttingDown ??= (async () => {
       log.info('stopping', { signal });
       await supervisor?.stop();
+      await addonHost?.stop().catch((err: Error) => log.error('stopping the add-on servers failed', { error: err.message }));
       for (const e of embedded.reverse()) await e.stop().catch((err: Error) => log.error('stop failed', { error: err.message }));
       await held.release();
       log.info('stopped');
@@ -55,6 +58,7 @@ export async function up(config: Config, log: Logger, out: (line: string) => voi
       await platform.close();
       throw e;
     });
+    addonHost = await startAddonServers(config, log);
     const tokenFile = join(config.dataDir, 'admin-token');
     const admin = await platform.services.users.ensureAdmin(config.adminEmail, config.adminPassword, tokenFile);
 
@@ -86,6 +90,7 @@ export async function up(config: Config, log: Logger, out: (line: string) => voi
     out(`  Data dir           ${config.dataDir}`);
     out(`  Database           ${config.databaseUrl === embedded[0]?.url ? 'embedded PostgreSQL in ' + join(config.dataDir, 'postgres') : 'DATABASE_URL'}`);
     out(`  Redis              ${embedded.some((e) => e.url === config.redisUrl) ? 'embedded Redis in ' + join(config.dataDir, 'redis') : 'REDIS_URL'}`);
+    out(`  Add-ons            ${describeAddons(config)}`);
     out(`  Admin              ${admin.user.email}`);
     if (admin.token) {
       out(`  Admin API token    ${admin.token}`);

@@ -378,6 +378,36 @@ test('when a certificate is pasted in Settings, then HTTPS shows it for its doma
   });
 });
 
+test('when a database is created in Resources, then it shows its plan, state and config var, a backup is captured and listed, and destroying it takes the app name', async () => {
+  await onPage('resources', async ({ page, check }) => {
+    await page.goto(`${base}/`);
+    await page.getByRole('textbox', { name: 'API token' }).fill(token);
+    await page.getByRole('button', { name: 'Use token' }).click();
+    await page.locator(`tr[data-app="${APP}"]`).getByRole('link').first().click();
+    await page.getByRole('link', { name: 'Resources' }).click();
+    await page.getByText('No add-ons.').waitFor();
+    await page.getByLabel('Plan').selectOption('postgresql:essential-0');
+    await page.getByRole('button', { name: 'Create add-on' }).click();
+    const row = page.locator('tr[data-addon^="postgresql-"]');
+    await row.filter({ hasText: 'DATABASE_URL' }).waitFor();
+    assert.match(await row.innerText(), /essential-0[\s\S]*provisioned/);
+    assert.ok((await api<Record<string, string>>('GET', `/apps/${APP}/config-vars`)).body.DATABASE_URL, 'the config var is set');
+
+    await page.getByRole('button', { name: /Capture a backup of postgresql-/ }).click();
+    await page.locator('tr[data-backup="b001"]').filter({ hasText: 'succeeded' }).waitFor({ timeout: 30_000 });
+    await shot(page, 'resources');
+
+    const name = (await row.getAttribute('data-addon'))!;
+    await page.getByRole('button', { name: `Destroy ${name}` }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('textbox').fill(APP);
+    await dialog.getByRole('button', { name: 'Destroy' }).click();
+    await page.getByText('No add-ons.').waitFor();
+    assert.equal((await api<Record<string, string>>('GET', `/apps/${APP}/config-vars`)).body.DATABASE_URL, undefined);
+    check();
+  });
+});
+
 test('when a user logs in with email and password and logs out, then the token made for the tab is revoked', async () => {
   assert.equal((await api('POST', '/users', { email: 'ana@example.com', password: 'ana-password-1' })).status, 201);
   await onPage('password', async ({ page, check }) => {

@@ -437,6 +437,51 @@ test('when certificates are added, listed, shown, updated and removed, and autom
   await ok(['features:disable', 'https-only', '-a', 'hk-app']);
 });
 
+let keptRedis: string;
+test('when addons:create heroku-postgresql, addons, addons:info, pg:info and addons:destroy are run with the Heroku CLI, then each reaches Slipway\'s add-ons', async () => {
+  const created = await ok(['addons:create', 'heroku-postgresql:essential-0', '-a', 'hk-app']);
+  assert.match(created, /Creating heroku-postgresql:essential-0 on .*hk-app\.\.\. free/);
+  const name = /Created (postgresql-[a-z]+-\d+) as DATABASE_URL/.exec(created)?.[1];
+  assert.ok(name, created);
+  const redis = await ok(['addons:create', 'heroku-redis', '-a', 'hk-app']);
+  keptRedis = /Created (redis-[a-z]+-\d+) as REDIS_URL/.exec(redis)?.[1] ?? '';
+  assert.ok(keptRedis, redis);
+
+  const list = await ok(['addons', '-a', 'hk-app']);
+  assert.match(list, new RegExp(`heroku-postgresql \\(${name}\\)\\s+essential-0\\s+free\\s+free\\s+created`));
+  assert.match(list, /heroku-redis \(redis-[a-z]+-\d+\)\s+mini/);
+  assert.match(list, /as DATABASE/);
+  const info = await ok(['addons:info', name!, '-a', 'hk-app']);
+  assert.match(info, new RegExp(`=== ${name}`));
+  assert.match(info, /Attachments:\s+hk-app::DATABASE/);
+  assert.match(info, /Plan:\s+heroku-postgresql:essential-0/);
+  assert.match(info, /State:\s+created/);
+  assert.match(await ok(['config', '-a', 'hk-app']), /DATABASE_URL:\s+postgres:\/\/d[0-9a-f]+:/);
+
+  // The CLI's pg commands talk to Heroku's data API host: here, the same API.
+  const pg = await runWith(['pg:info', '-a', 'hk-app'], { HEROKU_DATA_HOST: '127.0.0.1' });
+  assert.match(pg, /=== DATABASE_URL/);
+  assert.match(pg, /Plan:\s+essential-0/);
+  assert.match(pg, /Status:\s+Available/);
+  assert.match(pg, /Data Size:\s+[\d.]+ MB \/ 1\.0 GB/);
+  assert.match(pg, new RegExp(`Add-on:\\s+${name}`));
+
+  // psql and redis-cli run in a one-off dyno of the app (the servers are reachable from the dyno network only).
+  // This platform runs TLS, so the rendezvous takes TLS only: the CLI talks to the API over https (as its users would).
+  const as = { ...env, SLIPWAY_API_URL: `https://127.0.0.1:${apiPort}`, SLIPWAY_API_KEY: (await heroku(['auth:token'])).out.trim() };
+  const psql = await slipway(['pg:psql', '-c', 'SELECT 40 + 2 AS answer', '-a', 'hk-app'], as);
+  assert.equal(psql.code, 0, psql.stderr);
+  assert.match(psql.stdout, /answer\s*\n-+\s*\n\s*42/);
+  const cli = await slipway(['redis:cli', '-a', 'hk-app'], as, 'SET greeting hola\nGET greeting\n');
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.match(cli.stdout, /OK\s+hola/);
+
+  const destroyed = await ok(['addons:destroy', name!, '-a', 'hk-app', '--confirm', 'hk-app']);
+  assert.match(destroyed, new RegExp(`Destroying ${name} on .*hk-app\\.\\.\\. done`));
+  assert.doesNotMatch(await ok(['addons', '-a', 'hk-app']), /heroku-postgresql/);
+  assert.doesNotMatch(await ok(['config', '-a', 'hk-app']), /DATABASE_URL/);
+});
+
 test('when domains are added with the Heroku CLI, then heroku domains lists them and the router serves them; apps:destroy removes the app', async () => {
   assert.match(await ok(['domains:add', 'www.hk.example', '-a', 'hk-app']), /DNS Target hk-app\.localhost/);
   const domains = await ok(['domains', '-a', 'hk-app']);
@@ -450,6 +495,8 @@ test('when domains are added with the Heroku CLI, then heroku domains lists them
   assert.equal(destroyed.code, 0, destroyed.err);
   assert.match(destroyed.err + destroyed.out, /Destroying hk-app \(including all add-ons\)\.\.\. done/);
   assert.doesNotMatch(await ok(['apps']), /hk-app/);
+  const addon = await fetch(`http://127.0.0.1:${apiPort}/addons/${keptRedis}`, { headers: { authorization: `Bearer ${adminToken}` } });
+  assert.equal(addon.status, 404, 'the app\'s Redis add-on went with it');
   await waitFor('no route for the destroyed app', async () => (await requestWithHost(routerPort, 'hk-app.localhost')).status === 404, 10_000, 200);
 });
 

@@ -10,6 +10,8 @@ import { domainRoutes } from '../../server/api/routes/domains.js';
 import { certRoutes } from '../../server/api/routes/certs.js';
 import { featureRoutes } from '../../server/api/routes/features.js';
 import { acmRoutes } from '../../server/api/routes/acm.js';
+import { addonApi } from '../../server/api/addon-api.js';
+import { loadUrlSigner } from '../../server/services/url-signer.js';
 import { openPlatform, type Platform } from '../../server/compose.js';
 import { loadConfig } from '../../server/config.js';
 import { createLogger } from '../../server/log.js';
@@ -33,13 +35,15 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
   const config = loadConfig({ DATABASE_URL: db.url, REDIS_URL: redis.url, SLIPWAY_REDIS_PREFIX: redis.prefix, SLIPWAY_DATA_DIR: dataDir, SLIPWAY_ROUTER_PORT: '8080', ...env });
   const platform = await openPlatform(config, { poolSize: 5 });
   const admin = await platform.services.users.ensureAdmin('admin@example.com', 'admin-password', join(dataDir, 'admin-token'));
+  const addons = addonApi(platform, await loadUrlSigner(platform.db));
   const api = createApi({
+    publicRoutes: addons.publicRoutes,
     ...platform.services,
     urls: platform.urls,
     log: createLogger('api', 'warn'),
     health: async () => ({ ok: true, roles: {} }),
     extraRoutes: [
-      configRoutes({ ...platform.services, urls: platform.urls }), domainRoutes({ ...platform.services, urls: platform.urls }), certRoutes(platform.services), featureRoutes(platform.services), acmRoutes({ ...platform.services, urls: platform.urls }),
+      configRoutes({ ...platform.services, urls: platform.urls }), domainRoutes({ ...platform.services, urls: platform.urls }), certRoutes(platform.services), featureRoutes(platform.services), acmRoutes({ ...platform.services, urls: platform.urls }), ...addons.routes,
     ],
   });
   const server: Server = createServer(api);

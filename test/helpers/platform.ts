@@ -17,7 +17,9 @@ import { startWorkerRole } from '../../server/roles/worker.js';
 import { startAgentRole } from '../../server/roles/agent.js';
 import { startRouterRole } from '../../server/roles/router.js';
 import { PACKAGE_ROOT } from '../../server/paths.js';
+import { startAddonHost, type AddonHost } from '../../server/addons/host.js';
 import { requestWithHost } from './http.js';
+import { freePort } from './procs.js';
 import { createTestDatabase, createTestRedisPrefix } from './services.js';
 
 const run = promisify(execFile);
@@ -46,15 +48,25 @@ export interface TestPlatform {
   /** GET through the router with Host: APP.localhost. */
   get(app: string, path?: string, headers?: Record<string, string>): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }>;
   agent?: { stop(): Promise<void> };
+  /** With { addons: true }: the add-on servers' processes. */
+  addonHost?: AddonHost;
   close(): Promise<void>;
 }
 
 export interface TestPlatformOptions {
   /** Also run the agent (dynos in runc) and the router, in this process. */
   dynos?: boolean;
+  /** Also run the add-on host (the add-on PostgreSQL and Redis add-ons), as `slipway up` does. */
+  addons?: boolean;
 }
 
 let checkouts = 0;
+
+/** 20 ports for Redis add-ons, starting at a free one. */
+async function freeRange(): Promise<string> {
+  const first = Math.min(await freePort(), 65_000);
+  return `${first}-${first + 19}`;
+}
 
 export async function startTestPlatform(env: Record<string, string> = {}, opts: TestPlatformOptions = {}): Promise<TestPlatform> {
   const db = await createTestDatabase();
@@ -69,6 +81,7 @@ export async function startTestPlatform(env: Record<string, string> = {}, opts: 
     DATABASE_URL: db.url, REDIS_URL: redis.url, SLIPWAY_REDIS_PREFIX: redis.prefix, SLIPWAY_DATA_DIR: dataDir,
     SLIPWAY_API_PORT: '0', SLIPWAY_ROUTER_WORKERS: '1', SLIPWAY_DOWNLOAD_CACHE: DOWNLOAD_CACHE, SLIPWAY_BUILDPACK_DIRS: buildpackDir,
     // Without an agent no dyno could be verified: such a platform (builds only) makes releases count at once.
+    ...(opts.addons ? { SLIPWAY_ADDON_POSTGRES_PORT: String(await freePort()), SLIPWAY_ADDON_REDIS_PORTS: await freeRange() } : {}),
     ...(opts.dynos ? { SLIPWAY_ROUTER_PORT: '0', SLIPWAY_ROUTER_TLS_PORT: '0', SLIPWAY_RENDEZVOUS_PORT: '0' } : { SLIPWAY_DEPLOY_VERIFY: 'off' }),
     ...env,
   });
@@ -78,6 +91,7 @@ export async function startTestPlatform(env: Record<string, string> = {}, opts: 
   const api = await startApiRole(platform, log);
   const port = (api.server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
+  const addonHost = opts.addons ? await startAddonHost({ config, db: platform.db, keys: platform.services.keys, log }) : undefined;
   const worker = await startWorkerRole(platform, log);
   const agent = opts.dynos ? await startAgentRole(platform, log) : undefined;
   const router = opts.dynos ? await startRouterRole(platform, log, { requestTimeoutMs: Number(env.TEST_ROUTER_TIMEOUT_MS ?? 30_000) }) : undefined;
@@ -98,7 +112,7 @@ export async function startTestPlatform(env: Record<string, string> = {}, opts: 
 
   return {
     url, platform, dataDir, home, buildpackDir, adminToken: admin.token!,
-    git, agent, routerPort, routerTlsPort, routerUrl: routerPort ? `http://127.0.0.1:${routerPort}` : undefined,
+    git, agent, addonHost, routerPort, routerTlsPort, routerUrl: routerPort ? `http://127.0.0.1:${routerPort}` : undefined,
     async get(app, path = '/', headers = {}) {
       if (!routerPort) throw new Error('start the test platform with { dynos: true }');
       return requestWithHost(routerPort, `${app}.localhost`, path, headers);
@@ -137,6 +151,7 @@ export async function startTestPlatform(env: Record<string, string> = {}, opts: 
       await agent?.stop();
       await worker.stop();
       await api.stop();
+      await addonHost?.stop();
       await platform.close();
       await db.drop();
       await redis.drop();

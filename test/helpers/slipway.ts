@@ -1,4 +1,5 @@
 /** Runs the real `slipway` binary: `up` as a child process, and CLI commands with their exit codes. */
+import { createHash } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../server/paths.js';
@@ -23,10 +24,25 @@ export interface Up {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/**
+ * The add-on servers' ports for an `up` on this data dir: the same at every start (add-ons keep their address), and
+ * apart from other tests' (two test files run at once; the defaults 15432 and 16380-16999 would collide).
+ */
+export function addonPortsFor(dataDir: string): Record<string, string> {
+  const h = createHash('sha256').update(dataDir).digest();
+  const pg = 20_000 + (h.readUInt16BE(0) % 10_000);
+  const redis = 30_000 + (h.readUInt16BE(2) % 1_000) * 20;
+  return { SLIPWAY_ADDON_POSTGRES_PORT: String(pg), SLIPWAY_ADDON_REDIS_PORTS: `${redis}-${redis + 19}` };
+}
+
 export function startUp(args: string[], env: Record<string, string>): Up {
-  // Tests run side by side: the agent's rendezvous port and the router's TLS port must not be the fixed defaults
-  // (5052, 8443) in each of them.
-  const child = spawn(process.execPath, [BIN, 'up', ...args], { env: { SLIPWAY_RENDEZVOUS_PORT: '0', SLIPWAY_ROUTER_TLS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Tests run side by side: the agent's rendezvous port, the router's TLS port and the add-on servers' ports must not
+  // be the fixed defaults (5052, 8443, 15432) in each of them.
+  const at = args.indexOf('--data-dir');
+  const dataDir = at >= 0 ? args[at + 1] : env.SLIPWAY_DATA_DIR ?? '';
+  const child = spawn(process.execPath, [BIN, 'up', ...args], {
+    env: { SLIPWAY_RENDEZVOUS_PORT: '0', SLIPWAY_ROUTER_TLS_PORT: '0', ...addonPortsFor(dataDir), ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

@@ -171,7 +171,7 @@ export function onSessionExpired(fn: (message: string) => void): () => void {
 
 const enc = encodeURIComponent;
 
-async function request<T>(method: string, path: string, opts: { body?: unknown; headers?: Record<string, string>; token?: string; signal?: AbortSignal } = {}): Promise<T> {
+export async function request<T>(method: string, path: string, opts: { body?: unknown; headers?: Record<string, string>; token?: string; signal?: AbortSignal } = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/vnd.heroku+json; version=3', ...opts.headers };
   const token = opts.token ?? session?.token;
   if (token && !headers.authorization) headers.authorization = `Bearer ${token}`;

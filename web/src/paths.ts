@@ -3,7 +3,7 @@
  * so the unit tests run it under node.
  */
 
-export const TABS = ['overview', 'dynos', 'scaling', 'config', 'releases', 'builds', 'logs', 'settings'] as const;
+export const TABS = ['overview', 'resources', 'dynos', 'scaling', 'config', 'releases', 'builds', 'logs', 'settings'] as const;
 export type Tab = (typeof TABS)[number];
 
 export type Route =

@@ -93,7 +93,6 @@ export function appRoutes(apps: AppService, collaborators: CollaboratorService, 
 
 
   // What the Heroku CLI asks for and Slipway has none of.
-  r.get('/apps/:app/addons', (_req, res) => void res.json([]));
   r.get('/apps/:app/pipeline-couplings', (_req, res) => {
     res.status(404).json({ id: 'not_found', message: "Couldn't find that pipeline coupling." });
   });

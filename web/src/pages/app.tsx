@@ -10,6 +10,7 @@ import { DynosTab, ScalingTab } from './dynos';
 import { LogsTab } from './logs';
 import { OverviewTab } from './overview';
 import { SettingsTab } from './settings';
+import { ResourcesTab } from './resources';
 
 export interface AppData {
   app: App;
@@ -22,6 +23,7 @@ export interface AppData {
 
 const TAB_LABELS: Record<Tab, string> = {
   overview: 'Overview',
+  resources: 'Resources',
   dynos: 'Dynos',
   scaling: 'Scaling',
   config: 'Config vars',
@@ -89,6 +91,7 @@ export function AppPage({ name, tab, build }: { name: string; tab: Tab; build?: 
       </nav>
       <section class="tab-body" aria-label={TAB_LABELS[tab]}>
         {tab === 'overview' && <OverviewTab {...data} />}
+        {tab === 'resources' && <ResourcesTab {...data} />}
         {tab === 'dynos' && <DynosTab {...data} />}
         {tab === 'scaling' && <ScalingTab {...data} />}
         {tab === 'config' && <ConfigTab {...data} />}

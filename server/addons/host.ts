@@ -1,0 +1,125 @@
+/**
+ * The add-on host: what `slipway up` (and a test platform) runs besides the roles when add-ons are embedded. The
+ * add-on PostgreSQL, a cluster of its own in DATA/addons/postgres listening on the bridge's gateway address (and
+ * its admin socket), and a redis-server for each Redis add-on, started as add-ons appear, stopped and removed as
+ * they go. Each one that exits is started again (keepEmbedded), on the same address, with its data.
+ */
+import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { Config } from '../config.js';
+import type { Db } from '../db/pool.js';
+import { EMBEDDED_USER, startEmbeddedPostgres } from '../embedded/postgres.js';
+import type { Logger } from '../log.js';
+import type { KeyBox } from '../services/key-box.js';
+import { keepEmbedded, type KeptEmbedded } from '../up/keep-embedded.js';
+import { ensureBridge, intToIp, parseSubnet } from '../../runner/network.js';
+import { planOf, type RedisPlan } from './plans.js';
+import { startRedisAddon } from './redis-server.js';
+import { addonServers, addonsDir, embeddedAddonPostgresDir, embeddedAddonPostgresUrl } from './servers.js';
+import { createAddonStore } from './store.js';
+
+const RECONCILE_MS = 1000;
+
+export interface AddonHost {
+  /** The add-on PostgreSQL's postmaster, and each running Redis add-on's server by add-on id (for the fault tests). */
+  pids(): { postgres?: number; redis: Record<string, number | undefined> };
+  stop(): Promise<void>;
+}
+
+/** Only the platform's own role over the socket; from the dyno network, a role only into the database of its name. */
+export function addonHba(subnet: string): string {
+  return [`local all ${EMBEDDED_USER} trust`, `host sameuser all ${subnet} scram-sha-256`, ''].join('\n');
+}
+
+async function startAddonPostgres(config: Config, log: Logger): Promise<KeptEmbedded> {
+  const s = parseSubnet(config.subnet);
+  const subnet = `${intToIp(s.base)}/${s.prefix}`;
+  return keepEmbedded('add-on PostgreSQL', async () => {
+    const e = await startEmbeddedPostgres({
+      dir: embeddedAddonPostgresDir(config), binDir: config.pgBinDir, asRoot: config.isRoot, log, label: 'add-on PostgreSQL',
+      listen: { address: s.gateway, port: config.addons.postgresPort }, hba: addonHba(subnet),
+      // A failed CREATE ROLE … PASSWORD must not land in the server's log with its statement.
+      settings: { log_min_error_statement: 'panic' },
+    });
+    // No add-on role may open the server's own databases (pg_hba refuses it too).
+    const admin = new pg.Client({ connectionString: embeddedAddonPostgresUrl(config).replace('/slipway?', '/postgres?') });
+    try {
+      await admin.connect();
+      for (const d of ['postgres', 'template1', 'slipway']) await admin.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${d} FROM PUBLIC`);
+    } finally {
+      await admin.end().catch(() => undefined);
+    }
+    return e;
+  }, log);
+}
+
+export async function startAddonHost(o: { config: Config; db: Db; keys: KeyBox; log: Logger }): Promise<AddonHost> {
+  const { config, log } = o;
+  const servers = addonServers(config);
+  const store = createAddonStore(o.db);
+  const redis = new Map<string, { kept: KeptEmbedded; resource: string }>();
+  let postgres: KeptEmbedded | undefined;
+  let stopping = false;
+  let timer: NodeJS.Timeout | undefined;
+  let pass: Promise<void> = Promise.resolve();
+
+  await ensureBridge({ bridge: config.bridge, subnet: config.subnet, nat: config.nat });
+  // The postgres and redis users traverse the data dir and DATA/addons to their own directories; nobody lists them.
+  await mkdir(addonsDir(config), { recursive: true, mode: 0o711 });
+  for (const d of [config.dataDir, addonsDir(config)]) await chmod(d, 0o711);
+  if (config.addons.postgres === 'embedded') postgres = await startAddonPostgres(config, log);
+
+  async function reconcile(): Promise<void> {
+    if (!servers.redis || stopping) return;
+    const rows = await store.redisToRun();
+    const wanted = new Set(rows.map((r) => r.id));
+    for (const row of rows) {
+      if (redis.has(row.id) || stopping) continue;
+      const password = await o.keys.open(row.password_sealed);
+      const dir = servers.redis.dirOf(row.resource);
+      const plan = planOf('redis', row.plan) as RedisPlan;
+      try {
+        const kept = await keepEmbedded(`Redis add-on ${row.name}`, () => startRedisAddon({ dir, address: row.host, port: row.port, password, plan, log }), log);
+        redis.set(row.id, { kept, resource: row.resource });
+        if (row.state === 'provisioning') await store.setState(row.id, 'provisioned');
+        log.info('Redis add-on running', { addon: row.name, port: row.port });
+      } catch (e) {
+        log.error('a Redis add-on did not start; trying again', { addon: row.name, error: (e as Error).message });
+      }
+    }
+    for (const [id, r] of redis) {
+      if (wanted.has(id)) continue;
+      redis.delete(id);
+      await r.kept.stop();
+      await rm(servers.redis.dirOf(r.resource), { recursive: true, force: true });
+      log.info('Redis add-on removed', { id });
+    }
+    // Directories of add-ons destroyed while the host was down.
+    const known = new Set(rows.map((r) => r.resource));
+    const root = join(addonsDir(config), 'redis');
+    for (const d of await readdir(root).catch(() => [] as string[])) {
+      if (!known.has(d) && /^d[0-9a-f]{20}$/.test(d)) await rm(join(root, d), { recursive: true, force: true });
+    }
+  }
+
+  const tick = () => {
+    pass = reconcile().catch((e: Error) => log.error('add-on host: reconcile failed', { error: e.message }));
+    void pass.then(() => {
+      if (!stopping) timer = setTimeout(tick, RECONCILE_MS);
+    });
+  };
+  tick();
+  await pass;
+
+  return {
+    pids: () => ({ postgres: postgres?.pid(), redis: Object.fromEntries([...redis].map(([id, r]) => [id, r.kept.pid()])) }),
+    async stop() {
+      stopping = true;
+      clearTimeout(timer);
+      await pass;
+      for (const r of redis.values()) await r.kept.stop();
+      await postgres?.stop();
+    },
+  };
+}

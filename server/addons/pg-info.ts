@@ -1,0 +1,45 @@
+/** What pg:info shows of a database, as Heroku's data API's `info` list (name, values), with its plan's limits. */
+import type { Addon } from './store.js';
+import type { PostgresAddonServer, PostgresUsage } from './postgres-server.js';
+import { planOf, type PostgresPlan } from './plans.js';
+
+export function humanBytes(n: number): string {
+  const units = ['bytes', 'kB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} bytes` : `${n.toFixed(n < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+export interface PgInfo {
+  usage?: PostgresUsage;
+  /** Why usage could not be read (the server down, its disk full). */
+  problem?: string;
+  overStorage: boolean;
+  info: { name: string; values: string[] }[];
+}
+
+export async function pgInfo(a: Addon, server: PostgresAddonServer | undefined, diskProblem?: string): Promise<PgInfo> {
+  const plan = planOf('postgresql', a.plan) as PostgresPlan;
+  let usage: PostgresUsage | undefined;
+  let problem = diskProblem;
+  if (!server) problem ??= 'no PostgreSQL add-on server is configured';
+  else usage = await server.usage(a.resource).catch((e: Error) => void (problem ??= e.message));
+  const overStorage = !!usage && usage.sizeBytes > plan.storageBytes;
+  const pct = usage ? ((usage.sizeBytes / plan.storageBytes) * 100).toFixed(2) : '';
+  const info = [
+    { name: 'Plan', values: [plan.name] },
+    { name: 'Status', values: [problem ? `Unavailable: ${problem}` : 'Available'] },
+    { name: 'Connections', values: usage ? [`${usage.connections}/${plan.connections}`] : [] },
+    { name: 'PG Version', values: usage ? [usage.serverVersion] : [] },
+    { name: 'Created', values: [a.created_at.toISOString().replace('T', ' ').slice(0, 16)] },
+    { name: 'Data Size', values: usage ? [`${humanBytes(usage.sizeBytes)} / ${humanBytes(plan.storageBytes)} (${pct}%)`] : [] },
+    { name: 'Tables', values: usage ? [String(usage.tables)] : [] },
+    ...(overStorage ? [{ name: 'Warning', values: [`the database is over its plan's ${humanBytes(plan.storageBytes)} of storage: upgrade the plan or delete data`] }] : []),
+    { name: 'Fork/Follow', values: ['Unsupported'] },
+    { name: 'Rollback', values: ['Unsupported'] },
+  ];
+  return { usage, problem, overStorage, info };
+}

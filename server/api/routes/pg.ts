@@ -1,0 +1,41 @@
+import { Router } from 'express';
+import { pgInfo } from '../../addons/pg-info.js';
+import { invalidParams } from '../../errors.js';
+import type { AddonService } from '../../services/addons.js';
+import type { AppService } from '../../services/apps.js';
+import { currentUser } from '../auth.js';
+import { serializeAddon } from '../addon-serializers.js';
+import { appRouter } from './apps.js';
+
+/**
+ * PostgreSQL add-ons in the shapes of Heroku's data API (the Heroku CLI's pg commands send these to
+ * HEROKU_DATA_HOST, which is this API): pg:info, pg:credentials:rotate.
+ */
+export function pgRoutes(deps: { apps: AppService; addons: AddonService }): Router {
+  const r = appRouter(deps.apps);
+  const database = async (me: Parameters<AddonService['get']>[0], ident: string) => {
+    const a = await deps.addons.get(me, ident);
+    if (a.service !== 'postgresql') throw invalidParams(`${a.name} is not a PostgreSQL database.`);
+    return a;
+  };
+
+  r.get('/client/v11/databases/:addon', async (req, res) => {
+    const a = await database(currentUser(res), String(req.params.addon));
+    const got = await pgInfo(a, deps.addons.servers.postgres);
+    res.json({
+      addon_id: a.id, name: a.name, plan: a.plan, resource_url: await deps.addons.urlOf(a),
+      info: got.info, num_connections: got.usage?.connections ?? null, num_tables: got.usage?.tables ?? null,
+      num_bytes: got.usage?.sizeBytes ?? null, postgres_version: got.usage?.serverVersion ?? null,
+      available: !got.problem, over_storage: got.overStorage, created_at: a.created_at,
+    });
+  });
+
+  const rotate = async (req: { params: Record<string, string> }, res: Parameters<Parameters<Router['post']>[1]>[1]) => {
+    const me = currentUser(res);
+    const a = await deps.addons.rotate(me, await database(me, String(req.params.addon)));
+    res.json({ message: 'Rotated the credentials; every attached app has the new URL.', addon: serializeAddon(a, await deps.addons.attachments(a)) });
+  };
+  r.post('/postgres/v0/databases/:addon/credentials_rotation', rotate);
+  r.post('/postgres/v0/databases/:addon/credentials/default/credentials_rotation', rotate);
+  return r;
+}
