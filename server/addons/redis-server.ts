@@ -9,10 +9,9 @@
 import { spawn } from 'node:child_process';
 import { chown, mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { Embedded } from '../embedded/postgres.js';
-import { stopLeftoverRedis } from '../embedded/redis.js';
+import { stopLeftoverRedis, waitForRedis } from '../embedded/redis.js';
 import { stopChild, systemUser } from '../embedded/processes.js';
 import type { RedisPlan } from './plans.js';
 
@@ -59,20 +58,7 @@ export async function startRedisAddon(o: RedisAddonProcess): Promise<Embedded> {
   });
   await logFile.close();
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  const until = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`a Redis add-on's redis-server exited with status ${child.exitCode} while starting (see ${join(o.dir, 'redis.log')})`);
-    const probe = new Redis({ path: socket, password: o.password, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-    probe.on('error', () => undefined);
-    const ok = await probe.connect().then(() => probe.ping()).then((p) => p === 'PONG', () => false);
-    probe.disconnect();
-    if (ok) break;
-    if (Date.now() > until) {
-      child.kill('SIGKILL');
-      throw new Error(`a Redis add-on's redis-server did not answer within 30s (see ${join(o.dir, 'redis.log')})`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitForRedis(child, { path: socket, password: o.password }, "a Redis add-on's redis-server", join(o.dir, 'redis.log'));
   return {
     url: `unix://${socket}`,
     pid: child.pid!,

@@ -108,6 +108,10 @@ export function createAddonStore(db: Db) {
     async redisPortsInUse(host: string): Promise<Set<number>> {
       return new Set((await db.query<{ port: number }>(`SELECT port FROM addons WHERE service = 'redis' AND host = $1`, [host])).rows.map((r) => r.port));
     },
+    /** The add-on servers the app's dynos may reach (one per attachment). */
+    async endpointsOf(appId: string): Promise<AddonEndpoint[]> {
+      return (await db.query<{ e: AddonEndpoint[] }>(`SELECT ${ADDON_ENDPOINTS_OF('$1::uuid')} AS e`, [appId])).rows[0].e;
+    },
     /** The Redis add-ons the add-on host should be running. */
     async redisToRun(): Promise<Addon[]> {
       return (await db.query<Addon>(`${ADDON} WHERE ad.service = 'redis' AND ad.state <> 'deprovisioning'`)).rows;

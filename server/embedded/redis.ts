@@ -2,7 +2,7 @@
  * The embedded Redis: a private redis-server on a unix socket in DATA/redis, no TCP port,
  * AOF persistence on so queued jobs survive a restart.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -19,6 +19,27 @@ export async function stopLeftoverRedis(dir: string, log: Logger): Promise<void>
   log.warn('stopping a Redis left running by an earlier start', { pid });
   process.kill(pid, 'SIGTERM');
   if (!(await waitForExit(pid, 15_000))) process.kill(pid, 'SIGKILL');
+}
+
+/**
+ * Waits until the redis-server child answers PING on its socket (loading the AOF answers LOADING: the data is in
+ * once it answers); throws if it exits or has not answered within 30 s (then it is killed).
+ */
+export async function waitForRedis(child: ChildProcess, at: { path: string; password?: string }, what: string, logFile: string): Promise<void> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with status ${child.exitCode} while starting (see ${logFile})`);
+    const probe = new Redis({ ...at, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    probe.on('error', () => undefined);
+    const ok = await probe.connect().then(() => probe.ping()).then((p) => p === 'PONG', () => false);
+    probe.disconnect();
+    if (ok) return;
+    if (Date.now() > until) {
+      child.kill('SIGKILL');
+      throw new Error(`${what} did not answer within 30s (see ${logFile})`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /**
@@ -48,27 +69,7 @@ export async function startEmbeddedRedis(opts: { dir: string; bin?: string; log:
   );
   await logFile.close();
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  const until = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited with status ${child.exitCode} while starting (see ${join(dir, 'redis.log')})`);
-    const probe = new Redis({ path: socket, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      // Loading the AOF answers LOADING; wait until the data is in.
-      if ((await probe.ping()) === 'PONG') {
-        probe.disconnect();
-        break;
-      }
-    } catch {
-      probe.disconnect();
-    }
-    if (Date.now() > until) {
-      child.kill('SIGKILL');
-      throw new Error(`redis-server did not answer within 30s (see ${join(dir, 'redis.log')})`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitForRedis(child, { path: socket }, 'redis-server', join(dir, 'redis.log'));
   log.info('embedded Redis ready', { pid: child.pid, socket });
   return {
     url: `unix://${socket}`,

@@ -160,6 +160,13 @@ export function createAddonService(deps: {
       return a;
     },
 
+    /** A PostgreSQL add-on the user may see (what the pg commands act on); another kind is a 422. */
+    async database(user: User, ident: string): Promise<Addon> {
+      const a = await service.get(user, ident);
+      if (a.service !== 'postgresql') throw invalidParams(`${a.name} is not a PostgreSQL database.`);
+      return a;
+    },
+
     async getForApp(app: App, ident: string): Promise<Addon> {
       const a = await store.getForApp(app.id, ident);
       if (!a) throw notFound(NOT_FOUND);
@@ -213,7 +220,6 @@ export function createAddonService(deps: {
     /** New credentials: the old password stops working at once; every attached app gets the new URL. */
     async rotate(user: User, a: Addon): Promise<Addon> {
       await service.billingApp(user, a);
-      if (a.service !== 'postgresql') throw invalidParams(`${a.name} is not a PostgreSQL database.`);
       const password = newPassword();
       await servers.postgres!.setPassword(a.resource, password);
       await store.setPassword(a.id, await keys.seal(password));

@@ -7,8 +7,6 @@ import type { AppTeardown } from './app-teardown.js';
 import type { User } from './users.js';
 import { parseEgressPolicy, type EgressPolicy } from '../../runner/egress.js';
 import { currentReleaseId } from '../plane/current-release.js';
-import { ADDON_ENDPOINTS_OF } from '../addons/store.js';
-import type { AddonEndpoint } from '../../runner/network.js';
 
 export interface App {
   id: string;
@@ -23,8 +21,6 @@ export interface App {
   uid: number;
   /** What its dynos may reach outside the platform (runner/egress.ts), set by an operator. */
   egress: EgressPolicy;
-  /** The add-on servers it is attached to (where its dynos may connect on the host). */
-  addon_endpoints: AddonEndpoint[];
   /** Its buildpacks in order (buildpack installations); empty: BUILDPACK_URL, .buildpacks, or detection. */
   buildpacks: string[];
   /** Features (features.ts): plain HTTP requests redirected to https; Strict-Transport-Security over TLS. */
@@ -52,8 +48,7 @@ export interface AppEvents {
 }
 
 const APP_COLUMNS = `a.id, a.name, a.owner_id, u.email AS owner_email, a.stack, a.maintenance, a.buildpack_provided_description,
-  a.repo_size, a.slug_size, a.released_at, a.created_at, a.updated_at, a.uid, a.egress, a.buildpacks, a.postdeploy_ran_at, a.https_only, a.hsts, a.acm,
-  ${ADDON_ENDPOINTS_OF('a.id')} AS addon_endpoints`;
+  a.repo_size, a.slug_size, a.released_at, a.created_at, a.updated_at, a.uid, a.egress, a.buildpacks, a.postdeploy_ran_at, a.https_only, a.hsts, a.acm`;
 const ACCESS = `(a.owner_id = $1 OR EXISTS (SELECT 1 FROM collaborators c WHERE c.app_id = a.id AND c.user_id = $1))`;
 const NOT_FOUND = "Couldn't find that app.";
 

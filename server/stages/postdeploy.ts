@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { AppService } from '../services/apps.js';
+import type { AddonStore } from '../addons/store.js';
 import type { Release } from '../services/releases.js';
 import type { SlugService } from '../services/slugs.js';
 import type { StageOutput } from './output.js';
@@ -17,6 +18,7 @@ export interface PostdeployDeps {
   config: Config;
   apps: AppService;
   slugs: SlugService;
+  addonStore: Pick<AddonStore, 'endpointsOf'>;
   postdeploy?: SlugCommand;
   log: Logger;
 }
@@ -31,7 +33,7 @@ export async function runPostdeploy(deps: PostdeployDeps, release: Release, out:
     return;
   }
   const outcome = await deps.postdeploy({
-    uid: app.uid, egress: app.egress, addons: app.addon_endpoints, dyno: 'postdeploy.1',
+    uid: app.uid, egress: app.egress, addons: await deps.addonStore.endpointsOf(app.id), dyno: 'postdeploy.1',
     app: release.app_name, version: release.version, slugFile: join(deps.config.dataDir, 'slugs', `${slug.digest}.tar.gz`), digest: slug.digest,
     command: slug.postdeploy, config: release.config, log: (l) => void out.say(`       ${l}`),
   });

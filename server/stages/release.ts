@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Pipeline, ReleaseJob } from '../queue.js';
 import type { AppService } from '../services/apps.js';
+import type { AddonStore } from '../addons/store.js';
 import type { BuildService } from '../services/builds.js';
 import type { ConfigVarService } from '../services/config-vars.js';
 import type { Release, ReleaseService } from '../services/releases.js';
@@ -40,6 +41,7 @@ export interface ReleaseStageDeps {
   slugs: SlugService;
   releases: ReleaseService;
   configVars: ConfigVarService;
+  addonStore: Pick<AddonStore, 'endpointsOf'>;
   stageLogs: StageLogs;
   pipeline: Pick<Pipeline, 'deploy'>;
   releasePhase?: SlugCommand;
@@ -68,7 +70,7 @@ async function runReleasePhase(deps: ReleaseStageDeps, release: Release, out: St
   const app = await deps.apps.byId(release.app_id);
   if (!app) return 'The app was destroyed.';
   const outcome = await deps.releasePhase({
-    uid: app.uid, egress: app.egress, addons: app.addon_endpoints,
+    uid: app.uid, egress: app.egress, addons: await deps.addonStore.endpointsOf(app.id),
     app: release.app_name, version: release.version, slugFile: join(deps.config.dataDir, 'slugs', `${slug.digest}.tar.gz`), digest: slug.digest,
     command, config: release.config, log: (l) => void out.say(`       ${l}`),
   });

@@ -53,11 +53,6 @@ export function pgBackupRoutes(deps: Deps): Router {
   const r = appRouter(deps.apps);
   const { addons, backupStore } = deps;
 
-  const database = async (me: User, ident: string): Promise<Addon> => {
-    const a = await addons.get(me, ident);
-    if (a.service !== 'postgresql') throw invalidParams(`${a.name} is not a PostgreSQL database.`);
-    return a;
-  };
   /** The app a database's backups are listed under: its billing app, else an attached app the user has. */
   const appFor = async (me: User, a: Addon): Promise<{ app: App; from: string }> => {
     for (const t of await addons.attachments(a).then((all) => [...all.filter((x) => x.app_id === a.app_id), ...all])) {
@@ -74,7 +69,7 @@ export function pgBackupRoutes(deps: Deps): Router {
   };
   r.post('/client/v11/databases/:addon/backups', async (req, res) => {
     const me = currentUser(res);
-    const a = await database(me, String(req.params.addon));
+    const a = await addons.database(me, String(req.params.addon));
     const { app, from } = await appFor(me, a);
     const { backup } = await deps.backups.capture(a, app, from);
     res.status(201).json(serializeTransfer(backup));
@@ -107,7 +102,7 @@ export function pgBackupRoutes(deps: Deps): Router {
 
   r.post('/client/v11/databases/:addon/restores', async (req, res) => {
     const me = currentUser(res);
-    const target = await database(me, String(req.params.addon));
+    const target = await addons.database(me, String(req.params.addon));
     const m = BACKUP_URL.exec(String((req.body as { backup_url?: unknown })?.backup_url ?? ''));
     const source = m ? await backupStore.byId(m[1]) : undefined;
     // The backup must be one the user can see: of an app they have access to.
@@ -142,8 +137,7 @@ export function pgScheduleRoutes(deps: Pick<Deps, 'apps' | 'addons' | 'backupSto
   const r = Router();
   const database = async (res: Response, ident: string): Promise<Addon> => {
     const me = currentUser(res);
-    const a = await deps.addons.get(me, ident);
-    if (a.service !== 'postgresql') throw invalidParams(`${a.name} is not a PostgreSQL database.`);
+    const a = await deps.addons.database(me, ident);
     await deps.addons.billingApp(me, a);
     return a;
   };

@@ -1,6 +1,5 @@
 import { Router } from 'express';
 import { pgInfo } from '../../addons/pg-info.js';
-import { invalidParams } from '../../errors.js';
 import type { AddonService } from '../../services/addons.js';
 import type { AppService } from '../../services/apps.js';
 import { currentUser } from '../auth.js';
@@ -13,14 +12,9 @@ import { appRouter } from './apps.js';
  */
 export function pgRoutes(deps: { apps: AppService; addons: AddonService }): Router {
   const r = appRouter(deps.apps);
-  const database = async (me: Parameters<AddonService['get']>[0], ident: string) => {
-    const a = await deps.addons.get(me, ident);
-    if (a.service !== 'postgresql') throw invalidParams(`${a.name} is not a PostgreSQL database.`);
-    return a;
-  };
 
   r.get('/client/v11/databases/:addon', async (req, res) => {
-    const a = await database(currentUser(res), String(req.params.addon));
+    const a = await deps.addons.database(currentUser(res), String(req.params.addon));
     const got = await pgInfo(a, deps.addons.servers.postgres);
     res.json({
       addon_id: a.id, name: a.name, plan: a.plan, resource_url: await deps.addons.urlOf(a),
@@ -32,7 +26,7 @@ export function pgRoutes(deps: { apps: AppService; addons: AddonService }): Rout
 
   const rotate = async (req: { params: Record<string, string> }, res: Parameters<Parameters<Router['post']>[1]>[1]) => {
     const me = currentUser(res);
-    const a = await deps.addons.rotate(me, await database(me, String(req.params.addon)));
+    const a = await deps.addons.rotate(me, await deps.addons.database(me, String(req.params.addon)));
     res.json({ message: 'Rotated the credentials; every attached app has the new URL.', addon: serializeAddon(a, await deps.addons.attachments(a)) });
   };
   r.post('/postgres/v0/databases/:addon/credentials_rotation', rotate);
