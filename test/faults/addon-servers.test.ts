@@ -44,7 +44,7 @@ test('given an app writing a row and a key through its add-ons', async () => {
   assert.equal(redis.status, 201);
   addons = { pg: pg.body, redis: redis.body };
   await waitFor('the release with both URLs', async () => (await current()) >= v + 2, 90_000, 200).catch(async (e) => {
-    throw new Error(`${(e as Error).message}: ${JSON.stringify((await t.api('GET', '/apps/keeper/releases')).body.map((r: { version: number; status: string; failure: string }) => [r.version, r.status, r.failure]))}`);
+    throw new Error(`${(e as Error).message}\n${await t.releasesReport('keeper')}`);
   });
   assert.equal(await call('POST', '/rows?v=durable'), 'inserted');
   assert.equal(await call('POST', '/key?v=durable'), 'OK');

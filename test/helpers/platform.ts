@@ -40,6 +40,8 @@ export interface TestPlatform {
   createApp(name: string): Promise<void>;
   git(cwd: string, args: string[]): Promise<{ code: number; out: string }>;
   api(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any }>;
+  /** The app's releases (version, status, failure) and the output of the failed ones: for a wait's timeout message. */
+  releasesReport(app: string): Promise<string>;
   /** The router's TLS port (with agent and router roles started). */
   routerTlsPort?: number;
   /** The router's URL (with agent and router roles started). */
@@ -145,6 +147,17 @@ export async function startTestPlatform(env: Record<string, string> = {}, opts: 
         /* text */
       }
       return { status: res.status, body: parsed };
+    },
+    async releasesReport(this: TestPlatform, app: string) {
+      const releases = (await this.api('GET', `/apps/${app}/releases`)).body as { version: number; status: string; failure?: string; output_stream_url?: string }[];
+      const lines = [];
+      for (const r of releases) {
+        lines.push(`v${r.version} ${r.status}${r.failure ? `: ${r.failure}` : ''}`);
+        if (r.status !== 'failed' || !r.output_stream_url) continue;
+        const out = await (await fetch(url + new URL(r.output_stream_url).pathname + new URL(r.output_stream_url).search)).text();
+        lines.push(...out.trim().split('\n').slice(-15).map((l) => `  | ${l}`));
+      }
+      return lines.join('\n');
     },
     async close() {
       await router?.stop();

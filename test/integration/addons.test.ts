@@ -28,7 +28,9 @@ const currentVersion = async (app: string) => ((await t.api('GET', `/apps/${app}
 
 /** Waits until the app's current release is at least v (a config change deploys a new one). */
 async function deployed(app: string, v: number): Promise<void> {
-  await waitFor(`${app} v${v} to be current`, async () => ((await currentVersion(app)) ?? 0) >= v, 90_000, 200);
+  await waitFor(`${app} v${v} to be current`, async () => ((await currentVersion(app)) ?? 0) >= v, 90_000, 200).catch(async (e) => {
+    throw new Error(`${(e as Error).message}\n${await t.releasesReport(app)}`);
+  });
 }
 
 async function pushFixture(app: string): Promise<string> {
@@ -162,7 +164,9 @@ test('when the credentials are rotated, then the old password stops working and 
   // As on Heroku, the old password stops at once: the app's dynos of the release before fail until the new release's
   // take over (the routers may still send a request or two to the old ones while they drain).
   await deployed('shop', v + 1);
-  await waitFor('the app to work with the new URL', async () => (await call('shop', 'GET', '/rows')).body === '["first"]', 15_000, 200);
+  await waitFor('the app to work with the new URL', async () => (await call('shop', 'GET', '/rows')).body === '["first"]', 15_000, 200).catch(async (e) => {
+    throw new Error(`${(e as Error).message}\n${await t.releasesReport('shop')}`);
+  });
 });
 
 test('when pg:info is asked, then it shows the plan, the connections and the data size', async () => {
