@@ -129,6 +129,10 @@ export interface AddonSettings {
   redis: 'embedded' | 'off';
   /** The ports Redis add-ons are given, first and last. */
   redisPorts: [number, number];
+  /** How often the add-on host checks its disk and each database's size against its plan. */
+  watchMs: number;
+  /** Free bytes below which the embedded add-on server's disk counts as full. */
+  diskReserveBytes: number;
 }
 
 export function addonSettings(env: Env): AddonSettings {
@@ -146,5 +150,7 @@ export function addonSettings(env: Env): AddonSettings {
     postgresPort: port('SLIPWAY_ADDON_POSTGRES_PORT', env.SLIPWAY_ADDON_POSTGRES_PORT, 15432),
     redis: oneOf('SLIPWAY_ADDON_REDIS', env.SLIPWAY_ADDON_REDIS, ['embedded', 'off'] as const, 'embedded'),
     redisPorts: [range[0], range[1]],
+    watchMs: positiveNumber('SLIPWAY_ADDON_WATCH_INTERVAL', env.SLIPWAY_ADDON_WATCH_INTERVAL, 60) * 1000,
+    diskReserveBytes: positiveInt('SLIPWAY_ADDON_DISK_RESERVE_MB', env.SLIPWAY_ADDON_DISK_RESERVE_MB, 64) * 2 ** 20,
   };
 }

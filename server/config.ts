@@ -67,6 +67,8 @@
  * | SLIPWAY_ADDON_REDIS      | embedded                                  | Redis add-ons: embedded (a redis-server per add-on, run by `slipway up`) or off |
  * | SLIPWAY_MAX_ADDONS_PER_APP | 10                                     | add-ons an app may make                         |
  * | SLIPWAY_ADDON_REDIS_PORTS| 16380-16999                               | the ports Redis add-ons listen on, on the bridge's gateway address |
+ * | SLIPWAY_ADDON_WATCH_INTERVAL | 60 (seconds)                          | how often the add-on host checks its disk and each database's size against its plan |
+ * | SLIPWAY_ADDON_DISK_RESERVE_MB | 64                                   | free space below which the embedded add-on server's disk counts as full (pg:info, the apps' logs) |
  *
  * Dyno sizes (Heroku's names) are in runner/sizes.ts.
  */

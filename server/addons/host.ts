@@ -18,6 +18,9 @@ import { planOf, type RedisPlan } from './plans.js';
 import { startRedisAddon } from './redis-server.js';
 import { addonServers, addonsDir, embeddedAddonPostgresDir, embeddedAddonPostgresUrl } from './servers.js';
 import { createAddonStore } from './store.js';
+import { createStorageWatch } from './storage-watch.js';
+import { repeatEvery, type Repeating } from './repeat.js';
+import type { AppLogWriter } from '../logs/app-log.js';
 
 const RECONCILE_MS = 1000;
 
@@ -54,15 +57,24 @@ async function startAddonPostgres(config: Config, log: Logger): Promise<KeptEmbe
   }, log);
 }
 
-export async function startAddonHost(o: { config: Config; db: Db; keys: KeyBox; log: Logger }): Promise<AddonHost> {
+/** Every SLIPWAY_ADDON_WATCH_INTERVAL, the storage watch (storage-watch.ts). */
+function startStorageWatch(config: Config, store: ReturnType<typeof createAddonStore>, logs: AppLogWriter, log: Logger): Repeating | undefined {
+  const server = addonServers(config).postgres;
+  if (!server) return undefined;
+  const watch = createStorageWatch({
+    store, server, logs, log, reserveBytes: config.addons.diskReserveBytes,
+    dataDir: config.addons.postgres === 'embedded' ? embeddedAddonPostgresDir(config) : undefined,
+  });
+  return repeatEvery(config.addons.watchMs, () => watch.check(), (e) => log.warn('add-on storage check failed', { error: e.message }));
+}
+
+export async function startAddonHost(o: { config: Config; db: Db; keys: KeyBox; log: Logger; logs?: AppLogWriter }): Promise<AddonHost> {
   const { config, log } = o;
   const servers = addonServers(config);
   const store = createAddonStore(o.db);
   const redis = new Map<string, { kept: KeptEmbedded; resource: string }>();
   let postgres: KeptEmbedded | undefined;
   let stopping = false;
-  let timer: NodeJS.Timeout | undefined;
-  let pass: Promise<void> = Promise.resolve();
 
   await ensureBridge({ bridge: config.bridge, subnet: config.subnet, nat: config.nat });
   // The postgres and redis users traverse the data dir and DATA/addons to their own directories; nobody lists them.
@@ -103,21 +115,16 @@ export async function startAddonHost(o: { config: Config; db: Db; keys: KeyBox; 
     }
   }
 
-  const tick = () => {
-    pass = reconcile().catch((e: Error) => log.error('add-on host: reconcile failed', { error: e.message }));
-    void pass.then(() => {
-      if (!stopping) timer = setTimeout(tick, RECONCILE_MS);
-    });
-  };
-  tick();
-  await pass;
+  const reconciling = repeatEvery(RECONCILE_MS, reconcile, (e) => log.error('add-on host: reconcile failed', { error: e.message }));
+  await reconciling.first;
+  const watch = o.logs && startStorageWatch(config, store, o.logs, log);
 
   return {
     pids: () => ({ postgres: postgres?.pid(), redis: Object.fromEntries([...redis].map(([id, r]) => [id, r.kept.pid()])) }),
     async stop() {
       stopping = true;
-      clearTimeout(timer);
-      await pass;
+      await reconciling.stop();
+      await watch?.stop();
       for (const r of redis.values()) await r.kept.stop();
       await postgres?.stop();
     },

@@ -1,5 +1,5 @@
 /** What pg:info shows of a database, as Heroku's data API's `info` list (name, values), with its plan's limits. */
-import type { Addon } from './store.js';
+import type { Addon, ServerDisk } from './store.js';
 import type { PostgresAddonServer, PostgresUsage } from './postgres-server.js';
 import { planOf, type PostgresPlan } from './plans.js';
 
@@ -18,14 +18,16 @@ export interface PgInfo {
   /** Why usage could not be read (the server down, its disk full). */
   problem?: string;
   overStorage: boolean;
+  /** The add-on server's disk is full (as the add-on host last saw it): writes fail. */
+  diskFull: boolean;
   info: { name: string; values: string[] }[];
 }
 
-export async function pgInfo(a: Addon, server: PostgresAddonServer | undefined, diskProblem?: string): Promise<PgInfo> {
+export async function pgInfo(a: Addon, server: PostgresAddonServer | undefined, disk?: Pick<ServerDisk, 'free_bytes' | 'total_bytes' | 'full'>): Promise<PgInfo> {
   const plan = planOf('postgresql', a.plan) as PostgresPlan;
   let usage: PostgresUsage | undefined;
-  let problem = diskProblem;
-  if (!server) problem ??= 'no PostgreSQL add-on server is configured';
+  let problem: string | undefined;
+  if (!server) problem = 'no PostgreSQL add-on server is configured';
   else usage = await server.usage(a.resource).catch((e: Error) => void (problem ??= e.message));
   const overStorage = !!usage && usage.sizeBytes > plan.storageBytes;
   const pct = usage ? ((usage.sizeBytes / plan.storageBytes) * 100).toFixed(2) : '';
@@ -38,8 +40,9 @@ export async function pgInfo(a: Addon, server: PostgresAddonServer | undefined, 
     { name: 'Data Size', values: usage ? [`${humanBytes(usage.sizeBytes)} / ${humanBytes(plan.storageBytes)} (${pct}%)`] : [] },
     { name: 'Tables', values: usage ? [String(usage.tables)] : [] },
     ...(overStorage ? [{ name: 'Warning', values: [`the database is over its plan's ${humanBytes(plan.storageBytes)} of storage: upgrade the plan or delete data`] }] : []),
+    ...(disk?.full ? [{ name: 'Warning', values: [`the add-on server's disk is full (${humanBytes(disk.free_bytes)} free of ${humanBytes(disk.total_bytes)}): writes to this database fail until space is freed`] }] : []),
     { name: 'Fork/Follow', values: ['Unsupported'] },
     { name: 'Rollback', values: ['Unsupported'] },
   ];
-  return { usage, problem, overStorage, info };
+  return { usage, problem, overStorage, diskFull: !!disk?.full, info };
 }

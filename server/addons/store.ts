@@ -35,6 +35,13 @@ export interface Attachment {
   updated_at: Date;
 }
 
+export interface ServerDisk {
+  free_bytes: number;
+  total_bytes: number;
+  full: boolean;
+  checked_at: Date;
+}
+
 export interface AddonEndpoint {
   host: string;
   port: number;
@@ -111,6 +118,18 @@ export function createAddonStore(db: Db) {
     /** The add-on servers the app's dynos may reach (one per attachment). */
     async endpointsOf(appId: string): Promise<AddonEndpoint[]> {
       return (await db.query<{ e: AddonEndpoint[] }>(`SELECT ${ADDON_ENDPOINTS_OF('$1::uuid')} AS e`, [appId])).rows[0].e;
+    },
+    /** The PostgreSQL add-ons provisioned on the server at host:port. */
+    async postgresOn(host: string, port: number): Promise<Addon[]> {
+      return (await db.query<Addon>(`${ADDON} WHERE ad.service = 'postgresql' AND ad.state = 'provisioned' AND ad.host = $1 AND ad.port = $2 ORDER BY ad.created_at`, [host, port])).rows;
+    },
+    async setServerDisk(server: string, d: Omit<ServerDisk, 'checked_at'>): Promise<void> {
+      await db.query(`INSERT INTO addon_server_disks (server, free_bytes, total_bytes, "full") VALUES ($1, $2, $3, $4)
+        ON CONFLICT (server) DO UPDATE SET free_bytes = $2, total_bytes = $3, "full" = $4, checked_at = now()`, [server, d.free_bytes, d.total_bytes, d.full]);
+    },
+    async serverDisk(server: string): Promise<ServerDisk | undefined> {
+      const r = await db.query<ServerDisk>('SELECT free_bytes::float8 AS free_bytes, total_bytes::float8 AS total_bytes, "full", checked_at FROM addon_server_disks WHERE server = $1', [server]);
+      return r.rows[0];
     },
     /** The Redis add-ons the add-on host should be running. */
     async redisToRun(): Promise<Addon[]> {

@@ -81,7 +81,7 @@ export async function startWorkerRole(p: Platform, log: Logger) {
   };
   const { executor, runInSlug, runStackCheck } = await isolation(p, log);
   const build = createBuildStage({ ...p.services, db: p.db, config: c, buildLog: stageLogs.builds, executor, runStackCheck, pipeline: p.pipeline, log: log.child('build') });
-  const release = createReleaseStage({ ...p.services, config: c, stageLogs, pipeline: p.pipeline, releasePhase: runInSlug, log: log.child('release') });
+  const release = createReleaseStage({ ...p.services, db: p.db, config: c, stageLogs, pipeline: p.pipeline, releasePhase: runInSlug, log: log.child('release') });
   const deploy = createDeployStage({
     ...p.services, db: p.db, config: c, watch: createDeployWatch(p.db), stageLogs, urls: p.urls, postdeploy: runInSlug, log: log.child('deploy'),
     lastLines: async (appId, dyno, n, since) =>

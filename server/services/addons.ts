@@ -14,6 +14,8 @@ import type { User } from './users.js';
 import { parsePlan, planOf, type AddonPlan, type PostgresPlan } from '../addons/plans.js';
 import { newPassword, newResourceName } from '../addons/postgres-server.js';
 import type { AddonServers } from '../addons/servers.js';
+import { pgInfo, type PgInfo } from '../addons/pg-info.js';
+import { serverKey } from '../addons/storage-watch.js';
 import type { Addon, AddonStore, Attachment } from '../addons/store.js';
 
 const COLORS = ['AMBER', 'AQUA', 'BLUE', 'BRONZE', 'BROWN', 'COBALT', 'COPPER', 'CRIMSON', 'CYAN', 'GOLD', 'GRAY', 'GREEN', 'IVORY', 'JADE',
@@ -165,6 +167,11 @@ export function createAddonService(deps: {
       const a = await service.get(user, ident);
       if (a.service !== 'postgresql') throw invalidParams(`${a.name} is not a PostgreSQL database.`);
       return a;
+    },
+
+    /** What pg:info shows, with the add-on server's disk as the add-on host last saw it. */
+    async pgInfo(a: Addon): Promise<PgInfo> {
+      return pgInfo(a, servers.postgres, await store.serverDisk(serverKey(a)));
     },
 
     async getForApp(app: App, ident: string): Promise<Addon> {

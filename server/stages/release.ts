@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type { Job } from 'bullmq';
 import type { Config } from '../config.js';
+import type { Db } from '../db/pool.js';
 import type { Logger } from '../log.js';
 import type { Pipeline, ReleaseJob } from '../queue.js';
 import type { AppService } from '../services/apps.js';
@@ -35,6 +36,7 @@ export type SlugCommand = (input: {
 }) => Promise<{ code: number | null; timedOut: boolean }>;
 
 export interface ReleaseStageDeps {
+  db: Db;
   config: Config;
   apps: AppService;
   builds: BuildService;
@@ -79,6 +81,30 @@ async function runReleasePhase(deps: ReleaseStageDeps, release: Release, out: St
   return outcome.timedOut ? 'The release command timed out.' : `The release command exited with status ${outcome.code}.`;
 }
 
+/** The release phase of a pending release, then its deploy queued; on the app's turn (releaseStage holds it). */
+async function releaseInTurn(deps: ReleaseStageDeps, release: Release, out: StageOutput, buildId: string | undefined): Promise<{ release?: number }> {
+  try {
+    const why = await runReleasePhase(deps, release, out);
+    if (why) {
+      await deps.releases.fail(release, why);
+      await out.say(` !     Release v${release.version} failed: ${why}`);
+      if (buildId) await deps.builds.fail(buildId, why);
+      await out.finish({ status: 'failed', release: release.version, error: why });
+      return {};
+    }
+    await deps.pipeline.deploy({ releaseId: release.id, buildId });
+    return { release: release.version };
+  } catch (e) {
+    const why = `Internal error during the release: ${(e as Error).message}`;
+    deps.log.error('release crashed', { release: release.id, error: (e as Error).stack ?? String(e) });
+    await deps.releases.fail(release, why);
+    if (buildId) await deps.builds.fail(buildId, why);
+    await out.say(` !     ${why}`);
+    await out.finish({ status: 'failed', release: release.version, error: why });
+    return {};
+  }
+}
+
 export function createReleaseStage(deps: ReleaseStageDeps) {
   return async function releaseStage(job: Job<ReleaseJob>): Promise<{ release?: number }> {
     const { buildId, slugId } = job.data;
@@ -89,26 +115,17 @@ export function createReleaseStage(deps: ReleaseStageDeps) {
       await out.finish({ status: 'failed', error: 'The app or its slug was gone before its release was made.' });
       return {};
     }
-    if (release.status !== 'pending') return {}; // a stage that ran before (a worker that died after it) finished it
+    // One release phase per app at a time, in turn (two migrations of one database never run at once): a session
+    // advisory lock on a dedicated connection, dropped with it if this worker dies.
+    const lock = await deps.db.connect();
     try {
-      const why = await runReleasePhase(deps, release, out);
-      if (why) {
-        await deps.releases.fail(release, why);
-        await out.say(` !     Release v${release.version} failed: ${why}`);
-        if (buildId) await deps.builds.fail(buildId, why);
-        await out.finish({ status: 'failed', release: release.version, error: why });
-        return {};
-      }
-      await deps.pipeline.deploy({ releaseId: release.id, buildId });
-      return { release: release.version };
-    } catch (e) {
-      const why = `Internal error during the release: ${(e as Error).message}`;
-      deps.log.error('release crashed', { release: release.id, error: (e as Error).stack ?? String(e) });
-      await deps.releases.fail(release, why);
-      if (buildId) await deps.builds.fail(buildId, why);
-      await out.say(` !     ${why}`);
-      await out.finish({ status: 'failed', release: release.version, error: why });
-      return {};
+      await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`release:${release.app_id}`]);
+      const now = await deps.releases.byId(release.id); // as it is now that it has its turn
+      if (!now || now.status !== 'pending') return {}; // a stage that ran before (a worker that died after it) finished it
+      return await releaseInTurn(deps, now, out, buildId);
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
+      lock.release();
     }
   };
 }

@@ -5,6 +5,8 @@ import type { Logger } from '../log.js';
 import { createKeyBox } from '../services/key-box.js';
 import { startAddonHost } from '../addons/host.js';
 import { addonServers } from '../addons/servers.js';
+import { createAppLogWriter } from '../logs/app-log.js';
+import { createRedis } from '../redis.js';
 
 export async function startAddonServers(config: Config, log: Logger): Promise<{ stop(): Promise<void> } | undefined> {
   if (config.addons.postgres !== 'embedded' && config.addons.redis !== 'embedded') return undefined;
@@ -13,18 +15,26 @@ export async function startAddonServers(config: Config, log: Logger): Promise<{ 
     return undefined;
   }
   const db = createDb(config.databaseUrl!, 2);
+  // The storage watch's lines go to the attached apps' logs.
+  const redis = createRedis(config.redisUrl!);
+  const logs = createAppLogWriter(redis, config.redisPrefix, { maxLines: config.logLines });
+  const close = async () => {
+    await logs.close();
+    redis.disconnect();
+    await db.end();
+  };
   try {
-    const host = await startAddonHost({ config, db, keys: createKeyBox({ dataDir: config.dataDir, certKey: config.certKey }), log });
+    const host = await startAddonHost({ config, db, keys: createKeyBox({ dataDir: config.dataDir, certKey: config.certKey }), log, logs });
     return {
       async stop() {
         await host.stop();
-        await db.end();
+        await close();
       },
     };
   } catch (e) {
     // The platform runs without them (creating an add-on says the server is unreachable) rather than not at all.
     log.error('add-on servers not started; add-ons are unavailable', { error: (e as Error).message });
-    await db.end();
+    await close();
     return undefined;
   }
 }

@@ -170,6 +170,20 @@ test('when slipway up runs with no URLs, then embedded PostgreSQL and Redis serv
   }, 30_000, 250);
   assert.match(up.output(), /role exited; restarting.*role=worker.*signal=SIGKILL/);
 
+  // Add-ons, to see them come back with the platform: a row and a key written through one-off dynos.
+  for (const plan of ['postgresql', 'redis']) {
+    const made = await slipway(['addons:create', plan, '-a', 'carol-app'], env);
+    assert.equal(made.code, 0, made.stderr);
+  }
+  // A one-off runs the current release: the one with both URLs once its dynos are up (as `releases` shows).
+  await waitFor('the release with both URLs current', async () => {
+    const [newest] = JSON.parse((await slipway(['releases', '--json', '-n', '1', '-a', 'carol-app'], env)).stdout) as { current: boolean; description: string }[];
+    return newest.current && /REDIS_URL/.test(newest.description);
+  }, 60_000, 500);
+  const wrote = await slipway(['pg:psql', '-c', "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('a row')", '-a', 'carol-app'], env);
+  assert.equal(wrote.code, 0, wrote.stderr + wrote.stdout);
+  await waitFor('the key written', async () => /OK/.test((await slipway(['redis:cli', '-a', 'carol-app'], env, 'SET kept "a key"\n')).stdout), 30_000, 500);
+
   await stopAndCheckNothingLeft(up, dataDir);
   await assertNoDynoLeft(dataDir, list[0].id, [...dynoIds]);
 
@@ -186,6 +200,9 @@ test('when slipway up runs with no URLs, then embedded PostgreSQL and Redis serv
     return /^web\.1: up /m.test(ps) && /^web\.2: up /m.test(ps) && /^worker\.1: up /m.test(ps);
   }, 60_000, 250);
   assert.equal((await requestWithHost(routerPort, 'www.carol.example')).status, 200);
+  const read = await slipway(['pg:psql', '-c', 'SELECT v FROM kept', '-a', 'carol-app'], env);
+  assert.match(read.stdout, /a row/, read.stderr);
+  assert.match((await slipway(['redis:cli', '-a', 'carol-app'], env, 'GET kept\n')).stdout, /a key/);
   const again = (await run('runc', ['--root', join(dataDir, 'run', 'runc'), 'list', '-q'])).stdout.split('\n').filter(Boolean);
   assert.equal(again.length, 3);
   await stopAndCheckNothingLeft(up2, dataDir);

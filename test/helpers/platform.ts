@@ -17,6 +17,7 @@ import { startWorkerRole } from '../../server/roles/worker.js';
 import { startAgentRole } from '../../server/roles/agent.js';
 import { startRouterRole } from '../../server/roles/router.js';
 import { PACKAGE_ROOT } from '../../server/paths.js';
+import { createAppLogWriter } from '../../server/logs/app-log.js';
 import { startAddonHost, type AddonHost } from '../../server/addons/host.js';
 import { requestWithHost } from './http.js';
 import { freePort } from './procs.js';
@@ -60,6 +61,8 @@ export interface TestPlatformOptions {
   dynos?: boolean;
   /** Also run the add-on host (the add-on PostgreSQL and Redis add-ons), as `slipway up` does. */
   addons?: boolean;
+  /** Runs on the new data dir before anything starts (a test mounting a filesystem of its own there). */
+  prepare?: (dataDir: string) => Promise<void>;
 }
 
 let checkouts = 0;
@@ -76,6 +79,7 @@ export async function startTestPlatform(env: Record<string, string> = {}, opts: 
   const dataDir = await mkdtemp(join(tmpdir(), 'slipway-push-'));
   const home = join(dataDir, 'home');
   await mkdir(home);
+  await opts.prepare?.(dataDir);
   const buildpackDir = join(dataDir, 'host-buildpacks');
   await mkdir(buildpackDir, { mode: 0o755 });
   await mkdir(DOWNLOAD_CACHE, { recursive: true });
@@ -93,7 +97,8 @@ export async function startTestPlatform(env: Record<string, string> = {}, opts: 
   const api = await startApiRole(platform, log);
   const port = (api.server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
-  const addonHost = opts.addons ? await startAddonHost({ config, db: platform.db, keys: platform.services.keys, log }) : undefined;
+  const addonLogs = opts.addons ? createAppLogWriter(platform.redis, config.redisPrefix) : undefined;
+  const addonHost = opts.addons ? await startAddonHost({ config, db: platform.db, keys: platform.services.keys, log, logs: addonLogs }) : undefined;
   const worker = await startWorkerRole(platform, log);
   const agent = opts.dynos ? await startAgentRole(platform, log) : undefined;
   const router = opts.dynos ? await startRouterRole(platform, log, { requestTimeoutMs: Number(env.TEST_ROUTER_TIMEOUT_MS ?? 30_000) }) : undefined;
@@ -165,6 +170,7 @@ export async function startTestPlatform(env: Record<string, string> = {}, opts: 
       await worker.stop();
       await api.stop();
       await addonHost?.stop();
+      await addonLogs?.close();
       await platform.close();
       await db.drop();
       await redis.drop();

@@ -282,6 +282,27 @@ test('when the Procfile has a release command, then it runs once in a one-off co
   assert.equal((await t.api('GET', '/apps/migrator/releases/v1')).body.status, 'succeeded');
 });
 
+test('when config changes come faster than their release phases, then the release phases run one at a time, in turn', async () => {
+  await t.createApp('turns');
+  const dir = await t.checkout('release-slow', 'turns');
+  assert.equal((await t.git(dir, ['push', 'slipway', 'main'])).code, 0);
+  // Two config changes at once: two releases, each with its release phase (a migration each, on one database).
+  const changes = await Promise.all([t.api('PATCH', '/apps/turns/config-vars', { A: '1' }), t.api('PATCH', '/apps/turns/config-vars', { B: '2' })]);
+  assert.deepEqual(changes.map((c) => c.status), [200, 200]);
+  const spans = [];
+  for (const v of [2, 3]) {
+    const r = await waitFor(`v${v} released`, async () => { const got = (await t.api('GET', `/apps/turns/releases/v${v}`)).body; return got.status === 'succeeded' && got; }, 30_000, 200);
+    const url = new URL(r.output_stream_url);
+    const out = await (await fetch(t.url + url.pathname + url.search)).text();
+    const [, from] = /release phase of v\d+ from (\d+)/.exec(out) ?? [];
+    const [, to] = /release phase of v\d+ to (\d+)/.exec(out) ?? [];
+    assert.ok(from && to, out);
+    spans.push([BigInt(from), BigInt(to)]);
+  }
+  const [a, b] = spans.sort((x, y) => (x[0] < y[0] ? -1 : 1));
+  assert.ok(a[1] <= b[0], `the second release phase started ${Number(a[1] - b[0]) / 1e6} ms before the first ended`);
+});
+
 test('when the release command fails, then the release is kept as failed, the push is rejected and the old release stays current', async () => {
   await t.createApp('bad-migration');
   const good = await t.checkout('procfile-shell', 'bad-migration');

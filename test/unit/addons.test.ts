@@ -6,6 +6,10 @@ import { backupName, parseBackupName } from '../../server/addons/backups.js';
 import { localTime } from '../../server/addons/backup-schedule.js';
 import { addonHba } from '../../server/addons/host.js';
 import { humanBytes } from '../../server/addons/pg-info.js';
+import { createStorageWatch, type StorageWatchDeps } from '../../server/addons/storage-watch.js';
+import type { Addon, Attachment } from '../../server/addons/store.js';
+import { createLogger } from '../../server/log.js';
+import { tmpdir } from 'node:os';
 
 test('when plans are named ours or Heroku\'s way, then each maps to its plan; anything else is a 422 naming the choices', () => {
   assert.deepEqual([parsePlan('postgresql').name, parsePlan('heroku-postgresql').name, parsePlan('heroku-postgresql:mini').name, parsePlan('postgres:standard-0').name],
@@ -22,7 +26,9 @@ test('when plans are named ours or Heroku\'s way, then each maps to its plan; an
 });
 
 test('when add-on settings are read, then the defaults are embedded servers, an operator URL is taken, and a bad value is named without echoing it', () => {
-  assert.deepEqual(addonSettings({}), { postgres: 'embedded', postgresPort: 15432, redis: 'embedded', redisPorts: [16380, 16999] });
+  assert.deepEqual(addonSettings({}), { postgres: 'embedded', postgresPort: 15432, redis: 'embedded', redisPorts: [16380, 16999], watchMs: 60_000, diskReserveBytes: 64 * 2 ** 20 });
+  assert.equal(addonSettings({ SLIPWAY_ADDON_WATCH_INTERVAL: '0.5' }).watchMs, 500);
+  assert.throws(() => addonSettings({ SLIPWAY_ADDON_DISK_RESERVE_MB: '-1' }), /SLIPWAY_ADDON_DISK_RESERVE_MB must be a positive whole number/);
   assert.deepEqual(addonSettings({ SLIPWAY_ADDON_POSTGRES: 'postgres://admin:pw@db.example:5432/postgres' }).postgres, { adminUrl: 'postgres://admin:pw@db.example:5432/postgres' });
   assert.throws(() => addonSettings({ SLIPWAY_ADDON_POSTGRES: 'mysql://admin:secret@x' }), (e: Error) => !e.message.includes('secret') && /embedded, off, or a postgres:\/\/ URL/.test(e.message));
   assert.throws(() => addonSettings({ SLIPWAY_ADDON_REDIS_PORTS: '500-600' }), /above 1023/);
@@ -46,4 +52,44 @@ test('when a schedule\'s time zone is not UTC, then its local day and minute are
 test('when the add-on server\'s pg_hba is written, then the platform logs in by socket only and a role from the dyno network only into its own database', () => {
   assert.equal(addonHba('10.213.0.0/16'), 'local all slipway trust\nhost sameuser all 10.213.0.0/16 scram-sha-256\n');
   assert.deepEqual([humanBytes(512), humanBytes(7.5 * 1024 * 1024), humanBytes(1024 ** 3)], ['512 bytes', '7.5 MB', '1.0 GB']);
+});
+
+test('when a database goes over its plan\'s storage or the server\'s disk fills, then each attached app\'s log is told once, and again when it is over', async () => {
+  // A fake add-on server whose database size the test sets (the real one would need a gigabyte written); the
+  // disk is this machine's temp dir, "full" as the reserve is set above or below what it has free.
+  let size = 10 * 2 ** 20;
+  const addon = { id: 'a1', name: 'postgresql-tidy-12345', plan: 'essential-0', resource: 'd1', service: 'postgresql' } as Addon;
+  const attached = [{ app_id: 'app-1', name: 'DATABASE' }, { app_id: 'app-2', name: 'SHARED' }] as Attachment[];
+  const lines: string[] = [];
+  const disks: boolean[] = [];
+  const logged: string[] = [];
+  const deps: StorageWatchDeps = {
+    store: { postgresOn: async () => [addon], attachmentsOfAddon: async () => attached, setServerDisk: async (_s, d) => void disks.push(d.full) },
+    server: { host: '10.213.0.1', port: 15432, usage: async () => ({ sizeBytes: size, connections: 1, tables: 1, serverVersion: '15' }) },
+    dataDir: tmpdir(), reserveBytes: 1, logs: { write: (app, source, dyno, line) => void lines.push(`${app} ${source}[${dyno}]: ${line}`) },
+    log: createLogger('test', 'error', (l) => void logged.push(l)),
+  };
+  const watch = createStorageWatch(deps);
+  await watch.check();
+  assert.deepEqual(lines, [], 'under its plan, a disk with room: nothing to say');
+  size = 2 * 1024 ** 3;
+  await watch.check();
+  await watch.check();
+  assert.equal(lines.length, 2, lines.join('\n'));
+  assert.match(lines[0], /^app-1 app\[heroku-postgres\]: source=DATABASE addon=postgresql-tidy-12345 sample#db_size=2147483648bytes Warning: the database uses 2\.0 GB, over its plan's 1\.0 GB of storage \(essential-0\): upgrade the plan or delete data$/);
+  assert.match(lines[1], /^app-2 app\[heroku-postgres\]: source=SHARED /);
+  size = 1024;
+  await watch.check();
+  assert.match(lines[2], /source=DATABASE .* the database is within its plan's 1\.0 GB of storage again$/);
+  assert.equal(lines.length, 4);
+  deps.reserveBytes = Number.MAX_SAFE_INTEGER;
+  await watch.check();
+  await watch.check();
+  assert.equal(lines.length, 6);
+  assert.match(lines[4], /^app-1 app\[heroku-postgres\]: source=DATABASE addon=postgresql-tidy-12345 Error: the add-on server's disk is full \(.* free of .*\): writes to this database fail until space is freed$/);
+  deps.reserveBytes = 1;
+  await watch.check();
+  assert.match(lines[6], /the add-on server's disk has space again \(.* free\): writes work again$/);
+  assert.deepEqual(disks, [false, false, false, false, true, true, false], 'each check recorded the disk for pg:info');
+  assert.equal(logged.length, 1, 'the platform\'s log has the disk filling up as an error');
 });

@@ -1,5 +1,4 @@
 import { Router } from 'express';
-import { pgInfo } from '../../addons/pg-info.js';
 import type { AddonService } from '../../services/addons.js';
 import type { AppService } from '../../services/apps.js';
 import { currentUser } from '../auth.js';
@@ -15,12 +14,12 @@ export function pgRoutes(deps: { apps: AppService; addons: AddonService }): Rout
 
   r.get('/client/v11/databases/:addon', async (req, res) => {
     const a = await deps.addons.database(currentUser(res), String(req.params.addon));
-    const got = await pgInfo(a, deps.addons.servers.postgres);
+    const got = await deps.addons.pgInfo(a);
     res.json({
       addon_id: a.id, name: a.name, plan: a.plan, resource_url: await deps.addons.urlOf(a),
       info: got.info, num_connections: got.usage?.connections ?? null, num_tables: got.usage?.tables ?? null,
       num_bytes: got.usage?.sizeBytes ?? null, postgres_version: got.usage?.serverVersion ?? null,
-      available: !got.problem, over_storage: got.overStorage, created_at: a.created_at,
+      available: !got.problem, over_storage: got.overStorage, disk_full: got.diskFull, created_at: a.created_at,
     });
   });
 
