@@ -64,7 +64,8 @@ export function createApiClient(cfg: CliConfig, token: string | undefined): ApiC
       const res = await fetch(cfg.apiUrl + p, { headers: token ? { authorization: `Bearer ${token}` } : {} });
       if (!res.ok || !res.body) {
         const text = await res.text();
-        throw new CliError((() => { try { return (JSON.parse(text) as { message: string }).message; } catch { return `HTTP ${res.status}`; } })());
+        // The API's {message}, or the registry endpoint's {errors: [{message}]}.
+        throw new CliError((() => { try { const b = JSON.parse(text) as { message?: string; errors?: { message: string }[] }; return b.message ?? b.errors?.[0]?.message ?? `HTTP ${res.status}`; } catch { return `HTTP ${res.status}`; } })());
       }
       await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(file, { mode: 0o600 }));
       return (await stat(file)).size;

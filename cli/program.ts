@@ -11,6 +11,7 @@ import { registerAddons } from './commands/addons.js';
 import { registerPg } from './commands/pg.js';
 import { registerPgBackups } from './commands/pg-backups.js';
 import { registerEgress } from './commands/egress.js';
+import { registerImages } from './commands/images.js';
 import { createCtx, type Ctx } from './context.js';
 
 /** Adds every client command (they talk to the REST API only) to the program. */
@@ -28,4 +29,5 @@ export function registerClientCommands(program: Command, ctx: Ctx = createCtx())
   registerPg(program, ctx);
   registerPgBackups(program, ctx);
   registerEgress(program, ctx);
+  registerImages(program, ctx);
 }

@@ -35,6 +35,8 @@ import { createOneOffStore } from './oneoff.js';
 import { createTxtOwnership, noOwnershipCheck } from './services/domain-ownership.js';
 import { createAddonService } from './services/addons.js';
 import { createAddonStore } from './addons/store.js';
+import { createImageStore } from './images/store.js';
+import { createImageService } from './services/images.js';
 import { addonServers } from './addons/servers.js';
 import { createBackupRunner, removeBackupFiles } from './addons/backups.js';
 import { createBackupStore } from './addons/backup-store.js';
@@ -90,7 +92,8 @@ export function createServices(config: Config, db: Db, events: EventBus, redis: 
   });
   const backupStore = createBackupStore(db);
   const backups = createBackupRunner({ config, store: backupStore, server: () => servers.postgres });
-  return { addons, addonStore, backupStore, backups, keys, sniEndpoints, acm, repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos, domains, loginGuard, tokenPolicy, agents, logSessions, oneOffs, disk, collectSlugs, buildpackInstallations };
+  const images = createImageService({ dataDir: config.dataDir, stacksDir: config.stacksDir, releases, slugs, imageStore: createImageStore(db), blobGraceMs: 3600_000 });
+  return { images, addons, addonStore, backupStore, backups, keys, sniEndpoints, acm, repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos, domains, loginGuard, tokenPolicy, agents, logSessions, oneOffs, disk, collectSlugs, buildpackInstallations };
 }
 
 export function requireUrls(config: Config): { databaseUrl: string; redisUrl: string } {

@@ -10,6 +10,7 @@ import type { AddressInfo, Server as NetServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createApi } from '../api/create-api.js';
 import { buildRoutes, releaseOutputRoutes } from '../api/routes/builds.js';
+import { registryRoutes } from '../api/routes/registry.js';
 import { domainRoutes } from '../api/routes/domains.js';
 import { configRoutes } from '../api/routes/config.js';
 import { dynoRoutes, logSessionRoutes } from '../api/routes/dynos.js';
@@ -61,7 +62,7 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
       acmRoutes({ ...p.services, urls }),
       ...addons.routes,
     ],
-    publicRoutes: [logSessionRoutes(p.services), buildpackRegistryRoutes(), releaseOutputRoutes({ ...p.services, releaseLog, signer }), ...addons.publicRoutes],
+    publicRoutes: [registryRoutes(p.services), logSessionRoutes(p.services), buildpackRegistryRoutes(), releaseOutputRoutes({ ...p.services, releaseLog, signer }), ...addons.publicRoutes],
   });
   const git = createGitHandler({ ...p.services, reposDir: join(p.config.dataDir, 'repos'), pushes, log: log.child('git') });
   const handler: RequestListener = (req, res) => {

@@ -97,10 +97,13 @@ export async function startWorkerRole(p: Platform, log: Logger) {
     w.on('failed', (job, err) => log.warn('job failed', { queue: w.name, job: job?.name, id: job?.id, error: err.message }));
     w.on('error', (err) => log.warn('queue error', { queue: w.name, error: err.message }));
   }
-  // Slugs no kept release uses are removed after each deploy and every 10 minutes (server/services/slug-gc.ts).
-  const collect = () => p.services.collectSlugs().then((r) => {
+  // Slugs no kept release uses are removed after each deploy and every 10 minutes (server/services/slug-gc.ts), and
+  // then the release images' blobs no image of a kept release uses (server/services/images.ts).
+  const collect = () => p.services.collectSlugs().then(async (r) => {
     if (r.expired) log.info('garbage-collected slugs', { expired: r.expired, freed_mb: Math.round(r.removedBytes / 2 ** 20) });
-  }, (e: Error) => log.warn('slug garbage collection failed', { error: e.message }));
+    const i = await p.services.images.collect();
+    if (i.forgotten || i.removedBytes) log.info('garbage-collected release images', { images: i.forgotten, freed_mb: Math.round(i.removedBytes / 2 ** 20) });
+  }).catch((e: Error) => log.warn('garbage collection failed', { error: e.message }));
   workers[2].on('completed', () => void collect());
   const gc = setInterval(() => void collect(), 10 * 60_000);
   gc.unref();

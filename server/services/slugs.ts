@@ -18,6 +18,8 @@ export interface Slug {
   stack: string;
   /** app.json's scripts.postdeploy: run once after the app's first successful deploy. */
   postdeploy: string | null;
+  /** When garbage collection removed its file (slug-gc.ts); the row stays for the release history. */
+  expired_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }

@@ -1,0 +1,143 @@
+/**
+ * A release as an OCI image: the run stack as the base layer (one per stack, shared by every app), the slug's /app as
+ * runtime, dependencies and app layers (owned by the dyno user), and a small launch layer (the launcher and the release's process types),
+ * with an image config that names the process types in labels and runs the launcher: `IMAGE web` runs the web
+ * command with $PORT (5000 unless given), as a dyno would. Config vars are not in the image: they are given at run
+ * time (`-e`), as Heroku gives them to dynos. Blobs are made once and found again (layers.ts); the manifest's
+ * digest and the blobs an image uses are recorded per release, which is what the registry serves from.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DYNO_GID, DYNO_UID, stackName, stackPath } from '../../runner/stack.js';
+import { unpackSlugFile, PIGZ } from '../../runner/unpack.js';
+import type { BlobStore, Descriptor } from './blobs.js';
+import { cachedLayer, cachedLayerIfKnown, packLayer, recordLayer, type Layer } from './layers.js';
+
+export const MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
+export const CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
+
+export interface ImageSource {
+  appName: string;
+  version: number;
+  createdAt: Date;
+  slugFile: string;
+  slugDigest: string;
+  processTypes: Record<string, string>;
+}
+
+export interface BuiltImage {
+  manifest: Descriptor;
+  /** Every blob the image uses: the manifest, its config and its layers. */
+  blobs: string[];
+}
+
+const LAUNCHER = `#!/bin/bash
+# Slipway's launcher. IMAGE TYPE runs the release's TYPE process (its command in /slipway/processes/TYPE) as a
+# dyno would: in /app, .profile.d sourced, PORT 5000 unless given. IMAGE COMMAND ARGS... runs that command instead.
+export HOME=/app PORT="\${PORT:-5000}"
+cd /app || exit 1
+for f in /app/.profile.d/*.sh; do [ -r "$f" ] && . "$f"; done
+type="\${1:-web}"
+if [ $# -le 1 ] && [ -f "/slipway/processes/$type" ]; then
+  eval "$(cat "/slipway/processes/$type")"
+  exit $?
+fi
+exec "$@"
+`;
+
+const DYNO = { uid: DYNO_UID, gid: DYNO_GID };
+/** The app layers by role, lowest first; `app` is everything else under /app. */
+const ROLES: { role: 'runtime' | 'dependencies' | 'app'; paths: string[] }[] = [
+  { role: 'runtime', paths: ['app/.heroku'] },
+  { role: 'dependencies', paths: ['app/node_modules'] },
+  { role: 'app', paths: [] },
+];
+const hashOf = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 32);
+
+export function createImageBuilder(o: { dataDir: string; stacksDir: string; blobs: BlobStore }) {
+  const records = join(o.dataDir, 'images', 'layers');
+
+  async function stackLayer(): Promise<Layer> {
+    const dir = stackPath(o.stacksDir, 'run');
+    if (!existsSync(join(dir, 'etc', 'passwd'))) throw new Error(`the run stack ${stackName('run')} is not built: run npm run setup (or slipway stack:build)`);
+    return cachedLayer(o.blobs, records, `stack-${stackName('run')}`, () => packLayer(o.blobs, dir, ['.']));
+  }
+
+  /** A tree made in a temp dir by fill(), packed as the names given. */
+  async function fromTemp(names: string[], fill: (dir: string) => Promise<void>, owner?: { uid: number; gid: number }): Promise<Layer> {
+    const dir = await mkdtemp(join(tmpdir(), 'slipway-layer-'));
+    try {
+      await fill(dir);
+      return await packLayer(o.blobs, dir, names, owner);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * The slug's /app as three layers by role: the runtime (`.heroku`: node, python; the same bytes for every app on
+   * that version), the dependencies (`node_modules`: the same while the lockfile and runtime are) and the app (the
+   * rest). Content-addressed, so each distinct one is stored once. A role the slug lacks has no layer.
+   */
+  async function appLayers(s: ImageSource): Promise<Layer[]> {
+    const record = `slug-${s.slugDigest}`;
+    const known = await Promise.all(ROLES.map((r) => cachedLayerIfKnown(o.blobs, records, `${record}-${r.role}`)));
+    if (known.every((k) => k !== undefined)) return known.filter((k): k is Layer => k !== null);
+    const dir = await mkdtemp(join(tmpdir(), 'slipway-layer-'));
+    try {
+      await mkdir(join(dir, 'app'));
+      await unpackSlugFile(s.slugFile, join(dir, 'app'), PIGZ);
+      const layers: Layer[] = [];
+      for (const r of ROLES) {
+        const present = r.paths.filter((p) => existsSync(join(dir, p)));
+        const names = r.role === 'app' ? ['app'] : present;
+        const layer = names.length ? await packLayer(o.blobs, dir, names, DYNO, r.role === 'app' ? ROLES.flatMap((x) => x.paths) : []) : null;
+        await recordLayer(records, `${record}-${r.role}`, layer);
+        if (layer) layers.push(layer);
+      }
+      return layers;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  function launchLayer(types: Record<string, string>): Promise<Layer> {
+    const names = Object.keys(types).sort();
+    const key = hashOf(JSON.stringify(names.map((n) => [n, types[n]])) + LAUNCHER);
+    return cachedLayer(o.blobs, records, `launch-${key}`, () => fromTemp(['slipway'], async (dir) => {
+      await mkdir(join(dir, 'slipway', 'processes'), { recursive: true, mode: 0o755 });
+      await writeFile(join(dir, 'slipway', 'launcher'), LAUNCHER);
+      await chmod(join(dir, 'slipway', 'launcher'), 0o755);
+      for (const n of names) await writeFile(join(dir, 'slipway', 'processes', n), `${types[n]}\n`, { mode: 0o644 });
+    }, { uid: 0, gid: 0 }));
+  }
+
+  return {
+    async build(s: ImageSource): Promise<BuiltImage> {
+      const layers = [await stackLayer(), ...(await appLayers(s)), await launchLayer(s.processTypes)];
+      const labels: Record<string, string> = { 'io.slipway.app': s.appName, 'io.slipway.release': `v${s.version}`, 'io.slipway.slug': `sha256:${s.slugDigest}` };
+      for (const [type, command] of Object.entries(s.processTypes)) labels[`io.slipway.process.${type}`] = command;
+      const config = {
+        created: s.createdAt.toISOString(), architecture: 'amd64', os: 'linux',
+        config: {
+          User: `${DYNO_UID}:${DYNO_GID}`, WorkingDir: '/app', Entrypoint: ['/slipway/launcher'], Cmd: ['web'], Labels: labels,
+          Env: ['PATH=/app/bin:/app/.heroku/node/bin:/usr/local/bin:/usr/bin:/bin', 'HOME=/app', 'LANG=C.UTF-8'],
+        },
+        rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+        history: layers.map((l, i) => ({ created_by: i === 0 ? `slipway: run stack ${stackName('run')}` : i === layers.length - 1 ? 'slipway: launcher and process types' : `slipway: ${s.appName} v${s.version} /app` })),
+      };
+      const configBlob = await o.blobs.putBytes(Buffer.from(JSON.stringify(config)), CONFIG_MEDIA_TYPE);
+      const manifest = {
+        schemaVersion: 2, mediaType: MANIFEST_MEDIA_TYPE, config: configBlob,
+        layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+      };
+      const m = await o.blobs.putBytes(Buffer.from(JSON.stringify(manifest)), MANIFEST_MEDIA_TYPE);
+      return { manifest: m, blobs: [m.digest, configBlob.digest, ...layers.map((l) => l.digest)] };
+    },
+  };
+}
+
+export type ImageBuilder = ReturnType<typeof createImageBuilder>;

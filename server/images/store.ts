@@ -1,0 +1,41 @@
+/** The release_images rows: which image each release has, and the blobs it uses. All SQL of images is here. */
+import type { Db } from '../db/pool.js';
+
+export interface ReleaseImageRow {
+  release_id: string;
+  manifest_digest: string;
+  manifest_size: number;
+  blobs: string[];
+}
+
+export function createImageStore(db: Db) {
+  return {
+    async ofRelease(releaseId: string): Promise<ReleaseImageRow | undefined> {
+      return (await db.query<ReleaseImageRow>('SELECT release_id, manifest_digest, manifest_size, blobs FROM release_images WHERE release_id = $1', [releaseId])).rows[0];
+    },
+    async record(appId: string, releaseId: string, manifest: { digest: string; size: number }, blobs: string[]): Promise<void> {
+      await db.query(`INSERT INTO release_images (release_id, app_id, manifest_digest, manifest_size, blobs) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (release_id) DO UPDATE SET manifest_digest = $3, manifest_size = $4, blobs = $5`, [releaseId, appId, manifest.digest, manifest.size, blobs]);
+    },
+    /** The release of the app whose image has this manifest. */
+    async releaseWithManifest(appId: string, digest: string): Promise<string | undefined> {
+      return (await db.query<{ release_id: string }>('SELECT release_id FROM release_images WHERE app_id = $1 AND manifest_digest = $2 LIMIT 1', [appId, digest])).rows[0]?.release_id;
+    },
+    /** Forgets the images of releases whose slug garbage collection removed; how many. */
+    async forgetExpired(): Promise<number> {
+      const r = await db.query(`DELETE FROM release_images ri USING releases r JOIN slugs s ON s.id = r.slug_id
+        WHERE ri.release_id = r.id AND s.expired_at IS NOT NULL`);
+      return r.rowCount ?? 0;
+    },
+    /** Every blob a recorded image uses. */
+    async blobsInUse(): Promise<Set<string>> {
+      return new Set((await db.query<{ b: string }>('SELECT DISTINCT unnest(blobs) AS b FROM release_images')).rows.map((r) => r.b));
+    },
+    /** Whether an image of the app uses the blob. */
+    async appUses(appId: string, digest: string): Promise<boolean> {
+      return (await db.query('SELECT 1 FROM release_images WHERE app_id = $1 AND $2 = ANY (blobs) LIMIT 1', [appId, digest])).rowCount! > 0;
+    },
+  };
+}
+
+export type ImageStore = ReturnType<typeof createImageStore>;
