@@ -8,6 +8,7 @@ interface App {
   repo_size: number | null; slug_size: number | null; maintenance: boolean; created_at: string; released_at: string | null;
 }
 interface Collaborator { user: { email: string }; role: string; created_at: string }
+interface DiskUsage { repo_bytes: number; slugs: { count: number; bytes: number }; images: { own_bytes: number; shared_bytes: number } }
 
 
 export function registerApps(program: Command, ctx: Ctx): void {
@@ -41,10 +42,13 @@ export function registerApps(program: Command, ctx: Ctx): void {
     .option(...appOption)
     .option('--json', 'print JSON')
     .action(async (opts: { app?: string; json?: boolean }) => {
-      const app = await (await ctx.api()).get<App>(appPath(await ctx.app(opts)));
+      const api = await ctx.api();
+      const app = await api.get<App>(appPath(await ctx.app(opts)));
       if (opts.json) return json(app);
+      const disk = await api.get<DiskUsage>(`${appPath(app.name)}/disk-usage`);
       keyValues(ctx.print, app.name, [
         ['Git URL', app.git_url], ['Owner', app.owner.email], ['Repo Size', bytes(app.repo_size)], ['Slug Size', bytes(app.slug_size)],
+        ['Disk Usage', `${bytes(disk.repo_bytes + disk.slugs.bytes + disk.images.own_bytes)} (slugs ${bytes(disk.slugs.bytes)} in ${disk.slugs.count}, image layers ${bytes(disk.images.own_bytes)} of its own and ${bytes(disk.images.shared_bytes)} shared with other apps)`],
         ['Stack', app.stack.name], ['Web URL', app.web_url], ['Maintenance', app.maintenance ? 'on' : 'off'], ['Created', app.created_at],
       ]);
     });

@@ -31,6 +31,12 @@ export function createImageStore(db: Db) {
     async blobsInUse(): Promise<Set<string>> {
       return new Set((await db.query<{ b: string }>('SELECT DISTINCT unnest(blobs) AS b FROM release_images')).rows.map((r) => r.b));
     },
+    /** The blobs the app's images use, each marked shared when another app's image uses it too. */
+    async blobsOfApp(appId: string): Promise<{ digest: string; shared: boolean }[]> {
+      return (await db.query<{ digest: string; shared: boolean }>(
+        `SELECT b AS digest, EXISTS (SELECT 1 FROM release_images o WHERE o.app_id <> $1 AND b = ANY (o.blobs)) AS shared
+           FROM (SELECT DISTINCT unnest(blobs) AS b FROM release_images WHERE app_id = $1) mine`, [appId])).rows;
+    },
     /** Whether an image of the app uses the blob. */
     async appUses(appId: string, digest: string): Promise<boolean> {
       return (await db.query('SELECT 1 FROM release_images WHERE app_id = $1 AND $2 = ANY (blobs) LIMIT 1', [appId, digest])).rowCount! > 0;

@@ -85,6 +85,17 @@ export function createImageService(deps: {
       const removedBytes = await blobs.removeAllBut(await deps.imageStore.blobsInUse(), new Date(Date.now() - deps.blobGraceMs));
       return { forgotten, removedBytes };
     },
+    /** Bytes of the blobs the app's images use: its own, and those it shares with other apps (a runtime, the stack). */
+    async diskUse(app: App): Promise<{ ownBytes: number; sharedBytes: number }> {
+      let ownBytes = 0;
+      let sharedBytes = 0;
+      for (const b of await deps.imageStore.blobsOfApp(app.id)) {
+        const size = (await blobs.size(b.digest)) ?? 0;
+        if (b.shared) sharedBytes += size;
+        else ownBytes += size;
+      }
+      return { ownBytes, sharedBytes };
+    },
     /** The tags: vN of every release with a slug, and latest when there is a current release. */
     async tags(app: App): Promise<string[]> {
       const list = await deps.releases.list(app);

@@ -47,6 +47,11 @@ export function createSlugService(db: Db) {
       if (!r.rows[0]) throw notFound("Couldn't find that slug.");
       return r.rows[0];
     },
+    /** The app's slug files still on disk (not garbage-collected): how many, and their bytes. */
+    async diskUse(app: App): Promise<{ count: number; bytes: number }> {
+      const r = await db.query<{ count: string; bytes: string }>('SELECT count(*) AS count, coalesce(sum(size), 0) AS bytes FROM slugs WHERE app_id = $1 AND expired_at IS NULL', [app.id]);
+      return { count: Number(r.rows[0].count), bytes: Number(r.rows[0].bytes) };
+    },
   };
 }
 

@@ -138,6 +138,12 @@ test('when an app with a lockfile is pushed again with only its code changed, th
   const v2 = await get('v2');
   assert.deepEqual(v2.layers.slice(0, 3).map((l) => l.digest), v1.layers.slice(0, 3).map((l) => l.digest), 'the same run stack, runtime and dependency layers');
   assert.notEqual(v2.layers[3].digest, v1.layers[3].digest, 'a new app layer');
+  // Its disk use: the run stack layer is shared with the other app's images; its runtime, dependencies and app are its own.
+  const use = (await t.api('GET', '/apps/with-deps/disk-usage')).body as { slugs: { count: number; bytes: number }; images: { own_bytes: number; shared_bytes: number } };
+  assert.ok(use.slugs.count >= 1 && use.slugs.bytes > 0, JSON.stringify(use));
+  assert.ok(use.images.shared_bytes > 10 * 2 ** 20 && use.images.own_bytes > 0, JSON.stringify(use));
+  const info = await slipway(['apps:info', '-a', 'with-deps'], cleanEnv({ HOME: work, SLIPWAY_API_URL: t.url, SLIPWAY_API_KEY: t.adminToken }));
+  assert.match(info.stdout, /Disk Usage: +[\d.]+ [KMG]?B \(slugs [\d.]+ [KMG]?B in \d+, image layers [\d.]+ [KMG]?B of its own and [\d.]+ MB shared with other apps\)/, info.stdout + info.stderr);
 });
 
 test('when a release\'s slug is garbage-collected, then its image goes too: its own layers are removed, the shared ones stay', async () => {

@@ -9,6 +9,7 @@ import type { BuildLog } from '../../builds/build-log.js';
 import type { BuildService } from '../../services/builds.js';
 import type { ReleaseService } from '../../services/releases.js';
 import type { SlugService } from '../../services/slugs.js';
+import type { ImageService } from '../../services/images.js';
 import { sendRange } from '../range.js';
 import { serializeBuild, serializeRelease, serializeSlug, type UrlInfo } from '../serializers.js';
 import { appOf, appRouter } from './apps.js';
@@ -39,10 +40,17 @@ export function releaseOutputRoutes(deps: { releases: ReleaseService; apps: AppS
 
 /** Builds, releases and slugs of an app (read side). Mounted after the app access check. */
 export function buildRoutes(deps: {
-  apps: AppService; sources: SourceStore; pipeline: Pick<Pipeline, 'build'>; builds: BuildService; releases: ReleaseService; slugs: SlugService;
+  apps: AppService; sources: SourceStore; pipeline: Pick<Pipeline, 'build'>; builds: BuildService; releases: ReleaseService; slugs: SlugService; images: ImageService;
   buildLog: BuildLog; releaseLog: BuildLog; urls: UrlInfo; disk: DiskGuard;
 }): Router {
   const r = appRouter(deps.apps);
+
+  // Slipway's: what the app keeps on the platform's disk (apps:info's Disk Usage).
+  r.get('/apps/:app/disk-usage', async (_req, res) => {
+    const app = appOf(res);
+    const [slugs, images] = [await deps.slugs.diskUse(app), await deps.images.diskUse(app)];
+    res.json({ repo_bytes: app.repo_size ?? 0, slugs: { count: slugs.count, bytes: slugs.bytes }, images: { own_bytes: images.ownBytes, shared_bytes: images.sharedBytes } });
+  });
 
   r.get('/apps/:app/builds', async (req, res) => {
     const rows = (await deps.builds.list(appOf(res))).map((b) => serializeBuild(b, deps.urls));
