@@ -21,13 +21,16 @@ export function dynoArgv(command: string, tty = false): string[] {
   return ['/bin/bash', '-c', tty ? PROFILE_TTY : PROFILE, 'slipway-dyno', command];
 }
 
+/** A dyno's PATH: the app's own bin, the runtime the buildpack installed, then the stack's. */
+export const DYNO_PATH = '/app/bin:/app/.heroku/node/bin:/usr/local/bin:/usr/bin:/bin';
+
 /** The environment: config vars, then what the platform sets (which config cannot override). */
 export function dynoEnv(d: DynoIdentity): Record<string, string> {
   const { PATH: _p, HOME: _h, PORT: _port, DYNO: _d, ...config } = d.config;
   return {
     LANG: 'C.UTF-8',
     ...config,
-    PATH: '/app/bin:/app/.heroku/node/bin:/usr/local/bin:/usr/bin:/bin',
+    PATH: DYNO_PATH,
     HOME: '/app',
     PORT: String(d.port),
     DYNO: d.dyno,

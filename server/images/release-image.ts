@@ -1,7 +1,7 @@
 /**
  * A release as an OCI image: the run stack as the base layer (one per stack, shared by every app), the slug's /app as
- * runtime, dependencies and app layers (owned by the dyno user), and a small launch layer (the launcher and the release's process types),
- * with an image config that names the process types in labels and runs the launcher: `IMAGE web` runs the web
+ * runtime, dependencies and app layers (owned by the dyno user), and a small launch layer (the launcher and the
+ * release's process types), with an image config that names the process types in labels and runs the launcher: `IMAGE web` runs the web
  * command with $PORT (5000 unless given), as a dyno would. Config vars are not in the image: they are given at run
  * time (`-e`), as Heroku gives them to dynos. Blobs are made once and found again (layers.ts); the manifest's
  * digest and the blobs an image uses are recorded per release, which is what the registry serves from.
@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DYNO_GID, DYNO_UID, stackName, stackPath } from '../../runner/stack.js';
 import { unpackSlugFile, PIGZ } from '../../runner/unpack.js';
+import { DYNO_PATH } from '../../runner/dyno-env.js';
 import type { BlobStore, Descriptor } from './blobs.js';
 import { cachedLayer, cachedLayerIfKnown, packLayer, recordLayer, type Layer } from './layers.js';
 
@@ -66,12 +67,11 @@ export function createImageBuilder(o: { dataDir: string; stacksDir: string; blob
     return cachedLayer(o.blobs, records, `stack-${stackName('run')}`, () => packLayer(o.blobs, dir, ['.']));
   }
 
-  /** A tree made in a temp dir by fill(), packed as the names given. */
-  async function fromTemp(names: string[], fill: (dir: string) => Promise<void>, owner?: { uid: number; gid: number }): Promise<Layer> {
+  /** fn with a temp dir of its own, removed after. */
+  async function inTemp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
     const dir = await mkdtemp(join(tmpdir(), 'slipway-layer-'));
     try {
-      await fill(dir);
-      return await packLayer(o.blobs, dir, names, owner);
+      return await fn(dir);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -86,33 +86,30 @@ export function createImageBuilder(o: { dataDir: string; stacksDir: string; blob
     const record = `slug-${s.slugDigest}`;
     const known = await Promise.all(ROLES.map((r) => cachedLayerIfKnown(o.blobs, records, `${record}-${r.role}`)));
     if (known.every((k) => k !== undefined)) return known.filter((k): k is Layer => k !== null);
-    const dir = await mkdtemp(join(tmpdir(), 'slipway-layer-'));
-    try {
+    return inTemp(async (dir) => {
       await mkdir(join(dir, 'app'));
       await unpackSlugFile(s.slugFile, join(dir, 'app'), PIGZ);
       const layers: Layer[] = [];
       for (const r of ROLES) {
-        const present = r.paths.filter((p) => existsSync(join(dir, p)));
-        const names = r.role === 'app' ? ['app'] : present;
+        const names = r.role === 'app' ? ['app'] : r.paths.filter((p) => existsSync(join(dir, p)));
         const layer = names.length ? await packLayer(o.blobs, dir, names, DYNO, r.role === 'app' ? ROLES.flatMap((x) => x.paths) : []) : null;
         await recordLayer(records, `${record}-${r.role}`, layer);
         if (layer) layers.push(layer);
       }
       return layers;
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   }
 
   function launchLayer(types: Record<string, string>): Promise<Layer> {
     const names = Object.keys(types).sort();
     const key = hashOf(JSON.stringify(names.map((n) => [n, types[n]])) + LAUNCHER);
-    return cachedLayer(o.blobs, records, `launch-${key}`, () => fromTemp(['slipway'], async (dir) => {
+    return cachedLayer(o.blobs, records, `launch-${key}`, () => inTemp(async (dir) => {
       await mkdir(join(dir, 'slipway', 'processes'), { recursive: true, mode: 0o755 });
       await writeFile(join(dir, 'slipway', 'launcher'), LAUNCHER);
       await chmod(join(dir, 'slipway', 'launcher'), 0o755);
       for (const n of names) await writeFile(join(dir, 'slipway', 'processes', n), `${types[n]}\n`, { mode: 0o644 });
-    }, { uid: 0, gid: 0 }));
+      return packLayer(o.blobs, dir, ['slipway'], { uid: 0, gid: 0 });
+    }));
   }
 
   return {
@@ -124,7 +121,7 @@ export function createImageBuilder(o: { dataDir: string; stacksDir: string; blob
         created: s.createdAt.toISOString(), architecture: 'amd64', os: 'linux',
         config: {
           User: `${DYNO_UID}:${DYNO_GID}`, WorkingDir: '/app', Entrypoint: ['/slipway/launcher'], Cmd: ['web'], Labels: labels,
-          Env: ['PATH=/app/bin:/app/.heroku/node/bin:/usr/local/bin:/usr/bin:/bin', 'HOME=/app', 'LANG=C.UTF-8'],
+          Env: [`PATH=${DYNO_PATH}`, 'HOME=/app', 'LANG=C.UTF-8'],
         },
         rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
         history: layers.map((l, i) => ({ created_by: i === 0 ? `slipway: run stack ${stackName('run')}` : i === layers.length - 1 ? 'slipway: launcher and process types' : `slipway: ${s.appName} v${s.version} /app` })),

@@ -8,7 +8,7 @@ import { Router, type Request, type Response } from 'express';
 import { readCredentials, tokenOf } from '../auth.js';
 import type { App, AppService } from '../../services/apps.js';
 import type { ImageService } from '../../services/images.js';
-import type { UserService } from '../../services/users.js';
+import type { User, UserService } from '../../services/users.js';
 import { isAppError } from '../../errors.js';
 
 function fail(res: Response, status: number, code: string, message: string): void {
@@ -18,16 +18,21 @@ function fail(res: Response, status: number, code: string, message: string): voi
 export function registryRoutes(deps: { users: UserService; apps: AppService; images: ImageService }): Router {
   const r = Router();
 
-  /** The app of the request's repository name, if the token's user may see it; else the error is sent. */
-  async function appOf(req: Request, res: Response): Promise<App | undefined> {
+  /** The token's user; else 401 with the challenge registry clients answer with Basic credentials. */
+  async function userOf(req: Request, res: Response): Promise<User | undefined> {
     const token = tokenOf(readCredentials(req.get('authorization')));
     const user = token ? await deps.users.forToken(token) : undefined;
     if (!user) {
       res.set('WWW-Authenticate', 'Basic realm="slipway"');
       fail(res, 401, 'UNAUTHORIZED', 'Log in with any user name and an API token as the password.');
-      return undefined;
     }
-    if (!req.params.app) return {} as App; // /v2/ itself: the credentials are all it checks
+    return user;
+  }
+
+  /** The app of the request's repository name, if the token's user may see it; else the error is sent. */
+  async function appOf(req: Request, res: Response): Promise<App | undefined> {
+    const user = await userOf(req, res);
+    if (!user) return undefined;
     try {
       return await deps.apps.get(user, String(req.params.app));
     } catch {
@@ -42,7 +47,7 @@ export function registryRoutes(deps: { users: UserService; apps: AppService; ima
   });
 
   r.get('/v2/', async (req, res) => {
-    if (await appOf(req, res)) res.json({});
+    if (await userOf(req, res)) res.json({});
   });
 
   r.get('/v2/:app/manifests/:ref', async (req, res) => {
