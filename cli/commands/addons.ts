@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CliError } from '../api-client.js';
 import { appOption, appPath, type Ctx } from '../context.js';
+import { latestRelease, releaseSettled } from '../release-wait.js';
 import { keyValues, table } from '../output.js';
 import { runAttached } from './dynos.js';
 
@@ -67,7 +68,8 @@ export function registerAddons(program: Command, ctx: Ctx): void {
       const a = await (await ctx.api()).post<AddonView>(`${appPath(app)}/addons`, { plan: { name: service }, name: opts.name, attachment: { name: opts.as } });
       ctx.print(`Creating ${plan(a)} on ${app}... ${a.state === 'provisioned' ? 'done' : a.state}`);
       ctx.print(`Created ${a.name} as ${a.config_vars.join(', ')}`);
-      ctx.print(`The app restarts with it (a new release). slipway addons:info ${a.name} shows it.`);
+      // As config:set does: back once the release with the URL runs (a one-off started now has it).
+      await releaseSettled(ctx, app, (await latestRelease(ctx, app))?.version, `Restarting ${app} with ${a.config_vars.join(', ')}`);
     });
 
   program

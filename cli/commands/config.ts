@@ -1,29 +1,15 @@
 import type { Command } from 'commander';
 import { CliError } from '../api-client.js';
 import { appOption, appPath, type Ctx } from '../context.js';
+import { latestRelease, releaseSettled, type Release } from '../release-wait.js';
 
-interface Release { version: number; description: string; status: 'pending' | 'succeeded' | 'failed'; failure?: string | null }
 
 /** Shell-safe single quoting for `config --shell` output (printed, never run). */
 const shellQuote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
 
 export function registerConfig(program: Command, ctx: Ctx): void {
-  const latest = async (name: string) => (await (await ctx.api()).get<Release[]>(`${appPath(name)}/releases`, { range: 'version ..; order=desc, max=1' }))[0];
-  /**
-   * Waits for a release to be deployed (its dynos up and verified), then says so after `what... `; a failed one is
-   * an error naming why (the running release kept serving).
-   */
-  const settled = async (name: string, version: number | undefined, what: string): Promise<void> => {
-    const api = await ctx.api();
-    let rel = version === undefined ? undefined : await api.get<Release>(`${appPath(name)}/releases/${version}`);
-    const until = Date.now() + 600_000;
-    while (rel?.status === 'pending' && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 500));
-      rel = await api.get<Release>(`${appPath(name)}/releases/${version}`);
-    }
-    if (rel?.status === 'failed') throw new CliError(`${what}... failed, v${rel.version}: ${rel.failure ?? 'the release failed'}. The running release keeps serving.`);
-    ctx.print(`${what}... done, v${rel?.version ?? version}${rel?.status === 'pending' ? ' (still deploying)' : ''}`);
-  };
+  const latest = (name: string) => latestRelease(ctx, name);
+  const settled = (name: string, version: number | undefined, what: string) => releaseSettled(ctx, name, version, what);
 
   program
     .command('config')
