@@ -36,6 +36,7 @@ import { createTxtOwnership, noOwnershipCheck } from './services/domain-ownershi
 import { createAddonService } from './services/addons.js';
 import { createAddonStore } from './addons/store.js';
 import { createImageStore } from './images/store.js';
+import { createImagePusher } from './images/push.js';
 import { createImageService } from './services/images.js';
 import { addonServers } from './addons/servers.js';
 import { createBackupRunner, removeBackupFiles } from './addons/backups.js';
@@ -92,7 +93,9 @@ export function createServices(config: Config, db: Db, events: EventBus, redis: 
   });
   const backupStore = createBackupStore(db);
   const backups = createBackupRunner({ config, store: backupStore, server: () => servers.postgres });
-  const images = createImageService({ dataDir: config.dataDir, stacksDir: config.stacksDir, releases, slugs, imageStore: createImageStore(db), blobGraceMs: 3600_000 });
+  const images = createImageService({ dataDir: config.dataDir, stacksDir: config.stacksDir, releases, slugs, imageStore: createImageStore(db), blobGraceMs: 3600_000,
+    pusher: config.imagePush ? createImagePusher(config.imagePush) : undefined,
+  });
   return { images, addons, addonStore, backupStore, backups, keys, sniEndpoints, acm, repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos, domains, loginGuard, tokenPolicy, agents, logSessions, oneOffs, disk, collectSlugs, buildpackInstallations };
 }
 

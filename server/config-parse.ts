@@ -154,3 +154,30 @@ export function addonSettings(env: Env): AddonSettings {
     diskReserveBytes: positiveInt('SLIPWAY_ADDON_DISK_RESERVE_MB', env.SLIPWAY_ADDON_DISK_RESERVE_MB, 64) * 2 ** 20,
   };
 }
+
+export interface ImagePushTarget {
+  /** The registry's origin (http or https). */
+  origin: string;
+  /** The repository path before the app's name ('' for none). */
+  prefix: string;
+  user?: string;
+  password?: string;
+}
+
+/** SLIPWAY_IMAGE_PUSH_URL (and _USER, _PASSWORD): where release images are pushed; never echoes a value. */
+export function imagePushTarget(env: Env): ImagePushTarget | undefined {
+  const raw = env.SLIPWAY_IMAGE_PUSH_URL;
+  if (!raw) return undefined;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new Error('SLIPWAY_IMAGE_PUSH_URL is not a valid URL');
+  }
+  if (!/^https?:$/.test(u.protocol) || u.username || u.password || u.search || u.hash) {
+    throw new Error('SLIPWAY_IMAGE_PUSH_URL must be http(s)://HOST[:PORT][/PATH], credentials in SLIPWAY_IMAGE_PUSH_USER and _PASSWORD');
+  }
+  const prefix = u.pathname.replace(/^\/+|\/+$/g, '');
+  if (prefix && !/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(prefix)) throw new Error('SLIPWAY_IMAGE_PUSH_URL: its path must be a repository namespace (lowercase letters, digits, . _ - and /)');
+  return { origin: u.origin, prefix, user: env.SLIPWAY_IMAGE_PUSH_USER || undefined, password: env.SLIPWAY_IMAGE_PUSH_PASSWORD || undefined };
+}

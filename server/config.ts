@@ -67,6 +67,8 @@
  * | SLIPWAY_ADDON_REDIS      | embedded                                  | Redis add-ons: embedded (a redis-server per add-on, run by `slipway up`) or off |
  * | SLIPWAY_MAX_ADDONS_PER_APP | 10                                     | add-ons an app may make                         |
  * | SLIPWAY_ADDON_REDIS_PORTS| 16380-16999                               | the ports Redis add-ons listen on, on the bridge's gateway address |
+ * | SLIPWAY_IMAGE_PUSH_URL   | (none)                                    | an external registry (http(s)://HOST[:PORT][/PATH]) each current release's image is pushed to, as PATH/APP:vN and :latest |
+ * | SLIPWAY_IMAGE_PUSH_USER / _PASSWORD | (none)                         | its Basic auth credentials (the password is never logged) |
  * | SLIPWAY_ADDON_WATCH_INTERVAL | 60 (seconds)                          | how often the add-on host checks its disk and each database's size against its plan |
  * | SLIPWAY_ADDON_DISK_RESERVE_MB | 64                                   | free space below which the embedded add-on server's disk counts as full (pg:info, the apps' logs) |
  *
@@ -76,7 +78,7 @@ import { cpus, homedir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  addonSettings, defaultPgBinDir, dnsServers, dynoSizes, hostAddress, name, oneOf, pathList, port, positiveInt, positiveNumber, subnet, tlsSetting, fileTlsSetting, url, type AddonSettings, type Env,
+  addonSettings, imagePushTarget, type ImagePushTarget, defaultPgBinDir, dnsServers, dynoSizes, hostAddress, name, oneOf, pathList, port, positiveInt, positiveNumber, subnet, tlsSetting, fileTlsSetting, url, type AddonSettings, type Env,
 } from './config-parse.js';
 
 export { defaultPgBinDir, type AddonSettings } from './config-parse.js';
@@ -98,6 +100,8 @@ export interface Config {
   certKey?: string;
   /** Automatic certificates: where from, the account's contact, how often to check, the first retry's wait. */
   acme: { directoryUrl: string; email?: string; intervalMs: number; retryMs: number };
+  /** An external registry each current release's image is pushed to (Basic auth); undefined: none. */
+  imagePush?: ImagePushTarget;
   routerWorkers: number;
   baseDomain: string;
   publicUrl: string;
@@ -221,6 +225,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
       intervalMs: positiveNumber('SLIPWAY_ACME_INTERVAL', env.SLIPWAY_ACME_INTERVAL, 300) * 1000,
       retryMs: positiveNumber('SLIPWAY_ACME_RETRY', env.SLIPWAY_ACME_RETRY, 60) * 1000,
     },
+    imagePush: imagePushTarget(env),
     routerWorkers: positiveInt('SLIPWAY_ROUTER_WORKERS', env.SLIPWAY_ROUTER_WORKERS, Math.max(1, cpus().length)),
     baseDomain,
     publicUrl,

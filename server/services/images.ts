@@ -3,6 +3,7 @@
  * current release) or manifest digest, made the first time it is asked for (one build per release at a time in
  * this process) and recorded; blobs only of images of the app asked about.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { App } from './apps.js';
 import type { Release, ReleaseService } from './releases.js';
@@ -11,6 +12,7 @@ import { notFound } from '../errors.js';
 import { createBlobStore, isDigest } from '../images/blobs.js';
 import { createImageBuilder, MANIFEST_MEDIA_TYPE } from '../images/release-image.js';
 import type { ImageStore } from '../images/store.js';
+import type { ImagePusher } from '../images/push.js';
 
 export interface ImageBlob {
   path: string;
@@ -22,6 +24,8 @@ export function createImageService(deps: {
   dataDir: string; stacksDir: string; releases: ReleaseService; slugs: SlugService; imageStore: ImageStore;
   /** How long an unused blob is spared by garbage collection (an hour; tests make it shorter). */
   blobGraceMs: number;
+  /** Where current releases' images are pushed (SLIPWAY_IMAGE_PUSH_URL), if anywhere. */
+  pusher?: ImagePusher;
 }) {
   const blobs = createBlobStore(join(deps.dataDir, 'images', 'blobs'));
   const builder = createImageBuilder({ dataDir: deps.dataDir, stacksDir: deps.stacksDir, blobs });
@@ -40,6 +44,16 @@ export function createImageService(deps: {
     });
     await deps.imageStore.record(release.app_id, release.id, built.manifest, built.blobs);
     return { path: blobs.path(built.manifest.digest), size: built.manifest.size, digest: built.manifest.digest };
+  }
+
+  /** The image of a release (made on first use, one build per release at a time in this process). */
+  function imageOf(release: Release): Promise<ImageBlob> {
+    let pending = building.get(release.id);
+    if (!pending) {
+      pending = make(release).finally(() => building.delete(release.id));
+      building.set(release.id, pending);
+    }
+    return pending;
   }
 
   /** The release a tag or digest names: vN, latest (the current release), or the digest of one of its manifests. */
@@ -63,12 +77,7 @@ export function createImageService(deps: {
     /** The manifest of the image ref names (made on first use). */
     async manifest(app: App, ref: string): Promise<ImageBlob & { version: number }> {
       const release = await releaseOf(app, ref);
-      let pending = building.get(release.id);
-      if (!pending) {
-        pending = make(release).finally(() => building.delete(release.id));
-        building.set(release.id, pending);
-      }
-      return { ...(await pending), version: release.version };
+      return { ...(await imageOf(release)), version: release.version };
     },
     /** A blob of one of the app's images; undefined for any other digest. */
     async blob(app: App, digest: string): Promise<ImageBlob | undefined> {
@@ -84,6 +93,22 @@ export function createImageService(deps: {
       const forgotten = await deps.imageStore.forgetExpired();
       const removedBytes = await blobs.removeAllBut(await deps.imageStore.blobsInUse(), new Date(Date.now() - deps.blobGraceMs));
       return { forgotten, removedBytes };
+    },
+    /**
+     * Pushes a release's image to the external registry as vN, and as latest while it is the current release;
+     * undefined when no registry is configured or the release has no image.
+     */
+    async push(releaseId: string): Promise<{ sent: number; repository: string; tags: string[] } | undefined> {
+      const release = await deps.releases.byId(releaseId);
+      if (!deps.pusher || !release?.slug_id || release.status !== 'succeeded') return undefined;
+      const m = await imageOf(release);
+      const manifest = JSON.parse(await readFile(m.path, 'utf8')) as { config: { digest: string; size: number }; layers: { digest: string; size: number }[] };
+      const tags = [`v${release.version}`, ...(release.current ? ['latest'] : [])];
+      const pushed = await deps.pusher.push({
+        app: release.app_name, tags, manifest: { path: m.path, digest: m.digest, mediaType: MANIFEST_MEDIA_TYPE },
+        blobs: [manifest.config, ...manifest.layers].map((d) => ({ digest: d.digest, size: d.size, path: blobs.path(d.digest) })),
+      });
+      return { ...pushed, tags };
     },
     /** Bytes of the blobs the app's images use: its own, and those it shares with other apps (a runtime, the stack). */
     async diskUse(app: App): Promise<{ ownBytes: number; sharedBytes: number }> {

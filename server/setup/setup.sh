@@ -2,7 +2,8 @@
 # npm run setup: everything Slipway needs on a Debian 12 machine. Idempotent; quick when all is present.
 #  1. Debian packages that are missing (as root): git runc postgresql redis-server iproute2 iptables debootstrap chromium
 #     pigz, e2fsprogs and mount (dyno scratch disks), gcc and libc6-dev (the sandbox test builds a syscall probe),
-#     skopeo and podman (test tools: the release images are inspected, copied and run by tools nobody here wrote)
+#     skopeo, podman, docker-registry and apache2-utils' htpasswd (test tools: the release images are inspected,
+#     copied, run and pushed with tools nobody here wrote)
 #  2. npm ci (skipped when node_modules matches package-lock.json)
 #  3. the TypeScript build (dist/) and the dashboard (Vite, into dist/dashboard)
 #  4. `slipway` on the PATH (/usr/local/bin as root, else ~/.local/bin)
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/../.."
 root=$(pwd)
 say() { printf -- '-----> %s\n' "$*"; }
 
-packages=(git runc postgresql redis-server iproute2 iptables debootstrap chromium ca-certificates xz-utils pigz e2fsprogs mount gcc libc6-dev curl openssl skopeo podman)
+packages=(git runc postgresql redis-server iproute2 iptables debootstrap chromium ca-certificates xz-utils pigz e2fsprogs mount gcc libc6-dev curl openssl skopeo podman docker-registry apache2-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../server/config.js';
 import { configToEnv } from '../../server/config-env.js';
+import { imagePushTarget } from '../../server/config-parse.js';
 
 test('when nothing is set, then the documented defaults apply', () => {
   const c = loadConfig({});
@@ -37,7 +38,10 @@ test('when DATABASE_URL is malformed, then the error does not echo it (it may ho
 });
 
 test('when the config is passed to a role, then the role reads back the same config', () => {
-  const c = loadConfig({ DATABASE_URL: 'postgres://x@h/db', REDIS_URL: 'unix:///tmp/r.sock', SLIPWAY_BASE_DOMAIN: 'Apps.Example.COM.' }, { apiPort: 1234 });
+  const c = loadConfig({
+    DATABASE_URL: 'postgres://x@h/db', REDIS_URL: 'unix:///tmp/r.sock', SLIPWAY_BASE_DOMAIN: 'Apps.Example.COM.', SLIPWAY_ADDON_WATCH_INTERVAL: '5',
+    SLIPWAY_IMAGE_PUSH_URL: 'https://registry.example.com/team', SLIPWAY_IMAGE_PUSH_USER: 'u', SLIPWAY_IMAGE_PUSH_PASSWORD: 'p',
+  }, { apiPort: 1234 });
   assert.equal(c.baseDomain, 'apps.example.com');
   const again = loadConfig(configToEnv(c));
   assert.deepEqual({ ...again, isRoot: c.isRoot, ci: c.ci, adminPassword: c.adminPassword }, c);
@@ -65,4 +69,14 @@ test('when SLIPWAY_AGENT_ADDRESS is set or not, then the agent reports it, or th
   assert.equal(configToEnv(loadConfig({ SLIPWAY_AGENT_ADDRESS: 'Node-2.internal' })).SLIPWAY_AGENT_ADDRESS, 'node-2.internal');
   assert.throws(() => loadConfig({ SLIPWAY_AGENT_ADDRESS: 'http://x' }), /SLIPWAY_AGENT_ADDRESS must be a host name or an IP address/);
   assert.throws(() => loadConfig({ SLIPWAY_AGENT_ADDRESS: 'a b' }), /SLIPWAY_AGENT_ADDRESS/);
+});
+
+test('when an external registry is configured, then its origin and namespace are read, and a URL with credentials or a bad path is refused without echoing it', () => {
+  assert.equal(imagePushTarget({}), undefined);
+  assert.deepEqual(imagePushTarget({ SLIPWAY_IMAGE_PUSH_URL: 'https://registry.example.com:5000/team/apps/', SLIPWAY_IMAGE_PUSH_USER: 'u', SLIPWAY_IMAGE_PUSH_PASSWORD: 'p' }),
+    { origin: 'https://registry.example.com:5000', prefix: 'team/apps', user: 'u', password: 'p' });
+  assert.equal(imagePushTarget({ SLIPWAY_IMAGE_PUSH_URL: 'http://127.0.0.1:5000' })!.prefix, '');
+  assert.throws(() => imagePushTarget({ SLIPWAY_IMAGE_PUSH_URL: 'https://me:hunter2@registry.example.com' }), (e: Error) => !e.message.includes('hunter2') && /SLIPWAY_IMAGE_PUSH_USER/.test(e.message));
+  assert.throws(() => imagePushTarget({ SLIPWAY_IMAGE_PUSH_URL: 'ftp://registry.example.com' }), /http\(s\)/);
+  assert.throws(() => imagePushTarget({ SLIPWAY_IMAGE_PUSH_URL: 'https://registry.example.com/Team' }), /repository namespace/);
 });
