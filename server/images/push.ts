@@ -23,7 +23,9 @@ export function createImagePusher(target: ImagePushTarget) {
   const repoOf = (app: string) => (target.prefix ? `${target.prefix}/${app}` : app);
 
   async function call(method: string, url: string, what: string, init: { headers?: Record<string, string>; body?: ReadableStream | Buffer } = {}, ok = [200, 201, 202]): Promise<Response> {
-    const res = await fetch(url, { method, headers: { ...auth, ...init.headers }, body: init.body, ...(init.body instanceof ReadableStream ? { duplex: 'half' } : {}) } as RequestInit);
+    // The credentials go to the registry's own origin only (an upload's Location may point elsewhere, as to a bucket).
+    const mine = new URL(url).origin === target.origin ? auth : {};
+    const res = await fetch(url, { method, headers: { ...mine, ...init.headers }, body: init.body, redirect: 'error', ...(init.body instanceof ReadableStream ? { duplex: 'half' } : {}) } as RequestInit);
     if (!ok.includes(res.status)) {
       const text = (await res.text().catch(() => '')).slice(0, 300);
       throw new Error(`${what}: the registry answered ${res.status}${text ? ` (${text.replace(/\s+/g, ' ').trim()})` : ''}`);
