@@ -1,7 +1,8 @@
 /**
  * Release images for the registry endpoint and `releases:export`: the image of a release by tag (vN, latest = the
  * current release) or manifest digest, made the first time it is asked for (one build per release at a time in
- * this process) and recorded; blobs only of images of the app asked about.
+ * this process) and recorded; blobs only of images of the app asked about. Also: pushing a current release's image
+ * to an external registry, garbage collection after the slugs', and an app's disk use in images.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ export interface ImageBlob {
 
 export function createImageService(deps: {
   dataDir: string; stacksDir: string; releases: ReleaseService; slugs: SlugService; imageStore: ImageStore;
-  /** How long an unused blob is spared by garbage collection (an hour; tests make it shorter). */
+  /** How long an unused blob is spared by garbage collection (an hour: one being made or reused now is not lost). */
   blobGraceMs: number;
   /** Where current releases' images are pushed (SLIPWAY_IMAGE_PUSH_URL), if anywhere. */
   pusher?: ImagePusher;
