@@ -1,11 +1,11 @@
 /**
- * npm run bench [router] [deploy] [idle] [push] [dyno-start]: each benchmark prints its figures (ratios against a baseline measured in
+ * npm run bench [router] [deploy] [idle] [push] [dyno-start] [images]: each benchmark prints its figures (ratios against a baseline measured in
  * the same run where there is one) and writes bench/results/NAME-DATE.json with the machine's description. Never
  * pass/fail. router: the router against nginx and a direct connection (bench/router.ts); deploy: push → first 200
  * through the router, config:set → serving, scale 1 → 10 (bench/deploy.ts); idle: 100 idle dynos' cost to the
  * platform and to the router's latency (bench/idle.ts); push: push → release, per fixture,
  * cold and warm build cache; dyno-start: container start with and without seccomp and the scratch disk
- * (bench/dyno-start.ts).
+ * (bench/dyno-start.ts); images: disk for ten apps on one node version, slugs against image layers (bench/images.ts).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -16,6 +16,7 @@ import { FIXTURES, pushColdWarm } from './common.js';
 import { benchDeploy } from './deploy.js';
 import { benchDynoStart } from './dyno-start.js';
 import { benchIdle } from './idle.js';
+import { benchImages } from './images.js';
 import { benchRouter } from './router.js';
 
 const which = process.argv.slice(2);
@@ -34,6 +35,10 @@ if (wants('idle')) {
   await benchIdle();
 }
 if (wants('push')) await benchPush();
+if (wants('images')) {
+  console.log('== ten apps on one node version: slugs against image layers');
+  await benchImages();
+}
 if (wants('dyno-start')) {
   console.log('== dyno start: the sandbox before, with seccomp, with seccomp and a scratch disk');
   const figures = await benchDynoStart();
