@@ -6,8 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { lstat, mkdir, readdir, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -101,4 +101,23 @@ export async function cachedLayer(blobs: BlobStore, recordsDir: string, key: str
   const layer = await make();
   await recordLayer(recordsDir, key, layer);
   return layer;
+}
+
+/**
+ * A hash of a tree as a layer would hold it: every entry's path, type and mode, a file's size and bytes, a link's
+ * target, in name order (never following links). Equal hashes, equal layers: a runtime or dependency tree another
+ * image already has is found by it without packing it again.
+ */
+export async function treeHash(root: string): Promise<string> {
+  const h = createHash('sha256');
+  async function walk(rel: string): Promise<void> {
+    const path = join(root, rel);
+    const s = await lstat(path);
+    h.update(`${rel}\0${s.mode}\0${s.isDirectory() ? '' : s.size}\0`); // a directory's size is the filesystem's, not the tree's
+    if (s.isSymbolicLink()) h.update(`${await readlink(path)}\0`);
+    else if (s.isFile()) for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+    else if (s.isDirectory()) for (const name of (await readdir(path)).sort()) await walk(rel ? `${rel}/${name}` : name);
+  }
+  await walk('');
+  return h.digest('hex');
 }

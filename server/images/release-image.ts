@@ -15,7 +15,7 @@ import { DYNO_GID, DYNO_UID, stackName, stackPath } from '../../runner/stack.js'
 import { unpackSlugFile, PIGZ } from '../../runner/unpack.js';
 import { DYNO_PATH } from '../../runner/dyno-env.js';
 import type { BlobStore, Descriptor } from './blobs.js';
-import { cachedLayer, cachedLayerIfKnown, packLayer, recordLayer, type Layer } from './layers.js';
+import { cachedLayer, cachedLayerIfKnown, packLayer, recordLayer, treeHash, type Layer } from './layers.js';
 
 export const MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 export const CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
@@ -92,7 +92,10 @@ export function createImageBuilder(o: { dataDir: string; stacksDir: string; blob
       const layers: Layer[] = [];
       for (const r of ROLES) {
         const names = r.role === 'app' ? ['app'] : r.paths.filter((p) => existsSync(join(dir, p)));
-        const layer = names.length ? await packLayer(o.blobs, dir, names, DYNO, r.role === 'app' ? ROLES.flatMap((x) => x.paths) : []) : null;
+        const pack = () => packLayer(o.blobs, dir, names, DYNO, r.role === 'app' ? ROLES.flatMap((x) => x.paths) : []);
+        // A runtime or dependency tree another image has (by its contents) is not packed again.
+        const layer = !names.length ? null
+          : r.role === 'app' ? await pack() : await cachedLayer(o.blobs, records, `${r.role}-${await treeHash(join(dir, names[0]))}`, pack);
         await recordLayer(records, `${record}-${r.role}`, layer);
         if (layer) layers.push(layer);
       }
