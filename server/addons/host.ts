@@ -19,6 +19,7 @@ import { startRedisAddon } from './redis-server.js';
 import { addonServers, addonsDir, embeddedAddonPostgresDir, embeddedAddonPostgresUrl } from './servers.js';
 import { createAddonStore } from './store.js';
 import { createStorageWatch } from './storage-watch.js';
+import type { PostgresAddonServer } from './postgres-server.js';
 import { repeatEvery, type Repeating } from './repeat.js';
 import type { AppLogWriter } from '../logs/app-log.js';
 
@@ -58,8 +59,7 @@ async function startAddonPostgres(config: Config, log: Logger): Promise<KeptEmbe
 }
 
 /** Every SLIPWAY_ADDON_WATCH_INTERVAL, the storage watch (storage-watch.ts). */
-function startStorageWatch(config: Config, store: ReturnType<typeof createAddonStore>, logs: AppLogWriter, log: Logger): Repeating | undefined {
-  const server = addonServers(config).postgres;
+function startStorageWatch(config: Config, server: PostgresAddonServer | undefined, store: ReturnType<typeof createAddonStore>, logs: AppLogWriter, log: Logger): Repeating | undefined {
   if (!server) return undefined;
   const watch = createStorageWatch({
     store, server, logs, log, reserveBytes: config.addons.diskReserveBytes,
@@ -117,7 +117,7 @@ export async function startAddonHost(o: { config: Config; db: Db; keys: KeyBox; 
 
   const reconciling = repeatEvery(RECONCILE_MS, reconcile, (e) => log.error('add-on host: reconcile failed', { error: e.message }));
   await reconciling.first;
-  const watch = o.logs && startStorageWatch(config, store, o.logs, log);
+  const watch = o.logs && startStorageWatch(config, servers.postgres, store, o.logs, log);
 
   return {
     pids: () => ({ postgres: postgres?.pid(), redis: Object.fromEntries([...redis].map(([id, r]) => [id, r.kept.pid()])) }),

@@ -13,6 +13,9 @@ export function humanBytes(n: number): string {
   return i === 0 ? `${n} bytes` : `${n.toFixed(n < 10 ? 1 : 0)} ${units[i]}`;
 }
 
+/** The one rule for a database being over its plan's storage (pg:info's warning, the storage watch's log line). */
+export const overPlan = (plan: PostgresPlan, sizeBytes: number): boolean => sizeBytes > plan.storageBytes;
+
 export interface PgInfo {
   usage?: PostgresUsage;
   /** Why usage could not be read (the server down, its disk full). */
@@ -29,7 +32,7 @@ export async function pgInfo(a: Addon, server: PostgresAddonServer | undefined, 
   let problem: string | undefined;
   if (!server) problem = 'no PostgreSQL add-on server is configured';
   else usage = await server.usage(a.resource).catch((e: Error) => void (problem ??= e.message));
-  const overStorage = !!usage && usage.sizeBytes > plan.storageBytes;
+  const overStorage = !!usage && overPlan(plan, usage.sizeBytes);
   const pct = usage ? ((usage.sizeBytes / plan.storageBytes) * 100).toFixed(2) : '';
   const info = [
     { name: 'Plan', values: [plan.name] },

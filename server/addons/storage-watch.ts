@@ -7,7 +7,7 @@
 import { statfs } from 'node:fs/promises';
 import type { Logger } from '../log.js';
 import type { AppLogWriter } from '../logs/app-log.js';
-import { humanBytes } from './pg-info.js';
+import { humanBytes, overPlan } from './pg-info.js';
 import { planOf, type PostgresPlan } from './plans.js';
 import type { PostgresAddonServer } from './postgres-server.js';
 import type { Addon, AddonStore } from './store.js';
@@ -56,7 +56,7 @@ export function createStorageWatch(d: StorageWatchDeps) {
     const usage = await d.server.usage(a.resource).catch(() => undefined); // the server down: nothing to say about its size
     if (!usage) return;
     const plan = planOf('postgresql', a.plan) as PostgresPlan;
-    const isOver = usage.sizeBytes > plan.storageBytes;
+    const isOver = overPlan(plan, usage.sizeBytes);
     if (isOver === over.has(a.id)) return;
     if (isOver) over.add(a.id);
     else over.delete(a.id);
