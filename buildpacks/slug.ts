@@ -8,13 +8,11 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, constants } from 'node:zlib';
 import { DYNO_GID, DYNO_UID } from '../runner/stack.js';
-import { PIGZ } from '../runner/unpack.js';
+import { PIGZ, PIGZ_PACK_ARGS } from '../runner/unpack.js';
 import { TarGuard } from '../runner/tar-guard.js';
 
 export class SlugTooLargeError extends Error {}
 
-/** pigz's thread count is fixed, not the machine's, so a tree packs to the same bytes on any machine. */
-const PIGZ_ARGS = ['-1', '-n', '-p', '4', '-c'];
 
 /** How much larger than its compressed limit a slug may unpack to (a highly compressible tree is refused). */
 export const UNPACKED_FACTOR = 8;
@@ -44,7 +42,7 @@ export async function packSlug(dir: string, slugsDir: string, maxBytes: number):
   let err = '';
   tar.stderr.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((r) => tar.on('close', r));
-  const gz = PIGZ ? spawn(PIGZ, PIGZ_ARGS, { stdio: ['pipe', 'pipe', 'pipe'] }) : undefined;
+  const gz = PIGZ ? spawn(PIGZ, PIGZ_PACK_ARGS, { stdio: ['pipe', 'pipe', 'pipe'] }) : undefined;
   let gzErr = '';
   gz?.stderr!.on('data', (d) => (gzErr += d));
   const gzExited = gz ? new Promise<number | null>((r) => gz.on('close', r)) : Promise.resolve(0);

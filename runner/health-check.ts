@@ -24,8 +24,12 @@ export interface HealthCheck {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Whether host:port accepts a TCP connection before deadline, trying every 100 ms while alive() holds. */
+/**
+ * Whether host:port accepts a TCP connection before deadline, trying every 20 ms for the first 2 s (most apps
+ * listen within them) and every 100 ms after, while alive() holds.
+ */
 export async function waitForPort(host: string, port: number, deadline: number, alive: () => boolean): Promise<boolean> {
+  const started = Date.now();
   while (Date.now() < deadline && alive()) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect({ host, port });
@@ -35,7 +39,7 @@ export async function waitForPort(host: string, port: number, deadline: number, 
       s.once('close', () => resolve(false));
     });
     if (ok) return true;
-    await sleep(100);
+    await sleep(Date.now() - started < 2000 ? 20 : 100);
   }
   return false;
 }

@@ -17,7 +17,10 @@ export interface ProcessSpec {
   id: string;
   hostname: string;
   rootfs: string;
-  /** /app as overlay(lower=slug, upper, work); absent for build containers, which bind their dirs instead. */
+  /**
+   * /app as overlay(lower, upper, work): lower is the slug's layers unpacked, top first, joined by `:` (or the one dir of
+   * a slug made before layers); absent for build containers, which bind their dirs instead.
+   */
   app?: { lower: string; upper: string; work: string };
   binds?: BindMount[];
   args: string[];

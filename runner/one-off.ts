@@ -23,7 +23,8 @@ export interface OneOffOptions {
 
 export interface OneOff {
   app: string;
-  slugDir: string;
+  /** The /app overlay's lower dirs (top first, joined by `:`). */
+  slugLowers: string;
   command: string;
   identity: DynoIdentity;
   memoryBytes: number;
@@ -51,7 +52,7 @@ export function createOneOffRunner(o: OneOffOptions) {
       return await o.withNetns(id, async (netnsPath) => {
         const r = await o.runc.runOnce(
           {
-            id, hostname: job.identity.dyno, rootfs: o.rootfs, app: { lower: job.slugDir, upper: disk.upper, work: disk.work }, tmpDir: disk.tmp,
+            id, hostname: job.identity.dyno, rootfs: o.rootfs, app: { lower: job.slugLowers, upper: disk.upper, work: disk.work }, tmpDir: disk.tmp,
             binds: [{ source: '/etc/resolv.conf', destination: '/etc/resolv.conf', readonly: true }, ...identity],
             args: dynoArgv(job.command), env: dynoEnv(job.identity), cwd: '/app', uid: who.uid, gid: who.gid,
             memoryBytes: job.memoryBytes, cpuShares: 1024, pidsLimit: 512, tmpBytes: 256 << 20, netnsPath, cgroupsPath: `/slipway/${id}`,

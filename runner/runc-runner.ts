@@ -27,8 +27,11 @@ export interface RuncRunnerOptions {
   rootfs: string;
   network: NetworkConfig;
   addresses: AddressAllocator & { releaseOwners(owners: string[]): Promise<void> };
-  /** The release's slug unpacked, owned by the app's uid (shared by its dynos: the read-only lower dir of /app). */
-  slugDir(digest: string, owner: { uid: number; gid: number }): Promise<string>;
+  /**
+   * The read-only lower dirs of /app for the release's slug (its layers unpacked, top first, joined by `:`; or the
+   * one dir of a slug made before layers), shared by the app's dynos; what the app may write to is its uid's.
+   */
+  slugLowers(digest: string, owner: { uid: number; gid: number }): Promise<string>;
   /** Per-dyno upper and work dirs. */
   dynosDir: string;
   /** $PORT inside every dyno (each has its own netns, so they can all use it). */
@@ -90,7 +93,7 @@ export function createRuncRunner(o: RuncRunnerOptions): Runner {
       if (!isDynoName(spec.id)) throw new Error(`not a dyno id: ${spec.id}`);
       await bridge();
       const who = appIdentity(spec.uid);
-      const lower = await o.slugDir(spec.release.slugDigest, who);
+      const lower = await o.slugLowers(spec.release.slugDigest, who);
       const dir = join(o.dynosDir, spec.id);
       const address = await o.addresses.allocate(spec.id);
       const meta: DynoMeta = { appId: spec.appId, address, addons: (spec.addons?.length ?? 0) > 0 };

@@ -23,6 +23,8 @@ export interface TarGuardOptions {
   maxEntries?: number;
   /** Leading path components tar will strip (--strip-components): checks apply to what is left. */
   strip?: number;
+  /** The tree is packed under this directory (a layer's `./app/…`): checks and messages see the tree's own paths. */
+  under?: string;
 }
 
 const BLOCK = 512;
@@ -96,6 +98,8 @@ export class TarGuard extends Transform {
   /** First path components, and whether anything lies below them (a lone top dir is stripped from uploads). */
   readonly tops = new Set<string>();
   nested = false;
+  /** Whether any uid may read every file and directory seen (a shared runtime layer must be). */
+  othersCanRead = true;
 
   constructor(private readonly o: TarGuardOptions) {
     super();
@@ -167,6 +171,8 @@ export class TarGuard extends Transform {
     if (this.paxSize !== undefined) size = this.paxSize;
     this.paxPath = this.paxLink = this.paxSize = undefined;
     this.entry(type, name, link, size);
+    const mode = numeric(h, 100, 8);
+    if ((type === '0' || type === '7' || type === '5') && ((mode & 0o004) === 0 || (type === '5' && (mode & 0o001) === 0))) this.othersCanRead = false;
     this.push(h);
     this.skip = Math.ceil(size / BLOCK) * BLOCK;
   }
@@ -208,7 +214,17 @@ export class TarGuard extends Transform {
     return parts.slice(this.o.strip ?? 0);
   }
 
+  /** `./UNDER/x` as `./x` (and `./UNDER` as `./`). */
+  private unprefix(path: string): string {
+    const m = /^(?:\.\/)?([^/]+)(\/.*)?$/.exec(path);
+    return m && m[1] === this.o.under ? `.${m[2] ?? '/'}` : path;
+  }
+
   private entry(type: string, name: string, link: string, size: number): void {
+    if (this.o.under) {
+      name = this.unprefix(name);
+      if (type === '1') link = this.unprefix(link); // a hard link's target moved with it; a symbolic link's did not
+    }
     if (++this.entries > (this.o.maxEntries ?? 500_000)) this.refuse(`has more than ${this.o.maxEntries ?? 500_000} entries.`);
     const raw = name.split('/').filter((p) => p !== '' && p !== '.');
     if (raw.length) this.tops.add(raw[0]);

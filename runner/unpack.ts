@@ -25,6 +25,9 @@ export interface UnpackOptions extends TarGuardOptions {
  */
 export const PIGZ = ['/usr/bin/pigz', '/bin/pigz'].find((p) => existsSync(p));
 
+/** pigz packing fast (-1), with no name or time (-n) and a fixed thread count, so a tree packs to the same bytes on any machine. */
+export const PIGZ_PACK_ARGS = ['-1', '-n', '-p', '4', '-c'];
+
 const asRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
 
 /** Who tar runs as: under root the app's uid (or the stack's dyno user), else this process's own user. */

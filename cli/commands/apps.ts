@@ -10,6 +10,12 @@ interface App {
 interface Collaborator { user: { email: string }; role: string; created_at: string }
 interface DiskUsage { repo_bytes: number; slugs: { count: number; bytes: number }; images: { own_bytes: number; shared_bytes: number } }
 
+/** What the app keeps: its repository, its slugs' layers (its own and shared), and slug files made before layers. */
+function diskUsage(d: DiskUsage): string {
+  const files = d.slugs.bytes ? `, slug files ${bytes(d.slugs.bytes)}` : '';
+  return `${bytes(d.repo_bytes + d.slugs.bytes + d.images.own_bytes)} (${d.slugs.count} slug${d.slugs.count === 1 ? '' : 's'} kept: layers ${bytes(d.images.own_bytes)} of its own and ${bytes(d.images.shared_bytes)} shared with other apps${files})`;
+}
+
 
 export function registerApps(program: Command, ctx: Ctx): void {
   const json = (v: unknown) => ctx.print(JSON.stringify(v, null, 2));
@@ -48,7 +54,7 @@ export function registerApps(program: Command, ctx: Ctx): void {
       const disk = await api.get<DiskUsage>(`${appPath(app.name)}/disk-usage`);
       keyValues(ctx.print, app.name, [
         ['Git URL', app.git_url], ['Owner', app.owner.email], ['Repo Size', bytes(app.repo_size)], ['Slug Size', bytes(app.slug_size)],
-        ['Disk Usage', `${bytes(disk.repo_bytes + disk.slugs.bytes + disk.images.own_bytes)} (slugs ${bytes(disk.slugs.bytes)} in ${disk.slugs.count}, image layers ${bytes(disk.images.own_bytes)} of its own and ${bytes(disk.images.shared_bytes)} shared with other apps)`],
+        ['Disk Usage', diskUsage(disk)],
         ['Stack', app.stack.name], ['Web URL', app.web_url], ['Maintenance', app.maintenance ? 'on' : 'off'], ['Created', app.created_at],
       ]);
     });

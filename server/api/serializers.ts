@@ -173,6 +173,8 @@ export function serializeSlug(s: Slug) {
     process_types: s.process_types,
     size: s.size,
     stack: { id: s.stack, name: s.stack },
+    // Slipway's: the slug's layers by role, lowest first (null for a slug made before layers, one file).
+    layers: s.layers ? s.layers.map((l) => ({ role: l.role, digest: l.digest, size: l.size })) : null,
   };
 }
 

@@ -76,3 +76,7 @@ export function createBlobStore(dir: string) {
 }
 
 export type BlobStore = ReturnType<typeof createBlobStore>;
+
+/** The data dir's blob store (DATA/images/blobs) and the records of the layers made (DATA/images/layers). */
+export const dataBlobStore = (dataDir: string): BlobStore => createBlobStore(join(dataDir, 'images', 'blobs'));
+export const layerRecordsDir = (dataDir: string): string => join(dataDir, 'images', 'layers');

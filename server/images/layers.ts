@@ -6,12 +6,14 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
+import { PassThrough, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createGzip } from 'node:zlib';
+import { TarGuard, type TarGuardOptions } from '../../runner/tar-guard.js';
+import { PIGZ, PIGZ_PACK_ARGS } from '../../runner/unpack.js';
 import type { BlobStore, Descriptor } from './blobs.js';
 
 export const LAYER_MEDIA_TYPE = 'application/vnd.oci.image.layer.v1.tar+gzip';
@@ -37,32 +39,73 @@ function hashing(onEnd: (hex: string, size: number) => void): Transform {
   });
 }
 
-/**
- * Packs names (relative to dir) into a layer blob, leaving out the paths in exclude (relative to dir too); owner,
- * when given, owns every entry in the archive.
- */
-export async function packLayer(blobs: BlobStore, dir: string, names: string[], owner?: { uid: number; gid: number }, exclude: string[] = []): Promise<Layer> {
-  // Before tar starts: its output is read from the moment it exists (an await between the two lost a whole layer).
-  const tmp = await blobs.tempPath();
-  const ids = owner ? [`--owner=${owner.uid}`, `--group=${owner.gid}`] : [];
-  const skip = exclude.map((p) => `--exclude=./${p}`);
-  const tar = spawn('tar', ['--sort=name', '--mtime=@0', '--numeric-owner', '--anchored', '--no-wildcards', ...ids, ...skip, '-cf', '-', '-C', dir, '--', ...names.map((n) => (n === '.' ? n : `./${n}`))], { stdio: ['ignore', 'pipe', 'pipe'] });
+export interface PackOptions {
+  /** Owns every entry in the archive. */
+  owner?: { uid: number; gid: number };
+  /** Paths relative to dir left out. */
+  exclude?: string[];
+  /** Entries are put under this directory of the image (dir's `./x` becomes `./UNDER/x`). */
+  under?: string;
+  /** A tenant's tree: checked entry by entry as a slug is (no devices or FIFOs, nothing written through a link). */
+  guard?: TarGuardOptions;
+}
+
+/** tar of names under dir as a layer holds them: sorted, mtime 0, numeric owners, so a tree gives the same bytes. */
+function spawnTar(dir: string, names: string[], o: PackOptions) {
+  const ids = o.owner ? [`--owner=${o.owner.uid}`, `--group=${o.owner.gid}`] : [];
+  const skip = (o.exclude ?? []).map((p) => `--exclude=./${p}`);
+  // S: a symbolic link's target is the tenant's and is left as it is; names and hard links move under UNDER.
+  const move = o.under ? [`--transform=s,^\\.,./${o.under},S`] : [];
+  const tar = spawn('tar', ['--sort=name', '--mtime=@0', '--numeric-owner', '--anchored', '--no-wildcards', ...ids, ...skip, ...move, '-cf', '-', '-C', dir, '--', ...names.map((n) => (n === '.' ? n : `./${n}`))], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   tar.stderr.on('data', (d) => (err.length < 4000 ? (err += d) : undefined));
-  const exited = new Promise<number | null>((r) => tar.on('close', r));
+  const exited = new Promise<void>((resolve, reject) => tar.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar failed packing a layer: ${err.trim() || 'exit ' + code}`)))));
+  exited.catch(() => undefined); // awaited by the caller; a pipeline error may come first
+  return { tar, exited };
+}
+
+/**
+ * The diff_id the layer of names would have, without packing it (tar is fast, gzip is not): how a runtime or
+ * dependency tree another image already has is found. Also whether others may read all of it.
+ */
+export async function layerDiffId(dir: string, names: string[], o: PackOptions & { guard: TarGuardOptions }): Promise<{ diffId: string; othersCanRead: boolean }> {
+  const { tar, exited } = spawnTar(dir, names, o);
+  const guard = new TarGuard({ ...o.guard, under: o.under });
+  let diffId = '';
+  try {
+    await pipeline(tar.stdout, guard, hashing((hex) => (diffId = `sha256:${hex}`)), new Writable({ write: (_c, _e, cb) => cb() }));
+    await exited;
+  } catch (e) {
+    tar.kill('SIGKILL');
+    throw e;
+  }
+  return { diffId, othersCanRead: guard.othersCanRead };
+}
+
+/**
+ * Packs names (relative to dir) into a layer blob: tar → (guard) → diff_id counted → gzip (pigz on every core,
+ * its thread count fixed so the bytes are the same on any machine) → digest counted on the way to the store.
+ */
+export async function packLayer(blobs: BlobStore, dir: string, names: string[], o: PackOptions = {}): Promise<Layer> {
+  // Before tar starts: its output is read from the moment it exists (an await between the two lost a whole layer).
+  const tmp = await blobs.tempPath();
+  const { tar, exited } = spawnTar(dir, names, o);
+  const gz = PIGZ ? spawn(PIGZ, PIGZ_PACK_ARGS, { stdio: ['pipe', 'pipe', 'ignore'] }) : undefined;
   let diffId = '';
   let digest = '';
   let size = 0;
   let tarBytes = 0;
+  const counted = [o.guard ? new TarGuard({ ...o.guard, under: o.under }) : new PassThrough(), hashing((hex, n) => ((diffId = `sha256:${hex}`), (tarBytes = n)))] as const;
+  const stored = [hashing((hex, n) => ((digest = `sha256:${hex}`), (size = n))), createWriteStream(tmp, { mode: 0o600 })] as const;
   try {
-    await pipeline(tar.stdout, hashing((hex, n) => ((diffId = `sha256:${hex}`), (tarBytes = n))), createGzip({ level: constants.Z_BEST_SPEED }),
-      hashing((hex, n) => ((digest = `sha256:${hex}`), (size = n))), createWriteStream(tmp, { mode: 0o600 }));
-    const code = await exited;
-    if (code !== 0) throw new Error(`tar failed packing a layer: ${err.trim() || 'exit ' + code}`);
+    if (gz) await Promise.all([pipeline(tar.stdout, ...counted, gz.stdin!), pipeline(gz.stdout!, ...stored)]);
+    else await pipeline(tar.stdout, ...counted, createGzip({ level: constants.Z_BEST_SPEED }), ...stored);
+    await exited;
     if (tarBytes === 0) throw new Error('tar gave nothing for a layer'); // a tar has at least its end blocks
     await blobs.adopt(tmp, digest);
   } catch (e) {
     tar.kill('SIGKILL');
+    gz?.kill('SIGKILL');
     await rm(tmp, { force: true });
     throw e;
   }
@@ -101,23 +144,4 @@ export async function cachedLayer(blobs: BlobStore, recordsDir: string, key: str
   const layer = await make();
   await recordLayer(recordsDir, key, layer);
   return layer;
-}
-
-/**
- * A hash of a tree as a layer would hold it: every entry's path, type and mode, a file's size and bytes, a link's
- * target, in name order (never following links). Equal hashes, equal layers: a runtime or dependency tree another
- * image already has is found by it without packing it again.
- */
-export async function treeHash(root: string): Promise<string> {
-  const h = createHash('sha256');
-  async function walk(rel: string): Promise<void> {
-    const path = join(root, rel);
-    const s = await lstat(path);
-    h.update(`${rel}\0${s.mode}\0${s.isDirectory() ? '' : s.size}\0`); // a directory's size is the filesystem's, not the tree's
-    if (s.isSymbolicLink()) h.update(`${await readlink(path)}\0`);
-    else if (s.isFile()) for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-    else if (s.isDirectory()) for (const name of (await readdir(path)).sort()) await walk(rel ? `${rel}/${name}` : name);
-  }
-  await walk('');
-  return h.digest('hex');
 }

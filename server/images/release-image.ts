@@ -14,8 +14,11 @@ import { join } from 'node:path';
 import { DYNO_GID, DYNO_UID, stackName, stackPath } from '../../runner/stack.js';
 import { unpackSlugFile, PIGZ } from '../../runner/unpack.js';
 import { DYNO_PATH } from '../../runner/dyno-env.js';
-import type { BlobStore, Descriptor } from './blobs.js';
-import { cachedLayer, cachedLayerIfKnown, packLayer, recordLayer, treeHash, type Layer } from './layers.js';
+import { layerRecordsDir, type BlobStore, type Descriptor } from './blobs.js';
+import { cachedLayer, cachedLayerIfKnown, packLayer, recordLayer, type Layer } from './layers.js';
+import { packSlugLayers, type LayerRole, type SlugLayer } from './slug-layers.js';
+
+const ROLES: LayerRole[] = ['runtime', 'dependencies', 'app'];
 
 export const MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 export const CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
@@ -24,7 +27,10 @@ export interface ImageSource {
   appName: string;
   version: number;
   createdAt: Date;
+  /** The slug's file, for a slug made before layers (one tar.gz). */
   slugFile: string;
+  /** The slug's layers, lowest first; null for a slug made before layers. */
+  layers: SlugLayer[] | null;
   slugDigest: string;
   processTypes: Record<string, string>;
 }
@@ -49,17 +55,10 @@ fi
 exec "$@"
 `;
 
-const DYNO = { uid: DYNO_UID, gid: DYNO_GID };
-/** The app layers by role, lowest first; `app` is everything else under /app. */
-const ROLES: { role: 'runtime' | 'dependencies' | 'app'; paths: string[] }[] = [
-  { role: 'runtime', paths: ['app/.heroku'] },
-  { role: 'dependencies', paths: ['app/node_modules'] },
-  { role: 'app', paths: [] },
-];
 const hashOf = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 32);
 
 export function createImageBuilder(o: { dataDir: string; stacksDir: string; blobs: BlobStore }) {
-  const records = join(o.dataDir, 'images', 'layers');
+  const records = layerRecordsDir(o.dataDir);
 
   async function stackLayer(): Promise<Layer> {
     const dir = stackPath(o.stacksDir, 'run');
@@ -78,27 +77,23 @@ export function createImageBuilder(o: { dataDir: string; stacksDir: string; blob
   }
 
   /**
-   * The slug's /app as three layers by role: the runtime (`.heroku`: node, python; the same bytes for every app on
-   * that version), the dependencies (`node_modules`: the same while the lockfile and runtime are) and the app (the
-   * rest). Content-addressed, so each distinct one is stored once. A role the slug lacks has no layer.
+   * The slug's layers: a slug made as layers has them; one made before (a single tar.gz) is unpacked once and split
+   * by the same rule (slug-layers.ts), recorded under its digest.
    */
   async function appLayers(s: ImageSource): Promise<Layer[]> {
-    const record = `slug-${s.slugDigest}`;
-    const known = await Promise.all(ROLES.map((r) => cachedLayerIfKnown(o.blobs, records, `${record}-${r.role}`)));
+    if (s.layers) {
+      for (const l of s.layers) if ((await o.blobs.size(l.digest)) !== l.size) throw new Error(`a layer of the slug is missing from the store: ${l.digest}`);
+      await Promise.all(s.layers.map((l) => o.blobs.touch(l.digest)));
+      return s.layers;
+    }
+    const record = (role: LayerRole) => `slug-${s.slugDigest}-${role}`;
+    const known = await Promise.all(ROLES.map((r) => cachedLayerIfKnown(o.blobs, records, record(r))));
     if (known.every((k) => k !== undefined)) return known.filter((k): k is Layer => k !== null);
     return inTemp(async (dir) => {
-      await mkdir(join(dir, 'app'));
-      await unpackSlugFile(s.slugFile, join(dir, 'app'), PIGZ);
-      const layers: Layer[] = [];
-      for (const r of ROLES) {
-        const names = r.role === 'app' ? ['app'] : r.paths.filter((p) => existsSync(join(dir, p)));
-        const pack = () => packLayer(o.blobs, dir, names, DYNO, r.role === 'app' ? ROLES.flatMap((x) => x.paths) : []);
-        // A runtime or dependency tree another image has (by its contents) is not packed again.
-        const layer = !names.length ? null
-          : r.role === 'app' ? await pack() : await cachedLayer(o.blobs, records, `${r.role}-${await treeHash(join(dir, names[0]))}`, pack);
-        await recordLayer(records, `${record}-${r.role}`, layer);
-        if (layer) layers.push(layer);
-      }
+      await unpackSlugFile(s.slugFile, dir, PIGZ);
+      const max = Number.MAX_SAFE_INTEGER;
+      const { layers } = await packSlugLayers({ appDir: dir, blobs: o.blobs, recordsDir: records, maxBytes: max, unpackedMax: max });
+      for (const r of ROLES) await recordLayer(records, record(r), layers.find((l) => l.role === r) ?? null);
       return layers;
     });
   }
@@ -111,7 +106,7 @@ export function createImageBuilder(o: { dataDir: string; stacksDir: string; blob
       await writeFile(join(dir, 'slipway', 'launcher'), LAUNCHER);
       await chmod(join(dir, 'slipway', 'launcher'), 0o755);
       for (const n of names) await writeFile(join(dir, 'slipway', 'processes', n), `${types[n]}\n`, { mode: 0o644 });
-      return packLayer(o.blobs, dir, ['slipway'], { uid: 0, gid: 0 });
+      return packLayer(o.blobs, dir, ['slipway'], { owner: { uid: 0, gid: 0 } });
     }));
   }
 

@@ -1,5 +1,12 @@
-/** The release_images rows: which image each release has, and the blobs it uses. All SQL of images is here. */
+/**
+ * The release_images rows: which image each release has, and the blobs it uses; and the layers of kept slugs,
+ * which are blobs in use too. All SQL of images is here.
+ */
 import type { Db } from '../db/pool.js';
+
+/** Every (app, blob) in use: by a recorded image, or as a layer of a slug garbage collection has not removed. */
+const BLOB_USES = `(SELECT app_id, unnest(blobs) AS b FROM release_images
+  UNION SELECT s.app_id, l ->> 'digest' FROM slugs s, jsonb_array_elements(s.layers) l WHERE s.expired_at IS NULL AND s.layers IS NOT NULL)`;
 
 export interface ReleaseImageRow {
   release_id: string;
@@ -27,15 +34,16 @@ export function createImageStore(db: Db) {
         WHERE ri.release_id = r.id AND s.expired_at IS NOT NULL`);
       return r.rowCount ?? 0;
     },
-    /** Every blob a recorded image uses. */
+    /** Every blob a recorded image or a kept slug uses. */
     async blobsInUse(): Promise<Set<string>> {
-      return new Set((await db.query<{ b: string }>('SELECT DISTINCT unnest(blobs) AS b FROM release_images')).rows.map((r) => r.b));
+      return new Set((await db.query<{ b: string }>(`SELECT DISTINCT b FROM ${BLOB_USES} uses`)).rows.map((r) => r.b));
     },
-    /** The blobs the app's images use, each marked shared when another app's image uses it too. */
+    /** The blobs the app's images and kept slugs use, each marked shared when another app uses it too. */
     async blobsOfApp(appId: string): Promise<{ digest: string; shared: boolean }[]> {
       return (await db.query<{ digest: string; shared: boolean }>(
-        `SELECT b AS digest, EXISTS (SELECT 1 FROM release_images o WHERE o.app_id <> $1 AND b = ANY (o.blobs)) AS shared
-           FROM (SELECT DISTINCT unnest(blobs) AS b FROM release_images WHERE app_id = $1) mine`, [appId])).rows;
+        `WITH uses AS ${BLOB_USES}
+         SELECT b AS digest, EXISTS (SELECT 1 FROM uses o WHERE o.app_id <> $1 AND o.b = mine.b) AS shared
+           FROM (SELECT DISTINCT b FROM uses WHERE app_id = $1) mine`, [appId])).rows;
     },
     /** Whether an image of the app uses the blob. */
     async appUses(appId: string, digest: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 /**
  * The agent's tidying after destroyed apps: the log stream lines its stopping dynos wrote after the app went
- * ("Stopping all processes…", "State changed … to down"), and unpacked slugs no unexpired slug row references (the
- * app was destroyed, or garbage collection removed the slug: server/services/slug-gc.ts).
+ * ("Stopping all processes…", "State changed … to down"), and unpacked slugs and slug layers no unexpired slug row
+ * references (the app was destroyed, or garbage collection removed the slug: server/services/slug-gc.ts).
  * Nothing an app still has a dyno of (starting, up, crashed or stopping) is touched.
  */
 import { readdir, rm } from 'node:fs/promises';
@@ -19,6 +19,7 @@ export function createTidier(deps: {
   redis: Redis;
   redisPrefix: string;
   slugCacheDir: string;
+  layerCacheDir: string;
   logs: AppLogWriter;
   inUse: () => { apps: Set<string>; digests: Set<string> };
   log: Logger;
@@ -58,14 +59,30 @@ export function createTidier(deps: {
     return n;
   }
 
+  /** Unpacked layers (DATA/layer-cache) of no unexpired slug and of no slug a dyno here runs. */
+  async function unpackedLayers(): Promise<number> {
+    const names = (await readdir(deps.layerCacheDir).catch(() => [] as string[])).filter((d) => unpackedDigest(d));
+    if (names.length === 0) return 0;
+    const referenced = new Set((await deps.db.query<{ d: string }>(
+      `SELECT DISTINCT substr(l ->> 'digest', 8) AS d FROM slugs s, jsonb_array_elements(s.layers) l
+        WHERE s.layers IS NOT NULL AND (s.expired_at IS NULL OR s.digest = ANY($1))`, [[...deps.inUse().digests]])).rows.map((r) => r.d));
+    let n = 0;
+    for (const name of names) {
+      if (referenced.has(unpackedDigest(name)!)) continue;
+      await rm(join(deps.layerCacheDir, name), { recursive: true, force: true });
+      n++;
+    }
+    return n;
+  }
+
   let running: Promise<void> | undefined;
   return {
     /** One pass; a pass asked for while one runs joins it. */
     tidy(): Promise<void> {
       running ??= (async () => {
         try {
-          const [streams, slugs] = [await logStreams(), await unpackedSlugs()];
-          if (streams || slugs) deps.log.info('tidied after destroyed apps', { log_streams: streams, unpacked_slugs: slugs });
+          const [streams, slugs, layers] = [await logStreams(), await unpackedSlugs(), await unpackedLayers()];
+          if (streams || slugs || layers) deps.log.info('tidied after destroyed apps', { log_streams: streams, unpacked_slugs: slugs, unpacked_layers: layers });
         } catch (e) {
           deps.log.warn('tidying failed', { error: (e as Error).message });
         } finally {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createAgent } from '../../runner/agent.js';
 import { createRunc } from '../../runner/runc.js';
 import { createRuncRunner } from '../../runner/runc-runner.js';
-import { unpackedSlug } from '../../runner/slug-cache.js';
+import { createSlugLowers, layerCacheDir, slugCacheDir } from '../images/slug-lowers.js';
 import { ensureStack } from '../../runner/stack.js';
 import type { Platform } from '../compose.js';
 import { createEventBus, subscribeEvents } from '../events.js';
@@ -15,7 +15,6 @@ import { startRendezvous } from './rendezvous.js';
 import { createTidier } from '../plane/tidy.js';
 import { HostTaken, hostTakenMessage } from '../plane/agents.js';
 import { createRouteAcks } from '../plane/route-acks.js';
-import type { Agent } from '../../runner/agent.js';
 
 /**
  * The agent role: this host's runner. Registers the host in `agents`, cleans what a previous agent left (dyno
@@ -47,7 +46,7 @@ export async function startAgentRole(p: Platform, log: Logger) {
   const network = { bridge: c.bridge, subnet: c.subnet, nat: c.nat };
   const runner = createRuncRunner({
     runc, runcRoot, bundles, rootfs, network, addresses, port: c.dynoPort, dynosDir: join(c.dataDir, 'run', 'dynos'), diskReserveBytes: c.quotas.diskReserveBytes,
-    slugDir: (digest, owner) => unpackedSlug(join(c.dataDir, 'slugs', `${digest}.tar.gz`), digest, join(c.dataDir, 'slug-cache'), owner),
+    slugLowers: createSlugLowers({ dataDir: c.dataDir, layersOf: (digest) => p.services.slugs.layersOf(digest) }),
   });
   const events = createEventBus(p.redis, c.redisPrefix);
   const logs = createAppLogWriter(p.redis, c.redisPrefix, { maxLines: c.logLines });
@@ -61,7 +60,7 @@ export async function startAgentRole(p: Platform, log: Logger) {
     onError: (what, e) => log.warn(`${what} failed`, { error: e.message }),
   });
   const tidier = createTidier({
-    db: p.db, redis: p.redis, redisPrefix: c.redisPrefix, slugCacheDir: join(c.dataDir, 'slug-cache'), logs,
+    db: p.db, redis: p.redis, redisPrefix: c.redisPrefix, slugCacheDir: slugCacheDir(c.dataDir), layerCacheDir: layerCacheDir(c.dataDir), logs,
     inUse: () => agent.inUse(), log: log.child('tidy'),
   });
   const tidyTimer = setInterval(() => void tidier.tidy(), 5_000);

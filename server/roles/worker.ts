@@ -24,7 +24,8 @@ import { createDeployWatch } from '../plane/deploys.js';
 import { formatEntry, tailLog } from '../logs/app-log.js';
 import { createNetnsLeaser } from '../../runner/netns-lease.js';
 import { createOneOffRunner } from '../../runner/one-off.js';
-import { unpackedSlug } from '../../runner/slug-cache.js';
+import { createSlugLowers } from '../images/slug-lowers.js';
+import { dataBlobStore } from '../images/blobs.js';
 import { reapDeadWorkers } from '../../runner/reaper.js';
 import { tmpdir } from 'node:os';
 
@@ -59,12 +60,13 @@ async function isolation(p: Platform, log: Logger): Promise<{ executor: BuildExe
   const executor = createRuncBuildExecutor({ runc, rootfs, network, addresses, memoryBytes: c.buildMemoryBytes, mounts, identitiesDir: join(c.dataDir, 'run', 'identities') });
   const runStack = await ensureStack(c.stacksDir, 'run', { log: (l) => log.info(l) });
   const oneOff = createOneOffRunner({ runc, rootfs: runStack, withNetns: createNetnsLeaser(network, addresses), scratchDir: join(c.dataDir, 'run', 'dynos') });
+  const lowers = createSlugLowers({ dataDir: c.dataDir, layersOf: (digest) => p.services.slugs.layersOf(digest) });
   const runInSlug: SlugCommand = async (input) => {
     const who = appIdentity(input.uid);
-    const slugDir = await unpackedSlug(input.slugFile, input.digest, join(c.dataDir, 'slug-cache'), who);
+    const slugLowers = await lowers(input.digest, who);
     const size = dynoSize(DEFAULT_DYNO_SIZE)!;
     return oneOff({
-      app: input.app, slugDir, command: input.command, memoryBytes: size.memoryBytes, diskBytes: size.diskBytes, uid: who.uid, egress: input.egress, addons: input.addons, timeoutMs: 30 * 60_000, onLine: input.log,
+      app: input.app, slugLowers, command: input.command, memoryBytes: size.memoryBytes, diskBytes: size.diskBytes, uid: who.uid, egress: input.egress, addons: input.addons, timeoutMs: 30 * 60_000, onLine: input.log,
       identity: { dyno: input.dyno ?? 'release.1', port: 5000, releaseVersion: input.version, config: input.config },
     });
   };
@@ -80,7 +82,7 @@ export async function startWorkerRole(p: Platform, log: Logger) {
     releases: createRedisBuildLog(p.redis, c.redisPrefix, { maxLines: c.quotas.buildLogLines }, 'releaselog'),
   };
   const { executor, runInSlug, runStackCheck } = await isolation(p, log);
-  const build = createBuildStage({ ...p.services, db: p.db, config: c, buildLog: stageLogs.builds, executor, runStackCheck, pipeline: p.pipeline, log: log.child('build') });
+  const build = createBuildStage({ ...p.services, db: p.db, config: c, buildLog: stageLogs.builds, executor, runStackCheck, blobs: dataBlobStore(c.dataDir), pipeline: p.pipeline, log: log.child('build') });
   const release = createReleaseStage({ ...p.services, db: p.db, config: c, stageLogs, pipeline: p.pipeline, releasePhase: runInSlug, log: log.child('release') });
   const deploy = createDeployStage({
     ...p.services, db: p.db, config: c, watch: createDeployWatch(p.db), stageLogs, urls: p.urls, postdeploy: runInSlug, log: log.child('deploy'),

@@ -10,7 +10,7 @@ import type { App } from './apps.js';
 import type { Release, ReleaseService } from './releases.js';
 import type { SlugService } from './slugs.js';
 import { notFound } from '../errors.js';
-import { createBlobStore, isDigest } from '../images/blobs.js';
+import { dataBlobStore, isDigest } from '../images/blobs.js';
 import { createImageBuilder, MANIFEST_MEDIA_TYPE } from '../images/release-image.js';
 import type { ImageStore } from '../images/store.js';
 import type { ImagePusher } from '../images/push.js';
@@ -28,7 +28,7 @@ export function createImageService(deps: {
   /** Where current releases' images are pushed (SLIPWAY_IMAGE_PUSH_URL), if anywhere. */
   pusher?: ImagePusher;
 }) {
-  const blobs = createBlobStore(join(deps.dataDir, 'images', 'blobs'));
+  const blobs = dataBlobStore(deps.dataDir);
   const builder = createImageBuilder({ dataDir: deps.dataDir, stacksDir: deps.stacksDir, blobs });
   const building = new Map<string, Promise<ImageBlob>>();
 
@@ -41,7 +41,7 @@ export function createImageService(deps: {
     if (!slug || slug.expired_at) throw notFound(`v${release.version} has no image: ${slug ? 'its slug was removed by garbage collection (SLIPWAY_KEEP_RELEASES)' : 'it has no slug'}.`);
     const built = await builder.build({
       appName: release.app_name, version: release.version, createdAt: release.created_at, processTypes: release.process_types,
-      slugDigest: slug.digest, slugFile: join(deps.dataDir, 'slugs', `${slug.digest}.tar.gz`),
+      slugDigest: slug.digest, layers: slug.layers, slugFile: join(deps.dataDir, 'slugs', `${slug.digest}.tar.gz`),
     });
     await deps.imageStore.record(release.app_id, release.id, built.manifest, built.blobs);
     return { path: blobs.path(built.manifest.digest), size: built.manifest.size, digest: built.manifest.digest };

@@ -1,6 +1,7 @@
 /**
  * Build: source → slug, nothing more. Export the pushed tree (or unpack the uploaded one), run the buildpacks, pack
- * the slug, then hand it to the Release stage. Builds of one app are serialized (a Postgres advisory lock); a build
+ * the slug as layers by role (a runtime or dependency tree already stored is not packed again), then hand it to
+ * the Release stage. Builds of one app are serialized (a Postgres advisory lock); a build
  * whose worker died is marked failed.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
@@ -15,9 +16,11 @@ import { mintContainerName } from '../../runner/container-name.js';
 import { promoteDownloads } from '../builds/download-cache.js';
 import { openBuildDisks, type BuildDisks } from '../builds/build-disks.js';
 import { describeRunStackProblems, type RunStackCheck } from '../../runner/run-stack-check.js';
-import { appEnvDefaults, BuildError, compileApp, packSlug, readAppJson, type AppManifest, SlugTooLargeError, UNPACKED_FACTOR, type BuildExecutor } from '../../buildpacks/index.js';
+import { appEnvDefaults, BuildError, compileApp, readAppJson, type AppManifest, SlugTooLargeError, UNPACKED_FACTOR, type BuildExecutor } from '../../buildpacks/index.js';
 import { inspectTar, TarRefused, unpackTar } from '../../runner/index.js';
 import type { BuildLog } from '../builds/build-log.js';
+import { layerRecordsDir, type BlobStore } from '../images/blobs.js';
+import { packSlugLayers, type PackedSlug } from '../images/slug-layers.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/pool.js';
 import type { Logger } from '../log.js';
@@ -41,6 +44,8 @@ export interface BuildStageDeps {
   repos: RepoStore;
   buildLog: BuildLog;
   executor: BuildExecutor;
+  /** Where the slug's layers go (DATA/images/blobs). */
+  blobs: BlobStore;
   /** What the build installed, checked against the run stack's libraries (container builds only). */
   runStackCheck?: RunStackCheck;
   pipeline: Pick<Pipeline, 'release'>;
@@ -99,6 +104,8 @@ async function extractTarball(file: string, dir: string, maxBytes: number): Prom
   });
 }
 
+const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+
 /** A git object id is shown by its first 7 characters, as git and Heroku do; any other source version (a tarball's label) in full. */
 export function shortVersion(version: string): string {
   return /^[0-9a-f]{40}$/.test(version) ? version.slice(0, 7) : version;
@@ -147,6 +154,26 @@ async function firstDeployEnv(deps: BuildStageDeps, app: App, manifest: AppManif
 function stepsNamed(executor: BuildExecutor, app: string, buildId: string, uid: number): BuildExecutor {
   let step = 0;
   return { run: (argv, opts) => executor.run(argv, { ...opts, uid, container: { app, release: { build: buildId }, process: 'build', index: ++step } }) };
+}
+
+/**
+ * The compiled /app checked against the run stack (what the build installed needs libraries it has) and packed as
+ * slug layers, side by side: both only read it. A missing library fails the build before a packing error would.
+ */
+async function checkAndPack(deps: BuildStageDeps, buildDir: string, who: { app: string; buildId: string; uid: number }, say: (line: string) => Promise<unknown>): Promise<PackedSlug> {
+  const { config } = deps;
+  const [checked, packing] = await Promise.allSettled([
+    deps.runStackCheck?.(buildDir, who),
+    say('-----> Compressing...').then(() => packSlugLayers({
+      appDir: buildDir, blobs: deps.blobs, recordsDir: layerRecordsDir(config.dataDir), maxBytes: config.maxSlugBytes, unpackedMax: config.maxSlugBytes * UNPACKED_FACTOR,
+    })),
+  ]);
+  if (checked.status === 'rejected') throw checked.reason;
+  if (checked.value?.length) throw new BuildError(describeRunStackProblems(checked.value));
+  if (packing.status === 'rejected') throw packing.reason;
+  const packed = packing.value;
+  await say(`       Done: ${mb(packed.size)}M (${packed.layers.map((l) => `${l.role} ${mb(l.size)}M${packed.reused.includes(l.role) ? ', unchanged' : ''}`).join('; ')})`);
+  return packed;
 }
 
 export function createBuildStage(deps: BuildStageDeps) {
@@ -207,19 +234,15 @@ export function createBuildStage(deps: BuildStageDeps) {
       await say(`-----> Discovering process types`);
       await say(`       Procfile declares types -> ${types.length ? types.join(', ') : '(none)'}`);
 
-      const missing = await deps.runStackCheck?.(buildDir, { app: app.name, buildId, uid: app.uid });
-      if (missing?.length) throw new BuildError(describeRunStackProblems(missing));
-      await say('-----> Compressing...');
-      const slugFile = await packSlug(buildDir, join(config.dataDir, 'slugs'), config.maxSlugBytes);
-      await say(`       Done: ${(slugFile.size / 1024 / 1024).toFixed(1)}M`);
+      const packed = await checkAndPack(deps, buildDir, { app: app.name, buildId, uid: app.uid }, say);
       const slug = await deps.slugs.create(app, {
-        digest: slugFile.digest, size: slugFile.size, commit: sha, processTypes: compiled.processTypes, buildpack: compiled.description, stack: app.stack,
+        digest: packed.digest, size: packed.size, layers: packed.layers, commit: sha, processTypes: compiled.processTypes, buildpack: compiled.description, stack: app.stack,
         healthchecks: manifest.healthchecks, formation: manifest.formation, postdeploy: manifest.postdeploy,
       });
       await deps.builds.setSlug(buildId, slug.id);
+      await deps.pipeline.release({ buildId, slugId: slug.id });
       const downloads = await promoteDownloads(cacheDir, config.downloadCache, config.npmRegistry);
       if (downloads.rejected.length) deps.log.warn('downloads not matching the registry were dropped', { app: app.name, files: downloads.rejected.join(',') });
-      await deps.pipeline.release({ buildId, slugId: slug.id });
       deps.log.info('build made its slug', { app: app.name, build: buildId, slug: slug.id });
       return { slug: slug.id };
     } catch (e) {

@@ -75,7 +75,8 @@ async function verify(deps: DeployStageDeps, release: Release, expected: { name:
       const late = expected.find((e) => latest.get(e.name)?.state !== 'up') ?? expected[0];
       return { ok: false, why: `${late.name} of v${release.version} was not up within ${Math.round((deadline - t0) / 1000)} s`, dyno: late.name, since: new Date(t0) };
     }
-    await new Promise((r) => setTimeout(r, 200));
+    // Often at first (a dyno is usually up within a second), then less.
+    await new Promise((r) => setTimeout(r, Date.now() - t0 < 10_000 ? 40 : 200));
   }
 }
 

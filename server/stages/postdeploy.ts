@@ -4,7 +4,6 @@
  * by then, so a failure is reported, not undone, and the script is tried again after the next deploy until it
  * once exits 0.
  */
-import { join } from 'node:path';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { AppService } from '../services/apps.js';
@@ -34,7 +33,7 @@ export async function runPostdeploy(deps: PostdeployDeps, release: Release, out:
   }
   const outcome = await deps.postdeploy({
     uid: app.uid, egress: app.egress, addons: await deps.addonStore.endpointsOf(app.id), dyno: 'postdeploy.1',
-    app: release.app_name, version: release.version, slugFile: join(deps.config.dataDir, 'slugs', `${slug.digest}.tar.gz`), digest: slug.digest,
+    app: release.app_name, version: release.version, digest: slug.digest,
     command: slug.postdeploy, config: release.config, log: (l) => void out.say(`       ${l}`),
   });
   if (outcome.code === 0) {

@@ -4,7 +4,6 @@
  * `release` process, it runs once in a one-off container of the slug, its output streamed; if it fails, the release
  * is kept as failed and the current one stays. Then the Deploy stage takes it.
  */
-import { join } from 'node:path';
 import type { Job } from 'bullmq';
 import type { Config } from '../config.js';
 import type { Db } from '../db/pool.js';
@@ -26,7 +25,7 @@ import { stageOutput, type StageLogs, type StageOutput } from './output.js';
  * absent without isolation.
  */
 export type SlugCommand = (input: {
-  app: string; version: number; slugFile: string; digest: string; command: string; config: Record<string, string>; log: (line: string) => void;
+  app: string; version: number; digest: string; command: string; config: Record<string, string>; log: (line: string) => void;
   /** Its dyno name ($DYNO): release.1 unless said. */
   dyno?: string;
   /** The app's uid and egress policy: the release phase runs as its dynos do. */
@@ -73,7 +72,7 @@ async function runReleasePhase(deps: ReleaseStageDeps, release: Release, out: St
   if (!app) return 'The app was destroyed.';
   const outcome = await deps.releasePhase({
     uid: app.uid, egress: app.egress, addons: await deps.addonStore.endpointsOf(app.id),
-    app: release.app_name, version: release.version, slugFile: join(deps.config.dataDir, 'slugs', `${slug.digest}.tar.gz`), digest: slug.digest,
+    app: release.app_name, version: release.version, digest: slug.digest,
     command, config: release.config, log: (l) => void out.say(`       ${l}`),
   });
   if (outcome.code === 0) return undefined;

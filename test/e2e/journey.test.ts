@@ -171,9 +171,10 @@ test('when every app is destroyed, then its repo, slugs, build cache, dynos, rou
     await waitFor(`${a.app}: its log stream gone`, async () => (await redisCli(['EXISTS', `slipway:applog:${id}`])) === '0' && (await redisCli(['--scan', '--pattern', `*applog:${id}`])) === '', 20_000, 250);
   }
   assert.deepEqual(await readdir(join(dataDir, 'repos')), [], 'no repo');
-  assert.deepEqual(await readdir(join(dataDir, 'slugs')), [], 'no slug');
+  assert.deepEqual(await readdir(join(dataDir, 'slugs')).catch(() => []), [], 'no slug file');
   assert.deepEqual(await readdir(join(dataDir, 'cache', 'apps')).catch(() => []), [], 'no build cache');
   await waitFor('no unpacked slug', async () => (await readdir(join(dataDir, 'slug-cache')).catch(() => [])).filter((n) => !n.startsWith('.')).length === 0, 20_000, 250);
+  await waitFor('no unpacked slug layer', async () => (await readdir(join(dataDir, 'layer-cache')).catch(() => [])).filter((n) => !n.startsWith('.')).length === 0, 20_000, 250);
   assert.deepEqual(await readdir(join(dataDir, 'run', 'dynos')).catch(() => []), [], 'no dyno dir');
 
   // The developer's tokens: listed with this one marked; logout revokes it, not only forgets it.

@@ -1,6 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readdir, readFile, rm, stat, mkdir } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, stat, mkdir } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { FIXTURES } from '../helpers/platform.js';

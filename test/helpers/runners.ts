@@ -14,7 +14,7 @@ import { createFakeRunner } from '../../runner/fake-runner.js';
 import { addressAt, parseSubnet } from '../../runner/network.js';
 import { createRunc } from '../../runner/runc.js';
 import { createRuncRunner } from '../../runner/runc-runner.js';
-import { unpackedSlug } from '../../runner/slug-cache.js';
+import { unpackedArchive } from '../../runner/slug-cache.js';
 import { stackPath } from '../../runner/stack.js';
 import type { Runner } from '../../runner/index.js';
 
@@ -67,7 +67,7 @@ export async function runcTestRunner(): Promise<TestRunner & { addresses: Return
     runc: createRunc({ root: runcRoot, bundles }), runcRoot, bundles, rootfs, addresses, port: 5000,
     network: { bridge: config.bridge, subnet: config.subnet, nat: config.nat },
     dynosDir: join(dir, 'dynos'),
-    slugDir: (digest, owner) => unpackedSlug(join(slugs, `${digest}.tar.gz`), digest, join(dir, 'slug-cache'), owner),
+    slugLowers: (digest, owner) => unpackedArchive(join(slugs, `${digest}.tar.gz`), digest, join(dir, 'slug-cache'), owner),
   });
   let n = 0;
   return {

@@ -60,7 +60,6 @@ function sampler(app: string) {
 
 const releases = async (app: string) => (await t.api('GET', `/apps/${app}/releases`)).body as { version: number; status: string; failure: string | null; current: boolean }[];
 const remoteRef = async (dir: string) => (await t.git(dir, ['ls-remote', 'slipway', 'refs/heads/main'])).out.trim().split(/\s/)[0];
-const head = async (dir: string) => (await t.git(dir, ['rev-parse', 'HEAD'])).out.trim();
 
 /** Sets config vars whose release should fail its deploy: that release, and what a client loop saw meanwhile. */
 async function failingConfigChange(app: string, vars: Record<string, string>) {

@@ -140,10 +140,10 @@ test('when an app with a lockfile is pushed again with only its code changed, th
   assert.notEqual(v2.layers[3].digest, v1.layers[3].digest, 'a new app layer');
   // Its disk use: the run stack layer is shared with the other app's images; its runtime, dependencies and app are its own.
   const use = (await t.api('GET', '/apps/with-deps/disk-usage')).body as { slugs: { count: number; bytes: number }; images: { own_bytes: number; shared_bytes: number } };
-  assert.ok(use.slugs.count >= 1 && use.slugs.bytes > 0, JSON.stringify(use));
+  assert.ok(use.slugs.count >= 1 && use.slugs.bytes === 0, `slugs kept as layers, no slug files: ${JSON.stringify(use)}`);
   assert.ok(use.images.shared_bytes > 10 * 2 ** 20 && use.images.own_bytes > 0, JSON.stringify(use));
   const info = await slipway(['apps:info', '-a', 'with-deps'], cleanEnv({ HOME: work, SLIPWAY_API_URL: t.url, SLIPWAY_API_KEY: t.adminToken }));
-  assert.match(info.stdout, /Disk Usage: +[\d.]+ [KMG]?B \(slugs [\d.]+ [KMG]?B in \d+, image layers [\d.]+ [KMG]?B of its own and [\d.]+ MB shared with other apps\)/, info.stdout + info.stderr);
+  assert.match(info.stdout, /Disk Usage: +[\d.]+ [KMG]?B \(\d+ slugs? kept: layers [\d.]+ [KMG]?B of its own and [\d.]+ MB shared with other apps\)/, info.stdout + info.stderr);
 });
 
 test('when a release\'s slug is garbage-collected, then its image goes too: its own layers are removed, the shared ones stay', async () => {
@@ -164,8 +164,8 @@ test('when a release\'s slug is garbage-collected, then its image goes too: its 
   const hourAgo = new Date(Date.now() - 2 * 3600_000);
   for (const f of await readdir(blobsDir)) await utimes(join(blobsDir, f), hourAgo, hourAgo);
   await t.platform.services.collectSlugs();
-  const collected = await t.platform.services.images.collect();
-  assert.ok(collected.removedBytes > 0, JSON.stringify(collected));
+  // (The worker's own pass after the deploy may be the one that removes them: what is left is what counts.)
+  await t.platform.services.images.collect();
   const left = new Set(await readdir(blobsDir));
   const file = (d: string) => d.slice('sha256:'.length);
   assert.ok(!left.has(file(v1.layers[2].digest)), "v1's app layer is removed");

@@ -1,12 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { slugEntries } from '../helpers/slugs.js';
 
-const run = promisify(execFile);
 let t: TestPlatform;
 before(async () => {
   t = await startTestPlatform();
@@ -21,7 +19,7 @@ async function pushFixture(fixture: string, app: string) {
 async function slugFiles(app: string, version: number) {
   const release = (await t.api('GET', `/apps/${app}/releases/v${version}`)).body;
   const slug = (await t.api('GET', `/apps/${app}/slugs/${release.slug.id}`)).body;
-  return (await run('tar', ['-tzf', join(t.dataDir, 'slugs', `${slug.checksum.slice(7)}.tar.gz`)], { maxBuffer: 64 << 20 })).stdout.split('\n');
+  return slugEntries(t.dataDir, slug);
 }
 
 test('when a Node app without dependencies is pushed, then the node engines.node asks for is installed and web is npm start', { timeout: 300_000 }, async () => {

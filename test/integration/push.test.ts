@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { FIXTURES, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { startNetnsGitServer } from '../helpers/git-netns.js';
+import { slugEntries, type SlugBody } from '../helpers/slugs.js';
+import { slugDigest } from '../../server/images/slug-layers.js';
 import { waitFor } from '../helpers/procs.js';
 
 const run = promisify(execFile);
@@ -18,9 +20,7 @@ after(async () => t?.close());
 
 const head = async (dir: string) => (await t.git(dir, ['rev-parse', 'HEAD'])).out.trim();
 const remoteRef = async (dir: string) => (await t.git(dir, ['ls-remote', 'slipway', 'refs/heads/main'])).out.trim().split(/\s/)[0] ?? '';
-async function slugFiles(digest: string) {
-  return (await run('tar', ['-tzf', join(t.dataDir, 'slugs', `${digest}.tar.gz`)], { maxBuffer: 64 << 20 })).stdout.split('\n');
-}
+const slugFiles = (slug: SlugBody) => slugEntries(t.dataDir, slug);
 
 test('when a Procfile-only app is pushed, then the build streams as remote: lines and makes release v1 with its slug', async () => {
   await t.createApp('shell-app');
@@ -55,11 +55,16 @@ test('when a Procfile-only app is pushed, then the build streams as remote: line
 
   const slug = (await t.api('GET', `/apps/shell-app/slugs/${releases[0].slug.id}`)).body;
   assert.deepEqual(slug.process_types, { web: 'python3 -m http.server $PORT', worker: 'sh -c "while true; do echo tick; sleep 5; done"' });
-  const digest = slug.checksum.replace('SHA256:', '');
-  const bytes = await readFile(join(t.dataDir, 'slugs', `${digest}.tar.gz`));
-  assert.equal(createHash('sha256').update(bytes).digest('hex'), digest);
-  assert.equal(bytes.length, slug.size);
-  assert.ok((await slugFiles(digest)).includes('./Procfile'));
+  // Made as layers: no runtime or dependencies here, so one, the app; each stored under its digest.
+  assert.deepEqual(slug.layers.map((l: { role: string }) => l.role), ['app']);
+  assert.equal(slug.checksum, `SHA256:${slugDigest(slug.layers)}`);
+  for (const l of slug.layers as { digest: string; size: number }[]) {
+    const bytes = await readFile(join(t.dataDir, 'images', 'blobs', 'sha256', l.digest.slice(7)));
+    assert.equal(`sha256:${createHash('sha256').update(bytes).digest('hex')}`, l.digest);
+    assert.equal(bytes.length, l.size);
+  }
+  assert.equal(slug.size, slug.layers.reduce((n: number, l: { size: number }) => n + l.size, 0));
+  assert.ok((await slugFiles(slug)).includes('./Procfile'));
   assert.equal((await t.api('GET', '/apps/shell-app/releases/v1')).body.id, releases[0].id);
   assert.equal((await t.api('GET', '/apps/shell-app/releases/1')).body.id, releases[0].id);
 });
@@ -118,7 +123,7 @@ test('when a static site is pushed, then the slug carries the static server as i
   const release = (await t.api('GET', '/apps/site/releases/v1')).body;
   assert.deepEqual(release.process_types, { web: 'python3 /app/.slipway/static-server.py' });
   const slug = (await t.api('GET', `/apps/site/slugs/${release.slug.id}`)).body;
-  const files = await slugFiles(slug.checksum.slice(7));
+  const files = await slugFiles(slug);
   assert.ok(files.includes('./.slipway/static-server.py'));
   assert.ok(files.includes('./index.html'));
 });

@@ -7,15 +7,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { waitFor } from '../helpers/procs.js';
+import { slugEntries, slugFileBytes, type SlugBody } from '../helpers/slugs.js';
 import { openWebSocket } from '../helpers/websocket.js';
 
-const run = promisify(execFile);
 let t: TestPlatform;
 before(async () => {
   t = await startTestPlatform({}, { dynos: true });
@@ -36,15 +34,12 @@ async function deployed(fixture: string, path = '/'): Promise<string> {
   return body;
 }
 
-async function slugFile(app: string, version = 'v1'): Promise<string> {
+async function slugOf(app: string, version = 'v1'): Promise<SlugBody> {
   const release = (await t.api('GET', `/apps/${app}/releases/${version}`)).body;
-  const slug = (await t.api('GET', `/apps/${app}/slugs/${release.slug.id}`)).body;
-  return join(t.platform.config.dataDir, 'slugs', `${slug.checksum.slice(7)}.tar.gz`);
+  return (await t.api('GET', `/apps/${app}/slugs/${release.slug.id}`)).body;
 }
 
-async function slugFiles(app: string, version = 'v1'): Promise<string[]> {
-  return (await run('tar', ['-tzf', await slugFile(app, version)], { maxBuffer: 64 << 20 })).stdout.split('\n');
-}
+const slugFiles = async (app: string, version = 'v1') => slugEntries(t.platform.config.dataDir, await slugOf(app, version));
 
 test('when an Express app with server-rendered views is pushed, then it renders through the router', { timeout: 300_000 }, async () => {
   await deployed('express-views');
@@ -100,7 +95,7 @@ test('when a yarn 4 workspace is pushed, then it builds from its lockfile under 
   const files = await slugFiles('yarn-workspace');
   assert.ok(files.includes('./.pnp.cjs'));
   assert.ok(!files.some((f) => f.startsWith('./node_modules/')));
-  const pnp = (await run('tar', ['-xzOf', await slugFile('yarn-workspace'), './.pnp.cjs'], { maxBuffer: 64 << 20 })).stdout;
+  const pnp = (await slugFileBytes(t.platform.config.dataDir, await slugOf('yarn-workspace'), './.pnp.cjs')).toString();
   assert.match(pnp, /"ms", "npm:2\.1\.3"/);
   assert.doesNotMatch(pnp, /is-number/, 'the devDependency is pruned from the resolution map');
 
@@ -123,7 +118,7 @@ test('when a yarn 4 workspace is pushed, then it builds from its lockfile under 
 
   // A project that checks in its yarn release (.yarnrc.yml yarnPath) builds and starts with that one.
   const pinned = await t.checkout('yarn-workspace', 'yarn-workspace');
-  const release4 = (await run('tar', ['-xzOf', await slugFile('yarn-workspace'), './.heroku/yarn/bin/yarn.js'], { maxBuffer: 64 << 20, encoding: 'buffer' })).stdout;
+  const release4 = await slugFileBytes(t.platform.config.dataDir, await slugOf('yarn-workspace'), './.heroku/yarn/bin/yarn.js');
   await mkdir(join(pinned, '.yarn', 'releases'), { recursive: true });
   await writeFile(join(pinned, '.yarn', 'releases', 'yarn-4.18.1.cjs'), release4);
   await writeFile(join(pinned, '.yarnrc.yml'), 'yarnPath: .yarn/releases/yarn-4.18.1.cjs\n');
