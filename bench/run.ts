@@ -5,7 +5,7 @@
  * through the router, config:set → serving, scale 1 → 10 (bench/deploy.ts); idle: 100 idle dynos' cost to the
  * platform and to the router's latency (bench/idle.ts); push: push → release, per fixture,
  * cold and warm build cache; dyno-start: container start with and without seccomp and the scratch disk
- * (bench/dyno-start.ts); images: disk for ten apps on one node version, slugs against image layers (bench/images.ts).
+ * (bench/dyno-start.ts); images: disk for ten apps on one node version, slugs as files against slug layers, stored and unpacked (bench/images.ts).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -36,7 +36,7 @@ if (wants('idle')) {
 }
 if (wants('push')) await benchPush();
 if (wants('images')) {
-  console.log('== ten apps on one node version: slugs against image layers');
+  console.log('== ten apps on one node version: slugs as files against slug layers');
   await benchImages();
 }
 if (wants('dyno-start')) {

@@ -16,9 +16,7 @@ import { unpackSlugFile, PIGZ } from '../../runner/unpack.js';
 import { DYNO_PATH } from '../../runner/dyno-env.js';
 import { layerRecordsDir, type BlobStore, type Descriptor } from './blobs.js';
 import { cachedLayer, cachedLayerIfKnown, packLayer, recordLayer, type Layer } from './layers.js';
-import { packSlugLayers, type LayerRole, type SlugLayer } from './slug-layers.js';
-
-const ROLES: LayerRole[] = ['runtime', 'dependencies', 'app'];
+import { LAYER_ROLES, packSlugLayers, type LayerRole, type SlugLayer } from './slug-layers.js';
 
 export const MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 export const CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
@@ -87,13 +85,13 @@ export function createImageBuilder(o: { dataDir: string; stacksDir: string; blob
       return s.layers;
     }
     const record = (role: LayerRole) => `slug-${s.slugDigest}-${role}`;
-    const known = await Promise.all(ROLES.map((r) => cachedLayerIfKnown(o.blobs, records, record(r))));
+    const known = await Promise.all(LAYER_ROLES.map((r) => cachedLayerIfKnown(o.blobs, records, record(r))));
     if (known.every((k) => k !== undefined)) return known.filter((k): k is Layer => k !== null);
     return inTemp(async (dir) => {
       await unpackSlugFile(s.slugFile, dir, PIGZ);
       const max = Number.MAX_SAFE_INTEGER;
       const { layers } = await packSlugLayers({ appDir: dir, blobs: o.blobs, recordsDir: records, maxBytes: max, unpackedMax: max });
-      for (const r of ROLES) await recordLayer(records, record(r), layers.find((l) => l.role === r) ?? null);
+      for (const r of LAYER_ROLES) await recordLayer(records, record(r), layers.find((l) => l.role === r) ?? null);
       return layers;
     });
   }

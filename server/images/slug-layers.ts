@@ -28,6 +28,9 @@ export const ROLE_DIRS: { role: Exclude<LayerRole, 'app'>; dir: string }[] = [
   { role: 'dependencies', dir: 'node_modules' },
 ];
 
+/** Every role, lowest layer first. */
+export const LAYER_ROLES: LayerRole[] = [...ROLE_DIRS.map((r) => r.role), 'app'];
+
 export interface PackedSlug {
   layers: SlugLayer[];
   /** The slug's digest: of its layers' roles and digests (hex). */
