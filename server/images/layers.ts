@@ -1,8 +1,9 @@
 /**
  * Layers: a directory tree packed as a tar (sorted, mtime 0, numeric owners: the same tree gives the same bytes)
  * and gzipped, in one pass that counts both digests an image needs: the diff_id (sha256 of the tar) for the image
- * config and the digest (sha256 of the gzip) for the manifest. Each layer is made once per key (a stack, a slug,
- * a set of process types) and found again through its record in DATA/images/layers.
+ * config and the digest (sha256 of the gzip) for the manifest. Each layer is made once per key (a stack, a runtime
+ * or dependency tree by its diff_id, a slug made before layers, a set of process types) and found again through its
+ * record in DATA/images/layers.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
