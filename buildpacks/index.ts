@@ -15,7 +15,7 @@ import { BUILTIN_ORDER, builtinBuildpacks, hasRelease, resolveBuildpack, type Bu
 import { readTenantFile } from './tenant-file.js';
 
 export { createHostExecutor, type BuildExecutor } from '../runner/executor.js';
-export { packSlug, SlugTooLargeError, UNPACKED_FACTOR } from './slug.js';
+export { SlugTooLargeError, UNPACKED_FACTOR } from './slug.js';
 export { parseProcfile, parseReleaseYaml, ProcfileError, PROCESS_TYPE } from './procfile.js';
 export { BuildError } from './errors.js';
 export { readAppJson, appEnvDefaults, type AppManifest } from './app-json.js';

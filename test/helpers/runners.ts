@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packSlug } from '../../buildpacks/slug.js';
+import { packSlugFile } from './slugs.js';
 import { loadConfig } from '../../server/config.js';
 import { createFakeRunner } from '../../runner/fake-runner.js';
 import { addressAt, parseSubnet } from '../../runner/network.js';
@@ -79,7 +79,7 @@ export async function runcTestRunner(): Promise<TestRunner & { addresses: Return
         await writeFile(join(src, path), content, { mode: 0o755 });
       }
       await mkdir(src, { recursive: true });
-      return (await packSlug(src, slugs, 50 << 20)).digest;
+      return packSlugFile(src, slugs);
     },
     async close() {
       for (const id of await runner.list()) await runner.cleanup(id);

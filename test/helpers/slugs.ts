@@ -3,8 +3,11 @@
  * blobs, one made before layers from its file. Paths as `tar -t` gives them for /app: `./Procfile`, `./.heroku/…`.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { DYNO_GID, DYNO_UID } from '../../runner/stack.js';
 
 const run = promisify(execFile);
 
@@ -33,4 +36,17 @@ export async function slugFileBytes(dataDir: string, slug: SlugBody, path: strin
     return (await run('tar', ['-xzOf', f.file, f.name], { maxBuffer: 256 << 20, encoding: 'buffer' })).stdout;
   }
   throw new Error(`the slug has no ${path}`);
+}
+
+/**
+ * dir packed as a slug was before layers: one tar.gz (sorted, mtime 0, owned by the dyno user) in slugsDir named by
+ * its sha256; its digest.
+ */
+export async function packSlugFile(dir: string, slugsDir: string): Promise<string> {
+  await mkdir(slugsDir, { recursive: true });
+  const tmp = join(slugsDir, `.tmp-${process.pid}-${Date.now()}.tar.gz`);
+  await run('tar', ['--sort=name', '--mtime=@0', `--owner=${DYNO_UID}`, `--group=${DYNO_GID}`, '--numeric-owner', '-czf', tmp, '-C', dir, '--', '.']);
+  const digest = createHash('sha256').update(await readFile(tmp)).digest('hex');
+  await rename(tmp, join(slugsDir, `${digest}.tar.gz`));
+  return digest;
 }

@@ -13,10 +13,9 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { attach } from '../../cli/commands/dynos.js';
-import { packSlug } from '../../buildpacks/slug.js';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { waitFor } from '../helpers/procs.js';
-import type { SlugBody } from '../helpers/slugs.js';
+import { packSlugFile, type SlugBody } from '../helpers/slugs.js';
 
 const run = promisify(execFile);
 let t: TestPlatform;
@@ -113,15 +112,15 @@ test('when a slug was made before layers (one file), then its dynos run from it 
   const tmp = await mkdtemp(join(tmpdir(), 'slipway-legacy-'));
   try {
     for (const l of s.layers) await run('tar', ['-xzf', join(t.dataDir, 'images', 'blobs', 'sha256', hex(l.digest)), '-C', tmp]);
-    const legacy = await packSlug(join(tmp, 'app'), join(t.dataDir, 'slugs'), 200 << 20);
-    await t.platform.db.query('UPDATE slugs SET digest = $2, layers = NULL WHERE id = $1', [s.id, legacy.digest]);
+    const legacy = await packSlugFile(join(tmp, 'app'), join(t.dataDir, 'slugs'));
+    await t.platform.db.query('UPDATE slugs SET digest = $2, layers = NULL WHERE id = $1', [s.id, legacy]);
     assert.equal((await t.api('DELETE', '/apps/layered-a/dynos')).status, 202);
     await waitFor('a dyno of the slug file', async () => {
       const dynos = (await t.api('GET', '/apps/layered-a/dynos')).body as { type: string; state: string }[];
       return dynos.some((d) => d.type === 'web' && d.state === 'up') && (await appLowers('layered-a')).length === 1;
     }, 60_000, 250);
     const [only] = await appLowers('layered-a');
-    assert.match(only, new RegExp(`^${join(t.dataDir, 'slug-cache', legacy.digest)}-u\\d+$`), 'the slug file unpacked, as before layers');
+    assert.match(only, new RegExp(`^${join(t.dataDir, 'slug-cache', legacy)}-u\\d+$`), 'the slug file unpacked, as before layers');
     await serving('layered-a', 'deps changed');
     const manifest = await (await fetch(`${t.url}/v2/layered-a/manifests/v2`, { headers: { authorization: `Bearer ${t.adminToken}` } })).json() as { layers: { digest: string }[] };
     assert.deepEqual(manifest.layers.slice(1, 4).map((l) => l.digest), s.layers.map((l) => l.digest), 'split from the file by the same rule: the same runtime, dependency and app layers');
