@@ -43,36 +43,40 @@ export function createTidier(deps: {
     return gone.length;
   }
 
+  /** The unpacked trees in dir (named DIGEST[-uUID]), and a removal of those whose digest keep() refuses: how many. */
+  async function unpacked(dir: string) {
+    const names = (await readdir(dir).catch(() => [] as string[])).filter((d) => unpackedDigest(d));
+    return {
+      digests: [...new Set(names.map((d) => unpackedDigest(d)!))],
+      async removeAllBut(keep: (digest: string) => boolean): Promise<number> {
+        let n = 0;
+        for (const name of names) {
+          if (keep(unpackedDigest(name)!)) continue;
+          await rm(join(dir, name), { recursive: true, force: true });
+          n++;
+        }
+        return n;
+      },
+    };
+  }
+
+  /** Unpacked slugs made before layers (DATA/slug-cache) of no unexpired slug and of no slug a dyno here runs. */
   async function unpackedSlugs(): Promise<number> {
-    const names = (await readdir(deps.slugCacheDir).catch(() => [] as string[])).filter((d) => unpackedDigest(d));
-    const digests = [...new Set(names.map((d) => unpackedDigest(d)!))];
-    if (digests.length === 0) return 0;
-    const referenced = new Set((await deps.db.query<{ digest: string }>('SELECT DISTINCT digest FROM slugs WHERE digest = ANY($1) AND expired_at IS NULL', [digests])).rows.map((r) => r.digest));
+    const found = await unpacked(deps.slugCacheDir);
+    if (found.digests.length === 0) return 0;
+    const referenced = new Set((await deps.db.query<{ digest: string }>('SELECT DISTINCT digest FROM slugs WHERE digest = ANY($1) AND expired_at IS NULL', [found.digests])).rows.map((r) => r.digest));
     const used = deps.inUse().digests;
-    let n = 0;
-    for (const name of names) {
-      const d = unpackedDigest(name)!;
-      if (referenced.has(d) || used.has(d)) continue;
-      await rm(join(deps.slugCacheDir, name), { recursive: true, force: true });
-      n++;
-    }
-    return n;
+    return found.removeAllBut((d) => referenced.has(d) || used.has(d));
   }
 
   /** Unpacked layers (DATA/layer-cache) of no unexpired slug and of no slug a dyno here runs. */
   async function unpackedLayers(): Promise<number> {
-    const names = (await readdir(deps.layerCacheDir).catch(() => [] as string[])).filter((d) => unpackedDigest(d));
-    if (names.length === 0) return 0;
+    const found = await unpacked(deps.layerCacheDir);
+    if (found.digests.length === 0) return 0;
     const referenced = new Set((await deps.db.query<{ d: string }>(
       `SELECT DISTINCT substr(l ->> 'digest', 8) AS d FROM slugs s, jsonb_array_elements(s.layers) l
         WHERE s.layers IS NOT NULL AND (s.expired_at IS NULL OR s.digest = ANY($1))`, [[...deps.inUse().digests]])).rows.map((r) => r.d));
-    let n = 0;
-    for (const name of names) {
-      if (referenced.has(unpackedDigest(name)!)) continue;
-      await rm(join(deps.layerCacheDir, name), { recursive: true, force: true });
-      n++;
-    }
-    return n;
+    return found.removeAllBut((d) => referenced.has(d));
   }
 
   let running: Promise<void> | undefined;
