@@ -1,9 +1,11 @@
 /**
  * Backups of PostgreSQL add-ons: pg_dump in its custom format to DATA/addons/backups/ADDON_ID/NUM.dump, restores
  * with pg_restore in one transaction (a restore that fails leaves the database as it was), schedules run by the
- * worker once a day at a set time with a retention. The admin's password, if the server has one, goes to pg_dump
- * and pg_restore in PGPASSWORD, never in argv. A capture or restore runs in the API process that was asked; one
- * the platform was stopped in the middle of is marked failed when the API starts again.
+ * worker once a day at a set time with a retention. Both tools run as the tenant's own role, with its password
+ * (in PGPASSWORD, never in argv): a dump is the tenant's data, and what it holds (a CHECK constraint's function
+ * that runs RESET ROLE while rows load) runs with the tenant's rights, never the admin's. A capture or restore runs
+ * in the API process that was asked; one the platform was stopped in the middle of is marked failed when the API
+ * starts again.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
@@ -13,6 +15,7 @@ import type { Addon } from './store.js';
 import { backupsDir } from './servers.js';
 import type { PostgresAddonServer } from './postgres-server.js';
 import type { Backup, BackupStore } from './backup-store.js';
+import type { KeyBox } from '../services/key-box.js';
 
 const UUID = /^[0-9a-f-]{36}$/;
 
@@ -36,9 +39,9 @@ export function parseBackupName(name: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** Runs a PostgreSQL client tool against a database of the add-on server; rejects with its last lines of stderr. */
-function runTool(bin: string, args: string[], adminUrl: string): Promise<void> {
-  const u = new URL(adminUrl);
+/** Runs a PostgreSQL client tool against a tenant's database; rejects with its last lines of stderr. */
+function runTool(bin: string, args: string[], tenantUrl: string): Promise<void> {
+  const u = new URL(tenantUrl);
   const env: Record<string, string> = { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' };
   if (u.password) env.PGPASSWORD = decodeURIComponent(u.password);
   u.password = '';
@@ -51,8 +54,9 @@ function runTool(bin: string, args: string[], adminUrl: string): Promise<void> {
   });
 }
 
-export function createBackupRunner(o: { config: Config; store: BackupStore; server: () => PostgresAddonServer | undefined }) {
+export function createBackupRunner(o: { config: Config; store: BackupStore; server: () => PostgresAddonServer | undefined; keys: Pick<KeyBox, 'open'> }) {
   const tool = (name: string) => join(o.config.pgBinDir, name);
+  const urlOf = async (server: PostgresAddonServer, a: Addon) => server.tenantUrl(a.resource, await o.keys.open(a.password_sealed));
 
   async function dump(b: Backup, a: Addon): Promise<void> {
     const server = o.server();
@@ -61,7 +65,7 @@ export function createBackupRunner(o: { config: Config; store: BackupStore; serv
     try {
       if (!server) throw new Error('no PostgreSQL add-on server is configured');
       await mkdir(backupDirOf(o.config, a.id), { recursive: true, mode: 0o700 });
-      await runTool(tool('pg_dump'), ['--format=custom', '--no-owner', '--no-acl', '--file', tmp], server.adminUrl(a.resource));
+      await runTool(tool('pg_dump'), ['--format=custom', '--no-owner', '--no-acl', '--file', tmp], await urlOf(server, a));
       await rename(tmp, file);
       await o.store.finish(b.id, { size: (await stat(file)).size });
     } catch (e) {
@@ -74,8 +78,8 @@ export function createBackupRunner(o: { config: Config; store: BackupStore; serv
     const server = o.server();
     try {
       if (!server) throw new Error('no PostgreSQL add-on server is configured');
-      await runTool(tool('pg_restore'), ['--clean', '--if-exists', '--no-owner', '--no-acl', '--single-transaction', '--exit-on-error', `--role=${target.resource}`, backupFileOf(o.config, source)],
-        server.adminUrl(target.resource));
+      await runTool(tool('pg_restore'), ['--clean', '--if-exists', '--no-owner', '--no-acl', '--single-transaction', '--exit-on-error', backupFileOf(o.config, source)],
+        await urlOf(server, target));
       await o.store.finish(r.id, { size: source.size ?? undefined });
     } catch (e) {
       await o.store.finish(r.id, { error: `pg_restore failed (the database is as it was): ${(e as Error).message}` });

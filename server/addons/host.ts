@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import type { Db } from '../db/pool.js';
-import { EMBEDDED_USER, startEmbeddedPostgres } from '../embedded/postgres.js';
+import { EMBEDDED_DB, EMBEDDED_USER, startEmbeddedPostgres } from '../embedded/postgres.js';
 import type { Logger } from '../log.js';
 import type { KeyBox } from '../services/key-box.js';
 import { keepEmbedded, type KeptEmbedded } from '../up/keep-embedded.js';
@@ -24,6 +24,8 @@ import { repeatEvery, type Repeating } from './repeat.js';
 import type { AppLogWriter } from '../logs/app-log.js';
 
 const RECONCILE_MS = 1000;
+/** The add-on PostgreSQL's OS user: never `postgres`, whose trust socket is the platform's own database. */
+export const ADDON_POSTGRES_USER = 'slipway-addon-pg';
 
 export interface AddonHost {
   /** The add-on PostgreSQL's postmaster, and each running Redis add-on's server by add-on id (for the fault tests). */
@@ -31,9 +33,13 @@ export interface AddonHost {
   stop(): Promise<void>;
 }
 
-/** Only the platform's own role over the socket; from the dyno network, a role only into the database of its name. */
+/**
+ * The admin (the platform's own role) over the socket without a password (the socket's directory is the server's
+ * OS user's, mode 0700: only root gets in); a tenant role, by password, only into the database of its name: from the
+ * dyno network, and over the socket (the platform's backups and table counts, which run as the tenant).
+ */
 export function addonHba(subnet: string): string {
-  return [`local all ${EMBEDDED_USER} trust`, `host sameuser all ${subnet} scram-sha-256`, ''].join('\n');
+  return [`local all ${EMBEDDED_USER} trust`, 'local sameuser all scram-sha-256', `host sameuser all ${subnet} scram-sha-256`, ''].join('\n');
 }
 
 async function startAddonPostgres(config: Config, log: Logger): Promise<KeptEmbedded> {
@@ -42,18 +48,22 @@ async function startAddonPostgres(config: Config, log: Logger): Promise<KeptEmbe
   return keepEmbedded('add-on PostgreSQL', async () => {
     const e = await startEmbeddedPostgres({
       dir: embeddedAddonPostgresDir(config), binDir: config.pgBinDir, asRoot: config.isRoot, log, label: 'add-on PostgreSQL',
-      listen: { address: s.gateway, port: config.addons.postgresPort }, hba: addonHba(subnet),
-      // A failed CREATE ROLE … PASSWORD must not land in the server's log with its statement.
-      settings: { log_min_error_statement: 'panic' },
+      listen: { address: s.gateway, port: config.addons.postgresPort }, hba: addonHba(subnet), osUser: ADDON_POSTGRES_USER,
+      // A failed CREATE ROLE … PASSWORD must not land in the server's log with its statement. Room for every plan's
+      // connections (the server refuses a plan whose connections would not fit beside the others').
+      settings: { log_min_error_statement: 'panic', max_connections: '1000' },
     });
     // No add-on role may open the server's own databases (pg_hba refuses it too).
     const admin = new pg.Client({ connectionString: embeddedAddonPostgresUrl(config).replace('/slipway?', '/postgres?') });
     try {
       await admin.connect();
-      for (const d of ['postgres', 'template1', 'slipway']) await admin.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${d} FROM PUBLIC`);
+      await admin.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${EMBEDDED_DB} FROM PUBLIC`);
     } finally {
       await admin.end().catch(() => undefined);
     }
+    const check = await addonServers(config).postgres!.harden();
+    for (const f of check.fixed) log.warn(`add-on PostgreSQL: ${f}`);
+    for (const p of check.problems) log.error(`add-on PostgreSQL is not safe for tenants: ${p}`);
     return e;
   }, log);
 }

@@ -18,6 +18,8 @@ export const overPlan = (plan: PostgresPlan, sizeBytes: number): boolean => size
 
 export interface PgInfo {
   usage?: PostgresUsage;
+  /** Counted by the tenant's own role; missing when it could not connect (every connection of its plan in use). */
+  tables?: number;
   /** Why usage could not be read (the server down, its disk full). */
   problem?: string;
   overStorage: boolean;
@@ -26,12 +28,16 @@ export interface PgInfo {
   info: { name: string; values: string[] }[];
 }
 
-export async function pgInfo(a: Addon, server: PostgresAddonServer | undefined, disk?: Pick<ServerDisk, 'free_bytes' | 'total_bytes' | 'full'>): Promise<PgInfo> {
+export async function pgInfo(a: Addon, server: PostgresAddonServer | undefined, password: string, disk?: Pick<ServerDisk, 'free_bytes' | 'total_bytes' | 'full'>): Promise<PgInfo> {
   const plan = planOf('postgresql', a.plan) as PostgresPlan;
   let usage: PostgresUsage | undefined;
+  let tables: number | undefined;
   let problem: string | undefined;
   if (!server) problem = 'no PostgreSQL add-on server is configured';
-  else usage = await server.usage(a.resource).catch((e: Error) => void (problem ??= e.message));
+  else {
+    usage = await server.usage(a.resource).catch((e: Error) => void (problem ??= e.message));
+    if (usage) tables = await server.tables(a.resource, password).catch(() => undefined);
+  }
   const overStorage = !!usage && overPlan(plan, usage.sizeBytes);
   const pct = usage ? ((usage.sizeBytes / plan.storageBytes) * 100).toFixed(2) : '';
   const info = [
@@ -41,11 +47,11 @@ export async function pgInfo(a: Addon, server: PostgresAddonServer | undefined, 
     { name: 'PG Version', values: usage ? [usage.serverVersion] : [] },
     { name: 'Created', values: [a.created_at.toISOString().replace('T', ' ').slice(0, 16)] },
     { name: 'Data Size', values: usage ? [`${humanBytes(usage.sizeBytes)} / ${humanBytes(plan.storageBytes)} (${pct}%)`] : [] },
-    { name: 'Tables', values: usage ? [String(usage.tables)] : [] },
+    { name: 'Tables', values: tables !== undefined ? [String(tables)] : [] },
     ...(overStorage ? [{ name: 'Warning', values: [`the database is over its plan's ${humanBytes(plan.storageBytes)} of storage: upgrade the plan or delete data`] }] : []),
     ...(disk?.full ? [{ name: 'Warning', values: [`the add-on server's disk is full (${humanBytes(disk.free_bytes)} free of ${humanBytes(disk.total_bytes)}): writes to this database fail until space is freed`] }] : []),
     { name: 'Fork/Follow', values: ['Unsupported'] },
     { name: 'Rollback', values: ['Unsupported'] },
   ];
-  return { usage, problem, overStorage, diskFull: !!disk?.full, info };
+  return { usage, tables, problem, overStorage, diskFull: !!disk?.full, info };
 }

@@ -13,7 +13,12 @@ export interface PostgresPlan {
   service: 'postgresql';
   name: string;
   connections: number;
+  /** Over it, the database is read-only until back under (Heroku's rule). */
   storageBytes: number;
+  /** temp_file_limit of the role: what one session may spill to disk (sorts, hashes), which the tenant cannot raise. */
+  tempFileBytes: number;
+  /** statement_timeout of the role (the tenant may lower or raise it per session, as on Heroku). */
+  statementTimeoutSeconds: number;
 }
 
 export interface RedisPlan {
@@ -29,11 +34,11 @@ const GB = 1024 ** 3;
 const MB = 1024 ** 2;
 
 const POSTGRES_PLANS: PostgresPlan[] = [
-  { service: 'postgresql', name: 'essential-0', connections: 20, storageBytes: 1 * GB },
-  { service: 'postgresql', name: 'essential-1', connections: 20, storageBytes: 10 * GB },
-  { service: 'postgresql', name: 'essential-2', connections: 40, storageBytes: 32 * GB },
-  { service: 'postgresql', name: 'standard-0', connections: 120, storageBytes: 64 * GB },
-  { service: 'postgresql', name: 'standard-2', connections: 400, storageBytes: 256 * GB },
+  { service: 'postgresql', name: 'essential-0', connections: 20, storageBytes: 1 * GB, tempFileBytes: 256 * MB, statementTimeoutSeconds: 900 },
+  { service: 'postgresql', name: 'essential-1', connections: 20, storageBytes: 10 * GB, tempFileBytes: 2 * GB, statementTimeoutSeconds: 900 },
+  { service: 'postgresql', name: 'essential-2', connections: 40, storageBytes: 32 * GB, tempFileBytes: 4 * GB, statementTimeoutSeconds: 1800 },
+  { service: 'postgresql', name: 'standard-0', connections: 120, storageBytes: 64 * GB, tempFileBytes: 8 * GB, statementTimeoutSeconds: 3600 },
+  { service: 'postgresql', name: 'standard-2', connections: 400, storageBytes: 256 * GB, tempFileBytes: 16 * GB, statementTimeoutSeconds: 3600 },
 ];
 
 const REDIS_PLANS: RedisPlan[] = [
@@ -45,6 +50,9 @@ const REDIS_PLANS: RedisPlan[] = [
 ];
 
 export const DEFAULT_PLAN: Record<AddonServiceName, string> = { postgresql: 'essential-0', redis: 'mini' };
+
+/** The free tier: what anyone may make; a plan above it is made by an administrator (who may make it for any app). */
+export const isFreePlan = (plan: AddonPlan): boolean => plan.name === DEFAULT_PLAN[plan.service];
 
 /** Names a service goes by: ours, Heroku's, and what people type. */
 const SERVICE_ALIASES: Record<string, AddonServiceName> = {

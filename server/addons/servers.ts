@@ -25,9 +25,11 @@ export const addonsDir = (config: Config) => join(config.dataDir, 'addons');
 export const embeddedAddonPostgresDir = (config: Config) => join(addonsDir(config), 'postgres');
 export const backupsDir = (config: Config) => join(addonsDir(config), 'backups');
 
+const embeddedAddonPostgresSocket = (config: Config) => join(embeddedAddonPostgresDir(config), 'run');
+
 /** The embedded add-on server's admin URL: its unix socket, as the platform's own role (trust, socket only). */
 export function embeddedAddonPostgresUrl(config: Config): string {
-  return embeddedPostgresUrl(join(embeddedAddonPostgresDir(config), 'run'), config.addons.postgresPort);
+  return embeddedPostgresUrl(embeddedAddonPostgresSocket(config), config.addons.postgresPort);
 }
 
 export function addonServers(config: Config): AddonServers {
@@ -35,7 +37,9 @@ export function addonServers(config: Config): AddonServers {
   const pg = config.addons.postgres;
   let postgres: PostgresAddonServer | undefined;
   if (pg === 'embedded') {
-    postgres = createPostgresAddonServer({ adminUrl: embeddedAddonPostgresUrl(config), host: gateway, port: config.addons.postgresPort });
+    postgres = createPostgresAddonServer({
+      adminUrl: embeddedAddonPostgresUrl(config), host: gateway, port: config.addons.postgresPort, socketDir: embeddedAddonPostgresSocket(config),
+    });
   } else if (typeof pg === 'object') {
     const u = new URL(pg.adminUrl);
     postgres = createPostgresAddonServer({ adminUrl: pg.adminUrl, host: u.hostname, port: Number(u.port || 5432) });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { Logger } from '../log.js';
-import { describeProcess, isAlive, stopChild, systemUser, waitForExit } from './processes.js';
+import { describeProcess, ensureSystemUser, isAlive, stopChild, systemUser, waitForExit } from './processes.js';
 
 const run = promisify(execFile);
 export const EMBEDDED_DB = 'slipway';
@@ -44,6 +44,13 @@ async function stopLeftover(dataDir: string, log: Logger): Promise<void> {
   if (!(await waitForExit(pid, 30_000))) process.kill(pid, 'SIGKILL');
 }
 
+/** A cluster dir made by another OS user (before the add-on server had a user of its own) is given to this one. */
+async function handOver(dir: string, owner: { uid: number; gid: number }): Promise<void> {
+  const s = await stat(dir).catch(() => undefined);
+  if (!s || s.uid === owner.uid) return;
+  await run('chown', ['-R', '--no-dereference', `${owner.uid}:${owner.gid}`, dir]);
+}
+
 async function waitReady(url: string, child: ChildProcess, timeoutMs: number, database = 'postgres'): Promise<void> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
@@ -76,6 +83,12 @@ export interface EmbeddedPostgresOptions {
   label?: string;
   /** More server settings (-c NAME=VALUE). */
   settings?: Record<string, string>;
+  /**
+   * The OS user it runs as when started by root: `postgres` (the platform's cluster), or a user of its own (made when
+   * missing) for a cluster that must not share one with the platform's (the add-on server's: a process it runs
+   * could otherwise reach the platform's socket). A data dir owned by another user is handed over.
+   */
+  osUser?: string;
 }
 
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<Embedded> {
@@ -87,8 +100,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
       throw new Error(`${join(binDir, bin)} not found: install PostgreSQL (apt-get install postgresql, or npm run setup) or set DATABASE_URL`);
     }
   }
-  const owner = opts.asRoot ? await systemUser('postgres') : undefined;
+  const owner = !opts.asRoot ? undefined : opts.osUser ? await ensureSystemUser(opts.osUser) : await systemUser('postgres');
   if (opts.asRoot && !owner) throw new Error('the postgres system user does not exist: install the postgresql package (npm run setup)');
+  if (owner) await handOver(dir, owner);
 
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await mkdir(socketDir, { recursive: true, mode: 0o700 });

@@ -1,5 +1,6 @@
-import type { ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { readFile, readlink } from 'node:fs/promises';
+import { promisify } from 'node:util';
 
 export const isAlive = (pid: number): boolean => {
   try {
@@ -41,6 +42,17 @@ export async function systemUser(name: string): Promise<{ uid: number; gid: numb
     if (f[0] === name) return { uid: Number(f[2]), gid: Number(f[3]) };
   }
   return undefined;
+}
+
+/** A system user of its own for a server (no home, no shell), made when missing; root only. */
+export async function ensureSystemUser(name: string): Promise<{ uid: number; gid: number }> {
+  if (!/^[a-z][a-z0-9-]{0,30}$/.test(name)) throw new Error('not a system user name');
+  const found = await systemUser(name);
+  if (found) return found;
+  await promisify(execFile)('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', name]);
+  const made = await systemUser(name);
+  if (!made) throw new Error(`useradd made no user ${name}`);
+  return made;
 }
 
 /** Stops a server we spawned: signal, then SIGKILL if it has not exited within graceMs. */

@@ -11,7 +11,7 @@ import type { App, AppService } from './apps.js';
 import type { ConfigVarService } from './config-vars.js';
 import type { KeyBox } from './key-box.js';
 import type { User } from './users.js';
-import { parsePlan, planOf, type AddonPlan, type PostgresPlan } from '../addons/plans.js';
+import { DEFAULT_PLAN, isFreePlan, parsePlan, planOf, type AddonPlan, type PostgresPlan } from '../addons/plans.js';
 import { newPassword, newResourceName } from '../addons/postgres-server.js';
 import type { AddonServers } from '../addons/servers.js';
 import { pgInfo, type PgInfo } from '../addons/pg-info.js';
@@ -110,6 +110,9 @@ export function createAddonService(deps: {
 
     async create(user: User, app: App, input: CreateAddonInput): Promise<Addon> {
       const plan = parsePlan((input.plan as { name?: unknown } | undefined)?.name ?? input.plan);
+      if (!isFreePlan(plan) && !user.is_admin) {
+        throw forbidden(`${plan.service}:${plan.name} is above the free tier (${DEFAULT_PLAN[plan.service]}): an administrator makes it for ${app.name}.`);
+      }
       if (input.name !== undefined && input.name !== null && (typeof input.name !== 'string' || !ADDON_NAME.test(input.name))) {
         throw invalidParams('An add-on name is 3 to 61 lowercase letters, digits and dashes, starting with a letter.');
       }
@@ -171,7 +174,7 @@ export function createAddonService(deps: {
 
     /** What pg:info shows, with the add-on server's disk as the add-on host last saw it. */
     async pgInfo(a: Addon): Promise<PgInfo> {
-      return pgInfo(a, servers.postgres, await store.serverDisk(serverKey(a)));
+      return pgInfo(a, servers.postgres, await keys.open(a.password_sealed), await store.serverDisk(serverKey(a)));
     },
 
     async getForApp(app: App, ident: string): Promise<Addon> {

@@ -65,7 +65,7 @@ test('when a database goes over its plan\'s storage or the server\'s disk fills,
   const logged: string[] = [];
   const deps: StorageWatchDeps = {
     store: { postgresOn: async () => [addon], attachmentsOfAddon: async () => attached, setServerDisk: async (_s, d) => void disks.push(d.full) },
-    server: { host: '10.213.0.1', port: 15432, usage: async () => ({ sizeBytes: size, connections: 1, tables: 1, serverVersion: '15' }) },
+    server: { host: '10.213.0.1', port: 15432, usage: async () => ({ sizeBytes: size, connections: 1, serverVersion: '15' }) },
     dataDir: tmpdir(), reserveBytes: 1, logs: { write: (app, source, dyno, line) => void lines.push(`${app} ${source}[${dyno}]: ${line}`) },
     log: createLogger('test', 'error', (l) => void logged.push(l)),
   };

@@ -17,7 +17,7 @@ export function pgRoutes(deps: { apps: AppService; addons: AddonService }): Rout
     const got = await deps.addons.pgInfo(a);
     res.json({
       addon_id: a.id, name: a.name, plan: a.plan, resource_url: await deps.addons.urlOf(a),
-      info: got.info, num_connections: got.usage?.connections ?? null, num_tables: got.usage?.tables ?? null,
+      info: got.info, num_connections: got.usage?.connections ?? null, num_tables: got.tables ?? null,
       num_bytes: got.usage?.sizeBytes ?? null, postgres_version: got.usage?.serverVersion ?? null,
       available: !got.problem, over_storage: got.overStorage, disk_full: got.diskFull, created_at: a.created_at,
     });
