@@ -38,7 +38,8 @@
  * | SLIPWAY_DISK_RESERVE_MB  | 1024                                      | free disk under the data dir kept for PostgreSQL, Redis and git: builds, pushes, uploads and dynos that would eat into it are refused |
  * | SLIPWAY_REDIS_MAXMEMORY_MB | 512                                     | the embedded Redis's memory (noeviction: queue data is never evicted) |
  * | SLIPWAY_LOG_LEVEL        | info                                      | debug, info, warn, error                        |
- * | SLIPWAY_BUILD_CONCURRENCY| 2                                         | builds at once per worker (one per app at a time) |
+ * | SLIPWAY_BUILD_CONCURRENCY| 2                                         | builds at once per worker (one per app at a time; one owner's at most half, rounded up) |
+ * | SLIPWAY_RELEASE_CONCURRENCY | 16                                     | release phases at once per worker (one per app at a time; one owner's at most half) |
  * | SLIPWAY_BUILD_TIMEOUT    | 900 (seconds)                             | a build running longer is killed                |
  * | SLIPWAY_MAX_PUSH_MB      | 1024                                      | the largest git push accepted                   |
  * | SLIPWAY_MAX_SLUG_MB      | 500                                       | the largest slug a build may make               |
@@ -123,6 +124,7 @@ export interface Config {
   pgBinDir: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   buildConcurrency: number;
+  releaseConcurrency: number;
   buildTimeoutMs: number;
   maxPushBytes: number;
   maxSlugBytes: number;
@@ -253,6 +255,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     pgBinDir: env.SLIPWAY_PG_BIN_DIR || defaultPgBinDir(),
     logLevel,
     buildConcurrency: positiveInt('SLIPWAY_BUILD_CONCURRENCY', env.SLIPWAY_BUILD_CONCURRENCY, 2),
+    releaseConcurrency: positiveInt('SLIPWAY_RELEASE_CONCURRENCY', env.SLIPWAY_RELEASE_CONCURRENCY, 16),
     buildTimeoutMs: positiveInt('SLIPWAY_BUILD_TIMEOUT', env.SLIPWAY_BUILD_TIMEOUT, 900) * 1000,
     maxPushBytes: positiveInt('SLIPWAY_MAX_PUSH_MB', env.SLIPWAY_MAX_PUSH_MB, 1024) * 1024 * 1024,
     maxSlugBytes: positiveInt('SLIPWAY_MAX_SLUG_MB', env.SLIPWAY_MAX_SLUG_MB, 500) * 1024 * 1024,

@@ -11,7 +11,10 @@ import { createRedisBuildLog } from '../builds/build-log.js';
 import type { Platform } from '../compose.js';
 import { requireUrls } from '../compose.js';
 import type { Logger } from '../log.js';
-import { createStageWorker, QUEUES } from '../queue.js';
+import { createStageWorker, QUEUES, type FairShare } from '../queue.js';
+import { createLeases } from '../leases.js';
+import { turnTaker } from '../db/turn.js';
+import type { Job } from 'bullmq';
 import { redisMemoryProblem } from '../redis.js';
 import { createAddressService } from '../services/addresses.js';
 import { createBuildStage } from '../stages/build.js';
@@ -73,27 +76,47 @@ async function isolation(p: Platform, log: Logger): Promise<{ executor: BuildExe
   return { executor, runInSlug, runStackCheck: createRunStackCheck({ runc, rootfs: runStack }) };
 }
 
+export const DEPLOY_CONCURRENCY = 20;
+
+/** The owner of the app a stage's job is for: the tenant whose share of the queue it counts against. */
+function jobOwners(p: Platform) {
+  const { apps, builds, releases } = p.services;
+  const ownerOf = async (appId: string | undefined) => (appId ? (await apps.byId(appId))?.owner_id : undefined);
+  const ofBuild = async (id: unknown) => (typeof id === 'string' ? (await builds.byId(id))?.app_id : undefined);
+  const ofRelease = async (id: unknown) => (typeof id === 'string' ? (await releases.byId(id))?.app_id : undefined);
+  return {
+    build: async (job: Job) => ownerOf(await ofBuild(job.data.buildId)),
+    release: async (job: Job) => ownerOf((await ofRelease(job.data.releaseId)) ?? (await ofBuild(job.data.buildId))),
+    deploy: async (job: Job) => ownerOf(await ofRelease(job.data.releaseId)),
+  };
+}
+
 /** The worker role: BullMQ workers running the build, release and deploy stages, each on its own queue. */
 export async function startWorkerRole(p: Platform, log: Logger) {
-  const { redisUrl } = requireUrls(p.config);
+  const { redisUrl, databaseUrl } = requireUrls(p.config);
   const c = p.config;
   const stageLogs = {
     builds: createRedisBuildLog(p.redis, c.redisPrefix, { maxLines: c.quotas.buildLogLines }),
     releases: createRedisBuildLog(p.redis, c.redisPrefix, { maxLines: c.quotas.buildLogLines }, 'releaselog'),
   };
   const { executor, runInSlug, runStackCheck } = await isolation(p, log);
-  const build = createBuildStage({ ...p.services, db: p.db, config: c, buildLog: stageLogs.builds, executor, runStackCheck, blobs: dataBlobStore(c.dataDir), pipeline: p.pipeline, log: log.child('build') });
-  const release = createReleaseStage({ ...p.services, db: p.db, config: c, stageLogs, pipeline: p.pipeline, releasePhase: runInSlug, log: log.child('release') });
+  const takeTurn = turnTaker(databaseUrl);
+  const build = createBuildStage({ ...p.services, db: p.db, takeTurn, config: c, buildLog: stageLogs.builds, executor, runStackCheck, blobs: dataBlobStore(c.dataDir), pipeline: p.pipeline, log: log.child('build') });
+  const release = createReleaseStage({ ...p.services, db: p.db, takeTurn, config: c, stageLogs, pipeline: p.pipeline, releasePhase: runInSlug, log: log.child('release') });
   const deploy = createDeployStage({
-    ...p.services, db: p.db, config: c, watch: createDeployWatch(p.db), stageLogs, urls: p.urls, postdeploy: runInSlug, log: log.child('deploy'),
+    ...p.services, db: p.db, takeTurn, config: c, watch: createDeployWatch(p.db), stageLogs, urls: p.urls, postdeploy: runInSlug, log: log.child('deploy'),
     lastLines: async (appId, dyno, n, since) =>
       (await tailLog(p.redis, c.redisPrefix, appId, n, { dyno })).filter((e) => new Date(e.time) >= new Date(since.getTime() - 1000)).map(formatEntry),
   });
-  // Deploys mostly wait on dynos coming up, so many run at once; builds take a core each.
+  // Deploys mostly wait on dynos coming up, so many run at once; builds take a core each. One owner's jobs take at
+  // most half of a queue's slots (queue.ts), the rest wait delayed, holding none.
+  const leases = createLeases(p.redis, c.redisPrefix);
+  const fair = (slots: number, tenantOf: FairShare['tenantOf']): FairShare => ({ leases, tenantOf, share: Math.ceil(slots / 2) });
+  const owners = jobOwners(p);
   const workers = [
-    createStageWorker(redisUrl, c.redisPrefix, QUEUES.builds, { build }, c.buildConcurrency),
-    createStageWorker(redisUrl, c.redisPrefix, QUEUES.releases, { release }, 2),
-    createStageWorker(redisUrl, c.redisPrefix, QUEUES.deploys, { deploy }, 20),
+    createStageWorker(redisUrl, c.redisPrefix, QUEUES.builds, { build }, c.buildConcurrency, fair(c.buildConcurrency, owners.build)),
+    createStageWorker(redisUrl, c.redisPrefix, QUEUES.releases, { release }, c.releaseConcurrency, fair(c.releaseConcurrency, owners.release)),
+    createStageWorker(redisUrl, c.redisPrefix, QUEUES.deploys, { deploy }, DEPLOY_CONCURRENCY, fair(DEPLOY_CONCURRENCY, owners.deploy)),
   ];
   for (const w of workers) {
     w.on('failed', (job, err) => log.warn('job failed', { queue: w.name, job: job?.name, id: job?.id, error: err.message }));

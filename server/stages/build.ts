@@ -23,6 +23,7 @@ import { layerRecordsDir, type BlobStore } from '../images/blobs.js';
 import { packSlugLayers, type PackedSlug } from '../images/slug-layers.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/pool.js';
+import type { TakeTurn, Turn } from '../db/turn.js';
 import type { Logger } from '../log.js';
 import type { AppName } from '../names.js';
 import type { BuildService } from '../services/builds.js';
@@ -35,6 +36,8 @@ import type { Pipeline } from '../queue.js';
 
 export interface BuildStageDeps {
   db: Db;
+  /** The app's turn at this stage (db/turn.ts). */
+  takeTurn: TakeTurn;
   config: Config;
   apps: AppService;
   builds: BuildService;
@@ -195,12 +198,12 @@ export function createBuildStage(deps: BuildStageDeps) {
       return fail('The worker running this build stopped before it finished. Push again to retry.');
     }
 
-    // One build per app at a time: hold a session advisory lock on a dedicated connection.
-    const lock = await deps.db.connect();
+    // One build per app at a time (db/turn.ts).
+    let turn: Turn | undefined;
     let scratch: string | undefined;
     let disks: BuildDisks | undefined;
     try {
-      await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`build:${build.app_id}`]);
+      turn = await deps.takeTurn(`build:${build.app_id}`);
       const app = await deps.apps.byId(build.app_id);
       if (!app) return fail('The app was destroyed during the build.');
       const sha = build.source_version ?? build.id.slice(0, 8);
@@ -252,8 +255,7 @@ export function createBuildStage(deps: BuildStageDeps) {
       const why = known || full ? (e as Error).message : `Internal error during the build: ${(e as Error).message}`;
       return fail(full ? `${why}\n${full}` : why);
     } finally {
-      await lock.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
-      lock.release();
+      await turn?.end();
       await disks?.release().catch(() => undefined);
       if (scratch) await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
       if (sourceFile) await rm(sourceFile, { force: true }).catch(() => undefined);

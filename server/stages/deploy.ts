@@ -11,6 +11,7 @@ import type { Job } from 'bullmq';
 import { webUrl, type UrlInfo } from '../api/serializers.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/pool.js';
+import type { TakeTurn, Turn } from '../db/turn.js';
 import type { Logger } from '../log.js';
 import type { DeployWatch, ReportedDyno } from '../plane/deploys.js';
 import type { DeployJob } from '../queue.js';
@@ -26,6 +27,8 @@ export const WORKER_UPTIME_MS = 3_000;
 
 export interface DeployStageDeps extends PostdeployDeps {
   db: Db;
+  /** The app's turn at this stage (db/turn.ts). */
+  takeTurn: TakeTurn;
   config: Config;
   builds: BuildService;
   releases: ReleaseService;
@@ -124,11 +127,11 @@ export function createDeployStage(deps: DeployStageDeps) {
   return async function deployStage(job: Job<DeployJob>): Promise<{ release?: number }> {
     const { releaseId, buildId } = job.data;
     const out = stageOutput(deps.stageLogs, { buildId, releaseId });
-    const lock = await deps.db.connect();
+    let turn: Turn | undefined;
     try {
       const first = await deps.releases.byId(releaseId);
       if (!first) return {};
-      await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`deploy:${first.app_id}`]);
+      turn = await deps.takeTurn(`deploy:${first.app_id}`);
       const release = await deps.releases.byId(releaseId); // as it is now that it has its turn
       if (!release || release.status !== 'pending') return {};
       await deployRelease(deps, release, out, buildId);
@@ -142,8 +145,7 @@ export function createDeployStage(deps: DeployStageDeps) {
       await out.finish({ status: 'failed', error: why }).catch(() => undefined);
       return {};
     } finally {
-      await lock.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
-      lock.release();
+      await turn?.end();
     }
   };
 }

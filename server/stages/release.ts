@@ -7,6 +7,7 @@
 import type { Job } from 'bullmq';
 import type { Config } from '../config.js';
 import type { Db } from '../db/pool.js';
+import type { TakeTurn, Turn } from '../db/turn.js';
 import type { Logger } from '../log.js';
 import type { Pipeline, ReleaseJob } from '../queue.js';
 import type { AppService } from '../services/apps.js';
@@ -36,6 +37,8 @@ export type SlugCommand = (input: {
 
 export interface ReleaseStageDeps {
   db: Db;
+  /** The app's turn at this stage (db/turn.ts). */
+  takeTurn: TakeTurn;
   config: Config;
   apps: AppService;
   builds: BuildService;
@@ -114,17 +117,14 @@ export function createReleaseStage(deps: ReleaseStageDeps) {
       await out.finish({ status: 'failed', error: 'The app or its slug was gone before its release was made.' });
       return {};
     }
-    // One release phase per app at a time, in turn (two migrations of one database never run at once): a session
-    // advisory lock on a dedicated connection, dropped with it if this worker dies.
-    const lock = await deps.db.connect();
+    // One release phase per app at a time, in turn (two migrations of one database never run at once): db/turn.ts.
+    const turn = await deps.takeTurn(`release:${release.app_id}`);
     try {
-      await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`release:${release.app_id}`]);
       const now = await deps.releases.byId(release.id); // as it is now that it has its turn
       if (!now || now.status !== 'pending') return {}; // a stage that ran before (a worker that died after it) finished it
       return await releaseInTurn(deps, now, out, buildId);
     } finally {
-      await lock.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
-      lock.release();
+      await turn.end();
     }
   };
 }

@@ -5,7 +5,7 @@ import { openPlatform } from '../compose.js';
 import type { Logger } from '../log.js';
 import { startHeartbeat } from '../plane/heartbeat.js';
 import { startApiRole } from '../roles/api.js';
-import { startWorkerRole } from '../roles/worker.js';
+import { DEPLOY_CONCURRENCY, startWorkerRole } from '../roles/worker.js';
 import { startRouterRole } from '../roles/router.js';
 import { startAgentRole } from '../roles/agent.js';
 
@@ -14,6 +14,18 @@ const STARTERS: Record<Role, (p: Awaited<ReturnType<typeof openPlatform>>, log: 
   worker: startWorkerRole,
   router: startRouterRole,
   agent: startAgentRole,
+};
+
+/**
+ * Each role's pool of database connections. The worker's is above its queues' summed concurrency, so a job never
+ * waits for a connection another job holds (stages take no pooled client for long: their turns hold connections of
+ * their own, db/turn.ts).
+ */
+const POOL_SIZE: Record<Role, (c: Config) => number> = {
+  api: () => 10,
+  worker: (c) => c.buildConcurrency + c.releaseConcurrency + DEPLOY_CONCURRENCY + 4,
+  router: () => 4,
+  agent: () => 4,
 };
 
 export async function serve(role: Role, config: Config, log: Logger, opts: { supervised: boolean }): Promise<void> {
@@ -47,7 +59,7 @@ export async function serve(role: Role, config: Config, log: Logger, opts: { sup
     }, 1000).unref();
   }
 
-  platform = await openPlatform(config, { migrate: primary, poolSize: role === 'api' ? 10 : 4 });
+  platform = await openPlatform(config, { migrate: primary, poolSize: POOL_SIZE[role](config) });
   const started = await STARTERS[role](platform, log);
   if (stopping) return void (await started.stop().catch(() => undefined)); // stop() is already on its way out
   handle = started;

@@ -49,8 +49,8 @@ test('when a schedule\'s time zone is not UTC, then its local day and minute are
   assert.deepEqual(localTime(at, 'America/Chicago'), { day: '2026-03-01', minutes: 17 * 60 + 30 });
 });
 
-test('when the add-on server\'s pg_hba is written, then the platform logs in by socket only and a role from the dyno network only into its own database', () => {
-  assert.equal(addonHba('10.213.0.0/16'), 'local all slipway trust\nhost sameuser all 10.213.0.0/16 scram-sha-256\n');
+test('when the add-on server\'s pg_hba is written, then the platform logs in by socket only, and a role (from the dyno network, or the platform’s tools over the socket) only into its own database by password', () => {
+  assert.equal(addonHba('10.213.0.0/16'), 'local all slipway trust\nlocal sameuser all scram-sha-256\nhost sameuser all 10.213.0.0/16 scram-sha-256\n');
   assert.deepEqual([humanBytes(512), humanBytes(7.5 * 1024 * 1024), humanBytes(1024 ** 3)], ['512 bytes', '7.5 MB', '1.0 GB']);
 });
 
