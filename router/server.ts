@@ -35,6 +35,10 @@ export interface RouterOptions {
   requestTimeoutMs?: number;
   /** Once the response started, the longest silence from the dyno (Heroku: 55 s, H15). */
   idleTimeoutMs?: number;
+  /** An HTTP/2 session with no frame for this long is sent GOAWAY and closed (120 s). */
+  h2IdleTimeoutMs?: number;
+  /** An HTTP/2 client must send its SETTINGS within this (10 s), or its connection is dropped. */
+  h2SettingsTimeoutMs?: number;
   /** The whole request header block must arrive within this (slowloris). */
   headersTimeoutMs?: number;
   /** How long a dyno that refused a connection is passed over. */
@@ -142,7 +146,9 @@ export function createRouter(opts: RouterOptions): { server: Server; serveH2(soc
     }
     const r = a.route;
     // An ACME HTTP-01 challenge for the app's name is answered here, in maintenance and https-only too.
-    const challenge = r?.challenges && a.path.startsWith(CHALLENGE_PATH) ? r.challenges[a.path.slice(CHALLENGE_PATH.length)] : undefined;
+    const token = a.path.startsWith(CHALLENGE_PATH) ? a.path.slice(CHALLENGE_PATH.length) : undefined;
+    // Own keys only: a token named like an Object.prototype member (constructor) is no challenge.
+    const challenge = r?.challenges && token !== undefined && Object.hasOwn(r.challenges, token) ? r.challenges[token] : undefined;
     if (challenge !== undefined) {
       const body = Buffer.from(challenge);
       res.head(200, ['Content-Type', 'text/plain', 'Content-Length', String(body.length), 'Cache-Control', 'no-store']);
@@ -202,7 +208,14 @@ export function createRouter(opts: RouterOptions): { server: Server; serveH2(soc
   const h2Sessions = new Set<ServerHttp2Session>();
   h2.on('session', (session: ServerHttp2Session) => {
     h2Sessions.add(session);
-    session.once('close', () => h2Sessions.delete(session));
+    // A client that never sends its SETTINGS is dropped; an idle session is sent GOAWAY and closed once its streams end.
+    const settings = setTimeout(() => session.destroy(), opts.h2SettingsTimeoutMs ?? 10_000);
+    session.once('remoteSettings', () => clearTimeout(settings));
+    session.setTimeout(opts.h2IdleTimeoutMs ?? 120_000, () => session.close());
+    session.once('close', () => {
+      clearTimeout(settings);
+      h2Sessions.delete(session);
+    });
   });
 
   // What the front door hands over (upgrades, Expect: 100-continue, HTTP/1.0) is read by Node's own server.

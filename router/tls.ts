@@ -18,6 +18,8 @@ export interface TlsFrontOptions {
   onSecure(socket: TLSSocket): void;
   /** A certificate that could not be loaded (the platform's is served instead). */
   onWarning?(message: string): void;
+  /** The TLS handshake must finish within this (10 s). */
+  handshakeTimeoutMs?: number;
 }
 
 const MAX_CONTEXTS = 10_000;
@@ -67,6 +69,7 @@ export function createTlsFront(o: TlsFrontOptions): { server: Server; contexts: 
   const server = createServer({
     ...(rsaDefault ? { cert: o.platform.cert, key: o.platform.key } : {}), minVersion: 'TLSv1.2', ALPNProtocols: ['h2', 'http/1.1'],
     noDelay: true, // as http.Server's sockets: a response is not held back for Nagle
+    handshakeTimeout: o.handshakeTimeoutMs ?? 10_000, // a client that opens a connection and never finishes the handshake
     SNICallback(servername, cb) {
       const cert = certificateFor(o.routes.lookup(servername.toLowerCase()), servername);
       if (!cert) return cb(null, platform);

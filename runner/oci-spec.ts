@@ -41,6 +41,8 @@ export interface ProcessSpec {
   nproc?: number;
   /** A network namespace to join (/var/run/netns/NAME); absent: a fresh one with only loopback. */
   netnsPath?: string;
+  /** The host's network (an add-on server listening on the bridge's gateway): no namespace of its own, no sysctls. */
+  hostNetwork?: boolean;
   cgroupsPath: string;
 }
 
@@ -100,7 +102,7 @@ export function ociSpec(p: ProcessSpec): Record<string, unknown> {
     linux: {
       namespaces: [
         { type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' },
-        p.netnsPath ? { type: 'network', path: p.netnsPath } : { type: 'network' },
+        ...(p.hostNetwork ? [] : [p.netnsPath ? { type: 'network', path: p.netnsPath } : { type: 'network' }]),
       ],
       cgroupsPath: p.cgroupsPath,
       resources: {
@@ -110,7 +112,7 @@ export function ociSpec(p: ProcessSpec): Record<string, unknown> {
         pids: { limit: p.pidsLimit },
       },
       // The bridge is IPv4 only: no link-local fe80:: address through which a dyno could reach a neighbour.
-      sysctl: { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' },
+      ...(p.hostNetwork ? {} : { sysctl: { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' } }),
       seccomp: seccompProfile(),
       maskedPaths: MASKED_PATHS,
       readonlyPaths: READONLY_PATHS,

@@ -30,6 +30,15 @@ export interface RunResult {
   oomKilled: boolean;
 }
 
+/** A server running in a container (runc.serve). */
+export interface ServedContainer {
+  /** The server's pid on the host. */
+  pid: number;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** signal (TERM), then KILL after graceMs; resolves once runc has exited and the container is removed. */
+  stop(signal?: string, graceMs?: number): Promise<void>;
+}
+
 /** cgroup v1: memory.oom_control counts OOM kills in the container's memory cgroup. */
 export async function oomKills(cgroupsPath: string): Promise<number> {
   const text = await readFile(join('/sys/fs/cgroup/memory', cgroupsPath, 'memory.oom_control'), 'utf8').catch(() => '');
@@ -67,6 +76,43 @@ export function createRunc(o: RuncOptions) {
       const r = await runc(['list', '--format', 'json']).catch(() => ({ stdout: 'null' }));
       const rows = (JSON.parse(r.stdout || 'null') ?? []) as { id: string; pid: number; status: string }[];
       return rows.filter((c) => ID.test(c.id)).map((c) => ({ id: c.id, pid: c.pid, status: c.status }));
+    },
+    /**
+     * Runs a server in a container until it exits or is stopped: its output to logFd, its pid (inside, the server
+     * itself) read from runc's pid file once it runs. A container of the same id left by an earlier run is removed.
+     */
+    async serve(spec: ProcessSpec, logFd: number): Promise<ServedContainer> {
+      assertOwnedId(spec.id);
+      const bundle = join(o.bundles, spec.id);
+      await remove(spec.id);
+      await mkdir(o.root, { recursive: true, mode: 0o700 });
+      await mkdir(bundle, { recursive: true, mode: 0o700 });
+      await writeFile(join(bundle, 'config.json'), JSON.stringify(ociSpec(spec)));
+      const pidFile = join(bundle, 'pid');
+      const child = spawn(bin, ['--root', o.root, 'run', '--pid-file', pidFile, '--bundle', bundle, spec.id], { stdio: ['ignore', logFd, logFd] });
+      // Resolves once the container is removed too, so a server started again after it never meets its leftovers.
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })))
+        .then(async (r) => (await remove(spec.id), r));
+      let pid: number | undefined;
+      for (let i = 0; i < 200 && pid === undefined && child.exitCode === null; i++) {
+        pid = Number(await readFile(pidFile, 'utf8').catch(() => '')) || undefined;
+        if (pid === undefined) await new Promise((r) => setTimeout(r, 25));
+      }
+      if (pid === undefined) {
+        await kill(spec.id);
+        throw new Error(`the container ${spec.id} did not start (runc exited with ${child.exitCode ?? 'nothing'})`);
+      }
+      return {
+        pid,
+        exited,
+        async stop(signal = 'TERM', graceMs = 15_000) {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          await kill(spec.id, signal);
+          const t = setTimeout(() => void kill(spec.id, 'KILL'), graceMs);
+          await exited;
+          clearTimeout(t);
+        },
+      };
     },
     /** Runs the spec to completion and removes the container (and its bundle) afterwards. */
     async runOnce(spec: ProcessSpec, opts: { onLine?: (line: string) => void; timeoutMs?: number; signal?: AbortSignal; stdin?: string } = {}): Promise<RunResult> {

@@ -15,7 +15,9 @@ import type { KeyBox } from '../services/key-box.js';
 import { keepEmbedded, type KeptEmbedded } from '../up/keep-embedded.js';
 import { ensureBridge, intToIp, parseSubnet } from '../../runner/network.js';
 import { planOf, type RedisPlan } from './plans.js';
-import { startRedisAddon } from './redis-server.js';
+import { SCRIPT_TIME_LIMIT_MS, startRedisAddon, watchScripts } from './redis-server.js';
+import { createRunc, type Runc } from '../../runner/runc.js';
+import { ensureStack } from '../../runner/stack.js';
 import { addonServers, addonsDir, embeddedAddonPostgresDir, embeddedAddonPostgresUrl } from './servers.js';
 import { createAddonStore } from './store.js';
 import { createStorageWatch } from './storage-watch.js';
@@ -24,6 +26,7 @@ import { repeatEvery, type Repeating } from './repeat.js';
 import type { AppLogWriter } from '../logs/app-log.js';
 
 const RECONCILE_MS = 1000;
+const SCRIPT_WATCH_MS = 1000;
 /** The add-on PostgreSQL's OS user: never `postgres`, whose trust socket is the platform's own database. */
 export const ADDON_POSTGRES_USER = 'slipway-addon-pg';
 
@@ -61,11 +64,19 @@ async function startAddonPostgres(config: Config, log: Logger): Promise<KeptEmbe
     } finally {
       await admin.end().catch(() => undefined);
     }
-    const check = await addonServers(config).postgres!.harden();
-    for (const f of check.fixed) log.warn(`add-on PostgreSQL: ${f}`);
-    for (const p of check.problems) log.error(`add-on PostgreSQL is not safe for tenants: ${p}`);
+    // Said at start; making a database checks again and refuses on a server that falls short (postgres-server.ts).
+    await addonServers(config).postgres!.harden().then((check) => {
+      for (const f of check.fixed) log.warn(`add-on PostgreSQL: ${f}`);
+      for (const p of check.problems) log.error(`add-on PostgreSQL is not safe for tenants: ${p}`);
+    }, (err: Error) => log.error('add-on PostgreSQL: its rules could not be checked', { error: err.message }));
     return e;
   }, log);
+}
+
+/** Redis add-ons run in runc containers of the run stack, under a runc root of their own (the agent never sees them). */
+async function redisSandbox(config: Config, log: Logger): Promise<{ runc: Runc; rootfs: string }> {
+  const rootfs = await ensureStack(config.stacksDir, 'run', { log: (l) => log.info(l) });
+  return { rootfs, runc: createRunc({ root: join(addonsDir(config), 'runc'), bundles: join(addonsDir(config), 'bundles') }) };
 }
 
 /** Every SLIPWAY_ADDON_WATCH_INTERVAL, the storage watch (storage-watch.ts). */
@@ -82,7 +93,7 @@ export async function startAddonHost(o: { config: Config; db: Db; keys: KeyBox; 
   const { config, log } = o;
   const servers = addonServers(config);
   const store = createAddonStore(o.db);
-  const redis = new Map<string, { kept: KeptEmbedded; resource: string }>();
+  const redis = new Map<string, { kept: KeptEmbedded; resource: string; name: string; password: string }>();
   let postgres: KeptEmbedded | undefined;
   let stopping = false;
 
@@ -91,9 +102,10 @@ export async function startAddonHost(o: { config: Config; db: Db; keys: KeyBox; 
   await mkdir(addonsDir(config), { recursive: true, mode: 0o711 });
   for (const d of [config.dataDir, addonsDir(config)]) await chmod(d, 0o711);
   if (config.addons.postgres === 'embedded') postgres = await startAddonPostgres(config, log);
+  const sandbox = servers.redis ? await redisSandbox(config, log) : undefined;
 
   async function reconcile(): Promise<void> {
-    if (!servers.redis || stopping) return;
+    if (!servers.redis || !sandbox || stopping) return;
     const rows = await store.redisToRun();
     const wanted = new Set(rows.map((r) => r.id));
     for (const row of rows) {
@@ -102,8 +114,8 @@ export async function startAddonHost(o: { config: Config; db: Db; keys: KeyBox; 
       const dir = servers.redis.dirOf(row.resource);
       const plan = planOf('redis', row.plan) as RedisPlan;
       try {
-        const kept = await keepEmbedded(`Redis add-on ${row.name}`, () => startRedisAddon({ dir, address: row.host, port: row.port, password, plan, log }), log);
-        redis.set(row.id, { kept, resource: row.resource });
+        const kept = await keepEmbedded(`Redis add-on ${row.name}`, () => startRedisAddon({ dir, address: row.host, port: row.port, password, plan, log, sandbox }), log);
+        redis.set(row.id, { kept, resource: row.resource, name: row.name, password });
         if (row.state === 'provisioning') await store.setState(row.id, 'provisioned');
         log.info('Redis add-on running', { addon: row.name, port: row.port });
       } catch (e) {
@@ -125,8 +137,22 @@ export async function startAddonHost(o: { config: Config; db: Db; keys: KeyBox; 
     }
   }
 
+  /** Scripts past their time are killed (redis-server.ts); the attached apps' logs say so. */
+  async function watchRedisScripts(): Promise<void> {
+    for (const [id, r] of redis) {
+      const did = await watchScripts(join(servers.redis!.dirOf(r.resource), 'redis.sock'), r.password);
+      if (did === 'ok') continue;
+      log.warn('a Redis add-on ran a script past its time limit', { addon: r.name, action: did });
+      const what = did === 'killed' ? 'the script was killed' : 'it had written, so the server was restarted from its last write before the script';
+      for (const t of await store.attachmentsOfAddon(id)) {
+        o.logs?.write(t.app_id, 'app', 'heroku-redis', `source=${t.name} addon=${r.name} Error: a Lua script or function ran past ${SCRIPT_TIME_LIMIT_MS / 1000} s: ${what}`);
+      }
+    }
+  }
+
   const reconciling = repeatEvery(RECONCILE_MS, reconcile, (e) => log.error('add-on host: reconcile failed', { error: e.message }));
   await reconciling.first;
+  const scripts = repeatEvery(SCRIPT_WATCH_MS, watchRedisScripts, (e) => log.warn('add-on host: script watch failed', { error: e.message }));
   const watch = o.logs && startStorageWatch(config, servers.postgres, store, o.logs, log);
 
   return {
@@ -134,6 +160,7 @@ export async function startAddonHost(o: { config: Config; db: Db; keys: KeyBox; 
     async stop() {
       stopping = true;
       await reconciling.stop();
+      await scripts.stop();
       await watch?.stop();
       for (const r of redis.values()) await r.kept.stop();
       await postgres?.stop();

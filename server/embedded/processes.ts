@@ -47,12 +47,19 @@ export async function systemUser(name: string): Promise<{ uid: number; gid: numb
 /** A system user of its own for a server (no home, no shell), made when missing; root only. */
 export async function ensureSystemUser(name: string): Promise<{ uid: number; gid: number }> {
   if (!/^[a-z][a-z0-9-]{0,30}$/.test(name)) throw new Error('not a system user name');
-  const found = await systemUser(name);
-  if (found) return found;
-  await promisify(execFile)('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', name]);
-  const made = await systemUser(name);
-  if (!made) throw new Error(`useradd made no user ${name}`);
-  return made;
+  let last: unknown;
+  // Two starts at once (two platforms on one host) race for /etc/passwd's lock: the loser finds the winner's user.
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const found = await systemUser(name);
+    if (found) return found;
+    try {
+      await promisify(execFile)('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', name]);
+    } catch (e) {
+      last = e;
+      await new Promise((r) => setTimeout(r, 100 + 100 * attempt));
+    }
+  }
+  throw new Error(`the system user ${name} could not be made: ${(last as Error)?.message ?? 'useradd made none'}`);
 }
 
 /** Stops a server we spawned: signal, then SIGKILL if it has not exited within graceMs. */

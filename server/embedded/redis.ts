@@ -25,7 +25,7 @@ export async function stopLeftoverRedis(dir: string, log: Logger): Promise<void>
  * Waits until the redis-server child answers PING on its socket (loading the AOF answers LOADING: the data is in
  * once it answers); throws if it exits or has not answered within 30 s (then it is killed).
  */
-export async function waitForRedis(child: ChildProcess, at: { path: string; password?: string }, what: string, logFile: string): Promise<void> {
+export async function waitForRedis(child: Pick<ChildProcess, 'exitCode' | 'kill'>, at: { path: string; password?: string }, what: string, logFile: string): Promise<void> {
   const until = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${what} exited with status ${child.exitCode} while starting (see ${logFile})`);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # npm run setup: everything Slipway needs on a Debian 12 machine. Idempotent; quick when all is present.
-#  1. Debian packages that are missing (as root): git runc postgresql redis-server iproute2 iptables debootstrap chromium
-#     pigz, e2fsprogs and mount (dyno scratch disks), gcc and libc6-dev (the sandbox test builds a syscall probe),
-#     skopeo, podman, docker-registry and apache2-utils' htpasswd (test tools: the release images are inspected,
-#     copied, run and pushed with tools nobody here wrote)
+#  1. Debian packages that are missing (as root), with no service of theirs started: git runc postgresql redis-server
+#     iproute2 iptables debootstrap pigz, e2fsprogs and mount (dyno scratch disks); for the tests only (skipped with
+#     SLIPWAY_NO_TEST_TOOLS=1, as on a production host): chromium, gcc and libc6-dev (the sandbox test builds a syscall
+#     probe), skopeo, podman, docker-registry and apache2-utils' htpasswd (the release images are inspected, copied,
+#     run and pushed with tools nobody here wrote), and the Heroku CLI
 #  2. npm ci (skipped when node_modules matches package-lock.json)
 #  3. the TypeScript build (dist/) and the dashboard (Vite, into dist/dashboard)
 #  4. `slipway` on the PATH (/usr/local/bin as root, else ~/.local/bin)
@@ -13,7 +14,10 @@ cd "$(dirname "$0")/../.."
 root=$(pwd)
 say() { printf -- '-----> %s\n' "$*"; }
 
-packages=(git runc postgresql redis-server iproute2 iptables debootstrap chromium ca-certificates xz-utils pigz e2fsprogs mount gcc libc6-dev curl openssl skopeo podman docker-registry apache2-utils)
+packages=(git runc postgresql redis-server iproute2 iptables debootstrap ca-certificates xz-utils pigz e2fsprogs mount curl openssl)
+# Tools only the tests use; a production host skips them with SLIPWAY_NO_TEST_TOOLS=1.
+test_packages=(chromium gcc libc6-dev skopeo podman docker-registry apache2-utils)
+[ "${SLIPWAY_NO_TEST_TOOLS:-}" = 1 ] || packages+=("${test_packages[@]}")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -25,10 +29,27 @@ if [ "${#missing[@]}" -gt 0 ]; then
     say "Installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
+    # No service a package brings is started (docker-registry would answer unauthenticated on :5000; redis-server
+    # and postgresql on their ports): Slipway starts what it needs itself.
+    blocker=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      blocker=/usr/sbin/policy-rc.d
+      printf '#!/bin/sh\nexit 101\n' > "$blocker" && chmod 755 "$blocker"
+    fi
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    [ -z "$blocker" ] || rm -f "$blocker"
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+      systemctl disable --now docker-registry >/dev/null 2>&1 || true
+    fi
   fi
 else
   say "Debian packages present"
+fi
+
+# The add-on PostgreSQL's own OS user (never `postgres`, whose socket reaches the platform's database); the
+# platform makes it too when missing.
+if [ "$(id -u)" -eq 0 ] && ! id slipway-addon-pg >/dev/null 2>&1; then
+  useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin slipway-addon-pg
 fi
 
 lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
@@ -59,7 +80,9 @@ else
 fi
 # The real Heroku CLI, which the compatibility tests drive (a test tool, not a product dependency).
 heroku_dir=/var/cache/slipway-test/heroku-cli
-if [ -x "$heroku_dir/node_modules/.bin/heroku" ] && grep -q '"version": "11.10.0"' "$heroku_dir/node_modules/heroku/package.json" 2>/dev/null; then
+if [ "${SLIPWAY_NO_TEST_TOOLS:-}" = 1 ]; then
+  say "No test tools (SLIPWAY_NO_TEST_TOOLS=1)"
+elif [ -x "$heroku_dir/node_modules/.bin/heroku" ] && grep -q '"version": "11.10.0"' "$heroku_dir/node_modules/heroku/package.json" 2>/dev/null; then
   say "Heroku CLI 11.10.0 present (for the tests)"
 elif [ "$(id -u)" -eq 0 ]; then
   say "Installing the Heroku CLI 11.10.0 into $heroku_dir (for the tests)"

@@ -177,6 +177,19 @@ test('when a user lists its tokens, then it sees their ids, descriptions, expiry
   assert.equal((await api.request('GET', '/account', { token: other.token })).status, 200);
 });
 
+test('when a user makes a token with its token, then the new one expires as a login\'s does; an administrator may make one that does not', async () => {
+  const user = await api.user('minter@example.com');
+  const minted = await api.request('POST', '/oauth/authorizations', { token: user.token, body: { description: 'from a token' } });
+  assert.equal(minted.status, 201);
+  const ttl = minted.body.access_token.expires_in;
+  assert.ok(ttl > 29 * 86_400 && ttl <= 30 * 86_400, `it expires in 30 days (${ttl} s), not never`);
+  const longer = await api.request('POST', '/oauth/authorizations', { token: user.token, body: { expires_in: 365 * 86_400 } });
+  assert.ok(longer.status === 422 || longer.body.access_token.expires_in <= 30 * 86_400, 'no longer than a login\'s');
+  const admins = await api.request('POST', '/oauth/authorizations', { token: api.adminToken, body: { description: 'ci' } });
+  assert.equal(admins.status, 201);
+  assert.equal(admins.body.access_token.expires_in, null, 'an administrator\'s never expires unless asked');
+});
+
 test('when a token has expired, then it no longer works and is no longer listed', async () => {
   await clearLoginCounts();
   await api.user('expiring@example.com', 'expiring-password');

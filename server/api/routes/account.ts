@@ -22,7 +22,8 @@ function expiresIn(body: unknown, policy: TokenPolicy): number | undefined {
 
 /**
  * Login: Heroku's `POST /oauth/authorizations` with basic email:password, mounted before the token check. Failed
- * logins are slowed per account and per address (LoginGuard); a token made by logging in expires.
+ * logins are slowed per account and per address (LoginGuard); a token made by logging in expires, and so does one a
+ * user (not an administrator) makes with a token.
  */
 export function loginRoutes(users: UserService, guard: LoginGuard, policy: TokenPolicy): Router {
   const r = Router();
@@ -47,6 +48,9 @@ export function loginRoutes(users: UserService, guard: LoginGuard, policy: Token
     } else {
       await new Promise<void>((resolve, reject) => requireToken(users)(req, res, (e?: unknown) => (e ? reject(e) : resolve())));
       user = currentUser(res);
+      // A token made with a token expires as a login's does: a leaked token cannot mint one that outlives it. An
+      // administrator may make one that never expires (a CI's).
+      if (!user.is_admin) ttl = Math.min(asked ?? policy.loginTtlS, policy.loginTtlS);
     }
     const description = typeof req.body?.description === 'string' ? req.body.description : 'slipway login';
     res.status(201).json(serializeAuthorization(await users.createToken(user, description, ttl)));
