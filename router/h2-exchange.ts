@@ -18,6 +18,7 @@ export function h1Headers(raw: string[], hasBody: boolean): string[] {
   let authority: string | undefined;
   let host = false;
   let length = false;
+  const cookies: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
     if (name === ':authority') authority = raw[i + 1];
@@ -26,8 +27,11 @@ export function h1Headers(raw: string[], hasBody: boolean): string[] {
     if (lower === 'host') host = true;
     if (lower === 'content-length') length = true;
     if (lower === 'transfer-encoding') continue; // not HTTP/2's; the router frames the body itself
-    out.push(name, raw[i + 1]);
+    // HTTP/2 may split Cookie into several fields; HTTP/1.1 has one, joined by "; " (RFC 9113, 8.2.3).
+    if (lower === 'cookie') cookies.push(raw[i + 1]);
+    else out.push(name, raw[i + 1]);
   }
+  if (cookies.length) out.push('cookie', cookies.join('; '));
   if (!host && authority !== undefined) out.unshift('host', authority);
   if (hasBody && !length) out.push('transfer-encoding', 'chunked');
   return out;

@@ -68,7 +68,7 @@ const CHALLENGE_PATH = '/.well-known/acme-challenge/';
 
 type Admission = { host: string | undefined; route: Route | undefined; path: string } | { refused: string };
 
-export function createRouter(opts: RouterOptions): { server: Server; serveH2(socket: Duplex): void; close(): Promise<void> } {
+export function createRouter(opts: RouterOptions): { server: Server; serveH2(socket: Duplex): void; h2Sessions(): number; close(): Promise<void> } {
   const idleMs = opts.idleTimeoutMs ?? 55_000;
   const ports = { http: opts.publicPort, https: opts.publicTlsPort };
   const tunnels = createTunnels();
@@ -276,6 +276,8 @@ export function createRouter(opts: RouterOptions): { server: Server; serveH2(soc
     serveH2(socket: Duplex) {
       h2.emit('connection', socket);
     },
+    /** HTTP/2 sessions open now. */
+    h2Sessions: () => h2Sessions.size,
     async close() {
       clearInterval(sweep);
       clearInterval(idleCheck);

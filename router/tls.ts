@@ -81,6 +81,7 @@ export function createTlsFront(o: TlsFrontOptions): { server: Server; contexts: 
       }
     },
   }, (socket) => o.onSecure(socket));
-  server.on('tlsClientError', () => undefined);
+  // A failed or timed-out handshake: Node tells, but leaves the connection open for whoever listens to end it.
+  server.on('tlsClientError', (_e, socket) => socket.destroy());
   return { server, contexts: () => contexts.size };
 }

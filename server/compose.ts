@@ -92,7 +92,7 @@ export function createServices(config: Config, db: Db, events: EventBus, redis: 
     db, store: addonStore, servers, keys, configVars, apps: () => apps, maxPerApp: config.quotas.addonsPerApp, removeFiles: (a) => removeBackupFiles(config, a),
   });
   const backupStore = createBackupStore(db);
-  const backups = createBackupRunner({ config, store: backupStore, server: () => servers.postgres, keys });
+  const backups = createBackupRunner({ config, store: backupStore, server: () => servers.postgres, keys, disk });
   const images = createImageService({ dataDir: config.dataDir, stacksDir: config.stacksDir, releases, slugs, imageStore: createImageStore(db), blobGraceMs: 3600_000,
     pusher: config.imagePush ? createImagePusher(config.imagePush) : undefined,
   });

@@ -1,6 +1,10 @@
 /** The rows of backups, restores and backup schedules. All their SQL is here. */
 import type { Db } from '../db/pool.js';
 import { withTransaction } from '../db/pool.js';
+import { conflict, quotaExceeded } from '../errors.js';
+
+/** Backups taken by hand kept per add-on (Heroku keeps a plan's number and rotates; here the user chooses which go). */
+export const MAX_MANUAL_BACKUPS = 10;
 
 export interface Backup {
   id: string;
@@ -35,10 +39,22 @@ const BACKUP = `SELECT b.*, ad.name AS addon_name, a.name AS app_name FROM addon
 
 export function createBackupStore(db: Db) {
   return {
-    /** A new backup or restore, numbered next for the app. */
-    async begin(b: Pick<Backup, 'addon_id' | 'app_id' | 'kind' | 'from_name' | 'scheduled'> & { source_id?: string }): Promise<Backup> {
+    /**
+     * A new backup or restore, numbered next for the app. One transfer of an add-on at a time (409 while one runs), and
+     * at most maxManual backups taken by hand kept per add-on (422: delete one first); scheduled ones rotate themselves.
+     */
+    async begin(b: Pick<Backup, 'addon_id' | 'app_id' | 'kind' | 'from_name' | 'scheduled'> & { source_id?: string }, maxManual = MAX_MANUAL_BACKUPS): Promise<Backup> {
       const id = await withTransaction(db, async (tx) => {
         await tx.query('SELECT id FROM apps WHERE id = $1 FOR UPDATE', [b.app_id]);
+        await tx.query('SELECT id FROM addons WHERE id = $1 FOR UPDATE', [b.addon_id]);
+        const held = (await tx.query<{ running: number; manual: number }>(
+          `SELECT count(*) FILTER (WHERE status = 'running')::int AS running,
+                  count(*) FILTER (WHERE kind = 'backup' AND NOT scheduled AND status = 'succeeded')::int AS manual
+             FROM addon_backups WHERE addon_id = $1`, [b.addon_id])).rows[0];
+        if (held.running > 0) throw conflict('A backup or restore of this database is running: wait for it to finish (pg:backups).');
+        if (b.kind === 'backup' && !b.scheduled && held.manual >= maxManual) {
+          throw quotaExceeded(`This database has ${held.manual} backups taken by hand, the most kept: delete one first (pg:backups:delete).`);
+        }
         const r = await tx.query<{ id: string }>(
           `INSERT INTO addon_backups (addon_id, app_id, num, kind, from_name, source_id, scheduled)
              VALUES ($1, $2, (SELECT coalesce(max(num), 0) + 1 FROM addon_backups WHERE app_id = $2), $3, $4, $5, $6) RETURNING id`,

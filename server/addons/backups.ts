@@ -16,6 +16,7 @@ import { backupsDir } from './servers.js';
 import type { PostgresAddonServer } from './postgres-server.js';
 import type { Backup, BackupStore } from './backup-store.js';
 import type { KeyBox } from '../services/key-box.js';
+import type { DiskGuard } from '../services/disk-guard.js';
 
 const UUID = /^[0-9a-f-]{36}$/;
 
@@ -54,7 +55,11 @@ function runTool(bin: string, args: string[], tenantUrl: string): Promise<void> 
   });
 }
 
-export function createBackupRunner(o: { config: Config; store: BackupStore; server: () => PostgresAddonServer | undefined; keys: Pick<KeyBox, 'open'> }) {
+export function createBackupRunner(o: {
+  config: Config; store: BackupStore; server: () => PostgresAddonServer | undefined; keys: Pick<KeyBox, 'open'>;
+  /** Refuses a backup when the platform's disk is nearly full (its reserve is the platform database's). */
+  disk?: Pick<DiskGuard, 'check'>;
+}) {
   const tool = (name: string) => join(o.config.pgBinDir, name);
   const urlOf = async (server: PostgresAddonServer, a: Addon) => server.tenantUrl(a.resource, await o.keys.open(a.password_sealed));
 
@@ -89,6 +94,7 @@ export function createBackupRunner(o: { config: Config; store: BackupStore; serv
   return {
     /** Starts a backup of the add-on as seen from app (attachment name from); resolves with its row, the dump going on. */
     async capture(a: Addon, app: { id: string }, from: string, scheduled = false): Promise<{ backup: Backup; done: Promise<void> }> {
+      await o.disk?.check('A backup');
       const backup = await o.store.begin({ addon_id: a.id, app_id: app.id, kind: 'backup', from_name: from, scheduled });
       return { backup, done: dump(backup, a) };
     },

@@ -10,6 +10,7 @@
  * - A tenant holding every connection its plan allows: the next is refused, a neighbour still connects; a plan
  *   above the free tier is an administrator's to make; plans that would not fit beside the others' are refused.
  * - temp_file_limit set on the role: the tenant cannot raise it, and a query spilling past it fails.
+ * - Backups: one transfer of a database at a time, at most 10 taken by hand kept.
  * - The add-on PostgreSQL runs as an OS user of its own, not `postgres`.
  */
 import { after, before, test } from 'node:test';
@@ -199,6 +200,25 @@ test('when a user asks for a plan above the free tier, then only an administrato
   const third = await t.api('POST', '/apps/big/addons', { plan: 'heroku-postgresql:standard-2' });
   assert.equal(third.status, 507, JSON.stringify(third.body));
   assert.match(third.body.message, /connections left for a new plan; standard-2 needs 400/);
+});
+
+test('when a tenant piles up backups, then one transfer of a database runs at a time and at most 10 taken by hand are kept', async () => {
+  const store = t.platform.services.backupStore;
+  const app = (await t.api('GET', `/apps/${b.app}`)).body as { id: string };
+  const running = await store.begin({ addon_id: b.addonId, app_id: app.id, kind: 'backup', from_name: 'DATABASE', scheduled: false });
+  const second = await t.api('POST', `/client/v11/databases/${b.addonId}/backups`);
+  assert.equal(second.status, 409, JSON.stringify(second.body));
+  assert.match(second.body.message, /is running: wait for it to finish/);
+  await store.finish(running.id, { error: 'a stand-in for a long capture, ended by the test' });
+  const done = async (num: number) => (await t.api('GET', `/client/v11/apps/${b.app}/transfers/${num}`)).body.status !== 'running';
+  for (let i = 0; i < 10; i++) {
+    const cap = await t.api('POST', `/client/v11/databases/${b.addonId}/backups`);
+    assert.equal(cap.status, 201, JSON.stringify(cap.body));
+    await waitFor('the backup', () => done(cap.body.num), 30_000, 100);
+  }
+  const eleventh = await t.api('POST', `/client/v11/databases/${b.addonId}/backups`);
+  assert.equal(eleventh.status, 422);
+  assert.match(eleventh.body.message, /10 backups taken by hand, the most kept: delete one first/);
 });
 
 test('the add-on PostgreSQL runs as an OS user of its own, not the platform cluster\'s postgres', async () => {

@@ -30,11 +30,13 @@ test('when a certificate name is matched against a hostname, then exact names an
   assert.equal(nameCovers('*.example.com', '*.shop.example.com'), false, 'but not a wildcard below it');
 });
 
-test('when an HTTP/2 request is forwarded, then :authority becomes Host, pseudo-headers go, and a body without a length is chunked', () => {
+test('when an HTTP/2 request is forwarded, then :authority becomes Host, pseudo-headers go, cookie fields are joined, and a body without a length is chunked', () => {
   const raw = [':method', 'POST', ':path', '/x', ':authority', 'www.example.com', ':scheme', 'https', 'accept', '*/*', 'transfer-encoding', 'gzip'];
   assert.deepEqual(h1Headers(raw, true), ['host', 'www.example.com', 'accept', '*/*', 'transfer-encoding', 'chunked']);
   assert.deepEqual(h1Headers([...raw.slice(0, 8), 'content-length', '3'], true), ['host', 'www.example.com', 'content-length', '3']);
   assert.deepEqual(h1Headers([':authority', 'a.example', 'host', 'b.example'], false), ['host', 'b.example'], 'a Host the client sent is kept');
+  assert.deepEqual(h1Headers([':authority', 'a.example', 'cookie', 'a=1', 'accept', '*/*', 'cookie', 'b=2'], false),
+    ['host', 'a.example', 'accept', '*/*', 'cookie', 'a=1; b=2'], 'cookie fields split over HTTP/2 are one header to the dyno');
   assert.deepEqual(h2Headers(['Content-Type', 'text/plain', 'Connection', 'keep-alive', 'Set-Cookie', 'a=1', 'set-cookie', 'b=2', 'Transfer-Encoding', 'chunked']),
     { 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] });
 });

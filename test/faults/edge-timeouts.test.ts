@@ -1,0 +1,110 @@
+/**
+ * The router's edge against clients that hold connections open doing nothing (slowloris on the TLS port), with the
+ * router's TLS front and HTTP/2 server as the router role makes them, timeouts set short:
+ * - 5,000 idle HTTP/2 sessions: each is sent GOAWAY and closed after the idle timeout (before: they stayed open
+ *   for ever, each holding a TLS session and its buffers).
+ * - A TCP connection that never starts its TLS handshake, and one that finishes it but never sends HTTP/2's
+ *   SETTINGS: both dropped within their timeouts (before: the handshake had two minutes, SETTINGS for ever).
+ * - An ACME challenge path naming an Object.prototype member (`constructor`) is no challenge: the app answers as
+ *   for any path (before: the router crashed on the request, H99).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
+import { connect as netConnect, type AddressInfo } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRouter } from '../../router/server.js';
+import { createTlsFront } from '../../router/tls.js';
+import { MemoryRouteTable } from '../../router/routes.js';
+import { issue, makeCa, type TestCert } from '../helpers/certs.js';
+import { requestWithHost } from '../helpers/http.js';
+import { waitFor } from '../helpers/procs.js';
+
+const IDLE_MS = 1500;
+const routes = new MemoryRouteTable();
+let dir: string;
+let root: TestCert;
+let tlsPort = 0;
+let plainPort = 0;
+let router: ReturnType<typeof createRouter>;
+let tls: ReturnType<typeof createTlsFront>;
+const sessionsOpen = () => router.h2Sessions();
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'slipway-edge-'));
+  root = await makeCa(dir);
+  const platform = await issue(dir, 'platform', root, { names: ['edge.localhost'], key: 'rsa' });
+  routes.setApp('id-edge', { appId: 'id-edge', app: 'edge', maintenance: false, endpoints: [], challenges: { tok: 'tok.key' } }, ['edge.localhost']);
+  router = createRouter({ routes, h2IdleTimeoutMs: IDLE_MS, h2SettingsTimeoutMs: 500 });
+  tls = createTlsFront({ routes, platform, handshakeTimeoutMs: 500, onSecure: (s) => (s.alpnProtocol === 'h2' ? router.serveH2(s) : router.server.emit('connection', s)) });
+  await new Promise<void>((r) => tls.server.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => router.server.listen(0, '127.0.0.1', () => r()));
+  tlsPort = (tls.server.address() as AddressInfo).port;
+  plainPort = (router.server.address() as AddressInfo).port;
+});
+after(async () => {
+  tls?.server.close();
+  await router?.close();
+  router?.server.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function openSession(): Promise<ClientHttp2Session> {
+  return new Promise((resolve, reject) => {
+    const s = h2connect(`https://127.0.0.1:${tlsPort}`, { servername: 'edge.localhost', ca: [root.cert] });
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+test('when 5,000 HTTP/2 sessions sit idle, then each is sent GOAWAY and closed after the idle timeout', async () => {
+  const sessions: ClientHttp2Session[] = [];
+  let goaways = 0;
+  let result: unknown;
+  const started = Date.now();
+  try {
+    for (let i = 0; i < 5000; i += 250) {
+      const batch = await Promise.all(Array.from({ length: 250 }, openSession));
+      for (const s of batch) s.once('goaway', () => goaways++);
+      sessions.push(...batch);
+    }
+    const closed = Promise.all(sessions.map((s) => (s.closed ? undefined : new Promise((r) => s.once('close', r)))));
+    assert.ok(sessionsOpen() > 0, 'the router holds the sessions while they are fresh');
+    result = await Promise.race([closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('open'), IDLE_MS + 30_000).unref())]);
+  } finally {
+    for (const s of sessions) s.destroy();
+  }
+  assert.equal(result, 'closed', `every idle session closed (${sessions.filter((s) => !s.closed).length} still open after ${Date.now() - started} ms)`);
+  assert.ok(goaways >= 4900, `the router said GOAWAY (${goaways} of 5000)`);
+  await waitFor('the router to hold no session', () => sessionsOpen() === 0, 5000, 50);
+});
+
+test('when a client never starts its TLS handshake, or never sends HTTP/2 SETTINGS, then its connection is dropped within the timeout', async () => {
+  const started = Date.now();
+  const bare = netConnect(tlsPort, '127.0.0.1');
+  bare.on('error', () => undefined);
+  await new Promise((r) => bare.once('close', r));
+  assert.ok(Date.now() - started < 3000, `no handshake: dropped after ${Date.now() - started} ms`);
+
+  const t2 = Date.now();
+  const silent = tlsConnect({ port: tlsPort, host: '127.0.0.1', servername: 'edge.localhost', ca: [root.cert], ALPNProtocols: ['h2'] });
+  silent.on('error', () => undefined);
+  silent.resume(); // read, so the server's close is seen
+  await new Promise((r) => silent.once('secureConnect', r));
+  assert.equal(silent.alpnProtocol, 'h2');
+  await new Promise((r) => silent.once('close', r));
+  assert.ok(Date.now() - t2 < 3000, `no SETTINGS: dropped after ${Date.now() - t2} ms`);
+});
+
+test('when an ACME challenge path names constructor, then it is no challenge and the router answers as for any path', async () => {
+  const real = await requestWithHost(plainPort, 'edge.localhost', '/.well-known/acme-challenge/tok');
+  assert.deepEqual([real.status, real.body], [200, 'tok.key']);
+  for (const token of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+    const r = await requestWithHost(plainPort, 'edge.localhost', `/.well-known/acme-challenge/${token}`);
+    assert.equal(r.status, 503, `${token}: ${r.status} ${r.body.slice(0, 80)}`);
+    assert.match(r.body, /no web processes running|H14/i, `${token}: the app's usual answer (no dynos: H14), not H99`);
+  }
+});
