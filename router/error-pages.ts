@@ -16,6 +16,7 @@ export const ERRORS = {
   H27: { code: 'H27', status: 499, desc: 'Client Request Interrupted' },
   H80: { code: 'H80', status: 503, desc: 'Maintenance mode' },
   H99: { code: 'H99', status: 503, desc: 'Platform error' },
+  misdirected: { code: 'misdirected', status: 421, desc: 'Misdirected Request: this connection\'s certificate does not cover the host asked for' },
 } as const satisfies Record<string, RouterError>;
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

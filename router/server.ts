@@ -35,6 +35,8 @@ export interface RouterOptions {
   requestTimeoutMs?: number;
   /** Once the response started, the longest silence from the dyno (Heroku: 55 s, H15). */
   idleTimeoutMs?: number;
+  /** With TLS: whether the certificate SNI chose for a connection covers a request's host (router/tls.ts). */
+  covered?: (servername: string, host: string) => boolean;
   /** An HTTP/2 session with no frame for this long is sent GOAWAY and closed (120 s). */
   h2IdleTimeoutMs?: number;
   /** An HTTP/2 client must send its SETTINGS within this (10 s), or its connection is dropped. */
@@ -65,6 +67,8 @@ function malformed(facts: HeaderFacts): string | undefined {
 }
 
 const CHALLENGE_PATH = '/.well-known/acme-challenge/';
+/** After an idle HTTP/2 session's GOAWAY, how long its streams may take to end before the connection is cut. */
+const H2_CLOSE_GRACE_MS = 5000;
 
 type Admission = { host: string | undefined; route: Route | undefined; path: string } | { refused: string };
 
@@ -144,6 +148,13 @@ export function createRouter(opts: RouterOptions): { server: Server; serveH2(soc
       sendError(req, res, !known ? { code: 'http_version', status: 505, desc: 'HTTP version not supported' } : { code: 'bad_request', status: 400, desc: `Bad request: ${a.refused}` });
       return undefined;
     }
+    // A connection is for the names its certificate covers: a request for another host (a browser reusing an h2
+    // connection, or a client naming one app in SNI and another in Host) is told to connect again (RFC 9110, 421).
+    const sni = (req.socket as { servername?: unknown }).servername;
+    if (opts.covered && typeof sni === 'string' && sni && a.host && sni.toLowerCase() !== a.host && !opts.covered(sni, a.host)) {
+      sendError(req, res, ERRORS.misdirected);
+      return undefined;
+    }
     const r = a.route;
     // An ACME HTTP-01 challenge for the app's name is answered here, in maintenance and https-only too.
     const token = a.path.startsWith(CHALLENGE_PATH) ? a.path.slice(CHALLENGE_PATH.length) : undefined;
@@ -211,7 +222,11 @@ export function createRouter(opts: RouterOptions): { server: Server; serveH2(soc
     // A client that never sends its SETTINGS is dropped; an idle session is sent GOAWAY and closed once its streams end.
     const settings = setTimeout(() => session.destroy(), opts.h2SettingsTimeoutMs ?? 10_000);
     session.once('remoteSettings', () => clearTimeout(settings));
-    session.setTimeout(opts.h2IdleTimeoutMs ?? 120_000, () => session.close());
+    session.setTimeout(opts.h2IdleTimeoutMs ?? 120_000, () => {
+      session.close();
+      // A client that keeps a stream open past the GOAWAY (or never answers it) is cut off after a grace.
+      setTimeout(() => session.destroy(), H2_CLOSE_GRACE_MS).unref();
+    });
     session.once('close', () => {
       clearTimeout(settings);
       h2Sessions.delete(session);

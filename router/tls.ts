@@ -6,7 +6,7 @@
  * http/1.1; decrypted connections go to the same router as plain ones (onSecure), which tells dynos
  * X-Forwarded-Proto: https and speaks HTTP/1.1 to them either way.
  */
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { createSecureContext, createServer, type SecureContext, type Server, type TLSSocket } from 'node:tls';
 import type { Route, RouteCertificate, RouteTable } from './routes.js';
 
@@ -48,8 +48,15 @@ export function certificateFor(route: Route | undefined, servername: string): Ro
   return certs.find((c) => c.serves.includes(host) || (wild !== undefined && c.serves.includes(wild))) ?? certs.find((c) => c.names.some((n) => nameCovers(n, host)));
 }
 
-export function createTlsFront(o: TlsFrontOptions): { server: Server; contexts: () => number } {
+/** The DNS names a PEM certificate (the first of a chain) is for. */
+export function certificateNames(pem: string | Buffer): string[] {
+  const san = new X509Certificate(pem).subjectAltName ?? '';
+  return san.split(',').map((p) => p.trim()).filter((p) => p.startsWith('DNS:')).map((p) => p.slice(4).toLowerCase());
+}
+
+export function createTlsFront(o: TlsFrontOptions): { server: Server; contexts: () => number; covers(servername: string, host: string): boolean } {
   const platform = createSecureContext({ cert: o.platform.cert, key: o.platform.key, minVersion: 'TLSv1.2' });
+  const platformNames = certificateNames(o.platform.cert);
   // Secure contexts by certificate id, most recently used last; past MAX_CONTEXTS the least recently used go (a
   // removed certificate's context is never used again).
   const contexts = new Map<string, { version: string; ctx: SecureContext }>();
@@ -83,5 +90,13 @@ export function createTlsFront(o: TlsFrontOptions): { server: Server; contexts: 
   }, (socket) => o.onSecure(socket));
   // A failed or timed-out handshake: Node tells, but leaves the connection open for whoever listens to end it.
   server.on('tlsClientError', (_e, socket) => socket.destroy());
-  return { server, contexts: () => contexts.size };
+  return {
+    server,
+    contexts: () => contexts.size,
+    /** Whether the certificate SNI chose for servername covers host (else a request for host is misdirected: 421). */
+    covers(servername, host) {
+      const names = certificateFor(o.routes.lookup(servername.toLowerCase()), servername)?.names ?? platformNames;
+      return names.some((n) => nameCovers(n, host));
+    },
+  };
 }

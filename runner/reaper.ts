@@ -6,7 +6,7 @@
 import { removeScratchDisk } from './scratch-disk.js';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { listNetns, removeNetns } from './network.js';
+import { listNetns, removeAddonTraffic, removeNetns } from './network.js';
 import type { Runc } from './runc.js';
 import { ownedByGone } from './container-name.js';
 
@@ -18,7 +18,11 @@ export interface ReapResult {
   dirs: string[];
 }
 
-export async function reapDeadWorkers(o: { runc: Runc; scratchDirs: string[]; releaseAddresses: (ownerIds: string[]) => Promise<void> }): Promise<ReapResult> {
+export async function reapDeadWorkers(o: {
+  runc: Runc; scratchDirs: string[];
+  /** Frees the dead owners' addresses and says which they were. */
+  releaseAddresses: (ownerIds: string[]) => Promise<string[] | void>;
+}): Promise<ReapResult> {
   const containers = (await o.runc.list()).map((c) => c.id).filter(deadOwner);
   for (const id of containers) {
     await o.runc.kill(id);
@@ -26,7 +30,8 @@ export async function reapDeadWorkers(o: { runc: Runc; scratchDirs: string[]; re
   }
   const netns = (await listNetns()).filter(deadOwner);
   for (const n of netns) await removeNetns(n);
-  await o.releaseAddresses([...new Set([...containers, ...netns])]);
+  // A release phase's add-on rules die with its worker too: left, the address's next holder would inherit them.
+  for (const address of (await o.releaseAddresses([...new Set([...containers, ...netns])])) ?? []) await removeAddonTraffic(address);
   const dirs: string[] = [];
   for (const dir of o.scratchDirs) {
     for (const name of await readdir(dir).catch(() => [] as string[])) {

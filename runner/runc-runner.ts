@@ -26,7 +26,7 @@ export interface RuncRunnerOptions {
   bundles: string;
   rootfs: string;
   network: NetworkConfig;
-  addresses: AddressAllocator & { releaseOwners(owners: string[]): Promise<void> };
+  addresses: AddressAllocator & { releaseOwners(owners: string[]): Promise<unknown> };
   /**
    * The read-only lower dirs of /app for the release's slug (its layers unpacked, top first, joined by `:`; or the
    * one dir of a slug made before layers), shared by the app's dynos; what the app may write to is its uid's.

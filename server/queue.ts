@@ -3,7 +3,7 @@
  * and its release phase), deploys (the release's dynos started and verified). Each stage puts the next one's job
  * on its queue (the Pipeline); a worker maps each job name to its stage handler.
  *
- * Fair shares: a queue's slots are shared by tenants (the apps' owners). A job whose tenant holds its whole share
+ * Fair shares: a queue's slots are shared by tenants (the apps' owners, administrators aside). A job whose tenant holds its whole share
  * of the queue's slots (on every worker, leases.ts) is put back, delayed, holding no slot, so one tenant's long
  * builds or release phases never take every slot and another tenant's push goes through in its usual time.
  */

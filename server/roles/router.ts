@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import { MemoryRouteTable } from '../../router/routes.js';
 import { createRouter } from '../../router/server.js';
 import { createTlsFront } from '../../router/tls.js';
+import { nodeVersionProblem } from '../../router/node-version.js';
 import { loadRouterTls } from '../tls.js';
 import { createAppLogWriter } from '../logs/app-log.js';
 import { closeServer, listen } from './listen.js';
@@ -15,6 +16,8 @@ import { startRouteSync } from '../plane/route-sync.js';
  * each worker serves the same port with its own route table and sync.
  */
 export async function startRouterRole(p: Platform, log: Logger, opts: { requestTimeoutMs?: number } = {}) {
+  const unsafe = nodeVersionProblem(process.version);
+  if (unsafe) throw new Error(`the router will not start: ${unsafe}`);
   if (cluster.isPrimary && p.config.routerWorkers > 1) {
     let stopping = false;
     const fork = () => cluster.fork();
@@ -48,6 +51,7 @@ export async function startRouterRole(p: Platform, log: Logger, opts: { requestT
     publicPort: p.config.routerPort || undefined,
     publicTlsPort: tls ? (tls.server.address() as { port: number }).port : undefined,
     requestTimeoutMs: opts.requestTimeoutMs,
+    covered: tls?.covers,
     logLine: (route, line) => logs.write(route.appId, 'slipway', 'router', line),
     onError: (e) => log.error('router bug (H99)', { error: e.stack ?? e.message }),
     onWarning: (message) => log.warn(message),

@@ -78,10 +78,16 @@ async function isolation(p: Platform, log: Logger): Promise<{ executor: BuildExe
 
 export const DEPLOY_CONCURRENCY = 20;
 
-/** The owner of the app a stage's job is for: the tenant whose share of the queue it counts against. */
+/**
+ * The owner of the app a stage's job is for: the tenant whose share of the queue it counts against. An
+ * administrator's apps are the operator's, not a tenant's: they count against no share.
+ */
 function jobOwners(p: Platform) {
-  const { apps, builds, releases } = p.services;
-  const ownerOf = async (appId: string | undefined) => (appId ? (await apps.byId(appId))?.owner_id : undefined);
+  const { apps, builds, releases, users } = p.services;
+  const ownerOf = async (appId: string | undefined) => {
+    const owner = appId ? (await apps.byId(appId))?.owner_id : undefined;
+    return owner && !(await users.get(owner))?.is_admin ? owner : undefined;
+  };
   const ofBuild = async (id: unknown) => (typeof id === 'string' ? (await builds.byId(id))?.app_id : undefined);
   const ofRelease = async (id: unknown) => (typeof id === 'string' ? (await releases.byId(id))?.app_id : undefined);
   return {

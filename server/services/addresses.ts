@@ -19,8 +19,10 @@ export function createAddressService(db: Db, subnet: string) {
       }
       throw new Error(`no free address in ${subnet}`);
     },
-    async releaseOwners(owners: string[]): Promise<void> {
-      if (owners.length) await db.query('DELETE FROM addresses WHERE owner = ANY($1)', [owners]);
+    /** Frees the owners' addresses; returns them (their rules may need removing). */
+    async releaseOwners(owners: string[]): Promise<string[]> {
+      if (!owners.length) return [];
+      return (await db.query<{ address: string }>('DELETE FROM addresses WHERE owner = ANY($1) RETURNING address', [owners])).rows.map((r) => r.address);
     },
     async release(address: string): Promise<void> {
       await db.query('DELETE FROM addresses WHERE address = $1', [address]);

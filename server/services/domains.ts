@@ -77,6 +77,15 @@ const fromRow = (r: Row): Domain => ({
   acmStatus: r.acm_status, acmStatusReason: r.acm_status_reason,
 });
 
+/**
+ * The parent domains of the platform's own host names (api.slipway.example → slipway.example), reserved as names
+ * (a wildcard over them is refused as covering a platform host), when more than a top-level domain; an IP address or
+ * a one-label host has none.
+ */
+export function reservedZones(hosts: string[]): string[] {
+  return [...new Set(hosts.filter((h) => !isIP(h)).map((h) => h.split('.').slice(1)).filter((labels) => labels.length >= 2).map((l) => l.join('.')))];
+}
+
 /** The platform's own name a wildcard over `bare` would cover (its base domain, its hosts, or below them). */
 function coveredPlatformName(bare: string, platform: string[]): string | undefined {
   return platform.find((p) => p === bare || p.endsWith(`.${bare}`));
@@ -88,6 +97,7 @@ export function createDomainService(deps: {
   const base = deps.baseDomain.toLowerCase();
   const own = new Set((deps.platformHosts ?? []).map((h) => h.toLowerCase()));
   const platformNames = [base, ...own];
+  const zones = reservedZones([...own]);
 
   const find = async (app: App, idOrHostname: string): Promise<Domain> => {
     const key = idOrHostname.toLowerCase().replace(/\.$/, '');
@@ -113,6 +123,7 @@ export function createDomainService(deps: {
       if (bare === base || bare.endsWith(`.${base}`) || own.has(bare)) {
         throw invalidParams(`${hostname} is under the platform's domain ${base}: apps get APP.${base} by default and cannot claim other names there.`);
       }
+      if (!hostname.startsWith('*.') && zones.includes(bare)) throw invalidParams(`${hostname} is the parent domain of the platform's own host names: no app may claim it.`);
       const covered = hostname.startsWith('*.') ? coveredPlatformName(bare, platformNames) : undefined;
       if (covered) throw invalidParams(`${hostname} would cover the platform's own name ${covered}: a wildcard may not sit over the platform's domains.`);
       const holder = (await deps.db.query<{ app_id: string }>('SELECT app_id FROM domains WHERE lower(hostname) = $1', [hostname])).rows[0];

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../db/pool.js';
-import { notFound } from '../errors.js';
+import { conflict, notFound, quotaExceeded } from '../errors.js';
 import { isUuid } from '../names.js';
 import type { App } from './apps.js';
 import { checkCertificate, nameCovers, type CertFacts } from './cert-check.js';
@@ -27,6 +27,12 @@ export interface SniEndpoint extends Omit<CertFacts, 'chain'> {
   createdAt: Date;
   updatedAt: Date;
 }
+
+/**
+ * Certificates an app may upload (automatic ones aside): each router worker loads every one, so one app must not
+ * make thousands; replacing one is certs:update.
+ */
+export const MAX_SNI_ENDPOINTS = 20;
 
 const COLUMNS = `e.id, e.app_id, a.name AS app_name, e.name, e.certificate_chain, e.cert_domains, e.starts_at, e.expires_at, e.issuer,
   e.subject, e.self_signed, e.ca_signed, e.acm, e.created_at, e.updated_at,
@@ -76,6 +82,13 @@ export function createSniEndpointService(deps: { db: Db; keys: KeyBox; changed?:
 
     async create(app: App, body: { certificate_chain?: unknown; private_key?: unknown }): Promise<SniEndpoint> {
       const c = await checked(app, body);
+      const held = (await db.query<{ name: string; same: boolean }>(
+        'SELECT name, certificate_chain = $2 AS same FROM sni_endpoints WHERE app_id = $1 AND NOT acm', [app.id, c.chain])).rows;
+      const same = held.find((e) => e.same);
+      if (same) throw conflict(`This certificate is already added to ${app.name} as ${same.name}.`);
+      if (held.length >= MAX_SNI_ENDPOINTS) {
+        throw quotaExceeded(`${app.name} has ${held.length} certificates, the most an app may upload: replace one (certs:update) or remove one (certs:remove).`);
+      }
       const name = `${app.name.slice(0, 40)}-${randomBytes(3).toString('hex')}`;
       const r = await db.query<{ id: string }>(
         `INSERT INTO sni_endpoints (app_id, name, certificate_chain, private_key_sealed, cert_domains, starts_at, expires_at, issuer, subject, self_signed, ca_signed)

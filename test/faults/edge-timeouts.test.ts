@@ -7,12 +7,14 @@
  *   SETTINGS: both dropped within their timeouts (before: the handshake had two minutes, SETTINGS for ever).
  * - An ACME challenge path naming an Object.prototype member (`constructor`) is no challenge: the app answers as
  *   for any path (before: the router crashed on the request, H99).
+ * - A request whose Host (or :authority) the certificate SNI chose does not cover: 421 (before: served as asked).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
 import { connect as netConnect, type AddressInfo } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { request as httpsRequest } from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +40,8 @@ before(async () => {
   root = await makeCa(dir);
   const platform = await issue(dir, 'platform', root, { names: ['edge.localhost'], key: 'rsa' });
   routes.setApp('id-edge', { appId: 'id-edge', app: 'edge', maintenance: false, endpoints: [], challenges: { tok: 'tok.key' } }, ['edge.localhost']);
-  router = createRouter({ routes, h2IdleTimeoutMs: IDLE_MS, h2SettingsTimeoutMs: 500 });
+  routes.setApp('id-other', { appId: 'id-other', app: 'other', maintenance: false, endpoints: [] }, ['other.localhost']);
+  router = createRouter({ routes, h2IdleTimeoutMs: IDLE_MS, h2SettingsTimeoutMs: 500, covered: (sni, host) => tls.covers(sni, host) });
   tls = createTlsFront({ routes, platform, handshakeTimeoutMs: 500, onSecure: (s) => (s.alpnProtocol === 'h2' ? router.serveH2(s) : router.server.emit('connection', s)) });
   await new Promise<void>((r) => tls.server.listen(0, '127.0.0.1', () => r()));
   await new Promise<void>((r) => router.server.listen(0, '127.0.0.1', () => r()));
@@ -106,5 +109,33 @@ test('when an ACME challenge path names constructor, then it is no challenge and
     const r = await requestWithHost(plainPort, 'edge.localhost', `/.well-known/acme-challenge/${token}`);
     assert.equal(r.status, 503, `${token}: ${r.status} ${r.body.slice(0, 80)}`);
     assert.match(r.body, /no web processes running|H14/i, `${token}: the app's usual answer (no dynos: H14), not H99`);
+  }
+});
+
+test('when a TLS client names one host in SNI and another its certificate does not cover in Host or :authority, then it gets 421', async () => {
+  const ask = (host: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port: tlsPort, path: '/', servername: 'edge.localhost', ca: [root.cert], headers: { host } }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal((await ask('edge.localhost')).status, 503, 'the covered host gets its app (no dynos: H14)');
+  const other = await ask('other.localhost');
+  assert.equal(other.status, 421);
+  assert.match(other.body, /Misdirected Request/);
+  const session = await openSession();
+  try {
+    const status = await new Promise<number>((resolve, reject) => {
+      const stream = session.request({ ':path': '/', ':authority': 'other.localhost' });
+      stream.on('response', (h) => resolve(Number(h[':status'])));
+      stream.on('error', reject);
+      stream.resume();
+    });
+    assert.equal(status, 421, 'over HTTP/2 too (a connection reused for another app)');
+  } finally {
+    session.destroy();
   }
 });

@@ -27,6 +27,8 @@ export interface AcmeStandIn {
   days: number;
   /** When set, every challenge fails with this (a CA that cannot reach the name). */
   failWith?: string;
+  /** Names whose challenges fail (a CA that cannot reach them), the others validated as usual. */
+  failFor?: (host: string) => boolean;
   orders: Order[];
   close(): Promise<void>;
 }
@@ -101,6 +103,7 @@ export async function startAcmeStandIn(o: { ca: TestCert; dir: string; routerPor
   const validate = async (a: Authz) => {
     try {
       if (state.failWith) throw new Error(state.failWith);
+      if (state.failFor?.(a.host)) throw new Error('connection refused by the test stand-in');
       const got = await fetchChallenge(o.routerPort(), a.host, a.token);
       const want = `${a.token}.${thumbprint(accounts.get(a.account)!)}`;
       a.status = got === want ? 'valid' : 'invalid';

@@ -129,3 +129,21 @@ test('when the CA cannot validate a domain, then its status says failing with th
   assert.deepEqual((await t.api('GET', '/apps/fails/sni-endpoints')).body, [], 'its automatic certificates go with it');
   await waitFor('the platform certificate again', async () => (await served('www.fails.example')).cn === 'slipway', 10_000, 200);
 });
+
+test('when one app has a thousand domains whose certificates fail, then another app\'s certificate is issued in its usual time', async () => {
+  assert.equal((await t.api('POST', '/apps', { name: 'noisy' })).status, 201);
+  const noisy = (await t.api('GET', '/apps/noisy')).body.id as string;
+  await t.platform.db.query(`INSERT INTO domains (app_id, hostname, kind) SELECT $1, 'n' || g || '.noisy.example', 'custom' FROM generate_series(1, 1000) g`, [noisy]);
+  ca.failFor = (host) => host.endsWith('.noisy.example');
+  assert.equal((await t.api('POST', '/apps/noisy/acm', {})).status, 200);
+  await waitFor('the noisy app\'s first failures', async () =>
+    (await t.platform.db.query(`SELECT count(*)::int AS n FROM domains WHERE app_id = $1 AND acm_status = 'failing'`, [noisy])).rows[0].n >= 2, 30_000, 100);
+  await appWithDomains('quiet', ['www.quiet.example']);
+  const started = Date.now();
+  assert.equal((await t.api('POST', '/apps/quiet/acm', {})).status, 200);
+  await waitFor('the quiet app\'s certificate', async () => (await domain('quiet', 'www.quiet.example')).acm_status === 'cert issued', 30_000, 200);
+  const tried = (await t.platform.db.query(`SELECT count(*)::int AS n FROM domains WHERE app_id = $1 AND acm_failures > 0`, [noisy])).rows[0].n;
+  assert.ok(tried < 100, `issued in ${Date.now() - started} ms while the noisy app had ${tried} of its 1000 names tried`);
+  ca.failFor = undefined;
+  assert.equal((await t.api('DELETE', '/apps/noisy/acm')).status, 200);
+});

@@ -136,7 +136,7 @@ test("when an app sets SLIPWAY_ROUTER_TIMEOUT / SLIPWAY_ROUTER_IDLE_TIMEOUT, the
   assert.equal(table.lookup('bobs.localhost')?.idleTimeoutMs, undefined);
 });
 
-test('when custom domains must be proved (SLIPWAY_DOMAIN_VERIFICATION=txt), then a name is added only once its TXT record names that app, and no wildcard may cover the platform', async () => {
+test('when custom domains must be proved (SLIPWAY_DOMAIN_VERIFICATION=txt), then a name is added only once its TXT record names that app, and neither the platform host\'s parent nor a wildcard over the platform may be claimed', async () => {
   // The resolver is a stand-in on loopback, the only DNS a test may reach; the platform asks it as it would any.
   const dns = await startTestDns();
   const strict = await startTestApi({
@@ -165,6 +165,11 @@ test('when custom domains must be proved (SLIPWAY_DOMAIN_VERIFICATION=txt), then
     const dave1 = await add('daves', dave.token, '*.owned.example');
     assert.equal(dave1.status, 422);
     assert.match(dave1.body.message, /_slipway-challenge\.owned\.example/);
+
+    // The parent domain of the platform's host (slipway.example.test).
+    const apex = await add('carols', carol.token, 'example.test');
+    assert.equal(apex.status, 422);
+    assert.match(apex.body.message, /parent domain of the platform's own host names/);
 
     // Wildcards over the platform's own names, proved or not.
     for (const hostname of ['*.example.test', '*.apps.example.test']) {

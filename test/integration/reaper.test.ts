@@ -1,12 +1,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../server/config.js';
-import { createNetns, ensureBridge, listNetns } from '../../runner/network.js';
+import { addonChain, allowAddonTraffic, createNetns, ensureBridge, listNetns, parseSubnet } from '../../runner/network.js';
 import { ociSpec } from '../../runner/oci-spec.js';
 import { reapDeadWorkers } from '../../runner/reaper.js';
 import { mintContainerName, ownerTag, type ContainerIdentity, type OwnerRole } from '../../runner/container-name.js';
@@ -49,7 +50,10 @@ test('when a worker died mid-build, then the next worker removes its containers,
   // Its network namespace, and dirs: the dead worker's, a live worker's, and someone else's.
   const network = { bridge: config.bridge, subnet: config.subnet, nat: config.nat };
   await ensureBridge(network);
-  await createNetns(network, id, config.subnet.replace(/\.\d+\/\d+$/, '.250'));
+  const address = config.subnet.replace(/\.\d+\/\d+$/, '.250');
+  await createNetns(network, id, address);
+  // Its release phase reached an add-on server: the rule must die with the worker, or the address's next holder gets it.
+  await allowAddonTraffic(address, [{ host: parseSubnet(config.subnet).gateway, port: 15432 }]);
   const scratch = join(dir, 'scratch');
   const deadDir = join(scratch, `${nameBy({ ...STEP, index: 0 }, 'worker', dead)}-Ab12Cd`);
   const deadReleaseDir = join(scratch, `${nameBy({ app: 'myapp', release: { version: 4 }, process: 'release', index: 1 }, 'worker', dead)}-Xy12Zq`);
@@ -61,13 +65,15 @@ test('when a worker died mid-build, then the next worker removes its containers,
   for (const d of [deadDir, deadReleaseDir, liveDir, agentDir, legacyDir, otherDir]) await mkdir(d, { recursive: true });
 
   let released: string[] = [];
-  const r = await reapDeadWorkers({ runc, scratchDirs: [scratch], releaseAddresses: async (owners) => void (released = owners) });
+  const r = await reapDeadWorkers({ runc, scratchDirs: [scratch], releaseAddresses: async (owners) => ((released = owners), [address]) });
   assert.deepEqual(r.containers, [id]);
   assert.deepEqual(r.netns, [id]);
   assert.deepEqual(released, [id]);
   assert.deepEqual(r.dirs.sort(), [deadDir, deadReleaseDir, legacyDir].sort());
   assert.deepEqual(await runc.list(), []);
   assert.ok(!(await listNetns()).includes(id));
+  const rules = (await promisify(execFile)('iptables', ['-S'])).stdout;
+  assert.ok(!rules.includes(addonChain(address)), 'the dead release phase\'s add-on chain is gone');
   assert.equal(existsSync(deadDir), false);
   for (const kept of [liveDir, agentDir, otherDir]) assert.equal(existsSync(kept), true, `${kept} is kept`);
 });

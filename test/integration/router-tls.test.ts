@@ -127,6 +127,9 @@ test('when apps upload certificates, then SNI serves each app its own (a chain t
   assert.equal(made.body.ssl_cert['ca_signed?'], false, 'a test CA no system trusts');
   assert.equal(made.body.domains.length, 1, 'associated with the domain it covers');
   assert.equal((await upload('tls-two', two.cert, two.key)).status, 201);
+  const again = await upload('tls-two', two.cert, two.key);
+  assert.equal(again.status, 409, 'an identical upload is not a second endpoint');
+  assert.match(again.body.message, /already added to tls-two as tls-two-[0-9a-f]{6}/);
 
   const keyBody = one.key.split('\n').slice(1, 3).join('');
   for (const path of ['/apps/tls-one/sni-endpoints', `/apps/tls-one/sni-endpoints/${made.body.name}`]) {
@@ -297,8 +300,9 @@ test('when clients speak HTTP/2 (Node\'s http2 client, curl --http2), then the r
     assert.equal(streamed.body, 'posted 13 bytes: hello over h2 (HTTP/1.1, te=chunked)');
     const sized = await h2Request(session, { ':path': '/post', ':method': 'POST', ':authority': 'www.one.example', 'content-length': '5' }, 'sized');
     assert.equal(sized.body, 'posted 5 bytes: sized (HTTP/1.1, te=-)');
-    const missing = await h2Request(session, { ':path': '/', ':authority': 'nosuch.example' });
-    assert.equal(missing.status, 404);
+    // A name this connection's certificate (www.one.example's) does not cover: the client must connect for it anew.
+    const misdirected = await h2Request(session, { ':path': '/', ':authority': 'nosuch.example' });
+    assert.equal(misdirected.status, 421);
   } finally {
     session.close();
   }

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { certificateFor } from '../../router/tls.js';
+import { nodeVersionProblem } from '../../router/node-version.js';
 import { h1Headers, h2Headers } from '../../router/h2-exchange.js';
 import { nameCovers } from '../../server/services/cert-check.js';
 import { endAtEot, parseAttachLine } from '../../server/roles/rendezvous.js';
@@ -55,4 +56,13 @@ test('when a Heroku CLI attaches without a terminal, then stdin ends at EOT; the
   await ended;
   assert.equal(Buffer.concat(out).toString(), 'hello\nlast');
   assert.equal(seen, 1);
+});
+
+test('when the router starts on a Node with the HTTP/2 rapid-reset or CONTINUATION-flood flaw, then it is refused, naming the version to use', () => {
+  for (const ok of ['v20.12.1', 'v20.20.2', 'v21.7.2', 'v22.0.0', 'v24.3.0', process.version]) assert.equal(nodeVersionProblem(ok), undefined, ok);
+  assert.match(nodeVersionProblem('v20.8.0')!, /rapid reset.*use Node 20\.12\.1 or later/);
+  assert.match(nodeVersionProblem('v20.12.0')!, /CONTINUATION flood\).*20\.12\.1/);
+  assert.match(nodeVersionProblem('v21.7.1')!, /21\.7\.2/);
+  assert.match(nodeVersionProblem('v18.20.4')!, /20\.12\.1/);
+  assert.match(nodeVersionProblem('banana')!, /cannot read/);
 });
