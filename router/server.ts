@@ -9,7 +9,8 @@
  * the log line is log-line.ts.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createH2Server, type ServerHttp2Session } from 'node:http2';
+import { createServer as createH2Server } from 'node:http2';
+import { holdH2Sessions } from './h2-sessions.js';
 import { H2Exchange } from './h2-exchange.js';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -67,8 +68,6 @@ function malformed(facts: HeaderFacts): string | undefined {
 }
 
 const CHALLENGE_PATH = '/.well-known/acme-challenge/';
-/** After an idle HTTP/2 session's GOAWAY, how long its streams may take to end before the connection is cut. */
-const H2_CLOSE_GRACE_MS = 5000;
 
 type Admission = { host: string | undefined; route: Route | undefined; path: string } | { refused: string };
 
@@ -216,22 +215,7 @@ export function createRouter(opts: RouterOptions): { server: Server; serveH2(soc
     if (flight) req.stream.once('close', () => flight.clientGone());
   });
   h2.on('sessionError', () => undefined);
-  const h2Sessions = new Set<ServerHttp2Session>();
-  h2.on('session', (session: ServerHttp2Session) => {
-    h2Sessions.add(session);
-    // A client that never sends its SETTINGS is dropped; an idle session is sent GOAWAY and closed once its streams end.
-    const settings = setTimeout(() => session.destroy(), opts.h2SettingsTimeoutMs ?? 10_000);
-    session.once('remoteSettings', () => clearTimeout(settings));
-    session.setTimeout(opts.h2IdleTimeoutMs ?? 120_000, () => {
-      session.close();
-      // A client that keeps a stream open past the GOAWAY (or never answers it) is cut off after a grace.
-      setTimeout(() => session.destroy(), H2_CLOSE_GRACE_MS).unref();
-    });
-    session.once('close', () => {
-      clearTimeout(settings);
-      h2Sessions.delete(session);
-    });
-  });
+  const h2Sessions = holdH2Sessions(h2, { settingsTimeoutMs: opts.h2SettingsTimeoutMs, idleTimeoutMs: opts.h2IdleTimeoutMs });
 
   // What the front door hands over (upgrades, Expect: 100-continue, HTTP/1.0) is read by Node's own server.
   const onNodeRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -292,14 +276,14 @@ export function createRouter(opts: RouterOptions): { server: Server; serveH2(soc
       h2.emit('connection', socket);
     },
     /** HTTP/2 sessions open now. */
-    h2Sessions: () => h2Sessions.size,
+    h2Sessions: h2Sessions.count,
     async close() {
       clearInterval(sweep);
       clearInterval(idleCheck);
       front?.stop();
       tunnels.close();
       plain.closeAllConnections();
-      for (const session of h2Sessions) session.destroy();
+      h2Sessions.destroyAll();
       for (const p of pools.values()) p.destroy();
       pools.clear();
     },

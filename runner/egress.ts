@@ -102,6 +102,7 @@ export async function applyEgress(netns: string, p: EgressPolicy, subnet: string
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`the egress policy could not be loaded: ${err.trim().slice(0, 300)}`))));
+    child.stdin.on('error', () => undefined); // EPIPE when it exits unread: the close handler reports it
     child.stdin.end(rules);
   });
 }

@@ -59,6 +59,7 @@ async function ipBatch(lines: string[][], netns?: string): Promise<void> {
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ip ${args.join(' ')} failed: ${err.trim()}`))));
     // Every word was validated by the caller (names we made, addresses we computed); ip reads one command per line.
+    child.stdin.on('error', () => undefined); // EPIPE when ip exits unread: the close handler reports it
     child.stdin.end(lines.map((l) => l.join(' ')).join('\n') + '\n');
   });
 }

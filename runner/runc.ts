@@ -124,6 +124,7 @@ export function createRunc(o: RuncOptions) {
       try {
         // --keep: the container (and its cgroup) stays until remove(), so its OOM count can be read.
         const child = spawn(bin, ['--root', o.root, 'run', '--keep', '--bundle', bundle, spec.id], { stdio: ['pipe', 'pipe', 'pipe'] });
+        child.stdin.on('error', () => undefined); // runc gone before reading it (EPIPE): its exit says why
         child.stdin.end(opts.stdin ?? '');
         const r = await superviseChild(child, { onLine: opts.onLine, timeoutMs: opts.timeoutMs, signal: opts.signal, kill: () => void kill(spec.id) });
         return { ...r, oomKilled: (await oomKills(spec.cgroupsPath)) > 0 };
