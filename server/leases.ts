@@ -26,8 +26,6 @@ export interface Lease {
 export interface Leases {
   /** A place under key for holder, if fewer than max hold one (a holder asking again keeps its place). */
   take(key: string, holder: string, max: number): Promise<Lease | undefined>;
-  /** Who holds a place under key now. */
-  holders(key: string): Promise<string[]>;
 }
 
 export function createLeases(redis: Redis, prefix: string, ttlMs = 30_000): Leases {
@@ -46,9 +44,6 @@ export function createLeases(redis: Redis, prefix: string, ttlMs = 30_000): Leas
           await redis.zrem(full(key), holder);
         },
       };
-    },
-    async holders(key) {
-      return redis.zrangebyscore(full(key), Date.now(), '+inf');
     },
   };
 }

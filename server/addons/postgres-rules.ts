@@ -31,7 +31,7 @@ const DANGEROUS_ROLES = ['pg_read_server_files', 'pg_write_server_files', 'pg_ex
 export const OUTSIDE_EXTENSIONS = ['dblink', 'postgres_fdw', 'file_fdw', 'adminpack'];
 
 /** The admin's own databases: tenants may neither open them nor create in them. */
-const ADMIN_DATABASES = ['postgres', 'template1'];
+export const ADMIN_DATABASES = ['postgres', 'template1'];
 
 /** Session settings of a tenant role, by plan. temp_file_limit is superuser-only: the tenant cannot raise it. */
 export function roleSettings(plan: PostgresPlan): Record<string, string> {
@@ -57,7 +57,6 @@ export function hardenStatements(): string[] {
 
 /** Run on each admin database: nobody but the admin creates in its public schema. */
 export const REVOKE_PUBLIC_SCHEMA = 'REVOKE CREATE ON SCHEMA public FROM PUBLIC';
-export const ADMIN_DATABASE_NAMES = ADMIN_DATABASES;
 
 export interface ServerCheck {
   /** What still falls short, each a sentence for the operator (none: tenants may be put on the server). */

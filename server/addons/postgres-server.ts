@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { PostgresPlan } from './plans.js';
 import { AppError, unavailable } from '../errors.js';
-import { ADMIN_DATABASE_NAMES, checkServer, hardenStatements, planStatements, REVOKE_PUBLIC_SCHEMA, TENANT_ROLE_ATTRIBUTES, type ServerCheck } from './postgres-rules.js';
+import { ADMIN_DATABASES, checkServer, hardenStatements, planStatements, REVOKE_PUBLIC_SCHEMA, TENANT_ROLE_ATTRIBUTES, type ServerCheck } from './postgres-rules.js';
 
 const RESOURCE = /^[a-z][a-z0-9]{11,62}$/;
 const PASSWORD = /^[a-z0-9]{32,128}$/;
@@ -109,7 +109,7 @@ export function createPostgresAddonServer(o: { adminUrl: string; host: string; p
   async function harden(): Promise<ServerCheck> {
     return admin(async (c) => {
       for (const q of hardenStatements()) await c.query(q);
-      for (const d of ADMIN_DATABASE_NAMES) await admin((cd) => cd.query(REVOKE_PUBLIC_SCHEMA), d);
+      for (const d of ADMIN_DATABASES) await admin((cd) => cd.query(REVOKE_PUBLIC_SCHEMA), d);
       return checkServer(c);
     });
   }
