@@ -1,7 +1,8 @@
 /**
- * One app's turn at a stage (its build, its release phase, its deploy), across every worker: a session advisory
- * lock on a connection of its own, never a pooled client, so a job waiting for its turn, or running a tenant's
- * release phase in it, holds nothing the other jobs need. Dropped with the connection if the holder dies.
+ * One app's turn at a stage (its build, its release phase, its deploy, its push), across every process: a session
+ * advisory lock on a connection of its own, never a pooled client, so a job waiting for its turn, or running a
+ * tenant's build or release phase in it, holds nothing the other jobs need. Dropped with the connection if the
+ * holder dies.
  */
 import pg from 'pg';
 
@@ -9,15 +10,20 @@ export interface Turn {
   end(): Promise<void>;
 }
 
-export type TakeTurn = (key: string) => Promise<Turn>;
+/** Takes the turn named by key; onWait is called once if another holder has it first. */
+export type TakeTurn = (key: string, onWait?: () => void) => Promise<Turn>;
 
 export function turnTaker(databaseUrl: string): TakeTurn {
-  return async (key) => {
+  return async (key, onWait) => {
     const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
     client.on('error', () => undefined); // a lost connection ends the turn; the holder's next query says so
     try {
       await client.connect();
-      await client.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+      const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [key]);
+      if (!got.rows[0]!.ok) {
+        onWait?.();
+        await client.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+      }
     } catch (e) {
       await client.end().catch(() => undefined);
       throw e;

@@ -2,8 +2,14 @@
  * The embedded PostgreSQL: a private cluster in DATA/postgres, listening only on a unix socket in
  * DATA/postgres/run (no TCP port, so it never collides with a server already on the machine).
  * As root it runs as the `postgres` user (PostgreSQL refuses root).
+ *
+ * The platform's own cluster asks every client for its password (scram-sha-256), socket included: a process that
+ * reaches the socket (a service running as the `postgres` user, an add-on server of old) gets nothing without it.
+ * The password is made at the first start and kept in DATA/postgres/password (0600, root's); a cluster made by an
+ * earlier version with trust is given one at its next start.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chown, mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -23,9 +29,14 @@ export interface Embedded {
   stop(): Promise<void>;
 }
 
-export function embeddedPostgresUrl(socketDir: string, port?: number): string {
-  return `postgresql://${EMBEDDED_USER}@localhost${port ? `:${port}` : ''}/${EMBEDDED_DB}?host=${encodeURIComponent(socketDir)}`;
+export function embeddedPostgresUrl(socketDir: string, port?: number, password?: string): string {
+  const who = password ? `${EMBEDDED_USER}:${password}` : EMBEDDED_USER;
+  return `postgresql://${who}@localhost${port ? `:${port}` : ''}/${EMBEDDED_DB}?host=${encodeURIComponent(socketDir)}`;
 }
+
+/** Password authentication everywhere, the socket included. */
+const SCRAM_HBA = 'local all all scram-sha-256\n';
+const TRUST_HBA = 'local all all trust\n';
 
 async function exists(p: string): Promise<boolean> {
   return stat(p).then(() => true, () => false);
@@ -91,25 +102,55 @@ export interface EmbeddedPostgresOptions {
   osUser?: string;
 }
 
-export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<Embedded> {
-  const { dir, binDir, log } = opts;
-  const dataDir = join(dir, 'data');
-  const socketDir = join(dir, 'run');
+/** The cluster's own dir and socket dir, made and given to its OS user (the data dir handed over if another made it). */
+async function prepareDirs(opts: EmbeddedPostgresOptions, socketDir: string): Promise<{ uid: number; gid: number } | undefined> {
   for (const bin of ['initdb', 'postgres']) {
-    if (!(await exists(join(binDir, bin)))) {
-      throw new Error(`${join(binDir, bin)} not found: install PostgreSQL (apt-get install postgresql, or npm run setup) or set DATABASE_URL`);
+    if (!(await exists(join(opts.binDir, bin)))) {
+      throw new Error(`${join(opts.binDir, bin)} not found: install PostgreSQL (apt-get install postgresql, or npm run setup) or set DATABASE_URL`);
     }
   }
   const owner = !opts.asRoot ? undefined : opts.osUser ? await ensureSystemUser(opts.osUser) : await systemUser('postgres');
   if (opts.asRoot && !owner) throw new Error('the postgres system user does not exist: install the postgresql package (npm run setup)');
-  if (owner) await handOver(dir, owner);
-
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (owner) await handOver(opts.dir, owner);
+  await mkdir(opts.dir, { recursive: true, mode: 0o700 });
   await mkdir(socketDir, { recursive: true, mode: 0o700 });
   if (owner) {
-    await chown(dir, owner.uid, owner.gid);
+    await chown(opts.dir, owner.uid, owner.gid);
     await chown(socketDir, owner.uid, owner.gid);
   }
+  return owner;
+}
+
+async function writeHba(dataDir: string, hba: string, owner?: { uid: number; gid: number }): Promise<void> {
+  const file = join(dataDir, 'pg_hba.conf');
+  await writeFile(file, hba, { mode: 0o600 });
+  if (owner) await chown(file, owner.uid, owner.gid);
+}
+
+/**
+ * The password of a cluster that asks for one: read from DATA/postgres/password, or made now; a new one is only
+ * known to the server once setPassword has run (until then the socket trusts, as initdb left it).
+ */
+async function clusterPassword(dir: string): Promise<{ file: string; password: string; isNew: boolean }> {
+  const file = join(dir, 'password');
+  const kept = (await readFile(file, 'utf8').catch(() => '')).trim();
+  if (/^[0-9a-f]{64}$/.test(kept)) return { file, password: kept, isNew: false };
+  return { file, password: randomBytes(32).toString('hex'), isNew: true };
+}
+
+/** Gives the superuser its new password, keeps it, then closes the trusting door (a reload, no restart). */
+async function setPassword(admin: pg.Client, pw: { file: string; password: string }, dataDir: string, owner?: { uid: number; gid: number }): Promise<void> {
+  await admin.query(`ALTER ROLE ${EMBEDDED_USER} PASSWORD '${pw.password}'`); // hex made above: nothing to quote
+  await writeFile(pw.file, pw.password + '\n', { mode: 0o600 });
+  await writeHba(dataDir, SCRAM_HBA, owner);
+  await admin.query('SELECT pg_reload_conf()');
+}
+
+export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<Embedded> {
+  const { dir, binDir, log } = opts;
+  const dataDir = join(dir, 'data');
+  const socketDir = join(dir, 'run');
+  const owner = await prepareDirs(opts, socketDir);
   const ids = owner ? { uid: owner.uid, gid: owner.gid } : {};
   const env = { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
 
@@ -123,8 +164,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     }
   }
   await stopLeftover(dataDir, log);
-  if (opts.hba) await writeFile(join(dataDir, 'pg_hba.conf'), opts.hba, { mode: 0o600 });
-  if (opts.hba && owner) await chown(join(dataDir, 'pg_hba.conf'), owner.uid, owner.gid);
+  // A cluster given its own pg_hba (the add-on server) keeps it; the platform's own asks for a password.
+  const pw = opts.hba ? undefined : await clusterPassword(dir);
+  await writeHba(dataDir, opts.hba ?? (pw!.isNew ? TRUST_HBA : SCRAM_HBA), owner);
 
   const logFile = await open(join(dir, 'postgres.log'), 'a', 0o600);
   if (owner) await chown(join(dir, 'postgres.log'), owner.uid, owner.gid);
@@ -137,11 +179,12 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   );
   await logFile.close();
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  const url = embeddedPostgresUrl(socketDir, opts.listen?.port);
+  const url = embeddedPostgresUrl(socketDir, opts.listen?.port, pw?.password);
   try {
     await waitReady(url, child, 60_000);
     const admin = new pg.Client({ connectionString: url.replace(`/${EMBEDDED_DB}?`, '/postgres?') });
     await admin.connect();
+    if (pw?.isNew) await setPassword(admin, pw, dataDir, owner);
     const has = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [EMBEDDED_DB]);
     if (has.rowCount === 0) await admin.query(`CREATE DATABASE ${EMBEDDED_DB}`);
     await admin.end();
@@ -157,4 +200,3 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     stop: () => stopChild(child, exited, 'SIGINT', 30_000), // fast shutdown: roll back open transactions, checkpoint, exit
   };
 }
-

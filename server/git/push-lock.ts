@@ -3,38 +3,20 @@
  * racing pushes both build and release, and then git refuses the later ref update: a release whose commit is not
  * on the branch.
  *
- * Pushes waiting in this process queue here without touching the database; the one whose turn it is also takes a
- * session advisory lock in PostgreSQL, so the turn holds across api processes and frees itself if the holder dies.
- * So an app with pushes in flight costs one database connection, however many are waiting.
+ * Pushes waiting in this process queue here without touching the database; the one whose turn it is also takes the
+ * app's push turn (an advisory lock on a connection of its own, server/db/turn.ts), so the turn holds across api
+ * processes, frees itself if the holder dies, and a push building for minutes holds no pooled client.
  */
-import type { Pool } from 'pg';
+import type { TakeTurn } from '../db/turn.js';
 
 export type Unlock = () => Promise<void>;
 
-export function createPushLocks(db: Pool) {
+export function createPushLocks(takeTurn: TakeTurn) {
   const tails = new Map<string, Promise<void>>();
 
   async function advisory(appId: string, onWait: () => void, waited: boolean): Promise<Unlock> {
-    const client = await db.connect();
-    const key = `push:${appId}`;
-    try {
-      const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [key]);
-      if (!got.rows[0]!.ok) {
-        if (!waited) onWait();
-        await client.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
-      }
-    } catch (e) {
-      client.release(true);
-      throw e;
-    }
-    return async () => {
-      try {
-        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]);
-        client.release();
-      } catch {
-        client.release(true); // a broken connection drops the lock with it
-      }
-    };
+    const turn = await takeTurn(`push:${appId}`, waited ? undefined : onWait);
+    return () => turn.end();
   }
 
   return {

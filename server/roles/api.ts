@@ -21,6 +21,7 @@ import { isGitPath } from '../git/git-path.js';
 import { installAllHooks } from '../git/hooks.js';
 import type { Logger } from '../log.js';
 import { createReceiveServer } from '../stages/receive.js';
+import { turnTaker } from '../db/turn.js';
 import { dualProtocolServer, loadTls } from '../tls.js';
 import { WEB_DIST } from '../paths.js';
 import { UNAVAILABLE_MESSAGES, unavailableBackend } from '../unavailable.js';
@@ -29,7 +30,7 @@ import { closeServer, listen } from './listen.js';
 
 /** The api role: REST API, dashboard and git over HTTP on one port; the Receive stage's hook socket. */
 export async function startApiRole(p: Platform, log: Logger): Promise<{ server: Server | NetServer; stop(): Promise<void> }> {
-  requireUrls(p.config);
+  const { databaseUrl } = requireUrls(p.config);
   const buildLog = createRedisBuildLog(p.redis, p.config.redisPrefix);
   const releaseLog = createRedisBuildLog(p.redis, p.config.redisPrefix, {}, 'releaselog');
   const signer = await loadUrlSigner(p.db);
@@ -40,7 +41,7 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
   const pushes = new PushRegistry();
   const socketPath = hookSocketPath(p.config);
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
-  const receive = createReceiveServer({ socketPath, pushes, builds: p.services.builds, pipeline: p.pipeline, buildLog, db: p.db, repos: p.services.repos, apps: p.services.apps, log: log.child('receive') });
+  const receive = createReceiveServer({ socketPath, pushes, builds: p.services.builds, pipeline: p.pipeline, buildLog, takeTurn: turnTaker(databaseUrl), repos: p.services.repos, apps: p.services.apps, log: log.child('receive') });
   await receive.listen();
   const hooks = await installAllHooks(join(p.config.dataDir, 'repos'), socketPath, p.config.maxPushBytes);
   log.debug('hooks installed', { repos: hooks });

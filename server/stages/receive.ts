@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import type { Pool } from 'pg';
+import type { TakeTurn } from '../db/turn.js';
 import type { BuildLog } from '../builds/build-log.js';
 import type { Logger } from '../log.js';
 import type { AppService } from '../services/apps.js';
@@ -57,12 +57,12 @@ export function createReceiveServer(deps: {
   builds: BuildService;
   pipeline: Pick<Pipeline, 'build'>;
   buildLog: BuildLog;
-  db: Pool;
+  takeTurn: TakeTurn;
   repos: RepoStore;
   apps: AppService;
   log: Logger;
 }) {
-  const locks = createPushLocks(deps.db);
+  const locks = createPushLocks(deps.takeTurn);
   const handle = (sock: Socket) => {
     const abort = new AbortController();
     const send = (msg: { line?: string; exit?: number }) => {
