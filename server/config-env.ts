@@ -73,6 +73,7 @@ export function configToEnv(c: Config): Env {
     SLIPWAY_ADDON_REDIS_PORTS: c.addons.redisPorts.join('-'),
     SLIPWAY_ADDON_WATCH_INTERVAL: String(c.addons.watchMs / 1000),
     SLIPWAY_ADDON_DISK_RESERVE_MB: String(c.addons.diskReserveBytes / 2 ** 20),
+    SLIPWAY_ADDON_DISK_MB: c.addons.diskSize === 'auto' ? 'auto' : String(c.addons.diskSize / 2 ** 20),
     SLIPWAY_IMAGE_PUSH_URL: c.imagePush ? `${c.imagePush.origin}/${c.imagePush.prefix}` : undefined,
     SLIPWAY_IMAGE_PUSH_USER: c.imagePush?.user,
     SLIPWAY_IMAGE_PUSH_PASSWORD: c.imagePush?.password,

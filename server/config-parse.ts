@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DYNO_SIZES } from '../runner/sizes.js';
 import type { Config } from './config.js';
+import type { AddonDiskSize } from './addons/addon-disk.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -133,6 +134,15 @@ export interface AddonSettings {
   watchMs: number;
   /** Free bytes below which the embedded add-on server's disk counts as full. */
   diskReserveBytes: number;
+  /** The add-on servers' own filesystem (addon-disk.ts): its size in bytes, auto, or 0 for none. */
+  diskSize: AddonDiskSize;
+}
+
+/** SLIPWAY_ADDON_DISK_MB: auto (the default), 0 (off: the data dir's own disk), or a size of at least 64 MB. */
+function addonDiskSize(v: string | undefined): AddonDiskSize {
+  if (v === undefined || v === '' || v === 'auto') return 'auto';
+  if (!/^\d{1,9}$/.test(v) || (Number(v) !== 0 && Number(v) < 64)) throw new Error(`SLIPWAY_ADDON_DISK_MB must be auto, 0 (off) or a size in MB of at least 64, got "${v.slice(0, 20)}"`);
+  return Number(v) * 2 ** 20;
 }
 
 export function addonSettings(env: Env): AddonSettings {
@@ -152,6 +162,7 @@ export function addonSettings(env: Env): AddonSettings {
     redisPorts: [range[0], range[1]],
     watchMs: positiveNumber('SLIPWAY_ADDON_WATCH_INTERVAL', env.SLIPWAY_ADDON_WATCH_INTERVAL, 60) * 1000,
     diskReserveBytes: positiveInt('SLIPWAY_ADDON_DISK_RESERVE_MB', env.SLIPWAY_ADDON_DISK_RESERVE_MB, 64) * 2 ** 20,
+    diskSize: addonDiskSize(env.SLIPWAY_ADDON_DISK_MB),
   };
 }
 

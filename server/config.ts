@@ -72,6 +72,7 @@
  * | SLIPWAY_IMAGE_PUSH_USER / _PASSWORD | (none)                         | its Basic auth credentials (the password is never logged) |
  * | SLIPWAY_ADDON_WATCH_INTERVAL | 60 (seconds)                          | how often the add-on host checks its disk and each database's size against its plan |
  * | SLIPWAY_ADDON_DISK_RESERVE_MB | 64                                   | free space below which the embedded add-on server's disk counts as full (pg:info, the apps' logs) |
+ * | SLIPWAY_ADDON_DISK_MB    | auto                                      | the add-on servers' own filesystem (DATA/addons.img, loop-mounted at DATA/addons, as root): its size in MB, auto (a quarter of the free disk, 1–100 GB), or 0 for none |
  *
  * Dyno sizes (Heroku's names) are in runner/sizes.ts.
  */

@@ -2,7 +2,8 @@
  * The add-on host: what `slipway up` (and a test platform) runs besides the roles when add-ons are embedded. The
  * add-on PostgreSQL, a cluster of its own in DATA/addons/postgres listening on the bridge's gateway address (and
  * its admin socket), and a redis-server for each Redis add-on, started as add-ons appear, stopped and removed as
- * they go. Each one that exits is started again (keepEmbedded), on the same address, with its data.
+ * they go. Each one that exits is started again (keepEmbedded), on the same address, with its data. Their data is on
+ * a filesystem of its own (addon-disk.ts).
  */
 import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ import { createRunc, type Runc } from '../../runner/runc.js';
 import { ensureStack } from '../../runner/stack.js';
 import { addonServers, addonsDir, embeddedAddonPostgresDir, embeddedAddonPostgresUrl } from './servers.js';
 import { createAddonStore } from './store.js';
+import { mountAddonDisk } from './addon-disk.js';
 import { createStorageWatch } from './storage-watch.js';
 import type { PostgresAddonServer } from './postgres-server.js';
 import { repeatEvery, type Repeating } from './repeat.js';
@@ -98,6 +100,8 @@ export async function startAddonHost(o: { config: Config; db: Db; keys: KeyBox; 
   let stopping = false;
 
   await ensureBridge({ bridge: config.bridge, subnet: config.subnet, nat: config.nat });
+  const ownDisk = config.isRoot && config.addons.diskSize !== 0 && (config.addons.postgres === 'embedded' || servers.redis)
+    ? await mountAddonDisk(addonsDir(config), config.addons.diskSize, log) : undefined;
   // The postgres and redis users traverse the data dir and DATA/addons to their own directories; nobody lists them.
   await mkdir(addonsDir(config), { recursive: true, mode: 0o711 });
   for (const d of [config.dataDir, addonsDir(config)]) await chmod(d, 0o711);
@@ -164,6 +168,7 @@ export async function startAddonHost(o: { config: Config; db: Db; keys: KeyBox; 
       await watch?.stop();
       for (const r of redis.values()) await r.kept.stop();
       await postgres?.stop();
+      await ownDisk?.unmount();
     },
   };
 }

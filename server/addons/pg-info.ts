@@ -16,6 +16,13 @@ export function humanBytes(n: number): string {
 /** The one rule for a database being over its plan's storage (pg:info's warning, the storage watch's log line). */
 export const overPlan = (plan: PostgresPlan, sizeBytes: number): boolean => sizeBytes > plan.storageBytes;
 
+/** Over the plan and made read-only, over and about to be (the next watch round), or read-only until the next round. */
+function readOnlyWarning(plan: PostgresPlan, usage: PostgresUsage): string {
+  const over = overPlan(plan, usage.sizeBytes);
+  if (!over) return `the database is read-only until the next storage check: it is within its plan's ${humanBytes(plan.storageBytes)} of storage again`;
+  return `the database is over its plan's ${humanBytes(plan.storageBytes)} of storage: ${usage.readOnly ? 'it is read-only (SELECT, DELETE and TRUNCATE only)' : 'it is made read-only at the next storage check'} until it is back under: upgrade the plan or delete data`;
+}
+
 export interface PgInfo {
   usage?: PostgresUsage;
   /** Counted by the tenant's own role; missing when it could not connect (every connection of its plan in use). */
@@ -48,7 +55,7 @@ export async function pgInfo(a: Addon, server: PostgresAddonServer | undefined, 
     { name: 'Created', values: [a.created_at.toISOString().replace('T', ' ').slice(0, 16)] },
     { name: 'Data Size', values: usage ? [`${humanBytes(usage.sizeBytes)} / ${humanBytes(plan.storageBytes)} (${pct}%)`] : [] },
     { name: 'Tables', values: tables !== undefined ? [String(tables)] : [] },
-    ...(overStorage ? [{ name: 'Warning', values: [`the database is over its plan's ${humanBytes(plan.storageBytes)} of storage: upgrade the plan or delete data`] }] : []),
+    ...(overStorage || usage?.readOnly ? [{ name: 'Warning', values: [readOnlyWarning(plan, usage!)] }] : []),
     ...(disk?.full ? [{ name: 'Warning', values: [`the add-on server's disk is full (${humanBytes(disk.free_bytes)} free of ${humanBytes(disk.total_bytes)}): writes to this database fail until space is freed`] }] : []),
     { name: 'Fork/Follow', values: ['Unsupported'] },
     { name: 'Rollback', values: ['Unsupported'] },

@@ -5,7 +5,8 @@
  * embedded server the pg_hba.conf also lets a role log in from the dyno network only to the database of its own name
  * ("sameuser").
  *
- * The admin never opens a session inside a tenant's database: sizes and connections are read from `postgres`
+ * The admin opens no session inside a tenant's database but to make it read-only and writable again
+ * (postgres-read-only.ts, with the admin's own session settings, checked): sizes and connections are read from `postgres`
  * (pg_database_size, pg_stat_activity); what can only be seen inside (the tables) is read as the tenant's own role,
  * with the tenant's password, as are backups and restores (backups.ts). Before the first database is made, the
  * server is checked (checkServer): one that falls short gets no tenants.
@@ -17,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { PostgresPlan } from './plans.js';
 import { AppError, unavailable } from '../errors.js';
+import { ADMIN_SESSION_OPTIONS, ensureKeeper, giveWrites, keeperOf, takeWrites } from './postgres-read-only.js';
 import { ADMIN_DATABASES, checkServer, hardenStatements, planStatements, REVOKE_PUBLIC_SCHEMA, TENANT_ROLE_ATTRIBUTES, type ServerCheck } from './postgres-rules.js';
 
 const RESOURCE = /^[a-z][a-z0-9]{11,62}$/;
@@ -26,6 +28,8 @@ export interface PostgresUsage {
   sizeBytes: number;
   connections: number;
   serverVersion: string;
+  /** Made read-only for being over its plan's storage (postgres-read-only.ts). */
+  readOnly: boolean;
 }
 
 export interface PostgresAddonServer {
@@ -45,6 +49,8 @@ export interface PostgresAddonServer {
   /** The tenant's tables, counted by its own role. */
   tables(resource: string, password: string): Promise<number>;
   exists(resource: string): Promise<boolean>;
+  /** Read-only (SELECT, DELETE, TRUNCATE) or writable again: a database over its plan's storage, and back under. */
+  setReadOnly(resource: string, readOnly: boolean): Promise<void>;
   /** Applies the server-wide rules and checks them (what `slipway up` logs at start; create does it once too). */
   harden(): Promise<ServerCheck>;
 }
@@ -86,9 +92,9 @@ const ADMIN_CONNECTIONS = 10;
  * to the database of its name), an operator's at host:port.
  */
 export function createPostgresAddonServer(o: { adminUrl: string; host: string; port: number; socketDir?: string }): PostgresAddonServer {
-  /** An admin session on one of the admin's own databases, its search_path pinned to the catalogue. */
+  /** An admin session (on one of the admin's own databases but to make one read-only), its settings its own. */
   async function admin<T>(fn: (c: pg.Client) => Promise<T>, database = 'postgres'): Promise<T> {
-    const client = new pg.Client({ connectionString: withDatabase(o.adminUrl, database), connectionTimeoutMillis: 10_000, options: '-c search_path=pg_catalog' });
+    const client = new pg.Client({ connectionString: withDatabase(o.adminUrl, database), connectionTimeoutMillis: 10_000, options: ADMIN_SESSION_OPTIONS });
     try {
       await client.connect();
       return await fn(client);
@@ -171,16 +177,28 @@ export function createPostgresAddonServer(o: { adminUrl: string; host: string; p
         await c.query(`DROP DATABASE IF EXISTS ${r} WITH (FORCE)`);
         await endConnections(c, r);
         await c.query(`DROP ROLE IF EXISTS ${r}`);
+        await c.query(`DROP ROLE IF EXISTS ${keeperOf(r)}`);
       });
     },
     async usage(resource) {
       const r = checkResource(resource);
-      const head = await admin((c) => c.query<{ size: string; connections: string; version: string }>(
+      const head = await admin((c) => c.query<{ size: string; connections: string; version: string; read_only: boolean }>(
         `SELECT pg_catalog.pg_database_size($1) AS size,
                 (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND usename = $1) AS connections,
-                pg_catalog.current_setting('server_version') AS version`, [r]));
+                pg_catalog.current_setting('server_version') AS version,
+                EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $2) AS read_only`, [r, keeperOf(r)]));
       const row = head.rows[0];
-      return { sizeBytes: Number(row.size), connections: Number(row.connections), serverVersion: row.version };
+      return { sizeBytes: Number(row.size), connections: Number(row.connections), serverVersion: row.version, readOnly: row.read_only };
+    },
+    async setReadOnly(resource, readOnly) {
+      const r = checkResource(resource);
+      if (readOnly) {
+        await admin((c) => ensureKeeper(c, r));
+        await admin((c) => takeWrites(c, r), r);
+      } else {
+        await admin((c) => giveWrites(c, r), r);
+        await admin((c) => c.query(`DROP ROLE IF EXISTS ${keeperOf(r)}`));
+      }
     },
     async tables(resource, password) {
       const client = new pg.Client({ connectionString: tenantUrl(resource, password), connectionTimeoutMillis: 10_000, statement_timeout: 10_000 });

@@ -1,7 +1,8 @@
 /**
  * The add-on host's watch over storage, every SLIPWAY_ADDON_WATCH_INTERVAL: the embedded add-on PostgreSQL's disk
  * (less free than SLIPWAY_ADDON_DISK_RESERVE_MB counts as full; recorded for pg:info) and each database's size
- * against its plan. A change is said once, in the log of every app attached to the database, as Heroku's
+ * against its plan: one over its plan's storage is made read-only until it is back under (Heroku's rule; what the
+ * tenant keeps is SELECT, DELETE and TRUNCATE, postgres-read-only.ts). A change is said once, in the log of every app attached to the database, as Heroku's
  * `app[heroku-postgres]` lines: the disk full and free again, a database over its plan's storage and back within it.
  */
 import { statfs } from 'node:fs/promises';
@@ -14,7 +15,7 @@ import type { Addon, AddonStore } from './store.js';
 
 export interface StorageWatchDeps {
   store: Pick<AddonStore, 'postgresOn' | 'attachmentsOfAddon' | 'setServerDisk'>;
-  server: Pick<PostgresAddonServer, 'host' | 'port' | 'usage'>;
+  server: Pick<PostgresAddonServer, 'host' | 'port' | 'usage' | 'setReadOnly'>;
   /** A directory on the filesystem holding the server's data: the embedded server's (an operator's is not seen). */
   dataDir?: string;
   reserveBytes: number;
@@ -29,8 +30,6 @@ export const serverKey = (s: { host: string; port: number }) => `${s.host}:${s.p
 
 export function createStorageWatch(d: StorageWatchDeps) {
   let diskFull = false;
-  /** Add-ons last seen over their plan's storage. */
-  const over = new Set<string>();
 
   async function tell(addon: Addon, what: string): Promise<void> {
     for (const t of await d.store.attachmentsOfAddon(addon.id)) d.logs.write(t.app_id, 'app', LOG_DYNO, `source=${t.name} addon=${addon.name} ${what}`);
@@ -52,17 +51,22 @@ export function createStorageWatch(d: StorageWatchDeps) {
     for (const a of addons) await tell(a, line);
   }
 
+  /** Over its plan and still writable, or back under and still read-only: the server's state is the record. */
   async function checkSize(a: Addon): Promise<void> {
     const usage = await d.server.usage(a.resource).catch(() => undefined); // the server down: nothing to say about its size
     if (!usage) return;
     const plan = planOf('postgresql', a.plan) as PostgresPlan;
     const isOver = overPlan(plan, usage.sizeBytes);
-    if (isOver === over.has(a.id)) return;
-    if (isOver) over.add(a.id);
-    else over.delete(a.id);
+    if (isOver === usage.readOnly) return;
+    try {
+      await d.server.setReadOnly(a.resource, isOver);
+    } catch (e) {
+      d.log.warn(isOver ? 'making a database over its plan read-only failed; tried again next round' : 'making a database writable again failed; tried again next round', { addon: a.name, error: (e as Error).message });
+      return;
+    }
     await tell(a, isOver
-      ? `sample#db_size=${usage.sizeBytes}bytes Warning: the database uses ${humanBytes(usage.sizeBytes)}, over its plan's ${humanBytes(plan.storageBytes)} of storage (${plan.name}): upgrade the plan or delete data`
-      : `sample#db_size=${usage.sizeBytes}bytes the database is within its plan's ${humanBytes(plan.storageBytes)} of storage again`);
+      ? `sample#db_size=${usage.sizeBytes}bytes Error: the database uses ${humanBytes(usage.sizeBytes)}, over its plan's ${humanBytes(plan.storageBytes)} of storage (${plan.name}): it is read-only (SELECT, DELETE and TRUNCATE only) until it is back under: upgrade the plan or delete data`
+      : `sample#db_size=${usage.sizeBytes}bytes the database is within its plan's ${humanBytes(plan.storageBytes)} of storage again: writes work again`);
   }
 
   return {
@@ -70,7 +74,6 @@ export function createStorageWatch(d: StorageWatchDeps) {
       const addons = await d.store.postgresOn(d.server.host, d.server.port);
       await checkDisk(addons);
       for (const a of addons) await checkSize(a);
-      for (const id of over) if (!addons.some((a) => a.id === id)) over.delete(id);
     },
   };
 }

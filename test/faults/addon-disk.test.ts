@@ -1,16 +1,17 @@
 /**
- * The add-on PostgreSQL's disk filling up, on a small filesystem this test mounts where the embedded add-on server
- * keeps its data (a 320 MB ext4 image, loop mounted at DATA/addons/postgres), filled by a file of the test's:
+ * The add-on servers' disk filling up. Their data is on a filesystem of its own (SLIPWAY_ADDON_DISK_MB=320 here:
+ * DATA/addons.img, a 320 MB ext4 image the add-on host makes and loop-mounts at DATA/addons), filled by a file of
+ * the test's:
  * - pg:info says the add-on server's disk is full, and every attached app's log gets a line saying so;
  * - a write that does not fit fails (the server refuses it or restarts; it never takes half of it);
  * - once space is freed, both say so again, the rows written before are all there, the table and its index pass
- *   amcheck's checks, and writes work again.
+ *   amcheck's checks, and writes work again;
+ * - the platform's own disk is another filesystem all along, and the add-on host unmounts its own when it stops.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, statfs } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -22,28 +23,14 @@ import { embeddedAddonPostgresUrl } from '../../server/addons/servers.js';
 const run = promisify(execFile);
 const MB = 2 ** 20;
 let t: TestPlatform;
-let image: string;
 let mountDir: string;
 
 before(async () => {
-  const base = await mkdtemp(join(tmpdir(), 'slipway-addondisk-'));
-  image = join(base, 'disk.img');
-  await run('truncate', ['-s', '320M', image]);
-  await run('mkfs.ext4', ['-q', '-F', '-m', '0', image]);
-  t = await startTestPlatform({ SLIPWAY_ADDON_WATCH_INTERVAL: '0.5', SLIPWAY_ADDON_DISK_RESERVE_MB: '48' }, {
-    addons: true,
-    prepare: async (dataDir) => {
-      mountDir = join(dataDir, 'addons', 'postgres');
-      await mkdir(mountDir, { recursive: true });
-      await run('mount', ['-o', 'loop', image, mountDir]);
-    },
-  });
+  t = await startTestPlatform({ SLIPWAY_ADDON_WATCH_INTERVAL: '0.5', SLIPWAY_ADDON_DISK_RESERVE_MB: '48', SLIPWAY_ADDON_DISK_MB: '320' }, { addons: true });
+  mountDir = join(t.platform.config.dataDir, 'addons');
 });
 after(async () => {
-  await t?.addonHost?.stop();
-  if (mountDir) await run('umount', ['-l', mountDir]).catch(() => undefined);
   await t?.close();
-  if (image) await rm(join(image, '..'), { recursive: true, force: true });
 });
 
 /** The platform's own role into the add-on's database, over the add-on server's admin socket. */
@@ -63,6 +50,18 @@ const info = async () => (await t.api('GET', `/client/v11/databases/${addon}`)).
 let appId: string;
 let addon: string;
 let database: string;
+
+const mountedAt = async (dir: string) => (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').some((l) => l.split(' ')[4] === dir);
+
+test('the add-on servers\' data is on a filesystem of its own, apart from the platform\'s', async () => {
+  assert.ok(await mountedAt(mountDir), `${mountDir} is a mount point`);
+  const [own, platform] = [await stat(mountDir), await stat(t.platform.config.dataDir)];
+  assert.notEqual(own.dev, platform.dev);
+  const s = await statfs(mountDir);
+  assert.ok(s.blocks * s.bsize <= 320 * MB && s.blocks * s.bsize > 280 * MB, `the add-on filesystem is ${s.blocks * s.bsize} bytes`);
+  assert.equal((await stat(join(t.platform.config.dataDir, 'addons.img'))).size, 320 * MB);
+  assert.ok((await stat(join(mountDir, 'postgres', 'data', 'PG_VERSION'))).isFile());
+});
 
 test('when the add-on server\'s disk fills up, then pg:info and the app\'s log say so, and a write that does not fit fails whole', async () => {
   await t.createApp('ledger');
@@ -107,4 +106,9 @@ test('when space is freed, then both say so, the rows written before are whole, 
     await c.query(`INSERT INTO items VALUES (1001, 'after')`);
     assert.equal((await c.query('SELECT v FROM items WHERE id = 1001')).rows[0].v, 'after');
   });
+});
+
+test('when the add-on host stops, then it unmounts the filesystem it mounted', async () => {
+  await t.addonHost!.stop();
+  assert.equal(await mountedAt(mountDir), false);
 });

@@ -54,10 +54,13 @@ test('when the add-on server\'s pg_hba is written, then the platform logs in by 
   assert.deepEqual([humanBytes(512), humanBytes(7.5 * 1024 * 1024), humanBytes(1024 ** 3)], ['512 bytes', '7.5 MB', '1.0 GB']);
 });
 
-test('when a database goes over its plan\'s storage or the server\'s disk fills, then each attached app\'s log is told once, and again when it is over', async () => {
+test('when a database goes over its plan\'s storage or the server\'s disk fills, then it is made read-only and each attached app\'s log is told once, and again when it is over', async () => {
   // A fake add-on server whose database size the test sets (the real one would need a gigabyte written); the
   // disk is this machine's temp dir, "full" as the reserve is set above or below what it has free.
   let size = 10 * 2 ** 20;
+  let readOnly = false;
+  let failSet = false;
+  const turns: boolean[] = [];
   const addon = { id: 'a1', name: 'postgresql-tidy-12345', plan: 'essential-0', resource: 'd1', service: 'postgresql' } as Addon;
   const attached = [{ app_id: 'app-1', name: 'DATABASE' }, { app_id: 'app-2', name: 'SHARED' }] as Attachment[];
   const lines: string[] = [];
@@ -65,7 +68,15 @@ test('when a database goes over its plan\'s storage or the server\'s disk fills,
   const logged: string[] = [];
   const deps: StorageWatchDeps = {
     store: { postgresOn: async () => [addon], attachmentsOfAddon: async () => attached, setServerDisk: async (_s, d) => void disks.push(d.full) },
-    server: { host: '10.213.0.1', port: 15432, usage: async () => ({ sizeBytes: size, connections: 1, serverVersion: '15' }) },
+    server: {
+      host: '10.213.0.1', port: 15432,
+      usage: async () => ({ sizeBytes: size, connections: 1, serverVersion: '15', readOnly }),
+      setReadOnly: async (_r, on) => {
+        if (failSet) throw new Error('lock timeout');
+        readOnly = on;
+        turns.push(on);
+      },
+    },
     dataDir: tmpdir(), reserveBytes: 1, logs: { write: (app, source, dyno, line) => void lines.push(`${app} ${source}[${dyno}]: ${line}`) },
     log: createLogger('test', 'error', (l) => void logged.push(l)),
   };
@@ -73,15 +84,20 @@ test('when a database goes over its plan\'s storage or the server\'s disk fills,
   await watch.check();
   assert.deepEqual(lines, [], 'under its plan, a disk with room: nothing to say');
   size = 2 * 1024 ** 3;
+  failSet = true;
+  await watch.check();
+  assert.deepEqual(lines, [], 'not made read-only (the server refused): nothing said, tried again next round');
+  failSet = false;
   await watch.check();
   await watch.check();
   assert.equal(lines.length, 2, lines.join('\n'));
-  assert.match(lines[0], /^app-1 app\[heroku-postgres\]: source=DATABASE addon=postgresql-tidy-12345 sample#db_size=2147483648bytes Warning: the database uses 2\.0 GB, over its plan's 1\.0 GB of storage \(essential-0\): upgrade the plan or delete data$/);
+  assert.match(lines[0], /^app-1 app\[heroku-postgres\]: source=DATABASE addon=postgresql-tidy-12345 sample#db_size=2147483648bytes Error: the database uses 2\.0 GB, over its plan's 1\.0 GB of storage \(essential-0\): it is read-only \(SELECT, DELETE and TRUNCATE only\) until it is back under: upgrade the plan or delete data$/);
   assert.match(lines[1], /^app-2 app\[heroku-postgres\]: source=SHARED /);
   size = 1024;
   await watch.check();
-  assert.match(lines[2], /source=DATABASE .* the database is within its plan's 1\.0 GB of storage again$/);
+  assert.match(lines[2], /source=DATABASE .* the database is within its plan's 1\.0 GB of storage again: writes work again$/);
   assert.equal(lines.length, 4);
+  assert.deepEqual(turns, [true, false], 'read-only once over, writable once back under');
   deps.reserveBytes = Number.MAX_SAFE_INTEGER;
   await watch.check();
   await watch.check();
@@ -90,6 +106,6 @@ test('when a database goes over its plan\'s storage or the server\'s disk fills,
   deps.reserveBytes = 1;
   await watch.check();
   assert.match(lines[6], /the add-on server's disk has space again \(.* free\): writes work again$/);
-  assert.deepEqual(disks, [false, false, false, false, true, true, false], 'each check recorded the disk for pg:info');
+  assert.deepEqual(disks, [false, false, false, false, false, true, true, false], 'each check recorded the disk for pg:info');
   assert.equal(logged.length, 1, 'the platform\'s log has the disk filling up as an error');
 });
