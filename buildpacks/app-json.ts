@@ -11,7 +11,7 @@
 import { BuildError } from './errors.js';
 import { parseFormation, type FormationDefaults } from './app-json-formation.js';
 import { readTenantFile } from './tenant-file.js';
-import { parseHealthchecks, type HealthCheck } from '../runner/health-check.js';
+import { checksWorstCaseS, MAX_CHECKS_S, parseHealthchecks, type HealthCheck } from '../runner/health-check.js';
 
 /** What app.json says a config var should be on the app's first deploy. */
 export interface AppEnvVar {
@@ -96,6 +96,8 @@ export async function readAppJson(buildDir: string, log: (line: string) => void)
   if (!isObject(parsed)) throw new BuildError('app.json must be a JSON object.');
   const { checks, problems } = parseHealthchecks(parsed.healthchecks);
   for (const p of problems) log(` !     app.json: ${p} (left out)`);
+  const worst = checksWorstCaseS(Object.values(checks).flat());
+  if (worst > MAX_CHECKS_S) log(` !     app.json: the startup checks could take ${worst} s in all; a deploy waits at most ${MAX_CHECKS_S} s for them`);
   return {
     healthchecks: checks,
     formation: parseFormation(parsed.formation),

@@ -159,6 +159,14 @@ export function configHealthcheck(config: Record<string, string | undefined>): {
 }
 
 /** The startup checks a dyno of this type must pass: its app.json ones, and for web the config vars' one. */
+/** The longest a deploy waits for its startup checks, however many and slow they are (a deploy holds its app's turn). */
+export const MAX_CHECKS_S = 900;
+
+/** The longest the checks could take, each failing slowly to its last attempt. */
+export function checksWorstCaseS(checks: HealthCheck[]): number {
+  return checks.reduce((n, c) => n + c.initialDelayS + (c.uptime ?? 0) + c.attempts * (c.timeoutS + c.waitS), 0);
+}
+
 export function checksFor(type: string, appJson: HealthCheck[] | null | undefined, config: Record<string, string | undefined>): HealthCheck[] {
   const fromConfig = type === 'web' ? configHealthcheck(config).check : undefined;
   return [...(Array.isArray(appJson) ? appJson : []), ...(fromConfig ? [fromConfig] : [])];

@@ -45,6 +45,7 @@ export function configToEnv(c: Config): Env {
     SLIPWAY_BUILD_CONCURRENCY: String(c.buildConcurrency),
     SLIPWAY_RELEASE_CONCURRENCY: String(c.releaseConcurrency),
     SLIPWAY_BUILD_TIMEOUT: String(c.buildTimeoutMs / 1000),
+    SLIPWAY_RELEASE_TIMEOUT: String(c.releaseTimeoutMs / 1000),
     SLIPWAY_MAX_PUSH_MB: String(c.maxPushBytes / 1024 / 1024),
     SLIPWAY_MAX_SLUG_MB: String(c.maxSlugBytes / 1024 / 1024),
     SLIPWAY_NPM_REGISTRY: c.npmRegistry,

@@ -41,6 +41,7 @@
  * | SLIPWAY_BUILD_CONCURRENCY| 2                                         | builds at once per worker (one per app at a time; one owner's at most half, rounded up) |
  * | SLIPWAY_RELEASE_CONCURRENCY | 16                                     | release phases at once per worker (one per app at a time; one owner's at most half) |
  * | SLIPWAY_BUILD_TIMEOUT    | 900 (seconds)                             | a build running longer is killed                |
+ * | SLIPWAY_RELEASE_TIMEOUT  | 1800 (seconds)                            | a release phase or postdeploy script running longer is killed (the release fails) |
  * | SLIPWAY_MAX_PUSH_MB      | 1024                                      | the largest git push accepted                   |
  * | SLIPWAY_MAX_SLUG_MB      | 500                                       | the largest slug a build may make               |
  * | SLIPWAY_NPM_REGISTRY     | https://registry.npmjs.org/               | where buildpacks fetch node, npm and packages   |
@@ -127,6 +128,8 @@ export interface Config {
   buildConcurrency: number;
   releaseConcurrency: number;
   buildTimeoutMs: number;
+  /** A release phase or postdeploy script running longer is killed (and the release fails). */
+  releaseTimeoutMs: number;
   maxPushBytes: number;
   maxSlugBytes: number;
   npmRegistry: string;
@@ -258,6 +261,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     buildConcurrency: positiveInt('SLIPWAY_BUILD_CONCURRENCY', env.SLIPWAY_BUILD_CONCURRENCY, 2),
     releaseConcurrency: positiveInt('SLIPWAY_RELEASE_CONCURRENCY', env.SLIPWAY_RELEASE_CONCURRENCY, 16),
     buildTimeoutMs: positiveInt('SLIPWAY_BUILD_TIMEOUT', env.SLIPWAY_BUILD_TIMEOUT, 900) * 1000,
+    releaseTimeoutMs: positiveInt('SLIPWAY_RELEASE_TIMEOUT', env.SLIPWAY_RELEASE_TIMEOUT, 1800) * 1000,
     maxPushBytes: positiveInt('SLIPWAY_MAX_PUSH_MB', env.SLIPWAY_MAX_PUSH_MB, 1024) * 1024 * 1024,
     maxSlugBytes: positiveInt('SLIPWAY_MAX_SLUG_MB', env.SLIPWAY_MAX_SLUG_MB, 500) * 1024 * 1024,
     npmRegistry: (url('SLIPWAY_NPM_REGISTRY', env.SLIPWAY_NPM_REGISTRY) ?? 'https://registry.npmjs.org/').replace(/\/*$/, '/'),

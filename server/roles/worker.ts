@@ -69,7 +69,7 @@ async function isolation(p: Platform, log: Logger): Promise<{ executor: BuildExe
     const slugLowers = await lowers(input.digest, who);
     const size = dynoSize(DEFAULT_DYNO_SIZE)!;
     return oneOff({
-      app: input.app, slugLowers, command: input.command, memoryBytes: size.memoryBytes, diskBytes: size.diskBytes, uid: who.uid, egress: input.egress, addons: input.addons, timeoutMs: 30 * 60_000, onLine: input.log,
+      app: input.app, slugLowers, command: input.command, memoryBytes: size.memoryBytes, diskBytes: size.diskBytes, uid: who.uid, egress: input.egress, addons: input.addons, timeoutMs: c.releaseTimeoutMs, onLine: input.log,
       identity: { dyno: input.dyno ?? 'release.1', port: 5000, releaseVersion: input.version, config: input.config },
     });
   };

@@ -19,7 +19,7 @@ import type { BuildService } from '../services/builds.js';
 import type { Release, ReleaseService } from '../services/releases.js';
 import type { SlugService } from '../services/slugs.js';
 import { stageOutput, type StageLogs, type StageOutput } from './output.js';
-import { checksFor } from '../../runner/health-check.js';
+import { checksFor, checksWorstCaseS, MAX_CHECKS_S, type HealthCheck } from '../../runner/health-check.js';
 import { runPostdeploy, type PostdeployDeps } from './postdeploy.js';
 
 /** A worker (a dyno that is not web) must stay up this long to count. */
@@ -46,13 +46,18 @@ type Verdict = { ok: true; ms: number } | { ok: false; why: string; dyno?: strin
 /** Verification is off for the platform (SLIPWAY_DEPLOY_VERIFY=off) or for this app (its config var). */
 const verifyOff = (deps: DeployStageDeps, r: Release) => !deps.config.deployVerify || /^(off|false|0|no)$/i.test(r.config.SLIPWAY_DEPLOY_VERIFY ?? '');
 
-/** How long the release's dynos get: the boot timeout, plus what its startup checks may take, plus some slack. */
+/**
+ * How long the release's dynos get: the boot timeout, plus what its startup checks may take (at most MAX_CHECKS_S,
+ * however many an app.json lists), plus some slack.
+ */
+export function verifyBudgetMs(bootTimeoutMs: number, checks: HealthCheck[]): number {
+  return bootTimeoutMs + 1000 * Math.min(MAX_CHECKS_S, checksWorstCaseS(checks)) + WORKER_UPTIME_MS + 10_000;
+}
+
 async function budgetMs(deps: DeployStageDeps, release: Release): Promise<number> {
   const slug = release.slug_id ? await deps.slugs.byId(release.slug_id) : undefined;
   const types = new Set([...Object.keys(slug?.healthchecks ?? {}), 'web']);
-  const checks = [...types].flatMap((type) => checksFor(type, slug?.healthchecks?.[type], release.config));
-  const checkMs = checks.reduce((n, c) => n + 1000 * (c.initialDelayS + (c.uptime ?? 0) + c.attempts * (c.timeoutS + c.waitS)), 0);
-  return deps.config.bootTimeoutMs + checkMs + WORKER_UPTIME_MS + 10_000;
+  return verifyBudgetMs(deps.config.bootTimeoutMs, [...types].flatMap((type) => checksFor(type, slug?.healthchecks?.[type], release.config)));
 }
 
 /** Waits until every expected dyno of the release is verified, one of them failed, or the time is up. */

@@ -6,7 +6,9 @@
  *   phases, which took every slot of the release queue);
  * - the first tenant never runs more than its share (2) of release phases at once: its third waits, holding no slot,
  *   and runs when one of its first two ends;
- * - every one of its pushes still deploys.
+ * - every one of its pushes still deploys;
+ * - a release phase past SLIPWAY_RELEASE_TIMEOUT (40 s here) is killed, its release fails and the release before
+ *   it keeps serving.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +18,7 @@ import { waitFor } from '../helpers/procs.js';
 const PHASE_S = 25;
 let t: TestPlatform;
 before(async () => {
-  t = await startTestPlatform({ SLIPWAY_RELEASE_CONCURRENCY: '4', SLIPWAY_BOOT_TIMEOUT: '30', SLIPWAY_STOP_GRACE: '1' }, { dynos: true });
+  t = await startTestPlatform({ SLIPWAY_RELEASE_CONCURRENCY: '4', SLIPWAY_RELEASE_TIMEOUT: '40', SLIPWAY_BOOT_TIMEOUT: '30', SLIPWAY_STOP_GRACE: '1' }, { dynos: true });
 });
 after(async () => t?.close());
 
@@ -68,4 +70,20 @@ test('when one tenant\'s apps hold long release phases, then another tenant\'s p
   for (const [from, to] of spans) assert.ok(from > 0 && to - from >= PHASE_S * 1000 - 500, `each release phase ran (${from}..${to})`);
   const most = Math.max(...spans.map(([from]) => spans.filter(([f, e]) => f <= from && from < e).length));
   assert.equal(most, 2, `at most 2 of the tenant's release phases at once (spans ${JSON.stringify(spans)})`);
+});
+
+test('when a release phase runs past SLIPWAY_RELEASE_TIMEOUT, then it is killed, the release fails and the one before keeps serving', async () => {
+  await tenant('stuck@example.com', ['stuck']);
+  await pushed('stuck', 'static-site');
+  assert.equal((await t.api('PATCH', '/apps/stuck/config-vars', { RELEASE_SLEEP: '3600' })).status, 200);
+  const dir = await t.checkout('release-long', 'stuck');
+  const started = Date.now();
+  const push = await t.git(dir, ['push', '--force', 'slipway', 'main']);
+  const took = Date.now() - started;
+  assert.notEqual(push.code, 0, push.out);
+  assert.match(push.out, /The release command timed out/);
+  assert.ok(took < 40_000 + 30_000, `the push ended ${took} ms after it started`);
+  assert.equal((await t.get('stuck', '/')).status, 200, 'the static site still serves');
+  const releases = (await t.api('GET', '/apps/stuck/releases')).body as { status: string }[];
+  assert.equal(releases.at(-1)?.status, 'failed');
 });
