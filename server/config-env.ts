@@ -67,6 +67,7 @@ export function configToEnv(c: Config): Env {
     SLIPWAY_CRASH_BACKOFF: String(c.crashBackoffMs / 1000),
     SLIPWAY_LOG_LINES: String(c.logLines),
     SLIPWAY_RENDEZVOUS_PORT: String(c.rendezvousPort),
+    SLIPWAY_MAX_CONNECTIONS_PER_ADDRESS: String(c.maxConnectionsPerAddress),
     SLIPWAY_AGENT_ADDRESS: c.agentAddress,
     SLIPWAY_ADDON_POSTGRES: typeof c.addons.postgres === 'object' ? c.addons.postgres.adminUrl : c.addons.postgres,
     SLIPWAY_ADDON_POSTGRES_PORT: String(c.addons.postgresPort),

@@ -63,6 +63,7 @@
  * | SLIPWAY_CRASH_BACKOFF    | 10 (seconds)                              | the first delayed restart; doubles up to 5 min  |
  * | SLIPWAY_LOG_LINES        | 1500                                      | lines kept per app log stream                   |
  * | SLIPWAY_RENDEZVOUS_PORT  | 5052                                      | the agent's port for attached one-offs (`slipway run`), on API_HOST |
+ * | SLIPWAY_MAX_CONNECTIONS_PER_ADDRESS | 1000                           | connections open at once from one client address on each router worker, the API and the rendezvous port |
  * | SLIPWAY_AGENT_ADDRESS    | the host of SLIPWAY_PUBLIC_URL            | where clients reach this host's agent (attach URLs); reported to the registry |
  * | SLIPWAY_ADDON_POSTGRES   | embedded                                  | the PostgreSQL add-on server: embedded (DATA/addons/postgres, run by `slipway up`), off, or an operator's postgres://ADMIN:PASSWORD@HOST:PORT/postgres |
  * | SLIPWAY_ADDON_POSTGRES_PORT | 15432                                  | the embedded add-on PostgreSQL's port on the bridge's gateway address |
@@ -154,6 +155,8 @@ export interface Config {
   crashBackoffMs: number;
   logLines: number;
   rendezvousPort: number;
+  /** Connections open at once from one client address, per router worker, API and rendezvous port (router/address-cap.ts). */
+  maxConnectionsPerAddress: number;
   /** The add-on servers (server/addons): where PostgreSQL databases and Redis servers for apps are made. */
   addons: AddonSettings;
   /** The address this host's agent reports: where the CLI reaches its rendezvous. */
@@ -283,6 +286,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     crashBackoffMs: positiveNumber('SLIPWAY_CRASH_BACKOFF', env.SLIPWAY_CRASH_BACKOFF, 10) * 1000,
     logLines: positiveInt('SLIPWAY_LOG_LINES', env.SLIPWAY_LOG_LINES, 1500),
     rendezvousPort: port('SLIPWAY_RENDEZVOUS_PORT', env.SLIPWAY_RENDEZVOUS_PORT, 5052),
+    maxConnectionsPerAddress: positiveInt('SLIPWAY_MAX_CONNECTIONS_PER_ADDRESS', env.SLIPWAY_MAX_CONNECTIONS_PER_ADDRESS, 1000),
     addons: addonSettings(env),
     agentAddress: hostAddress('SLIPWAY_AGENT_ADDRESS', env.SLIPWAY_AGENT_ADDRESS) ?? new URL(publicUrl).hostname,
     tls: tlsSetting(env),

@@ -100,21 +100,40 @@ async function makeSelfSigned(dir: string, base: string, san: string, keyType: '
   throw new Error(`the self-signed certificate in ${dir} was not made within a minute`);
 }
 
+/** A client must send its first byte within this, and finish a TLS handshake within this after (slowloris). */
+export const FIRST_BYTE_TIMEOUT_MS = 10_000;
+
+/** Calls then(first byte) once the client has sent one; a client silent for FIRST_BYTE_TIMEOUT_MS is closed. */
+function onFirstByte(socket: Socket, then: (first: number) => void, timeoutMs = FIRST_BYTE_TIMEOUT_MS): void {
+  socket.on('error', () => undefined);
+  socket.setTimeout(timeoutMs, () => socket.destroy());
+  socket.once('readable', () => {
+    const first = socket.read(1) as Buffer | null;
+    if (!first) return void socket.destroy();
+    socket.setTimeout(0);
+    socket.unshift(first);
+    then(first[0]);
+    socket.resume();
+  });
+}
+
+/**
+ * A plain port in front of http: a connection is handed over once its first byte came (Node's http.Server keeps a
+ * connection that never sends one for ever, whatever its headersTimeout).
+ */
+export function firstByteFront(http: HttpServer, timeoutMs = FIRST_BYTE_TIMEOUT_MS): NetServer {
+  return createNetServer({ pauseOnConnect: true }, (socket: Socket) => onFirstByte(socket, () => http.emit('connection', socket), timeoutMs));
+}
+
 /**
  * A port split by its first byte: a connection that opens a TLS handshake goes to tlsServer, anything else to
  * other(socket) (a plain handler, or a line refusing it).
  */
-export function tlsOrElse(tlsServer: TlsServer, other: (socket: Socket) => void): NetServer {
+export function tlsOrElse(tlsServer: TlsServer, other: (socket: Socket) => void, timeoutMs = FIRST_BYTE_TIMEOUT_MS): NetServer {
+  // A handshake that fails or times out is only told (tlsClientError); the socket would stay open.
+  tlsServer.on('tlsClientError', (_e, socket) => socket.destroy());
   return createNetServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket: Socket) => {
-    socket.on('error', () => undefined);
-    socket.once('readable', () => {
-      const first = socket.read(1) as Buffer | null;
-      if (!first) return void socket.destroy();
-      socket.unshift(first);
-      if (first[0] === TLS_HANDSHAKE) tlsServer.emit('connection', socket);
-      else other(socket);
-      socket.resume();
-    });
+    onFirstByte(socket, (first) => (first === TLS_HANDSHAKE ? tlsServer.emit('connection', socket) : other(socket)), timeoutMs);
   });
 }
 
@@ -122,19 +141,12 @@ export function tlsOrElse(tlsServer: TlsServer, other: (socket: Socket) => void)
  * Listens on one port for both protocols. Returns the listening server; closing it stops accepting, and the
  * HTTP and HTTPS servers' connections are closed as usual (they track what was handed to them).
  */
-export function dualProtocolServer(http: HttpServer, tls: TlsMaterial, handler: RequestListener): { listener: NetServer; https: HttpsServer } {
-  const https = createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, handler);
+export function dualProtocolServer(http: HttpServer, tls: TlsMaterial, handler: RequestListener, timeoutMs = FIRST_BYTE_TIMEOUT_MS): { listener: NetServer; https: HttpsServer } {
+  const https = createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', handshakeTimeout: timeoutMs }, handler);
   https.headersTimeout = http.headersTimeout;
   https.requestTimeout = http.requestTimeout;
   const listener = createNetServer({ pauseOnConnect: true }, (socket: Socket) => {
-    socket.on('error', () => undefined);
-    socket.once('readable', () => {
-      const first = socket.read(1) as Buffer | null;
-      if (!first) return void socket.destroy();
-      socket.unshift(first);
-      (first[0] === TLS_HANDSHAKE ? https : http).emit('connection', socket);
-      socket.resume();
-    });
+    onFirstByte(socket, (first) => (first === TLS_HANDSHAKE ? https : http).emit('connection', socket), timeoutMs);
   });
   return { listener, https };
 }

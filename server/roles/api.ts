@@ -22,7 +22,8 @@ import { installAllHooks } from '../git/hooks.js';
 import type { Logger } from '../log.js';
 import { createReceiveServer } from '../stages/receive.js';
 import { turnTaker } from '../db/turn.js';
-import { dualProtocolServer, loadTls } from '../tls.js';
+import { dualProtocolServer, firstByteFront, loadTls } from '../tls.js';
+import { capPerAddress } from '../../router/address-cap.js';
 import { WEB_DIST } from '../paths.js';
 import { UNAVAILABLE_MESSAGES, unavailableBackend } from '../unavailable.js';
 import { readHealth } from '../plane/heartbeat.js';
@@ -84,10 +85,21 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
   server.requestTimeout = 0; // git pushes and log streams run long
   const tls = await loadTls(p.config);
   if (!tls) {
-    await listen(server, p.config.apiPort, p.config.apiHost);
+    const front = firstByteFront(server);
+    capPerAddress(front, p.config.maxConnectionsPerAddress);
+    await listen(front, p.config.apiPort, p.config.apiHost);
     log.info('listening', { url: `http://${p.config.apiHost}:${p.config.apiPort}` });
+    return {
+      server: front,
+      async stop() {
+        await new Promise((r) => front.close(r));
+        await closeServer(server);
+        await receive.close();
+      },
+    };
   } else {
     const dual = dualProtocolServer(server, tls, handler);
+    capPerAddress(dual.listener, p.config.maxConnectionsPerAddress);
     await listen(dual.listener, p.config.apiPort, p.config.apiHost);
     const port = (dual.listener.address() as AddressInfo).port;
     log.info('listening', { url: `http://${p.config.apiHost}:${port}`, https: `https://${p.config.apiHost}:${port}`, certificate: tls.certFile });
@@ -100,11 +112,4 @@ export async function startApiRole(p: Platform, log: Logger): Promise<{ server: 
       },
     };
   }
-  return {
-    server,
-    async stop() {
-      await closeServer(server);
-      await receive.close();
-    },
-  };
 }

@@ -6,7 +6,9 @@
  *   (unless the command echoes that marker itself, as `heroku run -x` appends).
  * Without a terminal, the Heroku CLI ends stdin by sending EOT (0x04) rather than by closing its side; `slipway run`
  * sends `SECRET?stdin=raw` and ends stdin by half-closing, so bytes reach the dyno as they are.
- * A secret opens one dyno, once, within 5 minutes. TLS with the platform's certificate; a platform without TLS
+ * A secret opens one dyno, once, within 5 minutes. A client must send its first byte within 10 s, finish its TLS
+ * handshake within 10 s and its secret line within 10 s; one address holds at most SLIPWAY_MAX_CONNECTIONS_PER_ADDRESS
+ * connections. TLS with the platform's certificate; a platform without TLS
  * answers TLS with the self-signed certificate in DATA/tls, and plain TCP too.
  */
 import type { Server, Socket } from 'node:net';
@@ -17,7 +19,8 @@ import type { Platform } from '../compose.js';
 import type { Logger } from '../log.js';
 import { EXIT_MARKER, RENDEZVOUS_GREETING } from '../oneoff.js';
 import { loadOneOffDyno } from '../plane/agent-store.js';
-import { loadTls, tlsOrElse } from '../tls.js';
+import { FIRST_BYTE_TIMEOUT_MS, loadTls, tlsOrElse } from '../tls.js';
+import { capPerAddress } from '../../router/address-cap.js';
 
 /** Reads the first line (the secret) of an attach connection, at most 200 bytes within 10 s. */
 function readFirstLine(socket: Socket): Promise<{ line: string; rest: Buffer }> {
@@ -118,11 +121,12 @@ export async function startRendezvous(p: Platform, agentId: string, agent: Agent
   // else) with the self-signed certificate made in DATA/tls, or plain TCP.
   const platformTls = await loadTls(p.config);
   const tls = platformTls ?? (await loadTls({ ...p.config, tls: 'self-signed' }))!;
-  const tlsServer = createTlsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', allowHalfOpen: true }, attached);
+  const tlsServer = createTlsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', allowHalfOpen: true, handshakeTimeout: FIRST_BYTE_TIMEOUT_MS }, attached);
   const server = platformTls
     ? tlsOrElse(tlsServer, (socket) =>
         socket.end('Error: this rendezvous takes TLS only (the platform runs with TLS on): connect with TLS, as over the API\'s https:// URL.\n'))
     : tlsOrElse(tlsServer, attached);
+  capPerAddress(server, p.config.maxConnectionsPerAddress);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(p.config.rendezvousPort, p.config.apiHost, () => resolve());

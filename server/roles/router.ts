@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import { MemoryRouteTable } from '../../router/routes.js';
 import { createRouter } from '../../router/server.js';
 import { createTlsFront } from '../../router/tls.js';
+import { capPerAddress } from '../../router/address-cap.js';
 import { nodeVersionProblem } from '../../router/node-version.js';
 import { loadRouterTls } from '../tls.js';
 import { createAppLogWriter } from '../logs/app-log.js';
@@ -45,6 +46,7 @@ export async function startRouterRole(p: Platform, log: Logger, opts: { requestT
     routes: table, platform: await loadRouterTls(p.config), onWarning: (m) => log.warn(m),
     onSecure: (socket) => (socket.alpnProtocol === 'h2' ? router!.serveH2(socket) : router!.server.emit('connection', socket)),
   });
+  if (tls) capPerAddress(tls.server, p.config.maxConnectionsPerAddress);
   if (tls) await listen(tls.server, p.config.routerTlsPort!, p.config.routerHost);
   router = createRouter({
     routes: table,
@@ -57,6 +59,7 @@ export async function startRouterRole(p: Platform, log: Logger, opts: { requestT
     onWarning: (message) => log.warn(message),
   });
   router.server.keepAliveTimeout = 60_000;
+  capPerAddress(router.server, p.config.maxConnectionsPerAddress);
   await listen(router.server, p.config.routerPort, p.config.routerHost);
   if (cluster.isPrimary) log.info('listening', { url: `http://${p.config.routerHost}:${p.config.routerPort}`, tls: tls ? (tls.server.address() as { port: number }).port : 'off', workers: 1 });
   const http = router;

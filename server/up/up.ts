@@ -12,7 +12,7 @@ import { readHealth } from '../plane/heartbeat.js';
 import { keepEmbedded, type KeptEmbedded } from './keep-embedded.js';
 import { createSupervisor } from './supervisor.js';
 import { webUrl } from '../api/serializers.js';
-import { checkHostFree, holdDataDir, UpRefused } from './one-per-host.js';
+import { checkHostFree, holdBridge, holdDataDir, UpRefused } from './one-per-host.js';
 import { describeAddons, startAddonServers } from './addon-servers.js';
 
 export async function up(config: Config, log: Logger, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<void> {
@@ -22,7 +22,12 @@ export async function up(config: Config, log: Logger, out: (line: string) => voi
   let shuttingDown: Promise<void> | undefined;
   // Before anything else: a second `up` on this data dir refuses here, having touched nothing.
   await mkdir(config.dataDir, { recursive: true, mode: 0o711 });
-  const held = await holdDataDir(config.dataDir, { apiUrl: config.publicUrl, routerUrl: `http://${config.routerHost}:${config.routerPort}` });
+  const me = { apiUrl: config.publicUrl, routerUrl: `http://${config.routerHost}:${config.routerPort}`, dataDir: config.dataDir };
+  const held = await holdDataDir(config.dataDir, me);
+  const bridge = await holdBridge(config.bridge, me).catch(async (e: Error) => {
+    await held.release();
+    throw e;
+  });
 
   const shutdown = (signal: string) => {
     shuttingDown ??= (async () => {
@@ -30,6 +35,7 @@ export async function up(config: Config, log: Logger, out: (line: string) => voi
       await supervisor?.stop();
       await addonHost?.stop().catch((err: Error) => log.error('stopping the add-on servers failed', { error: err.message }));
       for (const e of embedded.reverse()) await e.stop().catch((err: Error) => log.error('stop failed', { error: err.message }));
+      await bridge.release();
       await held.release();
       log.info('stopped');
     })();

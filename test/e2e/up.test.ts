@@ -7,7 +7,7 @@ import { FIXTURES } from '../helpers/platform.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { alive, descendants, freePort, processesMentioning, waitFor } from '../helpers/procs.js';
-import { cleanEnv, slipway, startUp, type Up } from '../helpers/slipway.js';
+import { cleanEnv, networkFor, slipway, startUp, type Up } from '../helpers/slipway.js';
 import { requestWithHost } from '../helpers/http.js';
 import { assertNoDynoLeft } from '../helpers/leftovers.js';
 import { createTestDatabase, createTestRedisPrefix } from '../helpers/services.js';
@@ -266,6 +266,14 @@ test('when slipway up already runs on this host, then a second one refuses to st
   assert.equal(other.code, 1, other.output);
   assert.match(other.output, new RegExp(`Slipway is already running on this host: its agent is pid ${agentPid} \\(data dir ${dataDir}, API http://127\\.0\\.0\\.1:${apiPort}\\)`));
   assert.doesNotMatch(other.output, /Slipway is up/);
+
+  // Another data dir and its own embedded databases, on the same bridge (the default case: nothing set but the dir).
+  const apart = cleanEnv({ HOME: otherDir, SLIPWAY_ROUTER_WORKERS: '1', ...networkFor(dataDir) });
+  const bridged = await refusedUp(['--data-dir', otherDir, '--api-port', String(apiPort2), '--router-port', String(routerPort2)], apart);
+  assert.equal(bridged.code, 1, bridged.output);
+  assert.match(bridged.output, new RegExp(`Slipway is already running on this host on the bridge ${networkFor(dataDir).SLIPWAY_BRIDGE}: \`slipway up\` pid ${up.child.pid}, .*data dir ${dataDir}, API http://127\\.0\\.0\\.1:${apiPort}`));
+  assert.doesNotMatch(bridged.output, /Slipway is up|embedded PostgreSQL/);
+  await assert.rejects(stat(join(otherDir, 'up.pid')), 'the refused up let go of its own data dir');
 
   const h = await health(apiPort);
   assert.equal(h.status, 200);

@@ -1,9 +1,12 @@
 /** Runs the real `slipway` binary: `up` as a child process, and CLI commands with their exit codes. */
 import { createHash } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../server/paths.js';
 import { waitFor } from './procs.js';
+
+const execFileP = promisify(execFile);
 
 export const BIN = join(PACKAGE_ROOT, 'dist', 'server', 'bin.js');
 
@@ -35,13 +38,23 @@ export function addonPortsFor(dataDir: string): Record<string, string> {
   return { SLIPWAY_ADDON_POSTGRES_PORT: String(pg), SLIPWAY_ADDON_REDIS_PORTS: `${redis}-${redis + 19}` };
 }
 
+/**
+ * The dyno bridge and subnet for an `up` on this data dir: one `up` per bridge on a host (the second is refused), so
+ * tests side by side each have their own (a /20 of 10.160.0.0/10, apart from the test platforms' 10.213.0.0/16).
+ */
+export function networkFor(dataDir: string): { SLIPWAY_BRIDGE: string; SLIPWAY_SUBNET: string } {
+  const h = createHash('sha256').update(`net:${dataDir}`).digest();
+  return { SLIPWAY_BRIDGE: `swt${h.toString('hex').slice(0, 8)}`, SLIPWAY_SUBNET: `10.${160 + (h[4] % 48)}.${(h[5] % 16) * 16}.0/20` };
+}
+
 export function startUp(args: string[], env: Record<string, string>): Up {
-  // Tests run side by side: the agent's rendezvous port, the router's TLS port and the add-on servers' ports must not
-  // be the fixed defaults (5052, 8443, 15432) in each of them.
+  // Tests run side by side: the agent's rendezvous port, the router's TLS port, the add-on servers' ports and the
+  // dyno bridge must not be the fixed defaults (5052, 8443, 15432, slipway0) in each of them.
   const at = args.indexOf('--data-dir');
   const dataDir = at >= 0 ? args[at + 1] : env.SLIPWAY_DATA_DIR ?? '';
+  const network = env.SLIPWAY_BRIDGE ? undefined : networkFor(dataDir);
   const child = spawn(process.execPath, [BIN, 'up', ...args], {
-    env: { SLIPWAY_RENDEZVOUS_PORT: '0', SLIPWAY_ROUTER_TLS_PORT: '0', ...addonPortsFor(dataDir), ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { SLIPWAY_RENDEZVOUS_PORT: '0', SLIPWAY_ROUTER_TLS_PORT: '0', ...addonPortsFor(dataDir), ...network, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -64,6 +77,8 @@ export function startUp(args: string[], env: Record<string, string>): Up {
       // the test process would wait for them forever.
       child.stdout!.destroy();
       child.stderr!.destroy();
+      // The bridge made for this test goes with it (the next start on the data dir makes it again).
+      if (network) await execFileP('ip', ['link', 'del', network.SLIPWAY_BRIDGE]).catch(() => undefined);
       return r;
     },
   };
