@@ -46,6 +46,8 @@ export interface CompileOptions {
   log: (line: string) => void;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Where buildpacks cloned from git go: the build's own disk (its size limit holds them too); the host's temp dir without. */
+  scratchDir?: string;
 }
 
 export interface CompileResult {
@@ -70,7 +72,7 @@ async function detect(o: CompileOptions, bp: Buildpack, index: number): Promise<
 }
 
 export async function compileApp(o: CompileOptions): Promise<CompileResult> {
-  const scratch = await mkdtemp(join(tmpdir(), 'slipway-bp-'));
+  const scratch = await mkdtemp(join(o.scratchDir ?? tmpdir(), 'slipway-bp-'));
   try {
     let chosen: { bp: Buildpack; name: string }[] = [];
     const listed = o.buildpacks?.length

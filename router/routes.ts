@@ -9,12 +9,21 @@ export interface Endpoint {
 }
 
 /** A certificate the router serves over TLS for some of an app's hostnames (the key in the clear, in memory only). */
+/** A private key as the platform keeps it (sealed by its KeyBox). */
+export interface SealedKey {
+  sealed: string;
+}
+
 export interface RouteCertificate {
   id: string;
   /** Changes when the certificate does (its secure context is made again). */
   version: string;
   chain: string;
-  key: string;
+  /**
+   * Its private key: as PEM, or still sealed (the platform's routes), opened by the TLS front only when a handshake
+   * first asks for this certificate, so a reload opens none and a worker opens only what it serves.
+   */
+  key: string | SealedKey;
   /** The DNS names it covers. */
   names: string[];
   /** The app's hostnames it is associated with (lowercase). */

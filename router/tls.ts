@@ -2,7 +2,8 @@
  * The router's TLS port. SNI picks the certificate: the one of the app serving that hostname (the certificate its
  * domain is associated with, else one whose names cover it), else the platform's (for *.BASE_DOMAIN, and for any
  * name no app covers, which then gets the usual 404). Secure contexts are made once per certificate version, so a
- * changed certificate is served on the next handshake and open connections keep theirs. ALPN offers h2 and
+ * changed certificate is served on the next handshake and open connections keep theirs; a certificate's key is
+ * opened then, at its first handshake, not when routes load. ALPN offers h2 and
  * http/1.1; decrypted connections go to the same router as plain ones (onSecure), which tells dynos
  * X-Forwarded-Proto: https and speaks HTTP/1.1 to them either way.
  */
@@ -20,6 +21,8 @@ export interface TlsFrontOptions {
   onWarning?(message: string): void;
   /** The TLS handshake must finish within this (10 s). */
   handshakeTimeoutMs?: number;
+  /** Opens a sealed key (the platform's KeyBox); without it, certificates must come with their keys as PEM. */
+  openKey?(sealed: string): Promise<string>;
 }
 
 const MAX_CONTEXTS = 10_000;
@@ -59,12 +62,18 @@ export function createTlsFront(o: TlsFrontOptions): { server: Server; contexts: 
   const platformNames = certificateNames(o.platform.cert);
   // Secure contexts by certificate id, most recently used last; past MAX_CONTEXTS the least recently used go (a
   // removed certificate's context is never used again).
-  const contexts = new Map<string, { version: string; ctx: SecureContext }>();
-  const contextOf = (c: RouteCertificate): SecureContext => {
+  const contexts = new Map<string, { version: string; ctx: Promise<SecureContext> }>();
+  const keyOf = async (c: RouteCertificate): Promise<string> => {
+    if (typeof c.key === 'string') return c.key;
+    if (!o.openKey) throw new Error('a sealed key and nothing to open it with');
+    return o.openKey(c.key.sealed);
+  };
+  const contextOf = (c: RouteCertificate): Promise<SecureContext> => {
     const known = contexts.get(c.id);
     contexts.delete(c.id);
-    const entry = known?.version === c.version ? known : { version: c.version, ctx: createSecureContext({ cert: c.chain, key: c.key, minVersion: 'TLSv1.2' }) };
+    const entry = known?.version === c.version ? known : { version: c.version, ctx: keyOf(c).then((key) => createSecureContext({ cert: c.chain, key, minVersion: 'TLSv1.2' })) };
     contexts.set(c.id, entry);
+    entry.ctx.catch(() => contexts.get(c.id) === entry && contexts.delete(c.id)); // tried again at the next handshake
     if (contexts.size > MAX_CONTEXTS) contexts.delete(contexts.keys().next().value!);
     return entry.ctx;
   };
@@ -80,12 +89,10 @@ export function createTlsFront(o: TlsFrontOptions): { server: Server; contexts: 
     SNICallback(servername, cb) {
       const cert = certificateFor(o.routes.lookup(servername.toLowerCase()), servername);
       if (!cert) return cb(null, platform);
-      try {
-        cb(null, contextOf(cert));
-      } catch (e) {
-        o.onWarning?.(`the certificate for ${servername} could not be loaded (${(e as Error).message}); serving the platform's`);
+      contextOf(cert).then((ctx) => cb(null, ctx), (e: Error) => {
+        o.onWarning?.(`the certificate for ${servername} could not be loaded (${e.message}); serving the platform's`);
         cb(null, platform);
-      }
+      });
     },
   }, (socket) => o.onSecure(socket));
   // A failed or timed-out handshake: Node tells, but leaves the connection open for whoever listens to end it.

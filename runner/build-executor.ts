@@ -86,7 +86,7 @@ export function createRuncBuildExecutor(o: RuncBuildExecutorOptions): BuildExecu
         );
         return { code: r.code, signal: r.signal, stdout: r.stdout, timedOut: r.timedOut, oomKilled: r.oomKilled };
       };
-      return opts.network ? withNetns(id, (path) => go(path)) : go();
+      return opts.network ? withNetns(id, (path) => go(path), opts.egress) : go();
     },
   };
 }

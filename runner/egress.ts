@@ -2,7 +2,8 @@
  * An app's egress policy: what its dynos (and one-offs, and its release phase) may reach beyond the platform. Set by
  * an operator per app: `allow` (the default: anything but the host, link-local addresses and other apps' dynos,
  * which the host's rules refuse whatever the policy), `deny` (nothing), or `allowlist` (CIDRs, optionally with
- * ports). Enforced in the dyno's own network namespace (its OUTPUT chain, loaded atomically with iptables-restore
+ * ports). Builds get a policy of their own (buildEgressRuleset): the app's, with the package registries always open
+ * and the private ranges always closed. Enforced in the dyno's own network namespace (its OUTPUT chain, loaded atomically with iptables-restore
  * before the dyno starts): the dyno has no capability to change it, and the rules go with the namespace.
  */
 import { spawn } from 'node:child_process';
@@ -81,19 +82,46 @@ export function egressRuleset(p: EgressPolicy, subnet: string): string | undefin
     // rules refuse the rest of it).
     '-A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT',
     `-A OUTPUT -d ${parseCidr(subnet)} -j ACCEPT`];
-  if (p.policy === 'allowlist') {
-    for (const r of p.rules) {
-      if (!r.ports) lines.push(`-A OUTPUT -d ${parseCidr(r.cidr)} -j ACCEPT`);
-      else for (const proto of ['tcp', 'udp']) lines.push(`-A OUTPUT -d ${parseCidr(r.cidr)} -p ${proto} -m multiport --dports ${parsePorts(r.ports)!.join(',')} -j ACCEPT`);
-    }
-  }
-  lines.push('-A OUTPUT -p tcp -j REJECT --reject-with tcp-reset', '-A OUTPUT -j REJECT --reject-with icmp-port-unreachable', 'COMMIT', '');
+  if (p.policy === 'allowlist') lines.push(...acceptLines(p.rules));
+  lines.push(...REJECT_REST, 'COMMIT', '');
+  return lines.join('\n');
+}
+
+/**
+ * Ranges a build step never reaches unless the operator allows them (SLIPWAY_OUTBOUND_ALLOW) or the app's own
+ * allowlist names them: the operator's private networks, carrier-grade NAT, link-local (a cloud's metadata service).
+ */
+export const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16'];
+
+/**
+ * What a build step (bin/compile, a buildpack's git clone: tenant code with the network) may reach: what every build
+ * needs whatever the app's policy (the package registries, the resolvers, what the operator allows), then the app's
+ * own policy, never the private ranges an `allow` would otherwise open.
+ */
+export interface BuildEgress {
+  app: EgressPolicy;
+  always: EgressRule[];
+}
+
+const acceptLines = (rules: EgressRule[]) => rules.flatMap((r) => (!r.ports
+  ? [`-A OUTPUT -d ${parseCidr(r.cidr)} -j ACCEPT`]
+  : ['tcp', 'udp'].map((proto) => `-A OUTPUT -d ${parseCidr(r.cidr)} -p ${proto} -m multiport --dports ${parsePorts(r.ports)!.join(',')} -j ACCEPT`)));
+
+const REJECT_REST = ['-A OUTPUT -p tcp -j REJECT --reject-with tcp-reset', '-A OUTPUT -j REJECT --reject-with icmp-port-unreachable'];
+
+/** The iptables-restore input for a build step's namespace. */
+export function buildEgressRuleset(b: BuildEgress): string {
+  const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]',
+    '-A OUTPUT -o lo -j ACCEPT', '-A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT',
+    ...acceptLines(b.always), ...(b.app.policy === 'allowlist' ? acceptLines(b.app.rules) : [])];
+  for (const cidr of PRIVATE_RANGES) lines.push(`-A OUTPUT -d ${cidr} -p tcp -j REJECT --reject-with tcp-reset`, `-A OUTPUT -d ${cidr} -j REJECT --reject-with icmp-port-unreachable`);
+  lines.push(...(b.app.policy === 'allow' ? ['-A OUTPUT -j ACCEPT'] : REJECT_REST), 'COMMIT', '');
   return lines.join('\n');
 }
 
 /** Loads the policy into the network namespace `netns` (a Slipway-made one), before anything runs in it. */
-export async function applyEgress(netns: string, p: EgressPolicy, subnet: string): Promise<void> {
-  const rules = egressRuleset(p, subnet);
+export async function applyEgress(netns: string, p: EgressPolicy | BuildEgress, subnet: string): Promise<void> {
+  const rules = 'always' in p ? buildEgressRuleset(p) : egressRuleset(p, subnet);
   if (!rules) return;
   assertNetnsName(netns);
   await new Promise<void>((resolve, reject) => {

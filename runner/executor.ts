@@ -2,6 +2,7 @@
  * Where buildpack scripts run. The host executor runs them as a process group in a temp dir; the runner's
  * build container (same isolation as dynos) implements the same interface.
  */
+import type { BuildEgress } from './egress.js';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { ContainerIdentity } from './container-name.js';
@@ -16,6 +17,8 @@ export interface ExecOptions {
   mounts?: { source: string; destination: string; readonly: boolean; /** handed to the build user */ owned?: boolean }[];
   /** The step needs the network (bin/compile fetches packages); detect and release do not. */
   network?: boolean;
+  /** What a step with the network may reach (a container executor loads it in the step's namespace). */
+  egress?: BuildEgress;
   env: Record<string, string>;
   onLine?: (line: string) => void;
   timeoutMs?: number;

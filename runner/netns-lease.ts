@@ -1,4 +1,4 @@
-import { applyEgress, type EgressPolicy } from './egress.js';
+import { applyEgress, type BuildEgress, type EgressPolicy } from './egress.js';
 import { allowAddonTraffic, bridgeOnce, createNetns, removeAddonTraffic, removeNetns, type AddonEndpoint, type NetworkConfig } from './network.js';
 
 export interface AddressAllocator {
@@ -12,7 +12,7 @@ export interface AddressAllocator {
  */
 export function createNetnsLeaser(network: NetworkConfig, addresses: AddressAllocator) {
   const bridge = bridgeOnce(network);
-  return async function withNetns<T>(id: string, fn: (netnsPath: string, address: string) => Promise<T>, egress?: EgressPolicy, addons?: AddonEndpoint[]): Promise<T> {
+  return async function withNetns<T>(id: string, fn: (netnsPath: string, address: string) => Promise<T>, egress?: EgressPolicy | BuildEgress, addons?: AddonEndpoint[]): Promise<T> {
     await bridge();
     const address = await addresses.allocate(id);
     let created = false;

@@ -49,6 +49,7 @@ export function configToEnv(c: Config): Env {
     SLIPWAY_MAX_PUSH_MB: String(c.maxPushBytes / 1024 / 1024),
     SLIPWAY_MAX_SLUG_MB: String(c.maxSlugBytes / 1024 / 1024),
     SLIPWAY_NPM_REGISTRY: c.npmRegistry,
+    SLIPWAY_OUTBOUND_ALLOW: c.outboundAllow.join(','),
     SLIPWAY_DOWNLOAD_CACHE: c.downloadCache,
     SLIPWAY_BUILD_CA_BUNDLE: c.buildCaBundle,
     SLIPWAY_BUILDPACK_DIRS: c.buildpackDirs.join(':') || undefined,

@@ -82,6 +82,16 @@ export function defaultPgBinDir(): string {
   return join(base, versions[0] ?? '15', 'bin');
 }
 
+/** A comma-separated list of IPv4 CIDRs (a lone address is /32), normalized. */
+export function cidrList(nameOf: string, value: string | undefined): string[] {
+  const list = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return list.map((v) => {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(v);
+    if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || (m[5] !== undefined && Number(m[5]) > 32)) throw new Error(`${nameOf} lists IPv4 CIDRs (10.0.0.0/8, 192.168.1.5), got "${v.slice(0, 40)}"`);
+    return `${m.slice(1, 5).map(Number).join('.')}/${m[5] ?? 32}`;
+  });
+}
+
 export function dnsServers(value: string | undefined): string[] {
   const list = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   for (const s of list) if (!/^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-f:]+\](:\d{1,5})?|[0-9a-f:]+)$/i.test(s)) throw new Error(`SLIPWAY_DNS_SERVERS lists resolver addresses (IP or IP:port), got "${s}"`);

@@ -25,7 +25,7 @@
  * | SLIPWAY_ADMIN_PASSWORD   | (none: token login only until one is set) | its password, read on first start only          |
  * | SLIPWAY_PG_BIN_DIR       | newest /usr/lib/postgresql/N/bin          | initdb and postgres for the embedded cluster    |
  * | SLIPWAY_LOGIN_TOKEN_DAYS | 30                                        | tokens made by logging in with a password expire |
- * | SLIPWAY_DOMAIN_VERIFICATION | off                                    | txt: a custom domain needs a TXT record proving its owner |
+ * | SLIPWAY_DOMAIN_VERIFICATION | acm                                    | acm: a domain gets an automatic certificate only once a TXT record proves its owner; txt: every custom domain needs that proof to be added; off: none |
  * | SLIPWAY_DNS_SERVERS      | (the system's resolvers)                  | comma-separated IP[:port] resolvers for that check |
  * | SLIPWAY_MAX_APPS_PER_USER| 100                                       | apps a user may own (administrators: no limit) |
  * | SLIPWAY_MAX_ONE_OFFS     | 5                                         | one-off dynos running at once per app           |
@@ -45,6 +45,7 @@
  * | SLIPWAY_MAX_PUSH_MB      | 1024                                      | the largest git push accepted                   |
  * | SLIPWAY_MAX_SLUG_MB      | 500                                       | the largest slug a build may make               |
  * | SLIPWAY_NPM_REGISTRY     | https://registry.npmjs.org/               | where buildpacks fetch node, npm and packages   |
+ * | SLIPWAY_OUTBOUND_ALLOW   | (none)                                    | private ranges (CIDRs, comma-separated) builds may reach; the rest of 10/8, 172.16/12, 192.168/16, 100.64/10, 169.254/16 never |
  * | SLIPWAY_DOWNLOAD_CACHE   | DATA/cache/downloads                      | node/npm tarballs, shared by every app's builds |
  * | SLIPWAY_STACKS_DIR       | /var/cache/slipway/stacks (root)          | stack root filesystems, shared by every data dir |
  * | SLIPWAY_BUILD_ISOLATION  | container (root), else host               | container: each buildpack step in a runc build container |
@@ -82,7 +83,7 @@ import { cpus, homedir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  addonSettings, imagePushTarget, type ImagePushTarget, defaultPgBinDir, dnsServers, dynoSizes, hostAddress, name, oneOf, pathList, port, positiveInt, positiveNumber, subnet, tlsSetting, fileTlsSetting, url, type AddonSettings, type Env,
+  addonSettings, cidrList, imagePushTarget, type ImagePushTarget, defaultPgBinDir, dnsServers, dynoSizes, hostAddress, name, oneOf, pathList, port, positiveInt, positiveNumber, subnet, tlsSetting, fileTlsSetting, url, type AddonSettings, type Env,
 } from './config-parse.js';
 
 export { defaultPgBinDir, type AddonSettings } from './config-parse.js';
@@ -115,7 +116,7 @@ export interface Config {
   adminEmail: string;
   adminPassword: string | undefined;
   /** Custom domains need a DNS TXT record proving their owner (txt), or not (off). */
-  domainVerification: 'off' | 'txt';
+  domainVerification: 'off' | 'acm' | 'txt';
   /** Resolvers for that check (IP or IP:port); empty: the system's. */
   dnsServers: string[];
   /** What one tenant may hold of the platform's shared capacity. */
@@ -134,6 +135,8 @@ export interface Config {
   maxPushBytes: number;
   maxSlugBytes: number;
   npmRegistry: string;
+  /** Private ranges (CIDRs) builds may reach beside the registries (SLIPWAY_OUTBOUND_ALLOW). */
+  outboundAllow: string[];
   downloadCache: string;
   buildCaBundle: string | undefined;
   /** Directories an app may name a buildpack in by absolute path (BUILDPACK_URL, .buildpacks); empty: none. */
@@ -243,7 +246,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     redisPrefix,
     adminEmail: (env.SLIPWAY_ADMIN_EMAIL || 'admin@slipway.local').toLowerCase(),
     adminPassword: env.SLIPWAY_ADMIN_PASSWORD || undefined,
-    domainVerification: oneOf('SLIPWAY_DOMAIN_VERIFICATION', env.SLIPWAY_DOMAIN_VERIFICATION, ['off', 'txt'] as const, 'off'),
+    domainVerification: oneOf('SLIPWAY_DOMAIN_VERIFICATION', env.SLIPWAY_DOMAIN_VERIFICATION, ['off', 'acm', 'txt'] as const, 'acm'),
     dnsServers: dnsServers(env.SLIPWAY_DNS_SERVERS),
     quotas: {
       appsPerUser: positiveInt('SLIPWAY_MAX_APPS_PER_USER', env.SLIPWAY_MAX_APPS_PER_USER, 100),
@@ -268,6 +271,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     maxPushBytes: positiveInt('SLIPWAY_MAX_PUSH_MB', env.SLIPWAY_MAX_PUSH_MB, 1024) * 1024 * 1024,
     maxSlugBytes: positiveInt('SLIPWAY_MAX_SLUG_MB', env.SLIPWAY_MAX_SLUG_MB, 500) * 1024 * 1024,
     npmRegistry: (url('SLIPWAY_NPM_REGISTRY', env.SLIPWAY_NPM_REGISTRY) ?? 'https://registry.npmjs.org/').replace(/\/*$/, '/'),
+    outboundAllow: cidrList('SLIPWAY_OUTBOUND_ALLOW', env.SLIPWAY_OUTBOUND_ALLOW),
     downloadCache: resolve(env.SLIPWAY_DOWNLOAD_CACHE || join(dataDir, 'cache', 'downloads')),
     stacksDir: resolve(env.SLIPWAY_STACKS_DIR || (isRoot ? '/var/cache/slipway/stacks' : join(homedir(), '.cache', 'slipway', 'stacks'))),
     buildIsolation: oneOf('SLIPWAY_BUILD_ISOLATION', env.SLIPWAY_BUILD_ISOLATION, ['container', 'host'] as const, isRoot ? 'container' : 'host'),

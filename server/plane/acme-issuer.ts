@@ -5,11 +5,18 @@
  * routes reload, and the CA is told once every live router serves it). A failure is kept on the domain with the
  * CA's reason and tried again after a backoff; after five in a row the domain waits for certs:auto:refresh. One
  * worker issues at a time (a PostgreSQL advisory lock), so several workers never order the same name twice.
+ *
+ * Nothing is asked of the CA for a name until it resolves to the platform (its app's DNS target, APP.BASE_DOMAIN)
+ * and, with domain verification on (SLIPWAY_DOMAIN_VERIFICATION acm, the default, or txt), until the app has proved
+ * it controls it (its TXT record): a tenant cannot get a certificate for a name it merely claimed, and names that
+ * cannot pass spend none of the platform's ACME rate limits. Each order sent is counted against its app's hourly cap.
  */
 import * as acme from 'acme-client';
 import type { Logger } from '../log.js';
 import type { AcmService, DueDomain } from '../services/acm.js';
 import type { SniEndpointService } from '../services/sni-endpoints.js';
+import type { DomainDns } from '../services/domain-dns.js';
+import type { OwnershipCheck } from '../services/domain-ownership.js';
 
 export interface AcmeIssuerOptions {
   acm: AcmService;
@@ -20,6 +27,12 @@ export interface AcmeIssuerOptions {
   routesApplied(appId: string): Promise<unknown>;
   /** The first retry's wait; later ones grow fourfold. */
   retryBaseMs?: number;
+  /** Apps' DNS targets are APP.baseDomain. */
+  baseDomain: string;
+  /** Where names point (a name not pointing at the platform is not ordered). */
+  dns: DomainDns;
+  /** The TXT proof a name needs before it is ordered; none with domain verification off. */
+  ownership?: OwnershipCheck;
   log: Logger;
 }
 
@@ -61,6 +74,13 @@ export function createAcmeIssuer(o: AcmeIssuerOptions) {
     await o.acm.issued(d.id);
   }
 
+  /** Why the CA is not asked for d's name now (it does not point here, or is not proved), or undefined. */
+  async function notReady(d: DueDomain): Promise<string | undefined> {
+    const pointing = await o.dns.notPointing(d.hostname, `${d.appName}.${o.baseDomain}`);
+    if (pointing) return pointing;
+    return o.ownership?.verify(d.appId, d.hostname).then(() => undefined, (e: Error) => e.message);
+  }
+
   return {
     /** One pass over the domains that need a certificate now. */
     async tick(): Promise<void> {
@@ -74,6 +94,13 @@ export function createAcmeIssuer(o: AcmeIssuerOptions) {
           const client = new acme.Client({ directoryUrl: o.directoryUrl, accountKey });
           for (const d of due) {
             try {
+              const why = await notReady(d);
+              if (why) {
+                await o.acm.failedAttempt(d, why, o.retryBaseMs);
+                o.log.info('certificate not ordered yet', { hostname: d.hostname, reason: why });
+                continue;
+              }
+              await o.acm.ordered(d.appId);
               await issueOne(client, d);
               o.log.info('certificate issued', { hostname: d.hostname });
             } catch (e) {

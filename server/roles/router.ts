@@ -43,7 +43,7 @@ export async function startRouterRole(p: Platform, log: Logger, opts: { requestT
   // The TLS port first (it hands connections to the router made next): its real port is what https-only redirects name.
   let router: ReturnType<typeof createRouter> | undefined;
   const tls = p.config.routerTlsPort === undefined ? undefined : createTlsFront({
-    routes: table, platform: await loadRouterTls(p.config), onWarning: (m) => log.warn(m),
+    routes: table, platform: await loadRouterTls(p.config), onWarning: (m) => log.warn(m), openKey: (sealed) => p.services.keys.open(sealed),
     onSecure: (socket) => (socket.alpnProtocol === 'h2' ? router!.serveH2(socket) : router!.server.emit('connection', socket)),
   });
   if (tls) capPerAddress(tls.server, p.config.maxConnectionsPerAddress);

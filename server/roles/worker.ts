@@ -14,6 +14,8 @@ import type { Logger } from '../log.js';
 import { createStageWorker, QUEUES, type FairShare } from '../queue.js';
 import { createLeases } from '../leases.js';
 import { turnTaker } from '../db/turn.js';
+import { createDomainDns } from '../services/domain-dns.js';
+import { createTxtOwnership } from '../services/domain-ownership.js';
 import type { Job } from 'bullmq';
 import { redisMemoryProblem } from '../redis.js';
 import { createAddressService } from '../services/addresses.js';
@@ -150,6 +152,8 @@ export async function startWorkerRole(p: Platform, log: Logger) {
   const acks = createRouteAcks(p.redis, c.redisPrefix);
   const issuer = createAcmeIssuer({
     ...p.services, directoryUrl: c.acme.directoryUrl, email: c.acme.email, retryBaseMs: c.acme.retryMs, log: log.child('acme'),
+    baseDomain: c.baseDomain, dns: createDomainDns({ servers: c.dnsServers }),
+    ownership: c.domainVerification === 'off' ? undefined : createTxtOwnership({ servers: c.dnsServers }),
     routesApplied: (appId) => acks.dropped(appId),
   });
   const scheduler = createBackupScheduler({ store: p.services.backupStore, addons: p.services.addonStore, backups: p.services.backups, log: log.child('backups') });

@@ -13,6 +13,7 @@ export type AcmStatus = 'pending' | 'cert issued' | 'failing' | 'failed';
 export interface DueDomain {
   id: string;
   appId: string;
+  appName: string;
   hostname: string;
   failures: number;
 }
@@ -23,6 +24,8 @@ export const MAX_ATTEMPTS = 5;
 export const RENEW_DAYS = 30;
 /** Domains of one app ordered in one pass of the issuer, at most. */
 export const PER_APP_PER_PASS = 2;
+/** Orders one app may send the CA in an hour (the platform's one ACME account has rate limits every app shares). */
+export const ORDERS_PER_APP_PER_HOUR = 20;
 
 /** The wait before attempt n+1 after n failures: 1 min, 4, 16, 64 … (at most a day). */
 export const backoffMs = (failures: number, baseMs = 60_000) => Math.min(baseMs * 4 ** Math.max(0, failures - 1), 86_400_000);
@@ -58,24 +61,32 @@ export function createAcmService(deps: { db: Db; keys: KeyBox; changed?: (appId:
      * name counts), or an automatic one with under RENEW_DAYS left; not waiting out a backoff, not failed. Wildcards
      * are left out (HTTP-01 cannot prove them).
      */
-    async due(limit = 10, perApp = PER_APP_PER_PASS): Promise<DueDomain[]> {
+    async due(limit = 10, perApp = PER_APP_PER_PASS, perHour = ORDERS_PER_APP_PER_HOUR): Promise<DueDomain[]> {
       // Fair across apps: renewals first, then round-robin (each app's first due domain, then each one's second…), at
-      // most perApp of one app per pass, so one app's thousand failing names never hold up another app's one.
-      const r = await db.query<{ id: string; app_id: string; hostname: string; acm_failures: number }>(
+      // most perApp of one app per pass and perHour orders an hour, so one app's thousand failing names never hold up
+      // another app's one, nor spend the account's rate limits.
+      const r = await db.query<{ id: string; app_id: string; app_name: string; hostname: string; acm_failures: number }>(
         `WITH due AS (
-           SELECT d.id, d.app_id, d.hostname, d.acm_failures, d.acm_next_attempt_at,
+           SELECT d.id, d.app_id, a.name AS app_name, d.hostname, d.acm_failures, d.acm_next_attempt_at,
                   EXISTS (SELECT 1 FROM sni_endpoints e WHERE e.id = d.sni_endpoint_id AND e.acm) AS renewal
              FROM domains d JOIN apps a ON a.id = d.app_id
             WHERE a.acm AND d.kind = 'custom' AND d.hostname NOT LIKE '*.%' AND d.acm_status IS DISTINCT FROM 'failed'
               AND (d.acm_next_attempt_at IS NULL OR d.acm_next_attempt_at <= now())
               AND NOT EXISTS (SELECT 1 FROM sni_endpoints e WHERE e.id = d.sni_endpoint_id AND NOT e.acm)
               AND NOT EXISTS (SELECT 1 FROM sni_endpoints e WHERE e.id = d.sni_endpoint_id AND e.acm AND e.expires_at > now() + make_interval(days => $2))
+              AND (SELECT count(*) FROM acme_orders o WHERE o.app_id = d.app_id AND o.at > now() - interval '1 hour') < $4
          ), ranked AS (
            SELECT *, row_number() OVER (PARTITION BY app_id ORDER BY renewal DESC, acm_next_attempt_at NULLS FIRST, id) AS nth FROM due
          )
-         SELECT id, app_id, hostname, acm_failures FROM ranked WHERE nth <= $3
-          ORDER BY renewal DESC, nth, acm_next_attempt_at NULLS FIRST, id LIMIT $1`, [limit, RENEW_DAYS, perApp]);
-      return r.rows.map((x) => ({ id: x.id, appId: x.app_id, hostname: x.hostname, failures: x.acm_failures }));
+         SELECT id, app_id, app_name, hostname, acm_failures FROM ranked WHERE nth <= $3
+          ORDER BY renewal DESC, nth, acm_next_attempt_at NULLS FIRST, id LIMIT $1`, [limit, RENEW_DAYS, perApp, perHour]);
+      return r.rows.map((x) => ({ id: x.id, appId: x.app_id, appName: x.app_name, hostname: x.hostname, failures: x.acm_failures }));
+    },
+
+    /** An order sent to the CA for one of the app's domains (counted against ORDERS_PER_APP_PER_HOUR). */
+    async ordered(appId: string): Promise<void> {
+      await db.query('INSERT INTO acme_orders (app_id) VALUES ($1)', [appId]);
+      await db.query(`DELETE FROM acme_orders WHERE at < now() - interval '1 day'`);
     },
 
     async issued(domainId: string): Promise<void> {

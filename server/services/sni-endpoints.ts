@@ -145,7 +145,7 @@ export function createSniEndpointService(deps: { db: Db; keys: KeyBox; changed?:
       await deps.changed?.(appId);
     },
 
-    /** What the router serves for these apps (or all): each certificate with its key opened and its hostnames. */
+    /** What the router serves for these apps (or all): each certificate with its key still sealed, and its hostnames. */
     async served(appIds?: string[]): Promise<Map<string, RouteCertificate[]>> {
       const r = await db.query<{ id: string; app_id: string; updated_at: Date; certificate_chain: string; private_key_sealed: string; cert_domains: string[]; serves: string[] }>(
         `SELECT e.id, e.app_id, e.updated_at, e.certificate_chain, e.private_key_sealed, e.cert_domains,
@@ -154,7 +154,7 @@ export function createSniEndpointService(deps: { db: Db; keys: KeyBox; changed?:
       const out = new Map<string, RouteCertificate[]>();
       for (const row of r.rows) {
         const list = out.get(row.app_id) ?? [];
-        list.push({ id: row.id, version: row.updated_at.toISOString(), chain: row.certificate_chain, key: await deps.keys.open(row.private_key_sealed), names: row.cert_domains, serves: row.serves });
+        list.push({ id: row.id, version: row.updated_at.toISOString(), chain: row.certificate_chain, key: { sealed: row.private_key_sealed }, names: row.cert_domains, serves: row.serves });
         out.set(row.app_id, list);
       }
       return out;

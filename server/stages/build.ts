@@ -4,6 +4,8 @@
  * the Release stage. Builds of one app are serialized (a Postgres advisory lock); a build
  * whose worker died is marked failed.
  */
+import { buildEgress } from '../builds/build-egress.js';
+import type { BuildEgress } from '../../runner/egress.js';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -154,9 +156,10 @@ async function firstDeployEnv(deps: BuildStageDeps, app: App, manifest: AppManif
 }
 
 /** The executor for one build: its steps' containers are named for the app and the build, step by step. */
-function stepsNamed(executor: BuildExecutor, app: string, buildId: string, uid: number): BuildExecutor {
+/** The build's steps, each named for the app and build, run as its uid, under its build egress policy. */
+function stepsNamed(executor: BuildExecutor, app: string, buildId: string, uid: number, egress: BuildEgress): BuildExecutor {
   let step = 0;
-  return { run: (argv, opts) => executor.run(argv, { ...opts, uid, container: { app, release: { build: buildId }, process: 'build', index: ++step } }) };
+  return { run: (argv, opts) => executor.run(argv, { ...opts, uid, egress, container: { app, release: { build: buildId }, process: 'build', index: ++step } }) };
 }
 
 /**
@@ -207,7 +210,8 @@ export function createBuildStage(deps: BuildStageDeps) {
       const app = await deps.apps.byId(build.app_id);
       if (!app) return fail('The app was destroyed during the build.');
       const sha = build.source_version ?? build.id.slice(0, 8);
-      const named = stepsNamed(deps.executor, app.name, buildId, app.uid);
+      const egress = await buildEgress(app.egress, { npmRegistry: config.npmRegistry, outboundAllow: config.outboundAllow });
+      const named = stepsNamed(deps.executor, app.name, buildId, app.uid, egress);
       await mkdir(join(config.dataDir, 'run', 'builds'), { recursive: true, mode: 0o711 });
       scratch = await mkdtemp(join(config.dataDir, 'run', 'builds', `${mintContainerName({ app: app.name, release: { build: buildId }, process: 'build', index: 0 }, 'worker')}-`));
       await mkdir(join(config.dataDir, 'cache', 'apps'), { recursive: true, mode: 0o711 });
@@ -231,6 +235,7 @@ export function createBuildStage(deps: BuildStageDeps) {
       const compiled = await compileApp({
         executor: named, buildDir, cacheDir, envDir, env: buildEnv(config, app.name, sha),
         buildpackUrl: vars.BUILDPACK_URL, buildpacks: app.buildpacks, appJsonBuildpacks: manifest.buildpacks, hostBuildpackDirs: config.buildpackDirs, log: (l) => void say(l), timeoutMs: config.buildTimeoutMs,
+        scratchDir: dirname(buildDir), // buildpack clones on the build's disk, within its size
       });
       await deps.builds.setBuildpacks(buildId, compiled.buildpacks);
       const types = Object.keys(compiled.processTypes);

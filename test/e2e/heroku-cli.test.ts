@@ -17,6 +17,8 @@ import { freePort, processesMentioning, waitFor } from '../helpers/procs.js';
 import { cleanEnv, slipway, startUp, type Up } from '../helpers/slipway.js';
 import { issue, makeCa, type TestCert } from '../helpers/certs.js';
 import { startAcmeStandIn, type AcmeStandIn } from '../helpers/acme-standin.js';
+import { startTestDns, type TestDns } from '../helpers/dns-server.js';
+import { challengeRecord, challengeValue } from '../../server/services/domain-ownership.js';
 import { connect as tlsConnect } from 'node:tls';
 
 const HEROKU = '/var/cache/slipway-test/heroku-cli/node_modules/.bin/heroku';
@@ -30,6 +32,7 @@ let routerTlsPort: number;
 let certDir: string;
 let root: TestCert;
 let acmeCa: AcmeStandIn;
+let dns: TestDns;
 let adminToken: string;
 let env: Record<string, string>;
 
@@ -45,8 +48,10 @@ before(async () => {
   certDir = await mkdtemp(join(dataDir, 'certs-'));
   root = await makeCa(certDir);
   acmeCa = await startAcmeStandIn({ ca: root, dir: certDir, routerPort: () => routerPort });
+  // Names resolve through a stand-in DNS server on loopback too (the world's DNS is not reachable here).
+  dns = await startTestDns();
   up = startUp(['--data-dir', dataDir, '--api-port', String(apiPort), '--router-port', String(routerPort), '--router-tls-port', String(routerTlsPort)],
-    cleanEnv({ HOME: join(dataDir, 'home'), SLIPWAY_TLS: 'self-signed', SLIPWAY_ACME_DIRECTORY: acmeCa.directoryUrl, SLIPWAY_ACME_INTERVAL: '1' }));
+    cleanEnv({ HOME: join(dataDir, 'home'), SLIPWAY_TLS: 'self-signed', SLIPWAY_ACME_DIRECTORY: acmeCa.directoryUrl, SLIPWAY_ACME_INTERVAL: '1', SLIPWAY_DNS_SERVERS: dns.address }));
   [, adminToken] = await up.waitForOutput(/Admin API token\s+(slw_\S+)/);
   await up.waitForOutput(/Press Ctrl-C to stop/);
   const host = `http://127.0.0.1:${apiPort}`;
@@ -66,6 +71,7 @@ before(async () => {
 after(async () => {
   await up?.stop('SIGTERM');
   await acmeCa?.close();
+  await dns?.close();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
@@ -423,7 +429,12 @@ test('when certificates are added, listed, shown, updated and removed, and autom
   assert.match(await ok(['certs', '-a', 'hk-app']), /hk-app has no SSL certificates/);
   await waitFor('the platform certificate again', async () => (await served().catch(() => '')).startsWith('slipway '), 15_000, 200);
 
-  // Automatic certificates, from the stand-in CA, shown by certs:auto.
+  // Automatic certificates, from the stand-in CA, shown by certs:auto: the name points at the app's DNS target and
+  // holds its TXT proof (SLIPWAY_DOMAIN_VERIFICATION's default asks it of automatic certificates).
+  const appId = ((await (await fetch(`http://127.0.0.1:${apiPort}/apps/hk-app`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as { id: string }).id;
+  dns.a.set('hk-app.localhost', ['127.0.0.1']);
+  dns.a.set('secure.hk.example', ['127.0.0.1']);
+  dns.txt.set(challengeRecord('secure.hk.example'), [challengeValue(appId, 'secure.hk.example')]);
   assert.match(await ok(['certs:auto', '-a', 'hk-app']), /Automatic Certificate Management is disabled on .*hk-app/);
   assert.match(await ok(['certs:auto:enable', '-a', 'hk-app']), /Enabling Automatic Certificate Management\.\.\. starting/);
   await waitFor('the automatic certificate issued', async () => /secure\.hk\.example\s+Cert issued/i.test(await ok(['certs:auto', '-a', 'hk-app'])), 60_000, 1000);

@@ -12,7 +12,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { createTlsFront } from '../../router/tls.js';
+import { MemoryRouteTable } from '../../router/routes.js';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { issue, makeCa, type TestCert } from '../helpers/certs.js';
 import { waitFor } from '../helpers/procs.js';
@@ -156,6 +159,38 @@ test('when apps upload certificates, then SNI serves each app its own (a chain t
     assert.match(a.body, /^app=tls-two$/m);
   }
   assert.equal((await httpsGet('tls-two.localhost')).subject, 'slipway', 'the platform name keeps the platform certificate');
+});
+
+test('when routes load, then no certificate key is opened; a handshake opens its certificate\'s key once, and another certificate\'s stays sealed', async () => {
+  // The routes as the router role loads them (keys sealed), behind a TLS front whose key opener is the platform's
+  // KeyBox, counted.
+  const served = await t.platform.services.sniEndpoints.served();
+  const certs = [...served.values()].flat();
+  assert.ok(certs.length >= 2, 'the uploads above');
+  for (const c of certs) assert.ok(typeof c.key === 'object' && c.key.sealed.startsWith('v1:'), 'routes hold the key sealed');
+  const opened: string[] = [];
+  const routes = new MemoryRouteTable();
+  for (const [appId, list] of served) routes.setApp(appId, { appId, app: appId, maintenance: false, endpoints: [], certificates: list }, list.flatMap((c) => c.serves));
+  const front = createTlsFront({
+    routes, platform: { cert: root.cert, key: root.key }, onSecure: (sock) => sock.end(),
+    openKey: async (sealed) => { opened.push(sealed); return t.platform.services.keys.open(sealed); },
+  });
+  await new Promise<void>((r) => front.server.listen(0, '127.0.0.1', () => r()));
+  try {
+    assert.deepEqual(opened, [], 'nothing opened by loading');
+    const subject = (servername: string) => new Promise<string>((resolve, reject) => {
+      const sock = tlsConnect({ port: (front.server.address() as AddressInfo).port, host: '127.0.0.1', servername, rejectUnauthorized: false }, () => {
+        resolve(String(sock.getPeerCertificate().subject?.CN));
+        sock.destroy();
+      });
+      sock.on('error', reject);
+    });
+    assert.equal(await subject('www.one.example'), 'www.one.example');
+    assert.equal(await subject('www.one.example'), 'www.one.example');
+    assert.equal(opened.length, 1, 'one key opened, once');
+  } finally {
+    front.server.close();
+  }
 });
 
 test('when an upload has a wrong key, an expired certificate, a chain out of order or names the app lacks, then each is a 422 naming the problem', async () => {
