@@ -1,11 +1,12 @@
 /**
- * npm run bench [router] [deploy] [idle] [push] [dyno-start] [images]: each benchmark prints its figures (ratios against a baseline measured in
+ * npm run bench [router] [deploy] [idle] [push] [dyno-start] [images] [addon-neighbour]: each benchmark prints its figures (ratios against a baseline measured in
  * the same run where there is one) and writes bench/results/NAME-DATE.json with the machine's description. Never
  * pass/fail. router: the router against nginx and a direct connection (bench/router.ts); deploy: push → first 200
  * through the router, config:set → serving, scale 1 → 10 (bench/deploy.ts); idle: 100 idle dynos' cost to the
  * platform and to the router's latency (bench/idle.ts); push: push → release, per fixture,
  * cold and warm build cache; dyno-start: container start with and without seccomp and the scratch disk
- * (bench/dyno-start.ts); images: disk for ten apps on one node version, slugs as files against slug layers, stored and unpacked (bench/images.ts).
+ * (bench/dyno-start.ts); images: disk for ten apps on one node version, slugs as files against slug layers, stored and unpacked (bench/images.ts);
+ * addon-neighbour: a neighbour's Redis and PostgreSQL latency while one tenant attacks the add-on servers (bench/addon-neighbour.ts).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../server/paths.js';
 import { startTestPlatform } from '../test/helpers/platform.js';
 import { FIXTURES, pushColdWarm } from './common.js';
+import { benchAddonNeighbour } from './addon-neighbour.js';
 import { benchDeploy } from './deploy.js';
 import { benchDynoStart } from './dyno-start.js';
 import { benchIdle } from './idle.js';
@@ -35,6 +37,10 @@ if (wants('idle')) {
   await benchIdle();
 }
 if (wants('push')) await benchPush();
+if (wants('addon-neighbour')) {
+  console.log('== a neighbour of one hostile tenant on the add-on servers');
+  await benchAddonNeighbour();
+}
 if (wants('images')) {
   console.log('== ten apps on one node version: slugs as files against slug layers');
   await benchImages();

@@ -89,7 +89,7 @@ export function createServices(config: Config, db: Db, events: EventBus, redis: 
   const addonStore = createAddonStore(db);
   const servers = addonServers(config);
   const addons = createAddonService({
-    db, store: addonStore, servers, keys, configVars, apps: () => apps, maxPerApp: config.quotas.addonsPerApp, removeFiles: (a) => removeBackupFiles(config, a),
+    db, store: addonStore, servers, keys, configVars, apps: () => apps, maxPerApp: config.quotas.addonsPerApp, maxPerUser: config.quotas.addonsPerUser, removeFiles: (a) => removeBackupFiles(config, a),
   });
   const backupStore = createBackupStore(db);
   const backups = createBackupRunner({ config, store: backupStore, server: () => servers.postgres, keys, disk });

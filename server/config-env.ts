@@ -30,6 +30,7 @@ export function configToEnv(c: Config): Env {
     SLIPWAY_DOMAIN_VERIFICATION: c.domainVerification,
     SLIPWAY_MAX_APPS_PER_USER: String(c.quotas.appsPerUser),
     SLIPWAY_MAX_ADDONS_PER_APP: String(c.quotas.addonsPerApp),
+    SLIPWAY_MAX_ADDONS_PER_USER: String(c.quotas.addonsPerUser),
     SLIPWAY_MAX_ONE_OFFS: String(c.quotas.oneOffsPerApp),
     SLIPWAY_ONE_OFF_HOURS: String(c.quotas.oneOffMaxAgeMs / 3_600_000),
     SLIPWAY_USER_MAX_SIZE: c.quotas.userMaxSize,

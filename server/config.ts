@@ -70,6 +70,7 @@
  * | SLIPWAY_ADDON_POSTGRES_PORT | 15432                                  | the embedded add-on PostgreSQL's port on the bridge's gateway address |
  * | SLIPWAY_ADDON_REDIS      | embedded                                  | Redis add-ons: embedded (a redis-server per add-on, run by `slipway up`) or off |
  * | SLIPWAY_MAX_ADDONS_PER_APP | 10                                     | add-ons an app may make                         |
+ * | SLIPWAY_MAX_ADDONS_PER_USER | 20                                    | add-ons one owner's apps may have together (administrators: no limit) |
  * | SLIPWAY_ADDON_REDIS_PORTS| 16380-16999                               | the ports Redis add-ons listen on, on the bridge's gateway address |
  * | SLIPWAY_IMAGE_PUSH_URL   | (none)                                    | an external registry (http(s)://HOST[:PORT][/PATH]) each current release's image is pushed to, as PATH/APP:vN and :latest |
  * | SLIPWAY_IMAGE_PUSH_USER / _PASSWORD | (none)                         | its Basic auth credentials (the password is never logged) |
@@ -183,6 +184,7 @@ export interface Quotas {
   appsPerUser: number;
   /** Add-ons an app may have made (each a database or a Redis process on the add-on servers). */
   addonsPerApp: number;
+  addonsPerUser: number;
   oneOffsPerApp: number;
   oneOffMaxAgeMs: number;
   /** The largest size a user who is not an administrator may ask for. */
@@ -251,6 +253,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Con
     quotas: {
       appsPerUser: positiveInt('SLIPWAY_MAX_APPS_PER_USER', env.SLIPWAY_MAX_APPS_PER_USER, 100),
       addonsPerApp: positiveInt('SLIPWAY_MAX_ADDONS_PER_APP', env.SLIPWAY_MAX_ADDONS_PER_APP, 10),
+      addonsPerUser: positiveInt('SLIPWAY_MAX_ADDONS_PER_USER', env.SLIPWAY_MAX_ADDONS_PER_USER, 20),
       oneOffsPerApp: positiveInt('SLIPWAY_MAX_ONE_OFFS', env.SLIPWAY_MAX_ONE_OFFS, 5),
       oneOffMaxAgeMs: positiveNumber('SLIPWAY_ONE_OFF_HOURS', env.SLIPWAY_ONE_OFF_HOURS, 24) * 3_600_000,
       userMaxSize: dynoSizes(env.SLIPWAY_USER_MAX_SIZE || 'standard-2x', 'SLIPWAY_USER_MAX_SIZE')![0],

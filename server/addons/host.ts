@@ -16,7 +16,7 @@ import type { KeyBox } from '../services/key-box.js';
 import { keepEmbedded, type KeptEmbedded } from '../up/keep-embedded.js';
 import { ensureBridge, intToIp, parseSubnet } from '../../runner/network.js';
 import { planOf, type RedisPlan } from './plans.js';
-import { SCRIPT_TIME_LIMIT_MS, startRedisAddon, watchScripts } from './redis-server.js';
+import { createScriptWatch, SCRIPT_TIME_LIMIT_MS, startRedisAddon, type ScriptWatch } from './redis-server.js';
 import { createRunc, type Runc } from '../../runner/runc.js';
 import { ensureStack } from '../../runner/stack.js';
 import { addonServers, addonsDir, embeddedAddonPostgresDir, embeddedAddonPostgresUrl } from './servers.js';
@@ -95,7 +95,7 @@ export async function startAddonHost(o: { config: Config; db: Db; keys: KeyBox; 
   const { config, log } = o;
   const servers = addonServers(config);
   const store = createAddonStore(o.db);
-  const redis = new Map<string, { kept: KeptEmbedded; resource: string; name: string; password: string }>();
+  const redis = new Map<string, { kept: KeptEmbedded; resource: string; name: string; watch: ScriptWatch }>();
   let postgres: KeptEmbedded | undefined;
   let stopping = false;
 
@@ -119,7 +119,7 @@ export async function startAddonHost(o: { config: Config; db: Db; keys: KeyBox; 
       const plan = planOf('redis', row.plan) as RedisPlan;
       try {
         const kept = await keepEmbedded(`Redis add-on ${row.name}`, () => startRedisAddon({ dir, address: row.host, port: row.port, password, plan, log, sandbox }), log);
-        redis.set(row.id, { kept, resource: row.resource, name: row.name, password });
+        redis.set(row.id, { kept, resource: row.resource, name: row.name, watch: createScriptWatch(join(dir, 'redis.sock'), password) });
         if (row.state === 'provisioning') await store.setState(row.id, 'provisioned');
         log.info('Redis add-on running', { addon: row.name, port: row.port });
       } catch (e) {
@@ -129,6 +129,7 @@ export async function startAddonHost(o: { config: Config; db: Db; keys: KeyBox; 
     for (const [id, r] of redis) {
       if (wanted.has(id)) continue;
       redis.delete(id);
+      r.watch.close();
       await r.kept.stop();
       await rm(servers.redis.dirOf(r.resource), { recursive: true, force: true });
       log.info('Redis add-on removed', { id });
@@ -144,7 +145,7 @@ export async function startAddonHost(o: { config: Config; db: Db; keys: KeyBox; 
   /** Scripts past their time are killed (redis-server.ts); the attached apps' logs say so. */
   async function watchRedisScripts(): Promise<void> {
     for (const [id, r] of redis) {
-      const did = await watchScripts(join(servers.redis!.dirOf(r.resource), 'redis.sock'), r.password);
+      const did = await r.watch.check();
       if (did === 'ok') continue;
       log.warn('a Redis add-on ran a script past its time limit', { addon: r.name, action: did });
       const what = did === 'killed' ? 'the script was killed' : 'it had written, so the server was restarted from its last write before the script';
@@ -166,7 +167,10 @@ export async function startAddonHost(o: { config: Config; db: Db; keys: KeyBox; 
       await reconciling.stop();
       await scripts.stop();
       await watch?.stop();
-      for (const r of redis.values()) await r.kept.stop();
+      for (const r of redis.values()) {
+        r.watch.close();
+        await r.kept.stop();
+      }
       await postgres?.stop();
       await ownDisk?.unmount();
     },

@@ -34,6 +34,16 @@ async function mustBeAdmin(c: pg.Client): Promise<void> {
   if (!r.rows[0]?.ok) throw new Error('the admin session in a tenant database is not the admin');
 }
 
+/**
+ * Inside the transaction: one change of a database's mode at a time (an advisory lock on the database), and whether
+ * it is read-only now (its keeper owns it). Each change then does only what is left to do.
+ */
+async function lockMode(c: pg.Client, role: string): Promise<{ readOnly: boolean }> {
+  await c.query('SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1))', [`read-only:${role}`]);
+  const r = await c.query<{ owner: string }>('SELECT pg_catalog.pg_get_userbyid(datdba) AS owner FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()');
+  return { readOnly: r.rows[0]?.owner === keeperOf(role) };
+}
+
 async function schemas(c: pg.Client): Promise<string[]> {
   return (await c.query<{ name: string }>(SCHEMAS)).rows.map((r) => r.name);
 }
@@ -41,7 +51,10 @@ async function schemas(c: pg.Client): Promise<string[]> {
 /** On `postgres`: the keeper role exists. */
 export async function ensureKeeper(c: pg.Client, role: string): Promise<void> {
   const has = await c.query('SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1', [keeperOf(role)]);
-  if (has.rowCount === 0) await c.query(`CREATE ROLE ${keeperOf(role)} NOLOGIN NOINHERIT`);
+  if (has.rowCount) return;
+  await c.query(`CREATE ROLE ${keeperOf(role)} NOLOGIN NOINHERIT`).catch((e: { code?: string }) => {
+    if (e.code !== '42710' && e.code !== '23505') throw e; // made a moment ago by another change of the mode
+  });
 }
 
 /** Inside the tenant's database, as the admin: the role keeps reading and deleting, nothing more. */
@@ -49,6 +62,7 @@ export async function takeWrites(c: pg.Client, role: string): Promise<void> {
   await mustBeAdmin(c);
   const keeper = keeperOf(role);
   await c.query('BEGIN');
+  if ((await lockMode(c, role)).readOnly) return void (await c.query('COMMIT'));
   // Every object here and the database itself; the role's own grants on them (CONNECT, TEMPORARY, CREATE on the
   // database) go with the ownership to the keeper, so the role is given back CONNECT alone.
   await c.query(`REASSIGN OWNED BY ${role} TO ${keeper}`);
@@ -69,6 +83,7 @@ export async function giveWrites(c: pg.Client, role: string): Promise<void> {
   await mustBeAdmin(c);
   const keeper = keeperOf(role);
   await c.query('BEGIN');
+  if (!(await lockMode(c, role)).readOnly) return void (await c.query('COMMIT'));
   for (const s of await schemas(c)) {
     await c.query(`REVOKE SELECT, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA ${s} FROM ${role}`);
     await c.query(`REVOKE SELECT ON ALL SEQUENCES IN SCHEMA ${s} FROM ${role}`);

@@ -8,7 +8,7 @@
  * Inside, what would let a tenant reach beyond its own data is turned off: CONFIG (files written anywhere),
  * REPLICAOF/SLAVEOF and MIGRATE (connections to any address), DEBUG, MODULE, ACL. Clients' output buffers and
  * their memory are bounded by the plan; a Lua script or function past busy-reply-threshold is killed by the add-on
- * host's watch (watchScripts). The password is in its config file (mode 0600, the add-on's uid's), never in argv.
+ * host's watch (createScriptWatch). The password is in its config file (mode 0600, the add-on's uid's), never in argv.
  */
 import { execFile } from 'node:child_process';
 import { chown, mkdir, open, rm, writeFile } from 'node:fs/promises';
@@ -53,7 +53,7 @@ export function redisConf(o: Pick<RedisAddonProcess, 'address' | 'port' | 'passw
     `dir ${IN}`, 'daemonize no', 'loglevel warning', 'logfile ""',
     `unixsocket ${IN}/redis.sock`, 'unixsocketperm 700',
     'appendonly yes', 'appendfsync everysec', 'save ""',
-    `maxmemory ${o.plan.memoryBytes}`, 'maxmemory-policy noeviction', `maxclients ${o.plan.connections}`,
+    `maxmemory ${o.plan.memoryBytes}`, 'maxmemory-policy noeviction', `maxclients ${o.plan.connections + WATCH_CONNECTIONS}`,
     `maxmemory-clients ${clients}`,
     `client-output-buffer-limit normal ${clients} ${Math.floor(clients / 2)} 60`,
     `client-output-buffer-limit pubsub ${clients} ${Math.floor(clients / 4)} 60`,
@@ -111,26 +111,39 @@ async function chownTree(path: string, uid: number): Promise<void> {
   await run('chown', ['-R', '--no-dereference', `${uid}:${uid}`, path]).catch(() => undefined);
 }
 
+/** The watch's own connection, beside the plan's: the server takes one client more than the plan allows. */
+export const WATCH_CONNECTIONS = 1;
+
+export interface ScriptWatch {
+  /** One look: a server answering BUSY has its script killed, or is restarted; what it did, for the log. */
+  check(): Promise<'ok' | 'killed' | 'restarted'>;
+  close(): void;
+}
+
 /**
- * The add-on host's watch over scripts: a server answering BUSY has run a script past busy-reply-threshold: the
- * script is killed (SCRIPT KILL, FUNCTION KILL); one that wrote cannot be, so the server is shut down without saving
- * and started again from its AOF, without the script's writes. Returns what it did, for the log.
+ * The add-on host's watch over scripts, on a connection of its own over the server's socket, opened as the server
+ * starts and kept (so a tenant holding every connection its plan allows cannot keep the watch out; the server's
+ * maxclients has room for it). A server answering BUSY has run a script past busy-reply-threshold: the script is
+ * killed (SCRIPT KILL, FUNCTION KILL); one that wrote cannot be, so the server is shut down without saving and
+ * started again from its AOF, without the script's writes. The connection comes back when the server does.
  */
-export async function watchScripts(socket: string, password: string): Promise<'ok' | 'killed' | 'restarted'> {
-  // No ready check: its INFO is answered BUSY while a script runs.
-  const r = new Redis({ path: socket, password, lazyConnect: true, enableReadyCheck: false, retryStrategy: () => null, maxRetriesPerRequest: 0, commandTimeout: 2000 });
+export function createScriptWatch(socket: string, password: string): ScriptWatch {
+  // No ready check (INFO is answered BUSY while a script runs), no queue while down: a look then finds nothing.
+  const r = new Redis({
+    path: socket, password, enableReadyCheck: false, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 2000,
+    retryStrategy: () => 200,
+  });
   r.on('error', () => undefined);
-  try {
-    await r.connect();
-    const busy = await r.ping().then(() => false, (e: Error) => /^BUSY/.test(e.message));
-    if (!busy) return 'ok';
-    const killed = await r.call('SCRIPT', 'KILL').then(() => true, () => false) || await r.call('FUNCTION', 'KILL').then(() => true, () => false);
-    if (killed) return 'killed';
-    await r.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
-    return 'restarted';
-  } catch {
-    return 'ok'; // down or starting: keepEmbedded's business
-  } finally {
-    r.disconnect();
-  }
+  return {
+    async check() {
+      if (r.status !== 'ready' && r.status !== 'connect') return 'ok'; // down or starting: keepEmbedded's business
+      const busy = await r.ping().then(() => false, (e: Error) => /^BUSY/.test(e.message));
+      if (!busy) return 'ok';
+      const killed = await r.call('SCRIPT', 'KILL').then(() => true, () => false) || await r.call('FUNCTION', 'KILL').then(() => true, () => false);
+      if (killed) return 'killed';
+      await r.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
+      return 'restarted';
+    },
+    close: () => r.disconnect(),
+  };
 }

@@ -82,6 +82,13 @@ export function createAddonStore(db: Db) {
     async listForApp(appId: string): Promise<Addon[]> {
       return (await db.query<Addon>(`${ADDON} WHERE EXISTS (SELECT 1 FROM addon_attachments t WHERE t.addon_id = ad.id AND t.app_id = $1) ORDER BY ad.created_at`, [appId])).rows;
     },
+    /** Add-ons billed to the apps of this owner, and whether the owner is an administrator (whose are not capped). */
+    async countOfOwner(ownerId: string): Promise<{ count: number; admin: boolean }> {
+      const r = await db.query<{ n: number; admin: boolean }>(
+        `SELECT (SELECT count(*)::int FROM addons ad JOIN apps p ON p.id = ad.app_id WHERE p.owner_id = $1) AS n,
+                coalesce((SELECT is_admin FROM users WHERE id = $1), false) AS admin`, [ownerId]);
+      return { count: r.rows[0].n, admin: r.rows[0].admin };
+    },
     async listBilledTo(appId: string): Promise<Addon[]> {
       return (await db.query<Addon>(`${ADDON} WHERE ad.app_id = $1 ORDER BY ad.created_at`, [appId])).rows;
     },

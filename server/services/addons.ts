@@ -36,6 +36,8 @@ export function createAddonService(deps: {
   db: Db; store: AddonStore; servers: AddonServers; keys: KeyBox; configVars: ConfigVarService; apps: () => AppService;
   /** Add-ons an app may make (SLIPWAY_MAX_ADDONS_PER_APP). */
   maxPerApp: number;
+  /** Add-ons the apps of one owner may make together (SLIPWAY_MAX_ADDONS_PER_USER); an administrator's: no limit. */
+  maxPerUser: number;
   /** The data an add-on leaves besides its rows (backups). */
   removeFiles?: (addon: Addon) => Promise<void>;
 }) {
@@ -118,6 +120,10 @@ export function createAddonService(deps: {
       }
       const made = (await store.listBilledTo(app.id)).length;
       if (made >= deps.maxPerApp) throw quotaExceeded(`${app.name} has ${made} add-ons, the most an app may make (SLIPWAY_MAX_ADDONS_PER_APP); destroy one first.`);
+      const owned = await store.countOfOwner(app.owner_id);
+      if (!owned.admin && owned.count >= deps.maxPerUser) {
+        throw quotaExceeded(`The apps of ${app.owner_email} have ${owned.count} add-ons, the most one owner's apps may have (SLIPWAY_MAX_ADDONS_PER_USER); destroy one first.`);
+      }
       const attachmentName = await attachmentNameFor(app, plan, input.attachment?.name);
       const resource = newResourceName();
       const password = newPassword();

@@ -431,13 +431,16 @@ test('when certificates are added, listed, shown, updated and removed, and autom
 
   // Automatic certificates, from the stand-in CA, shown by certs:auto: the name points at the app's DNS target and
   // holds its TXT proof (SLIPWAY_DOMAIN_VERIFICATION's default asks it of automatic certificates).
-  const appId = ((await (await fetch(`http://127.0.0.1:${apiPort}/apps/hk-app`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as { id: string }).id;
+  const userToken = (await readFile(join(dataDir, 'home', '.netrc'), 'utf8')).match(/password (\S+)/)![1];
+  const appId = ((await (await fetch(`http://127.0.0.1:${apiPort}/apps/hk-app`, { headers: { authorization: `Bearer ${userToken}` } })).json()) as { id: string }).id;
+  assert.match(appId, /^[0-9a-f-]{36}$/);
   dns.a.set('hk-app.localhost', ['127.0.0.1']);
   dns.a.set('secure.hk.example', ['127.0.0.1']);
   dns.txt.set(challengeRecord('secure.hk.example'), [challengeValue(appId, 'secure.hk.example')]);
   assert.match(await ok(['certs:auto', '-a', 'hk-app']), /Automatic Certificate Management is disabled on .*hk-app/);
   assert.match(await ok(['certs:auto:enable', '-a', 'hk-app']), /Enabling Automatic Certificate Management\.\.\. starting/);
-  await waitFor('the automatic certificate issued', async () => /secure\.hk\.example\s+Cert issued/i.test(await ok(['certs:auto', '-a', 'hk-app'])), 60_000, 1000);
+  let autoShown = '';
+  await waitFor(() => `the automatic certificate issued (last certs:auto: ${autoShown})`, async () => /secure\.hk\.example\s+Cert issued/i.test(autoShown = await ok(['certs:auto', '-a', 'hk-app'])), 60_000, 1000);
   await waitFor('it served', async () => (await served().catch(() => '')).startsWith('secure.hk.example '), 15_000, 200);
   assert.match(await ok(['certs', '-a', 'hk-app']), /ACM/);
   assert.match(await ok(['certs:auto:disable', '--confirm', 'hk-app', '-a', 'hk-app']), /Disabling Automatic Certificate Management\.\.\. done/);

@@ -7,6 +7,9 @@
  * - `EVAL "while true do end" 0` (before: it pinned a host core for ever and the server never answered again): the
  *   spinning server gets at most half a core, a neighbour's Redis answers every PING within 100 ms meanwhile, and
  *   the script is killed: the tenant's server answers again, the caller gets an error.
+ * - A tenant holding every connection its plan allows (20) and spinning a script on one: its next connection is
+ *   refused, and the script is still killed (the watch keeps a connection of its own; before, it connected anew each
+ *   second and was refused like any client).
  * - A script that wrote and then spins cannot be killed: the server is restarted from its AOF, without the script's
  *   write, and answers again.
  */
@@ -110,4 +113,24 @@ test('when a script writes and then spins, then the server is restarted from its
   await waitFor('the tenant\'s server to answer again', async () => (await ac.ping().catch(() => '')) === 'PONG', 20_000, 200);
   assert.equal(await ac.get('half'), null, 'the script\'s write is not kept');
   assert.equal(await ac.get('kept'), 'yes', 'what was written before is');
+});
+
+test('when a tenant holds every connection its plan allows and spins a script, then its next connection is refused and the script is still killed', async () => {
+  const held: Redis[] = [];
+  for (let i = 0; i < 40 && held.length < 40; i++) {
+    const c = new Redis({ path: a.socket, password: a.password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    c.on('error', () => undefined);
+    clients.push(c);
+    const ok = await c.connect().then(() => c.ping()).then(() => true, () => false);
+    if (!ok) break;
+    held.push(c);
+  }
+  // With the connections the tests above left open, the tenant has its plan's 20; the server's one more is the watch's.
+  const connected = Number(/connected_clients:(\d+)/.exec(await held[0].info('clients'))?.[1]);
+  assert.equal(connected, 21, `${connected} clients: the tenant's 20 and the watch`);
+  assert.ok(held.length >= 10, `the tenant opened ${held.length} here`);
+  const spin = held[0].eval('while true do end', 0).then(() => 'returned', (e: Error) => e.message);
+  const ended = await Promise.race([spin, new Promise<string>((r) => setTimeout(() => r('still spinning after 15 s'), 15_000))]);
+  assert.match(ended, /killed/i, 'the script was killed');
+  for (const c of held) c.disconnect();
 });

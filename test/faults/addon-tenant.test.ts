@@ -10,8 +10,6 @@
  * - A tenant holding every connection its plan allows: the next is refused, a neighbour still connects; a plan
  *   above the free tier is an administrator's to make; plans that would not fit beside the others' are refused.
  * - temp_file_limit set on the role: the tenant cannot raise it, and a query spilling past it fails.
- * - A database over its plan is read-only (Heroku's rule; before, the tenant was only warned): every way to write
- *   fails, SECURITY DEFINER functions and the database's own settings included; DELETE and TRUNCATE work.
  * - Backups: one transfer of a database at a time, at most 10 taken by hand kept.
  * - The add-on PostgreSQL runs as an OS user of its own, not `postgres`.
  */
@@ -21,46 +19,20 @@ import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { waitFor } from '../helpers/procs.js';
+import { asTenant, connect, makeTenant, type Tenant } from '../helpers/addon-tenants.js';
 
 let t: TestPlatform;
 before(async () => {
-  t = await startTestPlatform({ SLIPWAY_ADDON_WATCH_INTERVAL: '1', SLIPWAY_MAX_ADDONS_PER_APP: '4' }, { addons: true });
+  t = await startTestPlatform({ SLIPWAY_ADDON_WATCH_INTERVAL: '1', SLIPWAY_MAX_ADDONS_PER_APP: '4', SLIPWAY_MAX_ADDONS_PER_USER: '3' }, { addons: true });
 });
 after(async () => {
   for (const c of held.splice(0)) await c.end().catch(() => undefined);
   await t?.close();
 });
 
-interface Tenant { app: string; addonId: string; url: string; role: string }
 const held: pg.Client[] = [];
 
-async function tenant(app: string): Promise<Tenant> {
-  await t.createApp(app);
-  const made = await t.api('POST', `/apps/${app}/addons`, { plan: 'postgresql' });
-  assert.equal(made.status, 201, JSON.stringify(made.body));
-  const given = new URL(((await t.api('GET', `/apps/${app}/config-vars`)).body as Record<string, string>).DATABASE_URL);
-  // The tenant's own credentials, over the add-on server's socket: the host is not on the dyno network, where pg_hba
-  // lets tenants in by TCP (its dynos connect there with the same role and password).
-  const url = t.platform.services.addons.servers.postgres!.tenantUrl(given.username, given.password);
-  return { app, addonId: made.body.id, url, role: given.username };
-}
-
-async function connect(url: string, database?: string): Promise<pg.Client> {
-  const u = new URL(url);
-  if (database) u.pathname = `/${database}`;
-  const c = new pg.Client({ connectionString: u.toString(), connectionTimeoutMillis: 5000 });
-  await c.connect();
-  return c;
-}
-
-async function asTenant<T>(x: Tenant, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = await connect(x.url);
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+const tenant = (app: string) => makeTenant(t, app);
 
 let a: Tenant;
 let b: Tenant;
@@ -189,59 +161,6 @@ test('when a tenant spills to disk past its plan\'s temp_file_limit, then the qu
   });
 });
 
-test('when a database is over its plan, then it is read-only against every way the tenant writes, deletes still work, and it is writable again once back under', async () => {
-  // The storage watch's decision (over the plan: read-only; back under: writable) is in test/unit/addons.test.ts,
-  // whose fake server stands in for a gigabyte written; this is the real server doing it, against a hostile tenant.
-  const server = t.platform.services.addons.servers.postgres!;
-  await asTenant(b, async (c) => {
-    await c.query('CREATE SCHEMA own');
-    await c.query('CREATE TABLE own.kept (n int)');
-    await c.query('CREATE TABLE public.gone (n int)');
-    await c.query('INSERT INTO own.kept SELECT generate_series(1, 10)');
-    await c.query('INSERT INTO public.gone VALUES (1)');
-    await c.query('CREATE SEQUENCE own.ids');
-    await c.query(`CREATE FUNCTION own.sneak() RETURNS void LANGUAGE sql SECURITY DEFINER AS 'INSERT INTO own.kept VALUES (99)'`);
-    // Settings a database's owner may give it, which an admin session opened there would take.
-    await c.query(`ALTER DATABASE ${b.role} SET role = '${b.role}'`);
-    await c.query(`ALTER DATABASE ${b.role} SET default_transaction_read_only = on`);
-    await c.query(`ALTER DATABASE ${b.role} SET search_path = own, public`);
-  });
-  await server.setReadOnly(b.role, true);
-  assert.equal((await server.usage(b.role)).readOnly, true);
-  const info = await t.api('GET', `/client/v11/databases/${b.addonId}`);
-  assert.equal(info.status, 200);
-  const wrote: string[] = [];
-  await asTenant(b, async (c) => {
-    await c.query('SET default_transaction_read_only = off'); // the tenant's own setting is no barrier: the grants are
-    assert.equal((await c.query('SELECT count(*)::int AS n FROM own.kept')).rows[0].n, 10, 'reads work');
-    for (const q of ['INSERT INTO own.kept VALUES (1)', 'UPDATE own.kept SET n = 0', 'CREATE TABLE public.more (n int)', 'CREATE SCHEMA other',
-      'CREATE TEMP TABLE t (n int)', "SELECT nextval('own.ids')", 'SELECT own.sneak()', 'ALTER TABLE own.kept ADD COLUMN m int',
-      `GRANT INSERT ON own.kept TO ${b.role}; INSERT INTO own.kept VALUES (2)`, `ALTER DATABASE ${b.role} RESET search_path`, `SET ROLE ${b.role}_owner`, 'DROP TABLE public.gone',
-      `COPY own.kept FROM PROGRAM 'echo 1'`, `CREATE INDEX ON own.kept (n)`, 'SELECT lo_create(0)', `CREATE VIEW public.v AS SELECT 1`]) {
-      const r = await c.query(q).then(() => 'succeeded', (e: Error) => e.message);
-      if (r === 'succeeded') wrote.push(q);
-    }
-    await c.query('DELETE FROM own.kept WHERE n > 5');
-    await c.query('TRUNCATE public.gone');
-  });
-  assert.deepEqual(wrote, [], 'every write fails while read-only');
-  await server.setReadOnly(b.role, false);
-  assert.equal((await server.usage(b.role)).readOnly, false);
-  await asTenant(b, async (c) => {
-    await c.query('SET default_transaction_read_only = off');
-    await c.query('SELECT own.sneak()');
-    await c.query('CREATE TABLE public.more (n int)');
-    await c.query('SELECT lo_unlink(lo_create(0))');
-    assert.equal((await c.query('SELECT count(*)::int AS n FROM own.kept')).rows[0].n, 6, 'what was deleted stays deleted; the definer function writes again');
-    const owners = await c.query<{ o: string }>(`SELECT DISTINCT pg_catalog.pg_get_userbyid(relowner) AS o FROM pg_catalog.pg_class c
-      JOIN pg_catalog.pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname IN ('own', 'public')`);
-    assert.deepEqual(owners.rows.map((r) => r.o), [b.role], 'the tenant owns its tables again');
-    const db = await c.query<{ o: string }>('SELECT pg_catalog.pg_get_userbyid(datdba) AS o FROM pg_catalog.pg_database WHERE datname = current_database()');
-    assert.equal(db.rows[0].o, b.role);
-    await c.query(`ALTER DATABASE ${b.role} RESET ALL`);
-  });
-});
-
 test('when a user asks for a plan above the free tier, then only an administrator may make it; plans that would not fit are refused', async () => {
   const u = await t.platform.services.users.create({ email: 'planner@example.com', password: 'planner-password' });
   const token = (await t.platform.services.users.createToken(u)).token;
@@ -255,6 +174,20 @@ test('when a user asks for a plan above the free tier, then only an administrato
   const third = await t.api('POST', '/apps/big/addons', { plan: 'heroku-postgresql:standard-2' });
   assert.equal(third.status, 507, JSON.stringify(third.body));
   assert.match(third.body.message, /connections left for a new plan; standard-2 needs 400/);
+});
+
+test('when one user\'s apps pile up add-ons, then past SLIPWAY_MAX_ADDONS_PER_USER the next is refused, across its apps; an administrator\'s are not counted', async () => {
+  const u = await t.platform.services.users.create({ email: 'hoarder@example.com', password: 'hoarder-password' });
+  const token = (await t.platform.services.users.createToken(u)).token;
+  for (const app of ['hoard-1', 'hoard-2']) assert.equal((await t.api('POST', '/apps', { name: app }, token)).status, 201);
+  for (const [app, plan] of [['hoard-1', 'postgresql'], ['hoard-1', 'redis'], ['hoard-2', 'redis']]) {
+    const made = await t.api('POST', `/apps/${app}/addons`, { plan }, token);
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+  }
+  const fourth = await t.api('POST', '/apps/hoard-2/addons', { plan: 'postgresql' }, token);
+  assert.equal(fourth.status, 422, JSON.stringify(fourth.body));
+  assert.match(fourth.body.message, /The apps of hoarder@example\.com have 3 add-ons, the most one owner's apps may have \(SLIPWAY_MAX_ADDONS_PER_USER\)/);
+  assert.ok((await t.api('GET', '/apps/tenant-a/addons')).body.length >= 2, 'the administrator\'s apps hold more than 3 in all, uncounted');
 });
 
 test('when a tenant piles up backups, then one transfer of a database runs at a time and at most 10 taken by hand are kept', async () => {

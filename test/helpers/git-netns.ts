@@ -1,7 +1,8 @@
 /**
  * A git server the test owns, on an address inside a network namespace the test made (a veth pair to the host, a
- * /30 in 10.214.0.0/16): build containers reach it through their own network rules, as they would reach GitHub, and
- * no traffic leaves the machine.
+ * /30 in 198.19.0.0/16, a benchmarking range that stands in for the internet here; a private range would be refused
+ * to builds): build containers reach it through their own network rules, as they would reach GitHub, and no traffic
+ * leaves the machine.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -34,7 +35,7 @@ export async function startNetnsGitServer(reposDir: string, creds?: string): Pro
   const ns = `swtest-git-${tag}`;
   const [hostIf, nsIf] = [`swtg${tag}h`, `swtg${tag}n`];
   const octet = 1 + (parseInt(tag, 16) % 250);
-  const [hostIp, nsIp] = [`10.214.${octet}.1`, `10.214.${octet}.2`];
+  const [hostIp, nsIp] = [`198.19.${octet}.1`, `198.19.${octet}.2`];
   const ip = (args: string[]) => run('ip', args);
   await ip(['netns', 'add', ns]);
   let server: ChildProcess | undefined;

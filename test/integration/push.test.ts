@@ -449,7 +449,7 @@ test('when .buildpacks names a git URL with credentials, then it is cloned insid
     await t.git(missing, ['commit', '-q', '-m', 'bad buildpack']);
     const bad = await t.git(missing, ['push', 'slipway', 'main']);
     assert.notEqual(bad.code, 0);
-    assert.match(bad.out, /Could not fetch buildpack "http:\/\/10\.214\.\d+\.2\/nope\.git"/);
+    assert.match(bad.out, /Could not fetch buildpack "http:\/\/198\.19\.\d+\.2\/nope\.git"/);
     await writeFile(join(missing, '.buildpacks'), 'file:///etc\n');
     await t.git(missing, ['commit', '-qam', 'a local repo']);
     const local = await t.git(missing, ['push', 'slipway', 'main']);
