@@ -6,6 +6,7 @@ import { backupName, parseBackupName } from '../../server/addons/backups.js';
 import { localTime } from '../../server/addons/backup-schedule.js';
 import { addonHba } from '../../server/addons/host.js';
 import { humanBytes } from '../../server/addons/pg-info.js';
+import { autoSize } from '../../server/addons/addon-disk.js';
 import { createStorageWatch, type StorageWatchDeps } from '../../server/addons/storage-watch.js';
 import type { Addon, Attachment } from '../../server/addons/store.js';
 import { createLogger } from '../../server/log.js';
@@ -26,8 +27,11 @@ test('when plans are named ours or Heroku\'s way, then each maps to its plan; an
 });
 
 test('when add-on settings are read, then the defaults are embedded servers, an operator URL is taken, and a bad value is named without echoing it', () => {
-  assert.deepEqual(addonSettings({}), { postgres: 'embedded', postgresPort: 15432, redis: 'embedded', redisPorts: [16380, 16999], watchMs: 60_000, diskReserveBytes: 64 * 2 ** 20 });
+  assert.deepEqual(addonSettings({}), { postgres: 'embedded', postgresPort: 15432, redis: 'embedded', redisPorts: [16380, 16999], watchMs: 60_000, diskReserveBytes: 64 * 2 ** 20, diskSize: 'auto' });
   assert.equal(addonSettings({ SLIPWAY_ADDON_WATCH_INTERVAL: '0.5' }).watchMs, 500);
+  assert.deepEqual(['auto', '0', '320'].map((v) => addonSettings({ SLIPWAY_ADDON_DISK_MB: v }).diskSize), ['auto', 0, 320 * 2 ** 20]);
+  assert.throws(() => addonSettings({ SLIPWAY_ADDON_DISK_MB: '12' }), /SLIPWAY_ADDON_DISK_MB must be auto, 0 \(off\) or a size in MB of at least 64, got "12"/);
+  assert.deepEqual([0, 2 * 2 ** 30, 40 * 2 ** 30, 1000 * 2 ** 30].map(autoSize), [2 ** 30, 2 ** 30, 10 * 2 ** 30, 100 * 2 ** 30], 'a quarter of the free disk, 1 to 100 GB');
   assert.throws(() => addonSettings({ SLIPWAY_ADDON_DISK_RESERVE_MB: '-1' }), /SLIPWAY_ADDON_DISK_RESERVE_MB must be a positive whole number/);
   assert.deepEqual(addonSettings({ SLIPWAY_ADDON_POSTGRES: 'postgres://admin:pw@db.example:5432/postgres' }).postgres, { adminUrl: 'postgres://admin:pw@db.example:5432/postgres' });
   assert.throws(() => addonSettings({ SLIPWAY_ADDON_POSTGRES: 'mysql://admin:secret@x' }), (e: Error) => !e.message.includes('secret') && /embedded, off, or a postgres:\/\/ URL/.test(e.message));
