@@ -5,7 +5,7 @@
  */
 import { BuildError } from './errors.js';
 import { PROCESS_TYPE } from './procfile.js';
-import { dynoSize } from '../runner/sizes.js';
+import { dynoSize } from '../platform/sizes.js';
 
 export type FormationDefaults = Record<string, { quantity?: number; size?: string }>;
 

@@ -11,7 +11,7 @@
 import { BuildError } from './errors.js';
 import { parseFormation, type FormationDefaults } from './app-json-formation.js';
 import { readTenantFile } from './tenant-file.js';
-import { checksWorstCaseS, MAX_CHECKS_S, parseHealthchecks, type HealthCheck } from '../runner/health-check.js';
+import { checksWorstCaseS, MAX_CHECKS_S, parseHealthchecks, type HealthCheck } from '../platform/health-check.js';
 
 /** What app.json says a config var should be on the app's first deploy. */
 export interface AppEnvVar {

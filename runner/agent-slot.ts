@@ -4,7 +4,7 @@
  * it at each reconcile. What the decisions do (start, stop, forget, timers) is the agent's (agent.ts).
  */
 import type { DesiredDyno, DynoState } from './agent-types.js';
-import { mintContainerName } from './container-name.js';
+import { mintContainerName } from '../platform/container-name.js';
 import { diskFull } from './scratch-disk.js';
 import type { DynoExit, DynoHandle, DynoSpec, DynoStats } from './index.js';
 

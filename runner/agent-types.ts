@@ -1,8 +1,8 @@
 /** What the agent works from (desired dynos, a store to report to, a log sink) and its options. */
-import type { HealthCheck } from './health-check.js';
+import type { HealthCheck } from '../platform/health-check.js';
 import type { DynoStats, Runner } from './index.js';
-import type { DynoSize } from './sizes.js';
-import type { EgressPolicy } from './egress.js';
+import type { DynoSize } from '../platform/sizes.js';
+import type { EgressPolicy } from '../platform/egress.js';
 import type { AddonEndpoint } from './network.js';
 
 export interface DesiredDyno {

@@ -12,7 +12,7 @@ import { createNetnsLeaser, type AddressAllocator } from './netns-lease.js';
 import type { BindMount } from './oci-spec.js';
 import type { Runc } from './runc.js';
 import { appIdentity, identityBinds, type Identity } from './identity.js';
-import { mintContainerName } from './container-name.js';
+import { mintContainerName } from '../platform/container-name.js';
 
 export type { AddressAllocator } from './netns-lease.js';
 

@@ -2,10 +2,10 @@
  * Where buildpack scripts run. The host executor runs them as a process group in a temp dir; the runner's
  * build container (same isolation as dynos) implements the same interface.
  */
-import type { BuildEgress } from './egress.js';
+import type { BuildEgress } from '../platform/egress.js';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import type { ContainerIdentity } from './container-name.js';
+import type { ContainerIdentity } from '../platform/container-name.js';
 
 export interface ExecOptions {
   cwd: string;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dynoArgv, dynoEnv } from './dyno-env.js';
 import { wireOutput, type DynoExit, type Runner } from './index.js';
-import { isDynoName } from './container-name.js';
+import { isDynoName } from '../platform/container-name.js';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

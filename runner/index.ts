@@ -8,11 +8,11 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { lineSplitter } from './executor.js';
-import type { DynoSize } from './sizes.js';
-import type { EgressPolicy } from './egress.js';
+import type { DynoSize } from '../platform/sizes.js';
+import type { EgressPolicy } from '../platform/egress.js';
 import type { AddonEndpoint } from './network.js';
 
-export { DYNO_SIZES, DEFAULT_DYNO_SIZE, dynoSize, type DynoSize } from './sizes.js';
+export { DYNO_SIZES, DEFAULT_DYNO_SIZE, dynoSize, type DynoSize } from '../platform/sizes.js';
 export { inspectTar, unpackTar, unpackSlugFile, unpackUser, PIGZ } from './unpack.js';
 export { TarRefused } from './tar-guard.js';
 
@@ -32,7 +32,7 @@ export interface DynoSpec {
   tty?: boolean;
   /** The app's uid on the host (runner/identity.ts); absent: the stack's dyno user. */
   uid?: number;
-  /** What the dyno may reach outside the platform (runner/egress.ts); absent: allow. */
+  /** What the dyno may reach outside the platform (platform/egress.ts); absent: allow. */
   egress?: EgressPolicy;
   /** The add-on servers its app is attached to: the host lets it reach these (runner/network.ts). */
   addons?: AddonEndpoint[];

@@ -1,4 +1,5 @@
-import { applyEgress, type BuildEgress, type EgressPolicy } from './egress.js';
+import { type BuildEgress, type EgressPolicy } from '../platform/egress.js';
+import { applyEgress } from './egress.js';
 import { allowAddonTraffic, bridgeOnce, createNetns, removeAddonTraffic, removeNetns, type AddonEndpoint, type NetworkConfig } from './network.js';
 
 export interface AddressAllocator {

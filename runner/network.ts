@@ -4,6 +4,7 @@
  * the host itself (PostgreSQL, Redis, the API, anything listening there) or each other. All `ip` calls for one
  * namespace are batched (`ip -batch`): separate calls cost ≈ 54 ms.
  */
+import type { AddonEndpoint } from '../platform/addon-endpoint.js';
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -222,12 +223,6 @@ export async function removeAppTraffic(c: NetworkConfig, appId: string, address:
   if (!left.includes('-A ')) await iptables(['-t', 'filter', '-X', chain]).catch(() => undefined); // still referenced: kept
 }
 
-/** An add-on server a dyno may reach (its app has an attachment): TCP to address:port. */
-export interface AddonEndpoint {
-  host: string;
-  port: number;
-}
-
 /**
  * Dynos reach the host only where an add-on server of their app listens: a chain SLIPWAY-S-<hash of the dyno's
  * address> holds an ACCEPT per endpoint, jumped to from SLIPWAY-INPUT by the dyno's source address, ahead of its
@@ -236,6 +231,8 @@ export interface AddonEndpoint {
 export function addonChain(address: string): string {
   return `SLIPWAY-S-${createHash('sha256').update(address).digest('hex').slice(0, 12)}`;
 }
+
+export type { AddonEndpoint };
 
 export async function allowAddonTraffic(address: string, endpoints: AddonEndpoint[]): Promise<void> {
   checkAddress(address);

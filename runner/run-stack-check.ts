@@ -6,7 +6,7 @@
  * rather than the dyno crashing at boot (`error while loading shared libraries`).
  */
 import { appIdentity } from './identity.js';
-import { mintContainerName } from './container-name.js';
+import { mintContainerName } from '../platform/container-name.js';
 import type { Runc } from './runc.js';
 
 /** Prints `PATH: LIBRARY` for each library an ELF executable under /app needs and cannot find. */

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
-import { DYNO_SIZES } from '../runner/sizes.js';
+import { DYNO_SIZES } from '../platform/sizes.js';
 import type { Config } from './config.js';
 import type { AddonDiskSize } from './addons/addon-disk.js';
 

@@ -78,7 +78,7 @@
  * | SLIPWAY_ADDON_DISK_RESERVE_MB | 64                                   | free space below which the embedded add-on server's disk counts as full (pg:info, the apps' logs) |
  * | SLIPWAY_ADDON_DISK_MB    | auto                                      | the add-on servers' own filesystem (DATA/addons.img, loop-mounted at DATA/addons, as root): its size in MB, auto (a quarter of the free disk, 1–100 GB), or 0 for none |
  *
- * Dyno sizes (Heroku's names) are in runner/sizes.ts.
+ * Dyno sizes (Heroku's names) are in platform/sizes.ts.
  */
 import { cpus, homedir } from 'node:os';
 import { existsSync } from 'node:fs';
@@ -167,7 +167,7 @@ export interface Config {
   agentAddress: string;
   /** The most dynos of one process type an app may scale to. */
   maxDynos: number;
-  /** Dyno sizes apps may choose; undefined: every size in runner/sizes.ts. */
+  /** Dyno sizes apps may choose; undefined: every size in platform/sizes.ts. */
   dynoSizes?: string[];
   /**
    * HTTPS on the API port beside HTTP (the Heroku CLI's git remotes are https://HOST/APP.git): a certificate and

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { describeEgress, egressFromWords, type EgressPolicy } from '../../runner/egress.js';
+import { describeEgress, egressFromWords, type EgressPolicy } from '../../platform/egress.js';
 import { CliError } from '../api-client.js';
 import { appOption, appPath, type Ctx } from '../context.js';
 

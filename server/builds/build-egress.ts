@@ -1,5 +1,5 @@
 /**
- * What every build step with the network may reach whatever its app's egress policy (runner/egress.ts, BuildEgress):
+ * What every build step with the network may reach whatever its app's egress policy (platform/egress.ts, BuildEgress):
  * the package registry buildpacks fetch node, npm and packages from (SLIPWAY_NPM_REGISTRY: its addresses as resolved
  * when the build starts, ports 443 and 80, or the port its URL names), the resolvers builds use (the host's
  * /etc/resolv.conf, port 53) and the private ranges the operator opens (SLIPWAY_OUTBOUND_ALLOW, every port).
@@ -7,7 +7,7 @@
 import { lookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import { isIPv4 } from 'node:net';
-import type { BuildEgress, EgressPolicy, EgressRule } from '../../runner/egress.js';
+import type { BuildEgress, EgressPolicy, EgressRule } from '../../platform/egress.js';
 
 /** The IPv4 nameservers a resolv.conf names. */
 export function nameservers(resolvConf: string): string[] {

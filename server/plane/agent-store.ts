@@ -9,9 +9,9 @@ import type { DynoStats } from '../../runner/index.js';
 import type { Db } from '../db/pool.js';
 import type { EventBus } from '../events.js';
 import { currentReleaseId, deployingReleaseId } from './current-release.js';
-import { checksFor, type HealthCheck } from '../../runner/health-check.js';
+import { checksFor, type HealthCheck } from '../../platform/health-check.js';
 import { createPlacement, slotKey } from './placement.js';
-import type { EgressPolicy } from '../../runner/egress.js';
+import type { EgressPolicy } from '../../platform/egress.js';
 import type { AddonEndpoint } from '../../runner/network.js';
 import { ADDON_ENDPOINTS_OF } from '../addons/store.js';
 

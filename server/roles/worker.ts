@@ -4,7 +4,7 @@ import { createHostExecutor, type BuildExecutor } from '../../buildpacks/index.j
 import { createRuncBuildExecutor } from '../../runner/build-executor.js';
 import { createRunc } from '../../runner/runc.js';
 import { ensureStack } from '../../runner/stack.js';
-import { DEFAULT_DYNO_SIZE, dynoSize } from '../../runner/sizes.js';
+import { DEFAULT_DYNO_SIZE, dynoSize } from '../../platform/sizes.js';
 import { appIdentity } from '../../runner/identity.js';
 import { createRunStackCheck, type RunStackCheck } from '../../runner/run-stack-check.js';
 import { createRedisBuildLog } from '../builds/build-log.js';

@@ -5,7 +5,7 @@ import { couldNameApp, parseAppName, randomAppName, type AppName } from '../name
 import type { RepoStore } from './repo-store.js';
 import type { AppTeardown } from './app-teardown.js';
 import type { User } from './users.js';
-import { parseEgressPolicy, type EgressPolicy } from '../../runner/egress.js';
+import { parseEgressPolicy, type EgressPolicy } from '../../platform/egress.js';
 import { currentReleaseId } from '../plane/current-release.js';
 
 export interface App {
@@ -19,7 +19,7 @@ export interface App {
   repo_size: number | null;
   /** The uid its dynos and builds run as on the host (runner/identity.ts). */
   uid: number;
-  /** What its dynos may reach outside the platform (runner/egress.ts), set by an operator. */
+  /** What its dynos may reach outside the platform (platform/egress.ts), set by an operator. */
   egress: EgressPolicy;
   /** Its buildpacks in order (buildpack installations); empty: BUILDPACK_URL, .buildpacks, or detection. */
   buildpacks: string[];

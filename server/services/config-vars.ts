@@ -4,7 +4,7 @@ import { AppError, invalidParams } from '../errors.js';
 import type { App } from './apps.js';
 import type { Release, ReleaseService } from './releases.js';
 import { currentReleaseId } from '../plane/current-release.js';
-import { configHealthcheck, HEALTHCHECK_VARS } from '../../runner/health-check.js';
+import { configHealthcheck, HEALTHCHECK_VARS } from '../../platform/health-check.js';
 
 export const CONFIG_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const MAX_CONFIG_BYTES = 32 * 1024;

@@ -2,7 +2,7 @@ import type { Db } from '../db/pool.js';
 import { notFound } from '../errors.js';
 import { isUuid } from '../names.js';
 import type { App } from './apps.js';
-import type { HealthCheck } from '../../runner/health-check.js';
+import type { HealthCheck } from '../../platform/health-check.js';
 import type { SlugLayer } from '../images/slug-layers.js';
 
 export interface Slug {
@@ -13,7 +13,7 @@ export interface Slug {
   commit: string | null;
   commit_description: string | null;
   process_types: Record<string, string>;
-  /** Startup checks by process type, from the app's app.json (runner/health-check.ts). */
+  /** Startup checks by process type, from the app's app.json (platform/health-check.ts). */
   healthchecks: Record<string, HealthCheck[]> | null;
   buildpack_provided_description: string | null;
   stack: string;

@@ -5,7 +5,7 @@
  * whose worker died is marked failed.
  */
 import { buildEgress } from '../builds/build-egress.js';
-import type { BuildEgress } from '../../runner/egress.js';
+import type { BuildEgress } from '../../platform/egress.js';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -14,7 +14,7 @@ import type { Readable } from 'node:stream';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { Job } from 'bullmq';
 import type { BuildJob } from '../queue.js';
-import { mintContainerName } from '../../runner/container-name.js';
+import { mintContainerName } from '../../platform/container-name.js';
 import { promoteDownloads } from '../builds/download-cache.js';
 import { openBuildDisks, type BuildDisks } from '../builds/build-disks.js';
 import { describeRunStackProblems, type RunStackCheck } from '../../runner/run-stack-check.js';

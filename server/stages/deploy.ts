@@ -19,7 +19,7 @@ import type { BuildService } from '../services/builds.js';
 import type { Release, ReleaseService } from '../services/releases.js';
 import type { SlugService } from '../services/slugs.js';
 import { stageOutput, type StageLogs, type StageOutput } from './output.js';
-import { checksFor, checksWorstCaseS, MAX_CHECKS_S, type HealthCheck } from '../../runner/health-check.js';
+import { checksFor, checksWorstCaseS, MAX_CHECKS_S, type HealthCheck } from '../../platform/health-check.js';
 import { runPostdeploy, type PostdeployDeps } from './postdeploy.js';
 
 /** A worker (a dyno that is not web) must stay up this long to count. */

@@ -17,7 +17,7 @@ import type { ConfigVarService } from '../services/config-vars.js';
 import type { Release, ReleaseService } from '../services/releases.js';
 import type { SlugService } from '../services/slugs.js';
 import { shortVersion } from './build.js';
-import type { EgressPolicy } from '../../runner/egress.js';
+import type { EgressPolicy } from '../../platform/egress.js';
 import type { AddonEndpoint } from '../../runner/network.js';
 import { stageOutput, type StageLogs, type StageOutput } from './output.js';
 

@@ -18,7 +18,7 @@ import { loadConfig } from '../../server/config.js';
 import { createRuncBuildExecutor } from '../../runner/build-executor.js';
 import { createRunc } from '../../runner/runc.js';
 import { stackPath } from '../../runner/stack.js';
-import type { BuildEgress, EgressPolicy } from '../../runner/egress.js';
+import type { BuildEgress, EgressPolicy } from '../../platform/egress.js';
 import type { BuildExecutor } from '../../runner/executor.js';
 import { buildEgress, nameservers } from '../../server/builds/build-egress.js';
 import { outsideStandIn } from '../helpers/outside.js';

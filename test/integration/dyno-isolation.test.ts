@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../server/config.js';
 import { dynoSize, type DynoHandle, type DynoSpec } from '../../runner/index.js';
-import { mintContainerName } from '../../runner/container-name.js';
+import { mintContainerName } from '../../platform/container-name.js';
 import { parseSubnet } from '../../runner/network.js';
 import { runcTestRunner } from '../helpers/runners.js';
 import { PY_WEB_SERVER } from '../helpers/runners.js';

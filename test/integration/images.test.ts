@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { freePort, waitFor } from '../helpers/procs.js';
 import { cleanEnv, slipway } from '../helpers/slipway.js';
-import { dynoSize } from '../../runner/sizes.js';
+import { dynoSize } from '../../platform/sizes.js';
 
 const exec = promisify(execFile);
 let t: TestPlatform;

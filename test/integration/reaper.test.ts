@@ -10,7 +10,7 @@ import { loadConfig } from '../../server/config.js';
 import { addonChain, allowAddonTraffic, createNetns, ensureBridge, listNetns, parseSubnet } from '../../runner/network.js';
 import { ociSpec } from '../../runner/oci-spec.js';
 import { reapDeadWorkers } from '../../runner/reaper.js';
-import { mintContainerName, ownerTag, type ContainerIdentity, type OwnerRole } from '../../runner/container-name.js';
+import { mintContainerName, ownerTag, type ContainerIdentity, type OwnerRole } from '../../platform/container-name.js';
 import { createRunc } from '../../runner/runc.js';
 import { DYNO_GID, DYNO_UID, stackPath } from '../../runner/stack.js';
 

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryRouteSource, createPgRouteSource, type AppRoutes, type RouteSource } from '../../server/plane/route-source.js';
 import { createPgAgentStore } from '../../server/plane/agent-store.js';
-import { mintContainerName } from '../../runner/container-name.js';
+import { mintContainerName } from '../../platform/container-name.js';
 import { createEventBus } from '../../server/events.js';
 import { startTestApi, type TestApi } from '../helpers/api.js';
 import { waitFor } from '../helpers/procs.js';

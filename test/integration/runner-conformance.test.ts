@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dynoSize, type DynoSpec } from '../../runner/index.js';
-import { mintContainerName } from '../../runner/container-name.js';
+import { mintContainerName } from '../../platform/container-name.js';
 import { fakeTestRunner, runcTestRunner, type TestRunner } from '../helpers/runners.js';
 import { PY_WEB_SERVER } from '../helpers/runners.js';
 

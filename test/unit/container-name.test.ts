@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { agentMade, isDynoName, mintContainerName, ownedByGone, ownerOf, ownerTag } from '../../runner/container-name.js';
+import { agentMade, isDynoName, mintContainerName, ownedByGone, ownerOf, ownerTag } from '../../platform/container-name.js';
 
 const WEB = { app: 'shop-2', release: { version: 12 }, process: 'web', index: 2 } as const;
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checksFor, checksWorstCaseS, configHealthcheck, MAX_CHECKS_S } from '../../runner/health-check.js';
+import { checksFor, checksWorstCaseS, configHealthcheck, MAX_CHECKS_S } from '../../platform/health-check.js';
 import { readAppJson } from '../../buildpacks/app-json.js';
 import { verifyBudgetMs } from '../../server/stages/deploy.js';
 
