@@ -6,7 +6,7 @@
 import type { DesiredDyno, DynoState } from './agent-types.js';
 import { mintContainerName } from '../platform/container-name.js';
 import { diskFull } from './scratch-disk.js';
-import type { DynoExit, DynoHandle, DynoSpec, DynoStats } from './index.js';
+import type { DynoExit, DynoHandle, DynoSpec, DynoStats } from './runner.js';
 
 export interface Instance {
   spec: DynoSpec;

@@ -1,6 +1,6 @@
 /** What the agent works from (desired dynos, a store to report to, a log sink) and its options. */
 import type { HealthCheck } from '../platform/health-check.js';
-import type { DynoStats, Runner } from './index.js';
+import type { DynoStats, Runner } from './runner.js';
 import type { DynoSize } from '../platform/sizes.js';
 import type { EgressPolicy } from '../platform/egress.js';
 import type { AddonEndpoint } from './network.js';

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dynoArgv, dynoEnv } from './dyno-env.js';
-import { wireOutput, type DynoExit, type Runner } from './index.js';
+import { wireOutput, type DynoExit, type Runner } from './runner.js';
 import { isDynoName } from '../platform/container-name.js';
 
 async function freePort(): Promise<number> {

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dynoArgv, dynoEnv } from './dyno-env.js';
-import { wireOutput, type DynoExit, type DynoHandle, type DynoSpec, type DynoStats, type Runner, type StartOptions } from './index.js';
+import { wireOutput, type DynoExit, type DynoHandle, type DynoSpec, type DynoStats, type Runner, type StartOptions } from './runner.js';
 import { agentMade, isDynoName } from '../platform/container-name.js';
 import type { AddressAllocator } from './netns-lease.js';
 import { allowAddonTraffic, allowAppTraffic, bridgeOnce, createNetns, removeAddonTraffic, removeAppTraffic, removeNetns, type NetworkConfig } from './network.js';

@@ -6,7 +6,6 @@ import { existsSync, readdirSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DYNO_SIZES } from '../platform/sizes.js';
-import type { Config } from './config.js';
 import type { AddonDiskSize } from './addons/addon-disk.js';
 
 export type Env = Record<string, string | undefined>;
@@ -114,7 +113,13 @@ export function dynoSizes(value: string | undefined, nameOf = 'SLIPWAY_DYNO_SIZE
 }
 
 /** A certificate and key given as two files, both or neither. */
-export function fileTlsSetting(env: Env, certVar: string, keyVar: string): { certFile: string; keyFile: string } | undefined {
+/** A certificate and its key, as files. */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+}
+
+export function fileTlsSetting(env: Env, certVar: string, keyVar: string): TlsFiles | undefined {
   const cert = env[certVar];
   const key = env[keyVar];
   if (!cert && !key) return undefined;
@@ -122,7 +127,7 @@ export function fileTlsSetting(env: Env, certVar: string, keyVar: string): { cer
   return { certFile: resolve(cert), keyFile: resolve(key) };
 }
 
-export function tlsSetting(env: Env): Config['tls'] {
+export function tlsSetting(env: Env): TlsFiles | 'self-signed' | undefined {
   const files = fileTlsSetting(env, 'SLIPWAY_TLS_CERT', 'SLIPWAY_TLS_KEY');
   if (files) return files;
   const mode = env.SLIPWAY_TLS;

@@ -84,7 +84,7 @@ import { cpus, homedir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  addonSettings, cidrList, imagePushTarget, type ImagePushTarget, defaultPgBinDir, dnsServers, dynoSizes, hostAddress, name, oneOf, pathList, port, positiveInt, positiveNumber, subnet, tlsSetting, fileTlsSetting, url, type AddonSettings, type Env,
+  addonSettings, cidrList, imagePushTarget, type ImagePushTarget, defaultPgBinDir, dnsServers, dynoSizes, hostAddress, name, oneOf, pathList, port, positiveInt, positiveNumber, subnet, tlsSetting, fileTlsSetting, url, type AddonSettings, type Env, type TlsFiles,
 } from './config-parse.js';
 
 export { defaultPgBinDir, type AddonSettings } from './config-parse.js';
@@ -101,7 +101,7 @@ export interface Config {
   /** The router's HTTPS port; undefined: no TLS port. */
   routerTlsPort?: number;
   /** The platform's certificate for *.BASE_DOMAIN (and unknown names); undefined: a self-signed one in DATA/tls. */
-  routerTls?: { certFile: string; keyFile: string };
+  routerTls?: TlsFiles;
   /** The key-encryption key of apps' private keys (hex); undefined: DATA/secrets/cert-key. */
   certKey?: string;
   /** Automatic certificates: where from, the account's contact, how often to check, the first retry's wait. */
@@ -173,7 +173,7 @@ export interface Config {
    * HTTPS on the API port beside HTTP (the Heroku CLI's git remotes are https://HOST/APP.git): a certificate and
    * key from files, or one generated self-signed under DATA/tls. Undefined: HTTP only.
    */
-  tls?: { certFile: string; keyFile: string } | 'self-signed';
+  tls?: TlsFiles | 'self-signed';
   /** True when running under CI=true (only used to make set-up output quieter). */
   ci: boolean;
   /** The uid of this process; root gets /var/lib/slipway and runs embedded PostgreSQL as `postgres`. */

@@ -1,6 +1,7 @@
 /**
- * npm test: every *.test.js under dist/test/{unit,integration,e2e} with node's test runner,
- * whose summary (tests, pass, fail) closes the output. `node dist/test/run.js unit` runs one group.
+ * npm test: the size budget's report, then every *.test.js under dist/test/{unit,integration,e2e,faults} with node's
+ * test runner, whose summary (tests, pass, fail) closes the output (test/unit/house.test.ts checks the import
+ * rules). `node dist/test/run.js unit` runs one group.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -31,6 +32,8 @@ if (files.length === 0) {
   console.error(`no test files found for: ${groups.join(', ')}`);
   process.exit(1);
 }
+// The size budget first (a report, never pass/fail): files over 300 lines, functions over 80 (test/size-budget.ts).
+spawnSync(process.execPath, [join(here, 'size-budget.js')], { stdio: 'inherit' });
 console.log(`running ${files.length} test files: ${files.map((f) => relative(here, f)).join(' ')}`);
 const { NODE_EXTRA_CA_CERTS: _ca, ...env } = process.env;
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files], { stdio: 'inherit', env });

@@ -14,11 +14,11 @@ import { EMBEDDED_DB, EMBEDDED_USER, startEmbeddedPostgres } from '../embedded/p
 import type { Logger } from '../log.js';
 import type { KeyBox } from '../services/key-box.js';
 import { keepEmbedded, type KeptEmbedded } from '../up/keep-embedded.js';
-import { ensureBridge, intToIp, parseSubnet } from '../../runner/network.js';
+import { ensureBridge, intToIp, parseSubnet } from '../../runner/index.js';
 import { planOf, type RedisPlan } from './plans.js';
 import { createScriptWatch, SCRIPT_TIME_LIMIT_MS, startRedisAddon, type ScriptWatch } from './redis-server.js';
-import { createRunc, type Runc } from '../../runner/runc.js';
-import { ensureStack } from '../../runner/stack.js';
+import { createRunc, type Runc } from '../../runner/index.js';
+import { ensureStack } from '../../runner/index.js';
 import { addonServers, addonsDir, embeddedAddonPostgresDir, embeddedAddonPostgresUrl } from './servers.js';
 import { createAddonStore } from './store.js';
 import { mountAddonDisk } from './addon-disk.js';

@@ -18,8 +18,8 @@ import { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { Embedded } from '../embedded/postgres.js';
 import { stopLeftoverRedis, waitForRedis } from '../embedded/redis.js';
-import type { Runc } from '../../runner/runc.js';
-import type { ProcessSpec } from '../../runner/oci-spec.js';
+import type { Runc } from '../../runner/index.js';
+import type { ProcessSpec } from '../../runner/index.js';
 import type { RedisPlan } from './plans.js';
 
 export const DISABLED_REDIS_COMMANDS = ['CONFIG', 'REPLICAOF', 'SLAVEOF', 'MIGRATE', 'DEBUG', 'MODULE', 'ACL', 'SYNC', 'PSYNC', 'FAILOVER'];

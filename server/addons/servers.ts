@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { embeddedPostgresUrl } from '../embedded/postgres.js';
-import { parseSubnet } from '../../runner/network.js';
+import { parseSubnet } from '../../runner/index.js';
 import { createPostgresAddonServer, type PostgresAddonServer } from './postgres-server.js';
 
 export interface RedisAddonHost {

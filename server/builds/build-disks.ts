@@ -6,7 +6,7 @@
  */
 import { lstat, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { diskFull, diskUse, mountDisk, scratchPaths, unmountDisk } from '../../runner/scratch-disk.js';
+import { diskFull, diskUse, mountDisk, scratchPaths, unmountDisk } from '../../runner/index.js';
 
 export interface BuildDisks {
   buildDir: string;

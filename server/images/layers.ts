@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { PassThrough, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createGzip } from 'node:zlib';
-import { TarGuard, type TarGuardOptions } from '../../runner/tar-guard.js';
-import { PIGZ, PIGZ_PACK_ARGS } from '../../runner/unpack.js';
+import { TarGuard, type TarGuardOptions } from '../../runner/index.js';
+import { PIGZ, PIGZ_PACK_ARGS } from '../../runner/index.js';
 import type { BlobStore, Descriptor } from './blobs.js';
 
 export const LAYER_MEDIA_TYPE = 'application/vnd.oci.image.layer.v1.tar+gzip';

@@ -11,8 +11,8 @@ import { createHash } from 'node:crypto';
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlugTooLargeError } from '../../buildpacks/slug.js';
-import { DYNO_GID, DYNO_UID } from '../../runner/stack.js';
-import type { TarGuardOptions } from '../../runner/tar-guard.js';
+import { DYNO_GID, DYNO_UID } from '../../runner/index.js';
+import type { TarGuardOptions } from '../../runner/index.js';
 import type { BlobStore } from './blobs.js';
 import { cachedLayer, layerDiffId, packLayer, type Layer } from './layers.js';
 

@@ -5,7 +5,7 @@
  * over runtime. A slug made before layers is its one file unpacked in DATA/slug-cache, as it always was.
  */
 import { join } from 'node:path';
-import { unpackedArchive } from '../../runner/slug-cache.js';
+import { unpackedArchive } from '../../runner/index.js';
 import { dataBlobStore } from './blobs.js';
 import type { SlugLayer } from './slug-layers.js';
 

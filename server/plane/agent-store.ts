@@ -4,7 +4,7 @@
  * runs, and the one-offs the API created and placed on it.
  */
 import { dynoSize } from '../../runner/index.js';
-import type { AgentStore, DesiredDyno, DynoReport, OneOffDyno } from '../../runner/agent.js';
+import type { AgentStore, DesiredDyno, DynoReport, OneOffDyno } from '../../runner/index.js';
 import type { DynoStats } from '../../runner/index.js';
 import type { Db } from '../db/pool.js';
 import type { EventBus } from '../events.js';
@@ -12,7 +12,7 @@ import { currentReleaseId, deployingReleaseId } from './current-release.js';
 import { checksFor, type HealthCheck } from '../../platform/health-check.js';
 import { createPlacement, slotKey } from './placement.js';
 import type { EgressPolicy } from '../../platform/egress.js';
-import type { AddonEndpoint } from '../../runner/network.js';
+import type { AddonEndpoint } from '../../runner/index.js';
 import { ADDON_ENDPOINTS_OF } from '../addons/store.js';
 
 /** The agent's view of Postgres: desired dynos from formation × current release, and its reports back. */

@@ -12,7 +12,7 @@ import type { Logger } from '../log.js';
 import { appLogKey, type AppLogWriter } from '../logs/app-log.js';
 import { isUuid } from '../names.js';
 
-import { unpackedDigest } from '../../runner/slug-cache.js';
+import { unpackedDigest } from '../../runner/index.js';
 
 export function createTidier(deps: {
   db: Db;

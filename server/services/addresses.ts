@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Db } from '../db/pool.js';
 import { pgCode } from '../db/pool.js';
-import { addressAt, parseSubnet } from '../../runner/network.js';
+import { addressAt, parseSubnet } from '../../runner/index.js';
 
 /** Allocates container addresses from the subnet; the primary key makes concurrent allocations safe. */
 export function createAddressService(db: Db, subnet: string) {

@@ -5,7 +5,7 @@
  * some (507, naming the figures). Dyno scratch disks have their own admission in the runner (runc-runner.ts).
  */
 import { insufficientStorage } from '../errors.js';
-import { freeBytes } from '../../runner/scratch-disk.js';
+import { freeBytes } from '../../runner/index.js';
 
 export interface DiskGuard {
   /** Bytes free to unprivileged writers under the data dir. */

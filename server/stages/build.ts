@@ -17,7 +17,7 @@ import type { BuildJob } from '../queue.js';
 import { mintContainerName } from '../../platform/container-name.js';
 import { promoteDownloads } from '../builds/download-cache.js';
 import { openBuildDisks, type BuildDisks } from '../builds/build-disks.js';
-import { describeRunStackProblems, type RunStackCheck } from '../../runner/run-stack-check.js';
+import { describeRunStackProblems, type RunStackCheck } from '../../runner/index.js';
 import { appEnvDefaults, BuildError, compileApp, readAppJson, type AppManifest, SlugTooLargeError, UNPACKED_FACTOR, type BuildExecutor } from '../../buildpacks/index.js';
 import { inspectTar, TarRefused, unpackTar } from '../../runner/index.js';
 import type { BuildLog } from '../builds/build-log.js';

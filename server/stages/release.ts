@@ -18,7 +18,7 @@ import type { Release, ReleaseService } from '../services/releases.js';
 import type { SlugService } from '../services/slugs.js';
 import { shortVersion } from './build.js';
 import type { EgressPolicy } from '../../platform/egress.js';
-import type { AddonEndpoint } from '../../runner/network.js';
+import type { AddonEndpoint } from '../../runner/index.js';
 import { stageOutput, type StageLogs, type StageOutput } from './output.js';
 
 /**
