@@ -6,8 +6,8 @@ import type { Build } from '../services/builds.js';
 import type { Release } from '../services/releases.js';
 import type { Slug } from '../services/slugs.js';
 import type { DynoRow, FormationRow } from '../services/dynos.js';
-import type { SniEndpoint } from '../services/sni-endpoints.js';
-import type { Domain } from '../services/domains.js';
+import type { SniEndpoint } from '../certs/sni-endpoints.js';
+import type { Domain } from '../domains/service.js';
 import type { DynoSize } from '../../runner/index.js';
 
 export interface UrlInfo {

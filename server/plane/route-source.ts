@@ -55,7 +55,7 @@ function challengesOf(rows: { app_id: string; token: string; key_authorization: 
   return mine.length ? { challenges: Object.fromEntries(mine.map((r) => [r.token, r.key_authorization])) } : {};
 }
 
-/** The certificates apps serve over TLS, with their keys opened, by app id (sni-endpoints.ts). */
+/** The certificates apps serve over TLS, their keys still sealed, by app id (certs/sni-endpoints.ts). */
 export type CertificateSource = (appIds?: string[]) => Promise<Map<string, RouteCertificate[]>>;
 
 async function load(db: Db, appId?: string, certificates?: CertificateSource): Promise<AppRoutes[]> {

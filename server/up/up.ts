@@ -13,7 +13,7 @@ import { keepEmbedded, type KeptEmbedded } from './keep-embedded.js';
 import { createSupervisor } from './supervisor.js';
 import { webUrl } from '../api/serializers.js';
 import { checkHostFree, holdBridge, holdDataDir, UpRefused } from './one-per-host.js';
-import { describeAddons, startAddonServers } from './addon-servers.js';
+import { describeAddons, startAddonServers } from '../addons/up.js';
 
 export async function up(config: Config, log: Logger, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<void> {
   const embedded: KeptEmbedded[] = [];

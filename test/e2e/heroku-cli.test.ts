@@ -18,7 +18,7 @@ import { cleanEnv, slipway, startUp, type Up } from '../helpers/slipway.js';
 import { issue, makeCa, type TestCert } from '../helpers/certs.js';
 import { startAcmeStandIn, type AcmeStandIn } from '../helpers/acme-standin.js';
 import { startTestDns, type TestDns } from '../helpers/dns-server.js';
-import { challengeRecord, challengeValue } from '../../server/services/domain-ownership.js';
+import { challengeRecord, challengeValue } from '../../server/domains/ownership.js';
 import { connect as tlsConnect } from 'node:tls';
 
 const HEROKU = '/var/cache/slipway-test/heroku-cli/node_modules/.bin/heroku';

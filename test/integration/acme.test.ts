@@ -18,7 +18,7 @@ import { makeCa, type TestCert } from '../helpers/certs.js';
 import { startAcmeStandIn, type AcmeStandIn } from '../helpers/acme-standin.js';
 import { waitFor } from '../helpers/procs.js';
 import { startTestDns, type TestDns } from '../helpers/dns-server.js';
-import { challengeRecord, challengeValue } from '../../server/services/domain-ownership.js';
+import { challengeRecord, challengeValue } from '../../server/domains/ownership.js';
 import { cleanEnv, slipway } from '../helpers/slipway.js';
 
 let t: TestPlatform;

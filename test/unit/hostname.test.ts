@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseHostname } from '../../server/services/domains.js';
+import { parseHostname } from '../../server/domains/service.js';
 import { normalizeHost } from '../../router/host.js';
 
 test('when a hostname is well formed, then it is kept lowercase without a trailing dot', () => {

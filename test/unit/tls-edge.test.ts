@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { certificateFor } from '../../router/tls.js';
 import { nodeVersionProblem } from '../../router/node-version.js';
 import { h1Headers, h2Headers } from '../../router/h2-exchange.js';
-import { nameCovers } from '../../server/services/cert-check.js';
+import { nameCovers } from '../../server/certs/cert-check.js';
 import { endAtEot, parseAttachLine } from '../../server/roles/rendezvous.js';
 import type { Route, RouteCertificate } from '../../router/routes.js';
 

@@ -13,10 +13,10 @@
  */
 import * as acme from 'acme-client';
 import type { Logger } from '../log.js';
-import type { AcmService, DueDomain } from '../services/acm.js';
-import type { SniEndpointService } from '../services/sni-endpoints.js';
-import type { DomainDns } from '../services/domain-dns.js';
-import type { OwnershipCheck } from '../services/domain-ownership.js';
+import type { AcmService, DueDomain } from './acm.js';
+import type { SniEndpointService } from './sni-endpoints.js';
+import type { DomainDns } from '../domains/dns.js';
+import type { OwnershipCheck } from '../domains/ownership.js';
 
 export interface AcmeIssuerOptions {
   acm: AcmService;

@@ -1,13 +1,13 @@
 import { Router } from 'express';
-import type { Addon } from '../../addons/store.js';
-import { serviceNamed } from '../../addons/plans.js';
-import { badRequest } from '../../errors.js';
-import type { AddonService } from '../../services/addons.js';
-import type { AppService } from '../../services/apps.js';
-import type { User } from '../../services/users.js';
-import { currentUser } from '../auth.js';
-import { serializeAddon, serializeAttachment, serializeDestroyed } from '../addon-serializers.js';
-import { appOf, appRouter } from './apps.js';
+import type { Addon } from './store.js';
+import { serviceNamed } from './plans.js';
+import { badRequest } from '../errors.js';
+import type { AddonService } from './service.js';
+import type { AppService } from '../services/apps.js';
+import type { User } from '../services/users.js';
+import { currentUser } from '../api/auth.js';
+import { serializeAddon, serializeAttachment, serializeDestroyed } from './serializers.js';
+import { appOf, appRouter } from '../api/routes/apps.js';
 
 /**
  * Add-ons and attachments in Heroku's shapes: `addons`, `addons:create|info|destroy|attach|detach` of both CLIs,

@@ -1,11 +1,11 @@
 /**
  * Automatic certificates (Heroku's ACM), as records: which apps have them on, each custom domain's state (pending,
  * cert issued, failing, failed) with the last ACME error and when to try again, the HTTP-01 challenges the routers
- * answer, and the ACME account key per directory. The issuing itself is server/plane/acme-issuer.ts.
+ * answer, and the ACME account key per directory. The issuing itself is acme-issuer.ts.
  */
 import type { Db } from '../db/pool.js';
-import type { App } from './apps.js';
-import type { KeyBox } from './key-box.js';
+import type { App } from '../services/apps.js';
+import type { KeyBox } from '../services/key-box.js';
 
 export type AcmStatus = 'pending' | 'cert issued' | 'failing' | 'failed';
 

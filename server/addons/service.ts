@@ -7,16 +7,16 @@
 import { withTransaction, pgCode, type Db } from '../db/pool.js';
 import { AppError, conflict, forbidden, invalidParams, notFound, quotaExceeded, unavailable } from '../errors.js';
 import { ADDON_NAME, ATTACHMENT_NAME, randomAddonName } from '../names.js';
-import type { App, AppService } from './apps.js';
-import type { ConfigVarService } from './config-vars.js';
-import type { KeyBox } from './key-box.js';
-import type { User } from './users.js';
-import { DEFAULT_PLAN, isFreePlan, parsePlan, planOf, type AddonPlan, type PostgresPlan } from '../addons/plans.js';
-import { newPassword, newResourceName } from '../addons/postgres-server.js';
-import type { AddonServers } from '../addons/servers.js';
-import { pgInfo, type PgInfo } from '../addons/pg-info.js';
-import { serverKey } from '../addons/storage-watch.js';
-import type { Addon, AddonStore, Attachment } from '../addons/store.js';
+import type { App, AppService } from '../services/apps.js';
+import type { ConfigVarService } from '../services/config-vars.js';
+import type { KeyBox } from '../services/key-box.js';
+import type { User } from '../services/users.js';
+import { DEFAULT_PLAN, isFreePlan, parsePlan, planOf, type AddonPlan, type PostgresPlan } from './plans.js';
+import { newPassword, newResourceName } from './postgres-server.js';
+import type { AddonServers } from './servers.js';
+import { pgInfo, type PgInfo } from './pg-info.js';
+import { serverKey } from './storage-watch.js';
+import type { Addon, AddonStore, Attachment } from './store.js';
 
 const COLORS = ['AMBER', 'AQUA', 'BLUE', 'BRONZE', 'BROWN', 'COBALT', 'COPPER', 'CRIMSON', 'CYAN', 'GOLD', 'GRAY', 'GREEN', 'IVORY', 'JADE',
   'LIME', 'MAROON', 'MAUVE', 'NAVY', 'OLIVE', 'ONYX', 'ORANGE', 'PINK', 'PURPLE', 'RED', 'ROSE', 'SILVER', 'TEAL', 'WHITE', 'YELLOW'];

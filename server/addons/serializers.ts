@@ -1,7 +1,7 @@
 /** Add-ons and attachments in Heroku's Platform API shapes (what the Heroku CLI's addons and pg commands read). */
-import { HEROKU_SERVICE_NAME, type AddonServiceName } from '../addons/plans.js';
-import type { Addon, Attachment } from '../addons/store.js';
-import { configVarOf } from '../services/addons.js';
+import { HEROKU_SERVICE_NAME, type AddonServiceName } from './plans.js';
+import type { Addon, Attachment } from './store.js';
+import { configVarOf } from './service.js';
 
 const FREE = { cents: 0, contract: false, unit: 'month' };
 const SERVICE_IDS: Record<AddonServiceName, string> = {

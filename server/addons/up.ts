@@ -3,8 +3,8 @@ import type { Config } from '../config.js';
 import { createDb } from '../db/pool.js';
 import type { Logger } from '../log.js';
 import { createKeyBox } from '../services/key-box.js';
-import { startAddonHost } from '../addons/host.js';
-import { addonServers } from '../addons/servers.js';
+import { startAddonHost } from './host.js';
+import { addonServers } from './servers.js';
 import { createAppLogWriter } from '../logs/app-log.js';
 import { createRedis } from '../redis.js';
 

@@ -1,9 +1,9 @@
 import type { Router } from 'express';
-import { badRequest } from '../../errors.js';
-import type { AppService } from '../../services/apps.js';
-import type { SniEndpointService } from '../../services/sni-endpoints.js';
-import { serializeSniEndpoint } from '../serializers.js';
-import { appOf, appRouter } from './apps.js';
+import { badRequest } from '../errors.js';
+import type { AppService } from '../services/apps.js';
+import type { SniEndpointService } from './sni-endpoints.js';
+import { serializeSniEndpoint } from '../api/serializers.js';
+import { appOf, appRouter } from '../api/routes/apps.js';
 
 /**
  * Certificates of an app's custom domains (Heroku's SNI endpoints): `certs:add`, `certs`, `certs:info`,

@@ -1,6 +1,6 @@
 /**
  * Certificates an app uploads for its custom domains (Heroku's SNI endpoints). Each is checked before it is kept
- * (cert-check.ts), its private key sealed under the platform's key (key-box.ts) and never given back; the domains
+ * (cert-check.ts), its private key sealed under the platform's key (services/key-box.ts) and never given back; the domains
  * it covers that no other certificate serves are associated with it, and the router serves it for them within
  * seconds of a change (the app's change event).
  */
@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../db/pool.js';
 import { conflict, notFound, quotaExceeded } from '../errors.js';
 import { isUuid } from '../names.js';
-import type { App } from './apps.js';
+import type { App } from '../services/apps.js';
 import { checkCertificate, nameCovers, type CertFacts } from './cert-check.js';
-import type { KeyBox } from './key-box.js';
+import type { KeyBox } from '../services/key-box.js';
 import type { RouteCertificate } from '../../router/routes.js';
 
 /** An uploaded certificate: its facts (cert-check.ts) and where it is used; never its key. */

@@ -2,9 +2,9 @@
 import type { Router } from 'express';
 import type { Platform } from '../compose.js';
 import type { UrlSigner } from '../services/url-signer.js';
-import { addonRoutes } from './routes/addons.js';
-import { pgRoutes } from './routes/pg.js';
-import { backupDownloadRoutes, pgBackupRoutes, pgScheduleRoutes } from './routes/pg-backups.js';
+import { addonRoutes } from './routes.js';
+import { pgRoutes } from './pg-routes.js';
+import { backupDownloadRoutes, pgBackupRoutes, pgScheduleRoutes } from './pg-backup-routes.js';
 
 export function addonApi(p: Pick<Platform, 'services' | 'config' | 'redis'>, signer: UrlSigner): { routes: Router[]; publicRoutes: Router[] } {
   const deps = { ...p.services, config: p.config, signer, redis: p.redis };

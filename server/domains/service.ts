@@ -6,9 +6,9 @@ import { isIP } from 'node:net';
 import type { Db } from '../db/pool.js';
 import { conflict, invalidParams, notFound } from '../errors.js';
 import { isUuid } from '../names.js';
-import type { App } from './apps.js';
-import type { OwnershipCheck } from './domain-ownership.js';
-import { nameCovers } from './cert-check.js';
+import type { App } from '../services/apps.js';
+import type { OwnershipCheck } from './ownership.js';
+import { nameCovers } from '../certs/cert-check.js';
 
 export type Hostname = string & { readonly __brand: 'Hostname' };
 
