@@ -8,12 +8,12 @@ import type { Addon } from './store.js';
 import type { Config } from '../config.js';
 import { invalidParams, notFound } from '../errors.js';
 import type { AddonService } from './service.js';
-import type { App, AppService } from '../services/apps.js';
+import type { App, AppService } from '../apps/service.js';
 import type { UrlSigner } from '../services/url-signer.js';
-import type { User } from '../services/users.js';
+import type { User } from '../accounts/users.js';
 import { currentUser } from '../api/auth.js';
 import { isTimeZone } from './backup-schedule.js';
-import { appOf, appRouter } from '../api/routes/apps.js';
+import { appOf, appRouter } from '../apps/routes.js';
 
 interface Deps {
   apps: AppService; addons: AddonService; backupStore: BackupStore; backups: BackupRunner; config: Config; signer: UrlSigner; redis: Redis;

@@ -1,9 +1,9 @@
 import { Router } from 'express';
 import type { AddonService } from './service.js';
-import type { AppService } from '../services/apps.js';
+import type { AppService } from '../apps/service.js';
 import { currentUser } from '../api/auth.js';
 import { serializeAddon } from './serializers.js';
-import { appRouter } from '../api/routes/apps.js';
+import { appRouter } from '../apps/routes.js';
 
 /**
  * PostgreSQL add-ons in the shapes of Heroku's data API (the Heroku CLI's pg commands send these to

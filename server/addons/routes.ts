@@ -3,11 +3,11 @@ import type { Addon } from './store.js';
 import { serviceNamed } from './plans.js';
 import { badRequest } from '../errors.js';
 import type { AddonService } from './service.js';
-import type { AppService } from '../services/apps.js';
-import type { User } from '../services/users.js';
+import type { AppService } from '../apps/service.js';
+import type { User } from '../accounts/users.js';
 import { currentUser } from '../api/auth.js';
 import { serializeAddon, serializeAttachment, serializeDestroyed } from './serializers.js';
-import { appOf, appRouter } from '../api/routes/apps.js';
+import { appOf, appRouter } from '../apps/routes.js';
 
 /**
  * Add-ons and attachments in Heroku's shapes: `addons`, `addons:create|info|destroy|attach|detach` of both CLIs,

@@ -7,10 +7,10 @@
 import { withTransaction, pgCode, type Db } from '../db/pool.js';
 import { AppError, conflict, forbidden, invalidParams, notFound, quotaExceeded, unavailable } from '../errors.js';
 import { ADDON_NAME, ATTACHMENT_NAME, randomAddonName } from '../names.js';
-import type { App, AppService } from '../services/apps.js';
-import type { ConfigVarService } from '../services/config-vars.js';
+import type { App, AppService } from '../apps/service.js';
+import type { ConfigVarService } from '../config-vars/service.js';
 import type { KeyBox } from '../services/key-box.js';
-import type { User } from '../services/users.js';
+import type { User } from '../accounts/users.js';
 import { DEFAULT_PLAN, isFreePlan, parsePlan, planOf, type AddonPlan, type PostgresPlan } from './plans.js';
 import { newPassword, newResourceName } from './postgres-server.js';
 import type { AddonServers } from './servers.js';

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { unauthorized } from '../errors.js';
-import type { User, UserService } from '../services/users.js';
+import type { User, UserService } from '../accounts/users.js';
 
 export interface Credentials {
   bearer?: string;

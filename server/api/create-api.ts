@@ -2,14 +2,14 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import { AppError, isAppError } from '../errors.js';
 import { UNAVAILABLE_MESSAGES, unavailableBackend } from '../unavailable.js';
 import type { Logger } from '../log.js';
-import type { AppService } from '../services/apps.js';
-import type { CollaboratorService } from '../services/collaborators.js';
-import type { UserService } from '../services/users.js';
+import type { AppService } from '../apps/service.js';
+import type { CollaboratorService } from '../apps/collaborators.js';
+import type { UserService } from '../accounts/users.js';
 import { requireToken } from './auth.js';
 import { dashboardRoutes } from './dashboard.js';
-import { accountRoutes, loginRoutes, type TokenPolicy } from './routes/account.js';
-import type { LoginGuard } from '../services/login-guard.js';
-import { appRoutes, egressRoutes } from './routes/apps.js';
+import { accountRoutes, loginRoutes, type TokenPolicy } from '../accounts/routes.js';
+import type { LoginGuard } from '../accounts/login-guard.js';
+import { appRoutes, egressRoutes } from '../apps/routes.js';
 import type { UrlInfo } from './serializers.js';
 
 export interface HealthReport {

@@ -1,11 +1,11 @@
 /** Heroku Platform API v3 shapes. The only place that knows how a row looks on the wire. */
-import type { App, AppSummary } from '../services/apps.js';
-import type { Collaborator } from '../services/collaborators.js';
-import type { User } from '../services/users.js';
-import type { Build } from '../services/builds.js';
-import type { Release } from '../services/releases.js';
-import type { Slug } from '../services/slugs.js';
-import type { DynoRow, FormationRow } from '../services/dynos.js';
+import type { App, AppSummary } from '../apps/service.js';
+import type { Collaborator } from '../apps/collaborators.js';
+import type { User } from '../accounts/users.js';
+import type { Build } from '../builds/service.js';
+import type { Release } from '../releases/service.js';
+import type { Slug } from '../releases/slugs.js';
+import type { DynoRow, FormationRow } from '../dynos/service.js';
 import type { SniEndpoint } from '../certs/sni-endpoints.js';
 import type { Domain } from '../domains/service.js';
 import type { DynoSize } from '../../runner/index.js';

@@ -1,9 +1,9 @@
 import type { Router } from 'express';
 import { badRequest } from '../errors.js';
 import type { AcmService } from './acm.js';
-import type { AppService } from '../services/apps.js';
+import type { AppService } from '../apps/service.js';
 import { serializeApp, type UrlInfo } from '../api/serializers.js';
-import { appOf, appRouter } from '../api/routes/apps.js';
+import { appOf, appRouter } from '../apps/routes.js';
 
 /** Automatic certificates (Heroku's /apps/{app}/acm): certs:auto:enable, certs:auto:disable, certs:auto:refresh. */
 export function acmRoutes(deps: { apps: AppService; acm: AcmService; urls: UrlInfo }): Router {

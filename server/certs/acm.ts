@@ -4,7 +4,7 @@
  * answer, and the ACME account key per directory. The issuing itself is acme-issuer.ts.
  */
 import type { Db } from '../db/pool.js';
-import type { App } from '../services/apps.js';
+import type { App } from '../apps/service.js';
 import type { KeyBox } from '../services/key-box.js';
 
 export type AcmStatus = 'pending' | 'cert issued' | 'failing' | 'failed';

@@ -1,9 +1,9 @@
 import type { Router } from 'express';
 import { badRequest } from '../errors.js';
-import type { AppService } from '../services/apps.js';
+import type { AppService } from '../apps/service.js';
 import type { SniEndpointService } from './sni-endpoints.js';
 import { serializeSniEndpoint } from '../api/serializers.js';
-import { appOf, appRouter } from '../api/routes/apps.js';
+import { appOf, appRouter } from '../apps/routes.js';
 
 /**
  * Certificates of an app's custom domains (Heroku's SNI endpoints): `certs:add`, `certs`, `certs:info`,

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../db/pool.js';
 import { conflict, notFound, quotaExceeded } from '../errors.js';
 import { isUuid } from '../names.js';
-import type { App } from '../services/apps.js';
+import type { App } from '../apps/service.js';
 import { checkCertificate, nameCovers, type CertFacts } from './cert-check.js';
 import type { KeyBox } from '../services/key-box.js';
 import type { RouteCertificate } from '../../router/routes.js';

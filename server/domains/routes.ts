@@ -1,11 +1,11 @@
 import type { Router } from 'express';
 import { badRequest } from '../errors.js';
 import type { SniEndpointService } from '../certs/sni-endpoints.js';
-import type { AppService } from '../services/apps.js';
+import type { AppService } from '../apps/service.js';
 import { parseHostname, type DomainService } from './service.js';
 import { sendRange } from '../api/range.js';
 import { serializeDomain, type UrlInfo } from '../api/serializers.js';
-import { appOf, appRouter } from '../api/routes/apps.js';
+import { appOf, appRouter } from '../apps/routes.js';
 
 /** Custom domains (Heroku's Domain resource). A change reaches the router through the app's change event. */
 export function domainRoutes(deps: { apps: AppService; domains: DomainService; sniEndpoints: SniEndpointService; urls: UrlInfo }): Router {

@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import type { Db } from '../db/pool.js';
 import { conflict, invalidParams, notFound } from '../errors.js';
 import { isUuid } from '../names.js';
-import type { App } from '../services/apps.js';
+import type { App } from '../apps/service.js';
 import type { OwnershipCheck } from './ownership.js';
 import { nameCovers } from '../certs/cert-check.js';
 

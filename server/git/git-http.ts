@@ -9,9 +9,9 @@ import type { ChildProcess } from 'node:child_process';
 import { Git } from 'node-git-server';
 import { readCredentials, tokenOf } from '../api/auth.js';
 import type { Logger } from '../log.js';
-import type { AppService, App } from '../services/apps.js';
+import type { AppService, App } from '../apps/service.js';
 import type { RepoStore } from '../services/repo-store.js';
-import type { User, UserService } from '../services/users.js';
+import type { User, UserService } from '../accounts/users.js';
 import { parseGitRequest } from './git-path.js';
 
 export interface PushContext {

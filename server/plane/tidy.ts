@@ -1,7 +1,7 @@
 /**
  * The agent's tidying after destroyed apps: the log stream lines its stopping dynos wrote after the app went
  * ("Stopping all processes…", "State changed … to down"), and unpacked slugs and slug layers no unexpired slug row
- * references (the app was destroyed, or garbage collection removed the slug: server/services/slug-gc.ts).
+ * references (the app was destroyed, or garbage collection removed the slug: server/releases/slug-gc.ts).
  * Nothing an app still has a dyno of (starting, up, crashed or stopping) is touched.
  */
 import { readdir, rm } from 'node:fs/promises';

@@ -17,7 +17,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import type { Agent } from '../../runner/agent.js';
 import type { Platform } from '../compose.js';
 import type { Logger } from '../log.js';
-import { EXIT_MARKER, RENDEZVOUS_GREETING } from '../oneoff.js';
+import { EXIT_MARKER, RENDEZVOUS_GREETING } from '../dynos/one-off.js';
 import { loadOneOffDyno } from '../plane/agent-store.js';
 import { FIRST_BYTE_TIMEOUT_MS, loadTls, tlsOrElse } from '../tls.js';
 import { capPerAddress } from '../../router/address-cap.js';

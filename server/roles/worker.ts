@@ -130,8 +130,8 @@ export async function startWorkerRole(p: Platform, log: Logger) {
     w.on('failed', (job, err) => log.warn('job failed', { queue: w.name, job: job?.name, id: job?.id, error: err.message }));
     w.on('error', (err) => log.warn('queue error', { queue: w.name, error: err.message }));
   }
-  // Slugs no kept release uses are removed after each deploy and every 10 minutes (server/services/slug-gc.ts), and
-  // then the release images' blobs no image of a kept release uses (server/services/images.ts).
+  // Slugs no kept release uses are removed after each deploy and every 10 minutes (server/releases/slug-gc.ts), and
+  // then the release images' blobs no image of a kept release uses (server/images/service.ts).
   const collect = () => p.services.collectSlugs().then(async (r) => {
     if (r.expired) log.info('garbage-collected slugs', { expired: r.expired, freed_mb: Math.round(r.removedBytes / 2 ** 20) });
     const i = await p.services.images.collect();

@@ -28,12 +28,12 @@ import type { Db } from '../db/pool.js';
 import type { TakeTurn, Turn } from '../db/turn.js';
 import type { Logger } from '../log.js';
 import type { AppName } from '../names.js';
-import type { BuildService } from '../services/builds.js';
-import { MAX_CONFIG_BYTES, type ConfigVarService } from '../services/config-vars.js';
-import type { ReleaseService } from '../services/releases.js';
-import type { App, AppService } from '../services/apps.js';
+import type { BuildService } from '../builds/service.js';
+import { MAX_CONFIG_BYTES, type ConfigVarService } from '../config-vars/service.js';
+import type { ReleaseService } from '../releases/service.js';
+import type { App, AppService } from '../apps/service.js';
 import type { RepoStore } from '../services/repo-store.js';
-import type { SlugService } from '../services/slugs.js';
+import type { SlugService } from '../releases/slugs.js';
 import type { Pipeline } from '../queue.js';
 
 export interface BuildStageDeps {

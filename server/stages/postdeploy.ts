@@ -6,10 +6,10 @@
  */
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import type { AppService } from '../services/apps.js';
+import type { AppService } from '../apps/service.js';
 import type { AddonStore } from '../addons/store.js';
-import type { Release } from '../services/releases.js';
-import type { SlugService } from '../services/slugs.js';
+import type { Release } from '../releases/service.js';
+import type { SlugService } from '../releases/slugs.js';
 import type { StageOutput } from './output.js';
 import type { SlugCommand } from './release.js';
 

@@ -53,7 +53,7 @@ test('when the base domain or redis prefix is unsafe, then loading fails', () =>
 });
 
 test('when SLIPWAY_DYNO_SIZES limits the sizes, then GET /dyno-sizes (the dyno service) offers only those, in size order', async () => {
-  const { createDynoService } = await import('../../server/services/dynos.js');
+  const { createDynoService } = await import('../../server/dynos/service.js');
   const cfg = loadConfig({ SLIPWAY_DYNO_SIZES: 'standard-2x,eco' });
   // sizes() reads no database: the service is made without one.
   const sizes = createDynoService(undefined as never, undefined, { maxQuantity: 10, sizes: cfg.dynoSizes }).sizes().map((s) => s.name);

@@ -1,8 +1,8 @@
 import type { Db } from '../db/pool.js';
 import { withTransaction } from '../db/pool.js';
 import { AppError, invalidParams } from '../errors.js';
-import type { App } from './apps.js';
-import type { Release, ReleaseService } from './releases.js';
+import type { App } from '../apps/service.js';
+import type { Release, ReleaseService } from '../releases/service.js';
 import { currentReleaseId } from '../plane/current-release.js';
 import { configHealthcheck, HEALTHCHECK_VARS } from '../../platform/health-check.js';
 

@@ -6,14 +6,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { App } from './apps.js';
-import type { Release, ReleaseService } from './releases.js';
-import type { SlugService } from './slugs.js';
+import type { App } from '../apps/service.js';
+import type { Release, ReleaseService } from '../releases/service.js';
+import type { SlugService } from '../releases/slugs.js';
 import { notFound } from '../errors.js';
-import { dataBlobStore, isDigest } from '../images/blobs.js';
-import { createImageBuilder, MANIFEST_MEDIA_TYPE } from '../images/release-image.js';
-import type { ImageStore } from '../images/store.js';
-import type { ImagePusher } from '../images/push.js';
+import { dataBlobStore, isDigest } from './blobs.js';
+import { createImageBuilder, MANIFEST_MEDIA_TYPE } from './release-image.js';
+import type { ImageStore } from './store.js';
+import type { ImagePusher } from './push.js';
 
 export interface ImageBlob {
   path: string;

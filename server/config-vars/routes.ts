@@ -1,11 +1,11 @@
 import type { Router } from 'express';
-import { badRequest } from '../../errors.js';
-import type { AppService } from '../../services/apps.js';
-import { parseConfigPatch, type ConfigVarService } from '../../services/config-vars.js';
-import type { ReleaseService } from '../../services/releases.js';
-import { currentUser } from '../auth.js';
-import { serializeRelease, type UrlInfo } from '../serializers.js';
-import { appOf, appRouter } from './apps.js';
+import { badRequest } from '../errors.js';
+import type { AppService } from '../apps/service.js';
+import { parseConfigPatch, type ConfigVarService } from './service.js';
+import type { ReleaseService } from '../releases/service.js';
+import { currentUser } from '../api/auth.js';
+import { serializeRelease, type UrlInfo } from '../api/serializers.js';
+import { appOf, appRouter } from '../apps/routes.js';
 
 /** Config vars (a change makes a release) and rollback (a release of an old slug and config). */
 export function configRoutes(deps: { apps: AppService; configVars: ConfigVarService; releases: ReleaseService; urls: UrlInfo }): Router {

@@ -1,7 +1,7 @@
 import type { Router } from 'express';
-import { badRequest, notFound } from '../../errors.js';
-import type { App, AppService } from '../../services/apps.js';
-import { appOf, appRouter } from './apps.js';
+import { badRequest, notFound } from '../errors.js';
+import type { App, AppService } from './service.js';
+import { appOf, appRouter } from './routes.js';
 
 /** The app features Slipway has (Heroku's /apps/{app}/features shape; `features:enable|disable` of both CLIs). */
 export const FEATURES = [

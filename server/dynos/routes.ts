@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
-import { badRequest, invalidParams, notFound, unavailable } from '../../errors.js';
-import { parseLogSession, type LogSessions } from '../../logs/log-sessions.js';
-import type { App, AppService } from '../../services/apps.js';
-import { parseFormationUpdate, parseOneOff, type DynoService } from '../../services/dynos.js';
-import type { OneOffStore } from '../../oneoff.js';
-import type { AgentRegistry } from '../../plane/agents.js';
-import { serializeDyno, serializeDynoSize, serializeFormation, type UrlInfo } from '../serializers.js';
-import { appOf, appRouter } from './apps.js';
-import { currentUser } from '../auth.js';
+import { badRequest, invalidParams, notFound, unavailable } from '../errors.js';
+import { parseLogSession, type LogSessions } from '../logs/log-sessions.js';
+import type { App, AppService } from '../apps/service.js';
+import { parseFormationUpdate, parseOneOff, type DynoService } from './service.js';
+import type { OneOffStore } from './one-off.js';
+import type { AgentRegistry } from '../plane/agents.js';
+import { serializeDyno, serializeDynoSize, serializeFormation, type UrlInfo } from '../api/serializers.js';
+import { appOf, appRouter } from '../apps/routes.js';
+import { currentUser } from '../api/auth.js';
 
 /** Formation (scaling), dynos (state, figures, restart) and log sessions. */
 export function dynoRoutes(deps: {

@@ -2,10 +2,10 @@ import type { Db, DbClient } from '../db/pool.js';
 import { withTransaction } from '../db/pool.js';
 import { invalidParams, notFound } from '../errors.js';
 import { isUuid } from '../names.js';
-import type { App } from './apps.js';
+import type { App } from '../apps/service.js';
 import type { EventBus } from '../events.js';
 import type { ReleaseJob } from '../queue.js';
-import { ensureFormation } from './dynos.js';
+import { ensureFormation } from '../dynos/service.js';
 import { currentReleaseId } from '../plane/current-release.js';
 
 export interface Release {

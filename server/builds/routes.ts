@@ -1,19 +1,19 @@
-import type { DiskGuard } from '../../services/disk-guard.js';
+import type { DiskGuard } from '../services/disk-guard.js';
 import { Router, type Request, type Response } from 'express';
-import type { UrlSigner } from '../../services/url-signer.js';
-import type { SourceStore } from '../../services/sources.js';
-import { badRequest, invalidParams, notFound } from '../../errors.js';
-import { currentUser } from '../auth.js';
-import type { AppService } from '../../services/apps.js';
-import type { BuildLog } from '../../builds/build-log.js';
-import type { BuildService } from '../../services/builds.js';
-import type { ReleaseService } from '../../services/releases.js';
-import type { SlugService } from '../../services/slugs.js';
-import type { ImageService } from '../../services/images.js';
-import { sendRange } from '../range.js';
-import { serializeBuild, serializeRelease, serializeSlug, type UrlInfo } from '../serializers.js';
-import { appOf, appRouter } from './apps.js';
-import type { Pipeline } from '../../queue.js';
+import type { UrlSigner } from '../services/url-signer.js';
+import type { SourceStore } from './sources.js';
+import { badRequest, invalidParams, notFound } from '../errors.js';
+import { currentUser } from '../api/auth.js';
+import type { AppService } from '../apps/service.js';
+import type { BuildLog } from './build-log.js';
+import type { BuildService } from './service.js';
+import type { ReleaseService } from '../releases/service.js';
+import type { SlugService } from '../releases/slugs.js';
+import type { ImageService } from '../images/service.js';
+import { sendRange } from '../api/range.js';
+import { serializeBuild, serializeRelease, serializeSlug, type UrlInfo } from '../api/serializers.js';
+import { appOf, appRouter } from '../apps/routes.js';
+import type { Pipeline } from '../queue.js';
 
 /** A build's or a release's output as plain text, live until its result (or the client goes). */
 async function streamOutput(req: Request, res: Response, follow: (onLine: (line: string) => void, signal: AbortSignal) => Promise<unknown>, what: string): Promise<void> {

@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { AppError, invalidParams, notFound, quotaExceeded } from '../errors.js';
 import { isUuid } from '../names.js';
-import type { App } from './apps.js';
+import type { App } from '../apps/service.js';
 
 const KEEP_MS = 3_600_000;
 const ENTRY = /^([0-9a-f-]{36})\.(slot|tar\.gz)$/;

@@ -4,7 +4,7 @@ import type { Db } from '../db/pool.js';
 import { pgCode } from '../db/pool.js';
 import { conflict, forbidden, invalidParams, unauthorized } from '../errors.js';
 import { parseEmail, type Email } from '../names.js';
-import { hashPassword, hashToken, newToken, verifyPassword } from './secrets.js';
+import { hashPassword, hashToken, newToken, verifyPassword } from '../services/secrets.js';
 
 export interface User {
   id: string;

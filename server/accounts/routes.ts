@@ -1,9 +1,9 @@
 import { Router, type Request, type Response } from 'express';
-import { badRequest, invalidParams, isAppError, notFound } from '../../errors.js';
-import type { LoginGuard } from '../../services/login-guard.js';
-import type { User, UserService } from '../../services/users.js';
-import { currentUser, readCredentials, requireToken } from '../auth.js';
-import { serializeAccount, serializeAuthorization } from '../serializers.js';
+import { badRequest, invalidParams, isAppError, notFound } from '../errors.js';
+import type { LoginGuard } from './login-guard.js';
+import type { User, UserService } from './users.js';
+import { currentUser, readCredentials, requireToken } from '../api/auth.js';
+import { serializeAccount, serializeAuthorization } from '../api/serializers.js';
 
 export interface TokenPolicy {
   /** Lifetime of a token made by logging in with a password, in seconds. */

@@ -5,11 +5,11 @@
  * see is NAME_UNKNOWN, as one that does not exist. Errors are the Distribution API's `{"errors": [...]}`.
  */
 import { Router, type Request, type Response } from 'express';
-import { readCredentials, tokenOf } from '../auth.js';
-import type { App, AppService } from '../../services/apps.js';
-import type { ImageService } from '../../services/images.js';
-import type { User, UserService } from '../../services/users.js';
-import { isAppError } from '../../errors.js';
+import { readCredentials, tokenOf } from '../api/auth.js';
+import type { App, AppService } from '../apps/service.js';
+import type { ImageService } from './service.js';
+import type { User, UserService } from '../accounts/users.js';
+import { isAppError } from '../errors.js';
 
 function fail(res: Response, status: number, code: string, message: string): void {
   res.status(status).json({ errors: [{ code, message, detail: null }] });

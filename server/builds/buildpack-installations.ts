@@ -8,7 +8,7 @@
 import type { Db } from '../db/pool.js';
 import { invalidParams } from '../errors.js';
 import { buildpackUrlProblem, builtinName, displayUrl } from '../../buildpacks/index.js';
-import type { App } from './apps.js';
+import type { App } from '../apps/service.js';
 
 export interface BuildpackInstallation {
   ordinal: number;

@@ -1,7 +1,7 @@
 import type { Db } from '../db/pool.js';
 import { notFound } from '../errors.js';
 import { isUuid } from '../names.js';
-import type { App } from './apps.js';
+import type { App } from '../apps/service.js';
 import type { HealthCheck } from '../../platform/health-check.js';
 import type { SlugLayer } from '../images/slug-layers.js';
 

@@ -1,8 +1,8 @@
-import type { DiskGuard } from './disk-guard.js';
+import type { DiskGuard } from '../services/disk-guard.js';
 import type { Db } from '../db/pool.js';
 import { notFound, rateLimited } from '../errors.js';
 import { isUuid } from '../names.js';
-import type { App } from './apps.js';
+import type { App } from '../apps/service.js';
 
 export interface Build {
   id: string;

@@ -2,8 +2,8 @@ import type { Db } from '../db/pool.js';
 import { pgCode } from '../db/pool.js';
 import { conflict, invalidParams, notFound } from '../errors.js';
 import { isUuid, parseEmail } from '../names.js';
-import type { App } from './apps.js';
-import type { User } from './users.js';
+import type { App } from './service.js';
+import type { User } from '../accounts/users.js';
 
 export interface Collaborator {
   id: string;

@@ -1,9 +1,9 @@
 import { Router } from 'express';
-import { notFound } from '../../errors.js';
-import type { AppService } from '../../services/apps.js';
-import { installationsOf, type BuildpackInstallationService } from '../../services/buildpack-installations.js';
-import { builtinName } from '../../../buildpacks/index.js';
-import { appOf, appRouter } from './apps.js';
+import { notFound } from '../errors.js';
+import type { AppService } from '../apps/service.js';
+import { installationsOf, type BuildpackInstallationService } from './buildpack-installations.js';
+import { builtinName } from '../../buildpacks/index.js';
+import { appOf, appRouter } from '../apps/routes.js';
 
 /** An app's buildpacks (Heroku's buildpack installations). Expects requireToken in front. */
 export function buildpackRoutes(deps: { apps: AppService; buildpackInstallations: BuildpackInstallationService }): Router {

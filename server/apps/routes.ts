@@ -1,10 +1,10 @@
 import { Router, type Response } from 'express';
-import { badRequest, forbidden } from '../../errors.js';
-import type { App, AppService } from '../../services/apps.js';
-import type { CollaboratorService } from '../../services/collaborators.js';
-import { currentUser } from '../auth.js';
-import { sendRange } from '../range.js';
-import { serializeApp, serializeCollaborator, type UrlInfo } from '../serializers.js';
+import { badRequest, forbidden } from '../errors.js';
+import type { App, AppService } from './service.js';
+import type { CollaboratorService } from './collaborators.js';
+import { currentUser } from '../api/auth.js';
+import { sendRange } from '../api/range.js';
+import { serializeApp, serializeCollaborator, type UrlInfo } from '../api/serializers.js';
 
 export const appOf = (res: Response): App => {
   const app = res.locals.app as App | undefined;

@@ -8,12 +8,12 @@ import type { Db, DbClient } from '../db/pool.js';
 import { withTransaction } from '../db/pool.js';
 import { invalidParams, notFound, quotaExceeded } from '../errors.js';
 import type { EventBus } from '../events.js';
-import type { App } from './apps.js';
+import type { App } from '../apps/service.js';
 import { PROCESS_TYPE } from '../../buildpacks/index.js';
 import { currentReleaseId } from '../plane/current-release.js';
-import type { FormationUpdate, OneOffInput } from './dyno-input.js';
+import type { FormationUpdate, OneOffInput } from './input.js';
 
-export { parseFormationUpdate, parseOneOff, type FormationUpdate, type OneOffInput } from './dyno-input.js';
+export { parseFormationUpdate, parseOneOff, type FormationUpdate, type OneOffInput } from './input.js';
 
 export interface FormationRow {
   id: string;

@@ -2,9 +2,9 @@ import type { Db } from '../db/pool.js';
 import { pgCode, withTransaction } from '../db/pool.js';
 import { conflict, forbidden, invalidParams, notFound, quotaExceeded } from '../errors.js';
 import { couldNameApp, parseAppName, randomAppName, type AppName } from '../names.js';
-import type { RepoStore } from './repo-store.js';
-import type { AppTeardown } from './app-teardown.js';
-import type { User } from './users.js';
+import type { RepoStore } from '../services/repo-store.js';
+import type { AppTeardown } from './teardown.js';
+import type { User } from '../accounts/users.js';
 import { parseEgressPolicy, type EgressPolicy } from '../../platform/egress.js';
 import { currentReleaseId } from '../plane/current-release.js';
 
