@@ -1,24 +1,10 @@
 /** What the agent works from (desired dynos, a store to report to, a log sink) and its options. */
 import type { HealthCheck } from '../platform/health-check.js';
 import type { DynoStats, Runner } from './runner.js';
-import type { DynoSize } from '../platform/sizes.js';
-import type { EgressPolicy } from '../platform/egress.js';
-import type { AddonEndpoint } from './network.js';
+import type { DynoDefinition } from '../platform/dyno.js';
 
-export interface DesiredDyno {
-  appId: string;
-  app: string;
-  type: string;
-  name: string;
-  release: { id: string; version: number; slugDigest: string };
-  command: string;
-  config: Record<string, string>;
-  size: DynoSize;
-  /** The app's uid on the host, and its egress policy (absent: the stack's dyno user, allow). */
-  uid?: number;
-  egress?: EgressPolicy;
-  /** The add-on servers the app is attached to (runner/network.ts lets the dyno reach them). */
-  addons?: AddonEndpoint[];
+/** A dyno the agent keeps running: its definition, its generation, and whether it is a candidate of a deploy. */
+export interface DesiredDyno extends DynoDefinition {
   /** Changes whenever the dyno must be replaced: a new release, another size, a restart. */
   generation: string;
   /**

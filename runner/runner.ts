@@ -8,30 +8,14 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { lineSplitter } from './executor.js';
-import type { DynoSize } from '../platform/sizes.js';
-import type { EgressPolicy } from '../platform/egress.js';
-import type { AddonEndpoint } from '../platform/addon-endpoint.js';
+import type { DynoDefinition } from '../platform/dyno.js';
 
-export interface DynoSpec {
-  /** Unique per dyno instance, minted by the agent: slipway-APP-vN-web-1-aPID-GEN (container-name.ts). */
+/** A dyno to start: its definition, the instance id the agent minted, and whether it has a terminal. */
+export interface DynoSpec extends DynoDefinition {
+  /** Unique per dyno instance, minted by the agent: slipway-APP-vN-web-1-aPID-GEN (platform/container-name.ts). */
   id: string;
-  app: string;
-  appId: string;
-  /** web.1, worker.2, run.3 */
-  name: string;
-  type: string;
-  release: { id: string; version: number; slugDigest: string };
-  command: string;
-  config: Record<string, string>;
-  size: DynoSize;
   /** An attached one-off given a terminal: the command runs on a pseudo-terminal in the dyno. */
   tty?: boolean;
-  /** The app's uid on the host (runner/identity.ts); absent: the stack's dyno user. */
-  uid?: number;
-  /** What the dyno may reach outside the platform (platform/egress.ts); absent: allow. */
-  egress?: EgressPolicy;
-  /** The add-on servers its app is attached to: the host lets it reach these (runner/network.ts). */
-  addons?: AddonEndpoint[];
 }
 
 export interface DynoExit {
