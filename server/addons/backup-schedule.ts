@@ -8,7 +8,8 @@ import type { BackupStore } from './backup-store.js';
 import type { BackupRunner } from './backups.js';
 import type { AddonStore } from './store.js';
 
-const EVERY_MS = 30_000;
+/** How often the worker looks for schedules that are due. */
+export const BACKUP_SCHEDULE_EVERY_MS = 30_000;
 
 /** The date (YYYY-MM-DD) and minutes past midnight of `now` in the time zone. */
 export function localTime(now: Date, timezone: string): { day: string; minutes: number } {
@@ -45,18 +46,5 @@ export function createBackupScheduler(o: { store: BackupStore; addons: AddonStor
     }
     return ran;
   }
-  let timer: NodeJS.Timeout | undefined;
-  return {
-    runDue,
-    start() {
-      const tick = () => void runDue().catch((e: Error) => o.log.error('scheduled backups failed', { error: e.message })).finally(() => {
-        if (timer) timer = setTimeout(tick, EVERY_MS);
-      });
-      timer = setTimeout(tick, 1000);
-    },
-    stop() {
-      clearTimeout(timer);
-      timer = undefined;
-    },
-  };
+  return { runDue };
 }

@@ -24,7 +24,7 @@ import { createAddonStore } from './store.js';
 import { mountAddonDisk } from './addon-disk.js';
 import { createStorageWatch } from './storage-watch.js';
 import type { PostgresAddonServer } from './postgres-server.js';
-import { repeatEvery, type Repeating } from './repeat.js';
+import { startPeriodicJobs, type PeriodicJob } from '../jobs.js';
 import type { AppLogWriter } from '../logs/app-log.js';
 
 const RECONCILE_MS = 1000;
@@ -81,14 +81,14 @@ async function redisSandbox(config: Config, log: Logger): Promise<{ runc: Runc; 
   return { rootfs, runc: createRunc({ root: join(addonsDir(config), 'runc'), bundles: join(addonsDir(config), 'bundles') }) };
 }
 
-/** Every SLIPWAY_ADDON_WATCH_INTERVAL, the storage watch (storage-watch.ts). */
-function startStorageWatch(config: Config, server: PostgresAddonServer | undefined, store: ReturnType<typeof createAddonStore>, logs: AppLogWriter, log: Logger): Repeating | undefined {
-  if (!server) return undefined;
+/** Every SLIPWAY_ADDON_WATCH_INTERVAL, the storage watch (storage-watch.ts), when there is a PostgreSQL server. */
+function storageWatchJob(config: Config, server: PostgresAddonServer | undefined, store: ReturnType<typeof createAddonStore>, logs: AppLogWriter | undefined, log: Logger): PeriodicJob[] {
+  if (!server || !logs) return [];
   const watch = createStorageWatch({
     store, server, logs, log, reserveBytes: config.addons.diskReserveBytes,
     dataDir: config.addons.postgres === 'embedded' ? embeddedAddonPostgresDir(config) : undefined,
   });
-  return repeatEvery(config.addons.watchMs, () => watch.check(), (e) => log.warn('add-on storage check failed', { error: e.message }));
+  return [{ name: 'the add-on storage watch', everyMs: config.addons.watchMs, run: () => watch.check() }];
 }
 
 export async function startAddonHost(o: { config: Config; db: Db; keys: KeyBox; log: Logger; logs?: AppLogWriter }): Promise<AddonHost> {
@@ -155,18 +155,19 @@ export async function startAddonHost(o: { config: Config; db: Db; keys: KeyBox; 
     }
   }
 
-  const reconciling = repeatEvery(RECONCILE_MS, reconcile, (e) => log.error('add-on host: reconcile failed', { error: e.message }));
-  await reconciling.first;
-  const scripts = repeatEvery(SCRIPT_WATCH_MS, watchRedisScripts, (e) => log.warn('add-on host: script watch failed', { error: e.message }));
-  const watch = o.logs && startStorageWatch(config, servers.postgres, store, o.logs, log);
+  // The add-on servers that should run do before this returns; then the add-on host's periodic jobs, all of them.
+  await reconcile().catch((e: Error) => log.error('add-on host: reconcile failed', { error: e.message }));
+  const jobs = startPeriodicJobs([
+    { name: 'add-on host: reconcile', everyMs: RECONCILE_MS, firstAfterMs: RECONCILE_MS, run: reconcile },
+    { name: 'add-on host: script watch', everyMs: SCRIPT_WATCH_MS, run: watchRedisScripts },
+    ...storageWatchJob(config, servers.postgres, store, o.logs, log),
+  ], log);
 
   return {
     pids: () => ({ postgres: postgres?.pid(), redis: Object.fromEntries([...redis].map(([id, r]) => [id, r.kept.pid()])) }),
     async stop() {
       stopping = true;
-      await reconciling.stop();
-      await scripts.stop();
-      await watch?.stop();
+      await jobs.stop();
       for (const r of redis.values()) {
         r.watch.close();
         await r.kept.stop();

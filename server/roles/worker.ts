@@ -23,7 +23,8 @@ import { createBuildStage } from '../stages/build.js';
 import { createReleaseStage, type SlugCommand } from '../stages/release.js';
 import { createDeployStage } from '../stages/deploy.js';
 import { createAcmeIssuer } from '../certs/acme-issuer.js';
-import { createBackupScheduler } from '../addons/backup-schedule.js';
+import { BACKUP_SCHEDULE_EVERY_MS, createBackupScheduler } from '../addons/backup-schedule.js';
+import { startPeriodicJobs } from '../jobs.js';
 import { createRouteAcks } from '../plane/route-acks.js';
 import { createDeployWatch } from '../plane/deploys.js';
 import { formatEntry, tailLog } from '../logs/app-log.js';
@@ -145,8 +146,6 @@ export async function startWorkerRole(p: Platform, log: Logger) {
   const pushImage = (releaseId: string) => p.services.images.push(releaseId).then((r) => {
     if (r) log.info('release image pushed', { repository: r.repository, tags: r.tags.join(','), blobs_sent: r.sent });
   }, (e: Error) => log.warn('pushing the release image failed', { release: releaseId, error: e.message }));
-  const gc = setInterval(() => void collect(), 10 * 60_000);
-  gc.unref();
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   // Automatic certificates: issued and renewed every SLIPWAY_ACME_INTERVAL (one worker of the platform at a time).
   const acks = createRouteAcks(p.redis, c.redisPrefix);
@@ -157,18 +156,19 @@ export async function startWorkerRole(p: Platform, log: Logger) {
     routesApplied: (appId) => acks.dropped(appId),
   });
   const scheduler = createBackupScheduler({ store: p.services.backupStore, addons: p.services.addonStore, backups: p.services.backups, log: log.child('backups') });
-  scheduler.start();
-  const acmeTimer = setInterval(() => void issuer.tick(), c.acme.intervalMs);
-  acmeTimer.unref();
+  // The worker's periodic jobs, all of them (server/jobs.ts).
+  const jobs = startPeriodicJobs([
+    { name: 'slug and image garbage collection', everyMs: 10 * 60_000, firstAfterMs: 10 * 60_000, run: collect },
+    { name: 'automatic certificates', everyMs: c.acme.intervalMs, firstAfterMs: c.acme.intervalMs, run: () => issuer.tick() },
+    { name: 'scheduled backups', everyMs: BACKUP_SCHEDULE_EVERY_MS, firstAfterMs: 1000, run: () => scheduler.runDue() },
+  ], log);
   const memory = await redisMemoryProblem(p.redis);
   if (memory) log.warn(memory);
   log.info('ready', { queues: Object.values(QUEUES).join(','), concurrency: c.buildConcurrency, isolation: c.buildIsolation });
   return {
-    stop: () => {
-      clearInterval(gc);
-      clearInterval(acmeTimer);
-      scheduler.stop();
-      return Promise.all(workers.map((w) => w.close())).then(() => undefined);
+    stop: async () => {
+      void jobs.stop(); // no pass starts again; one under way (a backup) ends on its own
+      await Promise.all(workers.map((w) => w.close()));
     },
   };
 }
