@@ -4,7 +4,7 @@
  * Content-Length, chunked, or the dyno closing). Nothing is buffered beyond the response head: body bytes go to
  * the handler as they arrive, and a handler that cannot take more pauses the dyno's socket.
  *
- * Chosen by bench/router over undici's Pool (which it replaced on the plain-HTTP path; see the README's figures):
+ * Chosen by bench/router over undici's Pool (which it replaced on the plain-HTTP path; see docs/benchmarks.md):
  * undici's per-request machinery was most of the router's own CPU. Upgrades still go through http-proxy.
  *
  * A response the router could not forward faithfully (a malformed status line, header or chunk size; framing
