@@ -25,7 +25,8 @@ import { createDomainService } from './domains/service.js';
 import { createKeyBox } from './services/key-box.js';
 import { createAcmService } from './certs/acm.js';
 import { createSniEndpointService } from './certs/sni-endpoints.js';
-import { createAppTeardown } from './apps/teardown.js';
+import { subscribeAppTeardown } from './apps/teardown.js';
+import { createLifecycle } from './lifecycle.js';
 import { createLoginGuard } from './accounts/login-guard.js';
 import { closeStreamFollowers } from './logs/stream-follow.js';
 import { createPipeline, type Pipeline } from './queue.js';
@@ -62,8 +63,9 @@ export function createServices(config: Config, db: Db, events: EventBus, redis: 
   const appChanged = async (appId: string) => {
     await events?.publish({ kind: 'app', appId });
   };
-  const teardown = createAppTeardown({ db, dataDir: config.dataDir, redis, redisPrefix: config.redisPrefix, releaseAddons: (appId) => addons.releaseApp(appId) });
-  const apps = createAppService({ db, repos, baseDomain: config.baseDomain, events: { appChanged }, teardown, maxAppsPerUser: config.quotas.appsPerUser });
+  const lifecycle = createLifecycle();
+  subscribeAppTeardown(lifecycle, { db, dataDir: config.dataDir, redis, redisPrefix: config.redisPrefix, releaseAddons: (appId) => addons.releaseApp(appId) });
+  const apps = createAppService({ db, repos, baseDomain: config.baseDomain, events: { appChanged }, lifecycle, maxAppsPerUser: config.quotas.appsPerUser });
   const ownership = config.domainVerification === 'txt' ? createTxtOwnership({ servers: config.dnsServers }) : noOwnershipCheck;
   const domains = createDomainService({ db, baseDomain: config.baseDomain, platformHosts: [new URL(config.publicUrl).hostname], ownership, changed: appChanged });
   const collaborators = createCollaboratorService(db);
@@ -96,7 +98,7 @@ export function createServices(config: Config, db: Db, events: EventBus, redis: 
   const images = createImageService({ dataDir: config.dataDir, stacksDir: config.stacksDir, releases, slugs, imageStore: createImageStore(db), blobGraceMs: 3600_000,
     pusher: config.imagePush ? createImagePusher(config.imagePush) : undefined,
   });
-  return { images, addons, addonStore, backupStore, backups, keys, sniEndpoints, acm, repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos, domains, loginGuard, tokenPolicy, agents, logSessions, oneOffs, disk, collectSlugs, buildpackInstallations };
+  return { lifecycle, images, addons, addonStore, backupStore, backups, keys, sniEndpoints, acm, repos, users, apps, collaborators, builds, releases, slugs, configVars, sources, dynos, domains, loginGuard, tokenPolicy, agents, logSessions, oneOffs, disk, collectSlugs, buildpackInstallations };
 }
 
 export function requireUrls(config: Config): { databaseUrl: string; redisUrl: string } {

@@ -3,7 +3,7 @@ import { pgCode, withTransaction } from '../db/pool.js';
 import { conflict, forbidden, invalidParams, notFound, quotaExceeded } from '../errors.js';
 import { couldNameApp, parseAppName, randomAppName, type AppName } from '../names.js';
 import type { RepoStore } from '../services/repo-store.js';
-import type { AppTeardown } from './teardown.js';
+import type { Lifecycle } from '../lifecycle.js';
 import type { User } from '../accounts/users.js';
 import { parseEgressPolicy, type EgressPolicy } from '../../platform/egress.js';
 import { currentReleaseId } from '../plane/current-release.js';
@@ -52,7 +52,7 @@ const APP_COLUMNS = `a.id, a.name, a.owner_id, u.email AS owner_email, a.stack, 
 const ACCESS = `(a.owner_id = $1 OR EXISTS (SELECT 1 FROM collaborators c WHERE c.app_id = a.id AND c.user_id = $1))`;
 const NOT_FOUND = "Couldn't find that app.";
 
-export function createAppService(deps: { db: Db; repos: RepoStore; baseDomain: string; events?: AppEvents; teardown?: AppTeardown; maxAppsPerUser?: number }) {
+export function createAppService(deps: { db: Db; repos: RepoStore; baseDomain: string; events?: AppEvents; lifecycle?: Lifecycle; maxAppsPerUser?: number }) {
   const { db, repos } = deps;
   const defaultHost = (name: AppName) => `${name}.${deps.baseDomain}`;
   const changed = async (appId: string) => {
@@ -204,11 +204,11 @@ export function createAppService(deps: { db: Db; repos: RepoStore; baseDomain: s
 
     async destroy(user: User, app: App): Promise<App> {
       service.requireOwner(user, app, 'destroy it');
-      const owned = await deps.teardown?.collect(app.id);
+      await deps.lifecycle?.emit('appDestroying', { appId: app.id });
       await db.query('DELETE FROM apps WHERE id = $1', [app.id]);
       await changed(app.id); // the router drops its routes and the agent stops its dynos now
       await repos.remove(app.name);
-      if (owned) await deps.teardown!.run(app.id, owned);
+      await deps.lifecycle?.emit('appDestroyed', { appId: app.id });
       return app;
     },
 

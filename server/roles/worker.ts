@@ -138,14 +138,18 @@ export async function startWorkerRole(p: Platform, log: Logger) {
     const i = await p.services.images.collect();
     if (i.forgotten || i.removedBytes) log.info('garbage-collected release images', { images: i.forgotten, freed_mb: Math.round(i.removedBytes / 2 ** 20) });
   }).catch((e: Error) => log.warn('garbage collection failed', { error: e.message }));
-  workers[2].on('completed', (job, result: { release?: number } | undefined) => {
+  // After each deploy what it left behind is collected; a release that became current has its image pushed to the
+  // external registry (SLIPWAY_IMAGE_PUSH_URL), if one is set (server/lifecycle.ts).
+  const { lifecycle } = p.services;
+  if (c.imagePush) {
+    lifecycle.on('releaseCurrent', ({ releaseId }) => p.services.images.push(releaseId).then((r) => {
+      if (r) log.info('release image pushed', { repository: r.repository, tags: r.tags.join(','), blobs_sent: r.sent });
+    }, (e: Error) => log.warn('pushing the release image failed', { release: releaseId, error: e.message })));
+  }
+  workers[2].on('completed', (job, result: { release?: number; current?: boolean } | undefined) => {
     void collect();
-    // A release that became current goes to the external registry (SLIPWAY_IMAGE_PUSH_URL), if one is set.
-    if (c.imagePush && result?.release) void pushImage(job.data.releaseId);
+    if (result?.current) void lifecycle.emit('releaseCurrent', { releaseId: job.data.releaseId });
   });
-  const pushImage = (releaseId: string) => p.services.images.push(releaseId).then((r) => {
-    if (r) log.info('release image pushed', { repository: r.repository, tags: r.tags.join(','), blobs_sent: r.sent });
-  }, (e: Error) => log.warn('pushing the release image failed', { release: releaseId, error: e.message }));
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   // Automatic certificates: issued and renewed every SLIPWAY_ACME_INTERVAL (one worker of the platform at a time).
   const acks = createRouteAcks(p.redis, c.redisPrefix);

@@ -88,16 +88,17 @@ async function verify(deps: DeployStageDeps, release: Release, expected: { name:
   }
 }
 
-async function succeed(deps: DeployStageDeps, release: Release, out: StageOutput, buildId: string | undefined): Promise<void> {
+async function succeed(deps: DeployStageDeps, release: Release, out: StageOutput, buildId: string | undefined): Promise<boolean> {
   await deps.releases.setStatus(release.id, 'succeeded');
   await out.say(`       Released v${release.version}`);
   await out.say(`       ${webUrl(release.app_name, deps.urls)} deployed to Slipway`);
   await runPostdeploy(deps, release, out);
   if (buildId) await deps.builds.succeed(buildId);
   await out.finish({ status: 'succeeded', release: release.version });
+  return true;
 }
 
-async function failed(deps: DeployStageDeps, release: Release, out: StageOutput, buildId: string | undefined, v: Extract<Verdict, { ok: false }>): Promise<void> {
+async function failed(deps: DeployStageDeps, release: Release, out: StageOutput, buildId: string | undefined, v: Extract<Verdict, { ok: false }>): Promise<boolean> {
   const lines = v.dyno ? await deps.lastLines(release.app_id, v.dyno, 20, v.since ?? new Date(0)).catch(() => []) : [];
   // The platform's own account of why (a boot timeout, a failed health check, out of memory) says it best.
   const error = lines.map((l) => /slipway\[[^\]]+\]: (Error .*|Error: .*)$/.exec(l)?.[1]).find(Boolean);
@@ -113,10 +114,11 @@ async function failed(deps: DeployStageDeps, release: Release, out: StageOutput,
   if (buildId) await deps.builds.fail(buildId, v.why);
   await out.finish({ status: 'failed', release: release.version, error: v.why });
   deps.log.info('deploy failed', { app: release.app_name, release: release.version, why: v.why });
+  return false;
 }
 
-/** Deploys the release (its lock held): verified, or at once when there is nothing to verify. */
-async function deployRelease(deps: DeployStageDeps, release: Release, out: StageOutput, buildId: string | undefined): Promise<void> {
+/** Deploys the release (its lock held): verified, or at once when there is nothing to verify; whether it is current. */
+async function deployRelease(deps: DeployStageDeps, release: Release, out: StageOutput, buildId: string | undefined): Promise<boolean> {
   await out.say('-----> Launching...');
   if (!release.slug_id || verifyOff(deps, release)) return succeed(deps, release, out, buildId);
   await deps.releases.beginDeploy(release);
@@ -129,7 +131,8 @@ async function deployRelease(deps: DeployStageDeps, release: Release, out: Stage
 }
 
 export function createDeployStage(deps: DeployStageDeps) {
-  return async function deployStage(job: Job<DeployJob>): Promise<{ release?: number }> {
+  /** The release deployed, and whether it became current (a failed one did not: the one before keeps serving). */
+  return async function deployStage(job: Job<DeployJob>): Promise<{ release?: number; current?: boolean }> {
     const { releaseId, buildId } = job.data;
     const out = stageOutput(deps.stageLogs, { buildId, releaseId });
     let turn: Turn | undefined;
@@ -139,8 +142,8 @@ export function createDeployStage(deps: DeployStageDeps) {
       turn = await deps.takeTurn(`deploy:${first.app_id}`);
       const release = await deps.releases.byId(releaseId); // as it is now that it has its turn
       if (!release || release.status !== 'pending') return {};
-      await deployRelease(deps, release, out, buildId);
-      return { release: release.version };
+      const current = await deployRelease(deps, release, out, buildId);
+      return { release: release.version, current };
     } catch (e) {
       const why = `Internal error during the deploy: ${(e as Error).message}`;
       deps.log.error('deploy crashed', { release: releaseId, error: (e as Error).stack ?? String(e) });
