@@ -115,22 +115,6 @@ export function createAcmService(deps: { db: Db; keys: KeyBox; changed?: (appId:
       },
     },
 
-    /** fn, run by one process of the platform at a time (others skip it): the issuer's pass. */
-    async exclusive(fn: () => Promise<void>): Promise<void> {
-      const c = await db.connect();
-      try {
-        const got = (await c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext('acme-issuer')) AS ok")).rows[0].ok;
-        if (!got) return;
-        try {
-          await fn();
-        } finally {
-          await c.query("SELECT pg_advisory_unlock(hashtext('acme-issuer'))");
-        }
-      } finally {
-        c.release();
-      }
-    },
-
     /** The account key for a directory (PEM), made with make() and sealed the first time. */
     async accountKey(directoryUrl: string, make: () => Promise<string>): Promise<string> {
       const known = (await db.query<{ private_key_sealed: string }>('SELECT private_key_sealed FROM acme_accounts WHERE directory_url = $1', [directoryUrl])).rows[0];

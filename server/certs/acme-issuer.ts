@@ -4,7 +4,8 @@
  * 30 days left, an order with an HTTP-01 challenge that the routers answer (the challenge is stored, the app's
  * routes reload, and the CA is told once every live router serves it). A failure is kept on the domain with the
  * CA's reason and tried again after a backoff; after five in a row the domain waits for certs:auto:refresh. One
- * worker issues at a time (a PostgreSQL advisory lock), so several workers never order the same name twice.
+ * worker issues at a time (an advisory lock on a connection of its own, never a pooled client held through a pass
+ * that waits on the CA), so several workers never order the same name twice.
  *
  * Nothing is asked of the CA for a name until it resolves to the platform (its app's DNS target, APP.BASE_DOMAIN)
  * and, with domain verification on (SLIPWAY_DOMAIN_VERIFICATION acm, the default, or txt), until the app has proved
@@ -17,12 +18,15 @@ import type { AcmService, DueDomain } from './acm.js';
 import type { SniEndpointService } from './sni-endpoints.js';
 import type { DomainDns } from '../domains/dns.js';
 import type { OwnershipCheck } from '../domains/ownership.js';
+import type { TryTurn } from '../db/turn.js';
 
 export interface AcmeIssuerOptions {
   acm: AcmService;
   sniEndpoints: SniEndpointService;
   directoryUrl: string;
   email?: string;
+  /** One issuer's pass at a time across the platform (a turn on a connection of its own, db/turn.ts). */
+  tryTurn: TryTurn;
   /** Resolves once every live router serves the app's current routes (its new challenge). */
   routesApplied(appId: string): Promise<unknown>;
   /** The first retry's wait; later ones grow fourfold. */
@@ -81,35 +85,44 @@ export function createAcmeIssuer(o: AcmeIssuerOptions) {
     return o.ownership?.verify(d.appId, d.hostname).then(() => undefined, (e: Error) => e.message);
   }
 
+  /** One pass: each due domain checked, then ordered (or marked failing, with why). */
+  async function pass(): Promise<void> {
+    const due = await o.acm.due();
+    if (due.length === 0) return;
+    const accountKey = await o.acm.accountKey(o.directoryUrl, async () => (await acme.crypto.createPrivateKey()).toString());
+    const client = new acme.Client({ directoryUrl: o.directoryUrl, accountKey });
+    for (const d of due) {
+      try {
+        const why = await notReady(d);
+        if (why) {
+          await o.acm.failedAttempt(d, why, o.retryBaseMs);
+          o.log.info('certificate not ordered yet', { hostname: d.hostname, reason: why });
+          continue;
+        }
+        await o.acm.ordered(d.appId);
+        await issueOne(client, d);
+        o.log.info('certificate issued', { hostname: d.hostname });
+      } catch (e) {
+        const reason = reasonOf(e);
+        await o.acm.failedAttempt(d, reason, o.retryBaseMs);
+        o.log.warn('certificate not issued', { hostname: d.hostname, reason });
+      }
+    }
+  }
+
   return {
-    /** One pass over the domains that need a certificate now. */
+    /** One pass over the domains that need a certificate now, by one worker of the platform at a time. */
     async tick(): Promise<void> {
       if (running) return;
       running = true;
       try {
-        await o.acm.exclusive(async () => {
-          const due = await o.acm.due();
-          if (due.length === 0) return;
-          const accountKey = await o.acm.accountKey(o.directoryUrl, async () => (await acme.crypto.createPrivateKey()).toString());
-          const client = new acme.Client({ directoryUrl: o.directoryUrl, accountKey });
-          for (const d of due) {
-            try {
-              const why = await notReady(d);
-              if (why) {
-                await o.acm.failedAttempt(d, why, o.retryBaseMs);
-                o.log.info('certificate not ordered yet', { hostname: d.hostname, reason: why });
-                continue;
-              }
-              await o.acm.ordered(d.appId);
-              await issueOne(client, d);
-              o.log.info('certificate issued', { hostname: d.hostname });
-            } catch (e) {
-              const reason = reasonOf(e);
-              await o.acm.failedAttempt(d, reason, o.retryBaseMs);
-              o.log.warn('certificate not issued', { hostname: d.hostname, reason });
-            }
-          }
-        });
+        const turn = await o.tryTurn('acme-issuer');
+        if (!turn) return; // another worker's pass is under way
+        try {
+          await pass();
+        } finally {
+          await turn.end();
+        }
       } catch (e) {
         o.log.warn('the certificate check failed', { error: (e as Error).message });
       } finally {

@@ -31,3 +31,23 @@ export function turnTaker(databaseUrl: string): TakeTurn {
     return { end: () => client.end().catch(() => undefined) };
   };
 }
+
+/** A turn taken only if free at once (undefined: another holder has it), e.g. one pass of a job across processes. */
+export type TryTurn = (key: string) => Promise<Turn | undefined>;
+
+export function tryTurnTaker(databaseUrl: string): TryTurn {
+  return async (key) => {
+    const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [key]);
+      if (got.rows[0]!.ok) return { end: () => client.end().catch(() => undefined) };
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      throw e;
+    }
+    await client.end().catch(() => undefined);
+    return undefined;
+  };
+}

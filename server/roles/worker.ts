@@ -13,7 +13,7 @@ import { requireUrls } from '../compose.js';
 import type { Logger } from '../log.js';
 import { createStageWorker, QUEUES, type FairShare } from '../queue.js';
 import { createLeases } from '../leases.js';
-import { turnTaker } from '../db/turn.js';
+import { tryTurnTaker, turnTaker } from '../db/turn.js';
 import { createDomainDns } from '../domains/dns.js';
 import { createTxtOwnership } from '../domains/ownership.js';
 import type { Job } from 'bullmq';
@@ -157,7 +157,7 @@ export async function startWorkerRole(p: Platform, log: Logger) {
     ...p.services, directoryUrl: c.acme.directoryUrl, email: c.acme.email, retryBaseMs: c.acme.retryMs, log: log.child('acme'),
     baseDomain: c.baseDomain, dns: createDomainDns({ servers: c.dnsServers }),
     ownership: c.domainVerification === 'off' ? undefined : createTxtOwnership({ servers: c.dnsServers }),
-    routesApplied: (appId) => acks.dropped(appId),
+    routesApplied: (appId) => acks.dropped(appId), tryTurn: tryTurnTaker(databaseUrl),
   });
   const scheduler = createBackupScheduler({ store: p.services.backupStore, addons: p.services.addonStore, backups: p.services.backups, log: log.child('backups') });
   // The worker's periodic jobs, all of them (server/jobs.ts).
