@@ -24,6 +24,12 @@ module.exports = {
       to: { path: '^(server|runner|router|buildpacks)/' },
     },
     {
+      name: 'buildpacks-on-platform', severity: 'error',
+      comment: 'The buildpacks take an executor from whoever runs them; of the project they know the platform vocabulary only.',
+      from: { path: '^buildpacks/' },
+      to: { path: '^(server|runner|router|cli)/' },
+    },
+    {
       name: 'never-import-server', severity: 'error',
       comment: 'router, runner, buildpacks and platform never import the control plane.',
       from: { path: '^(router|runner|buildpacks|platform)/' },

@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '../server/config.js';
-import { ociSpec, type ProcessSpec } from '../runner/oci-spec.js';
-import { createScratchDisk, removeScratchDisk } from '../runner/scratch-disk.js';
-import { DYNO_GID, DYNO_UID, stackPath } from '../runner/stack.js';
+import { ociSpec, type ProcessSpec } from '../runner/sandbox/oci-spec.js';
+import { createScratchDisk, removeScratchDisk } from '../runner/sandbox/scratch-disk.js';
+import { DYNO_GID, DYNO_UID, stackPath } from '../runner/sandbox/stack.js';
 
 const run = promisify(execFile);
 type Shape = 'before' | 'seccomp' | 'seccomp+disk' | 'seccomp+userns';

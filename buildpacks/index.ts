@@ -9,12 +9,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BuildError } from './errors.js';
-import type { BuildExecutor } from '../runner/executor.js';
+import type { BuildExecutor } from '../platform/build-executor.js';
 import { parseProcfile, parseReleaseYaml, ProcfileError } from './procfile.js';
 import { BUILTIN_ORDER, builtinBuildpacks, hasRelease, resolveBuildpack, type Buildpack } from './resolve.js';
 import { readTenantFile } from './tenant-file.js';
 
-export { createHostExecutor, type BuildExecutor } from '../runner/executor.js';
+export type { BuildExecutor } from '../platform/build-executor.js';
 export { SlugTooLargeError, UNPACKED_FACTOR } from './slug.js';
 export { parseProcfile, parseReleaseYaml, ProcfileError, PROCESS_TYPE } from './procfile.js';
 export { BuildError } from './errors.js';

@@ -10,8 +10,8 @@ import { lstat, mkdtemp, realpath, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BuildError } from './errors.js';
-import type { BuildExecutor } from '../runner/executor.js';
-import { shown } from '../runner/tar-guard.js';
+import type { BuildExecutor } from '../platform/build-executor.js';
+import { shown } from '../platform/shown.js';
 
 export interface Buildpack {
   /** As shown and stored: a git URL without its credentials. */

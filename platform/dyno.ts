@@ -19,7 +19,7 @@ export interface DynoDefinition {
   command: string;
   config: Record<string, string>;
   size: DynoSize;
-  /** The app's uid on the host (runner/identity.ts); absent: the stack's dyno user. */
+  /** The app's uid on the host (runner/sandbox/identity.ts); absent: the stack's dyno user. */
   uid?: number;
   /** What the dyno may reach outside the platform (egress.ts); absent: allow. */
   egress?: EgressPolicy;

@@ -1,7 +1,7 @@
 /**
  * An app's egress policy, as words and JSON: what its dynos (and one-offs, and its release phase) may reach beyond
  * the platform — `allow` (anything but the host, link-local addresses and other apps' dynos), `deny`, or an
- * `allowlist` of CIDRs with optional ports — and what its builds may (BuildEgress). Pure: runner/egress.ts turns
+ * `allowlist` of CIDRs with optional ports — and what its builds may (BuildEgress). Pure: runner/sandbox/egress.ts turns
  * them into rules in a network namespace.
  */
 export interface EgressRule {

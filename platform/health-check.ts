@@ -1,6 +1,6 @@
 /**
  * Startup checks, as app.json gives them (`healthchecks`, Dokku's shape) or config vars do (SLIPWAY_HEALTHCHECK_PATH,
- * …): their shape, their parsing and what a deploy may wait for them. Pure: runner/health-check.ts runs them.
+ * …): their shape, their parsing and what a deploy may wait for them. Pure: runner/agent/health-check.ts runs them.
  */
 export interface HealthCheck {
   name: string;

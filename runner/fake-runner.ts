@@ -8,7 +8,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dynoArgv, dynoEnv } from './dyno-env.js';
+import { dynoArgv, dynoEnv } from './sandbox/dyno-env.js';
 import { wireOutput, type DynoExit, type Runner } from './runner.js';
 import { isDynoName } from '../platform/container-name.js';
 

@@ -1,5 +1,5 @@
 /**
- * The Runner: what the agent needs from a host to run dynos. Two implementations: runc (runner/runc-runner.ts, the
+ * The Runner: what the agent needs from a host to run dynos. Two implementations: runc (runner/sandbox/runc-runner.ts, the
  * real one: containers, cgroups, a netns per dyno) and a host-process fake (runner/fake-runner.ts) for fast tests.
  * One conformance suite (test/integration/runner-conformance.test.ts) runs against both.
  *
@@ -7,7 +7,7 @@
  * implementation (another host, Kubernetes) can stand behind it.
  */
 import type { ChildProcess } from 'node:child_process';
-import { lineSplitter } from './executor.js';
+import { lineSplitter } from './build/executor.js';
 import type { DynoDefinition } from '../platform/dyno.js';
 
 /** A dyno to start: its definition, the instance id the agent minted, and whether it has a terminal. */

@@ -7,7 +7,7 @@ import { loadConfig, ROLES, type Role } from './config.js';
 import { createLogger } from './log.js';
 import { serve } from './up/serve.js';
 import { up } from './up/up.js';
-import { ensureStack, type StackKind } from '../runner/stack.js';
+import { ensureStack, type StackKind } from '../runner/sandbox/stack.js';
 
 const program = new Command('slipway')
   .description('Slipway: git push to deploy, on your own machine')

@@ -17,7 +17,7 @@ export interface App {
   maintenance: boolean;
   buildpack_provided_description: string | null;
   repo_size: number | null;
-  /** The uid its dynos and builds run as on the host (runner/identity.ts). */
+  /** The uid its dynos and builds run as on the host (runner/sandbox/identity.ts). */
   uid: number;
   /** What its dynos may reach outside the platform (platform/egress.ts), set by an operator. */
   egress: EgressPolicy;

@@ -1,10 +1,10 @@
 import { freemem, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { createAgent } from '../../runner/agent.js';
-import { createRunc } from '../../runner/runc.js';
-import { createRuncRunner } from '../../runner/runc-runner.js';
+import { createAgent } from '../../runner/agent/agent.js';
+import { createRunc } from '../../runner/sandbox/runc.js';
+import { createRuncRunner } from '../../runner/sandbox/runc-runner.js';
 import { createSlugLowers, layerCacheDir, slugCacheDir } from '../images/slug-lowers.js';
-import { ensureStack } from '../../runner/stack.js';
+import { ensureStack } from '../../runner/sandbox/stack.js';
 import type { Platform } from '../compose.js';
 import { createEventBus, subscribeEvents } from '../events.js';
 import type { Logger } from '../log.js';

@@ -14,7 +14,7 @@
 import type { Server, Socket } from 'node:net';
 import { PassThrough, Transform } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
-import type { Agent } from '../../runner/agent.js';
+import type { Agent } from '../../runner/agent/agent.js';
 import type { Platform } from '../compose.js';
 import type { Logger } from '../log.js';
 import { EXIT_MARKER, RENDEZVOUS_GREETING } from '../dynos/one-off.js';

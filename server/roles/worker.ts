@@ -1,12 +1,12 @@
 import { chown, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createHostExecutor, type BuildExecutor } from '../../buildpacks/index.js';
-import { createRuncBuildExecutor } from '../../runner/build-executor.js';
-import { createRunc } from '../../runner/runc.js';
-import { ensureStack } from '../../runner/stack.js';
+import { createHostExecutor, type BuildExecutor } from '../../runner/build/executor.js';
+import { createRuncBuildExecutor } from '../../runner/build/build-executor.js';
+import { createRunc } from '../../runner/sandbox/runc.js';
+import { ensureStack } from '../../runner/sandbox/stack.js';
 import { DEFAULT_DYNO_SIZE, dynoSize } from '../../platform/sizes.js';
-import { appIdentity } from '../../runner/identity.js';
-import { createRunStackCheck, type RunStackCheck } from '../../runner/run-stack-check.js';
+import { appIdentity } from '../../runner/sandbox/identity.js';
+import { createRunStackCheck, type RunStackCheck } from '../../runner/build/run-stack-check.js';
 import { createRedisBuildLog } from '../builds/build-log.js';
 import type { Platform } from '../compose.js';
 import { requireUrls } from '../compose.js';
@@ -28,11 +28,11 @@ import { startPeriodicJobs } from '../jobs.js';
 import { createRouteAcks } from '../plane/route-acks.js';
 import { createDeployWatch } from '../plane/deploys.js';
 import { formatEntry, tailLog } from '../logs/app-log.js';
-import { createNetnsLeaser } from '../../runner/netns-lease.js';
-import { createOneOffRunner } from '../../runner/one-off.js';
+import { createNetnsLeaser } from '../../runner/sandbox/netns-lease.js';
+import { createOneOffRunner } from '../../runner/sandbox/one-off.js';
 import { createSlugLowers } from '../images/slug-lowers.js';
 import { dataBlobStore } from '../images/blobs.js';
-import { reapDeadWorkers } from '../../runner/reaper.js';
+import { reapDeadWorkers } from '../../runner/sandbox/reaper.js';
 import { tmpdir } from 'node:os';
 
 /**

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { waitFor } from '../helpers/procs.js';
-import { freeBytes } from '../../runner/scratch-disk.js';
+import { freeBytes } from '../../runner/sandbox/scratch-disk.js';
 import { tailLog } from '../../server/logs/app-log.js';
 
 const run = promisify(execFile);

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { appChain, vethNames } from '../../runner/network.js';
+import { appChain, vethNames } from '../../runner/sandbox/network.js';
 
 const run = promisify(execFile);
 

@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { packSlugFile } from './slugs.js';
 import { loadConfig } from '../../server/config.js';
 import { createFakeRunner } from '../../runner/fake-runner.js';
-import { addressAt, parseSubnet } from '../../runner/network.js';
-import { createRunc } from '../../runner/runc.js';
-import { createRuncRunner } from '../../runner/runc-runner.js';
-import { unpackedArchive } from '../../runner/slug-cache.js';
-import { stackPath } from '../../runner/stack.js';
+import { addressAt, parseSubnet } from '../../runner/sandbox/network.js';
+import { createRunc } from '../../runner/sandbox/runc.js';
+import { createRuncRunner } from '../../runner/sandbox/runc-runner.js';
+import { unpackedArchive } from '../../runner/archive/slug-cache.js';
+import { stackPath } from '../../runner/sandbox/stack.js';
 import type { Runner } from '../../runner/index.js';
 
 export interface TestRunner {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DYNO_GID, DYNO_UID } from '../../runner/stack.js';
+import { DYNO_GID, DYNO_UID } from '../../runner/sandbox/stack.js';
 
 const run = promisify(execFile);
 

@@ -6,7 +6,7 @@
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createAgent, backoffDelay, type AgentStore, type DesiredDyno, type DynoReport, type Agent } from '../../runner/agent.js';
+import { createAgent, backoffDelay, type AgentStore, type DesiredDyno, type DynoReport, type Agent } from '../../runner/agent/agent.js';
 import { createFakeRunner } from '../../runner/fake-runner.js';
 import { dynoSize, type Runner } from '../../runner/index.js';
 

@@ -15,11 +15,11 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../server/config.js';
-import { createRuncBuildExecutor } from '../../runner/build-executor.js';
-import { createRunc } from '../../runner/runc.js';
-import { stackPath } from '../../runner/stack.js';
+import { createRuncBuildExecutor } from '../../runner/build/build-executor.js';
+import { createRunc } from '../../runner/sandbox/runc.js';
+import { stackPath } from '../../runner/sandbox/stack.js';
 import type { BuildEgress, EgressPolicy } from '../../platform/egress.js';
-import type { BuildExecutor } from '../../runner/executor.js';
+import type { BuildExecutor } from '../../runner/build/executor.js';
 import { buildEgress, nameservers } from '../../server/builds/build-egress.js';
 import { outsideStandIn } from '../helpers/outside.js';
 

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../server/config.js';
 import { dynoSize, type DynoHandle, type DynoSpec } from '../../runner/index.js';
 import { mintContainerName } from '../../platform/container-name.js';
-import { parseSubnet } from '../../runner/network.js';
+import { parseSubnet } from '../../runner/sandbox/network.js';
 import { runcTestRunner } from '../helpers/runners.js';
 import { PY_WEB_SERVER } from '../helpers/runners.js';
 import { outsideStandIn } from '../helpers/outside.js';
@@ -186,7 +186,7 @@ test('when dynos are gone, then nothing of them is left: no container, netns, ad
 });
 
 test('when the bridge is ensured again, then no rule is added twice', async () => {
-  const { ensureBridge } = await import('../../runner/network.js');
+  const { ensureBridge } = await import('../../runner/sandbox/network.js');
   const { execFile } = await import('node:child_process');
   const { promisify } = await import('node:util');
   const rules = async () => (await promisify(execFile)('iptables-save', [])).stdout.split('\n').filter((l) => l.includes('SLIPWAY')).sort();

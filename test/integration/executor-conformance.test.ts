@@ -5,11 +5,11 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHostExecutor, type BuildExecutor } from '../../buildpacks/index.js';
+import { createHostExecutor, type BuildExecutor } from '../../runner/build/executor.js';
 import { loadConfig } from '../../server/config.js';
-import { createRuncBuildExecutor } from '../../runner/build-executor.js';
-import { createRunc } from '../../runner/runc.js';
-import { stackPath } from '../../runner/stack.js';
+import { createRuncBuildExecutor } from '../../runner/build/build-executor.js';
+import { createRunc } from '../../runner/sandbox/runc.js';
+import { stackPath } from '../../runner/sandbox/stack.js';
 
 let dir: string;
 before(async () => {

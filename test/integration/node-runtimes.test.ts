@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { waitFor } from '../helpers/procs.js';
-import { createRunc } from '../../runner/runc.js';
-import { createRunStackCheck, describeRunStackProblems } from '../../runner/run-stack-check.js';
-import { stackPath } from '../../runner/stack.js';
+import { createRunc } from '../../runner/sandbox/runc.js';
+import { createRunStackCheck, describeRunStackProblems } from '../../runner/build/run-stack-check.js';
+import { stackPath } from '../../runner/sandbox/stack.js';
 
 let t: TestPlatform;
 before(async () => {

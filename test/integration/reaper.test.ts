@@ -7,12 +7,12 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../server/config.js';
-import { addonChain, allowAddonTraffic, createNetns, ensureBridge, listNetns, parseSubnet } from '../../runner/network.js';
-import { ociSpec } from '../../runner/oci-spec.js';
-import { reapDeadWorkers } from '../../runner/reaper.js';
+import { addonChain, allowAddonTraffic, createNetns, ensureBridge, listNetns, parseSubnet } from '../../runner/sandbox/network.js';
+import { ociSpec } from '../../runner/sandbox/oci-spec.js';
+import { reapDeadWorkers } from '../../runner/sandbox/reaper.js';
 import { mintContainerName, ownerTag, type ContainerIdentity, type OwnerRole } from '../../platform/container-name.js';
-import { createRunc } from '../../runner/runc.js';
-import { DYNO_GID, DYNO_UID, stackPath } from '../../runner/stack.js';
+import { createRunc } from '../../runner/sandbox/runc.js';
+import { DYNO_GID, DYNO_UID, stackPath } from '../../runner/sandbox/stack.js';
 
 let dir: string;
 /** A name of the scheme as the process pid in role would have minted it. */

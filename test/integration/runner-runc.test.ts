@@ -9,9 +9,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../server/config.js';
-import type { ProcessSpec } from '../../runner/oci-spec.js';
-import { createRunc, type Runc } from '../../runner/runc.js';
-import { DYNO_GID, DYNO_UID, stackPath } from '../../runner/stack.js';
+import type { ProcessSpec } from '../../runner/sandbox/oci-spec.js';
+import { createRunc, type Runc } from '../../runner/sandbox/runc.js';
+import { DYNO_GID, DYNO_UID, stackPath } from '../../runner/sandbox/stack.js';
 
 let runc: Runc;
 let dir: string;

@@ -1,5 +1,5 @@
 /**
- * The sandbox every container gets (runner/oci-spec.ts, seccomp.ts, scratch-disk.ts), tried from inside a real runc
+ * The sandbox every container gets (runner/sandbox/oci-spec.ts, seccomp.ts, scratch-disk.ts), tried from inside a real runc
  * container on the real run stack: Docker's default seccomp profile loads on this kernel and refuses what it must,
  * the scratch disk gives ENOSPC (not an OOM kill, not the host's disk), IPv6 is off, limits are set. A syscall probe
  * (test/fixtures/probes/syscalls.c) is compiled with gcc for the test. Nothing is skipped: a missing stack, runc or
@@ -14,11 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '../../server/config.js';
-import type { ProcessSpec } from '../../runner/oci-spec.js';
-import { createRunc, type Runc } from '../../runner/runc.js';
-import { createScratchDisk, removeScratchDisk, scratchUse } from '../../runner/scratch-disk.js';
-import { DYNO_GID, DYNO_UID, stackPath } from '../../runner/stack.js';
-import { REFUSED, allowedSyscalls } from '../../runner/seccomp.js';
+import type { ProcessSpec } from '../../runner/sandbox/oci-spec.js';
+import { createRunc, type Runc } from '../../runner/sandbox/runc.js';
+import { createScratchDisk, removeScratchDisk, scratchUse } from '../../runner/sandbox/scratch-disk.js';
+import { DYNO_GID, DYNO_UID, stackPath } from '../../runner/sandbox/stack.js';
+import { REFUSED, allowedSyscalls } from '../../runner/sandbox/seccomp.js';
 
 const run = promisify(execFile);
 let runc: Runc;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeEgress, egressFromWords, parseEgressPolicy } from '../../platform/egress.js';
-import { egressRuleset } from '../../runner/egress.js';
+import { egressRuleset } from '../../runner/sandbox/egress.js';
 
 test('when a policy is read from the API or the CLI, then addresses become CIDRs and anything else is refused by name', () => {
   assert.deepEqual(parseEgressPolicy({ policy: 'deny' }), { policy: 'deny' });

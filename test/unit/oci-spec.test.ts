@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ociSpec, type ProcessSpec } from '../../runner/oci-spec.js';
-import { stackName } from '../../runner/stack.js';
+import { ociSpec, type ProcessSpec } from '../../runner/sandbox/oci-spec.js';
+import { stackName } from '../../runner/sandbox/stack.js';
 
 const base: ProcessSpec = {
   id: 'slipway-app-v3-web-1', hostname: 'web.1', rootfs: '/stacks/run', args: ['/bin/sh', '-c', 'npm start'],

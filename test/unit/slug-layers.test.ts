@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { createBlobStore, type BlobStore } from '../../server/images/blobs.js';
 import { packSlugLayers, slugDigest } from '../../server/images/slug-layers.js';
 import { SlugTooLargeError } from '../../buildpacks/slug.js';
-import { TarRefused } from '../../runner/tar-guard.js';
+import { TarRefused } from '../../runner/archive/tar-guard.js';
 
 const run = promisify(execFile);
 let root: string;

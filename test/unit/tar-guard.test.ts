@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { TarRefused } from '../../runner/tar-guard.js';
-import { inspectTar, unpackTar, type UnpackOptions } from '../../runner/unpack.js';
+import { TarRefused } from '../../runner/archive/tar-guard.js';
+import { inspectTar, unpackTar, type UnpackOptions } from '../../runner/archive/unpack.js';
 import { pax, tarArchive, type TarEntry } from '../helpers/tar.js';
 
 const run = promisify(execFile);

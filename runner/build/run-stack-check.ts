@@ -5,9 +5,9 @@
  * dir bound read-only at /app: each shared library one needs and the run stack lacks fails the build, naming both,
  * rather than the dyno crashing at boot (`error while loading shared libraries`).
  */
-import { appIdentity } from './identity.js';
-import { mintContainerName } from '../platform/container-name.js';
-import type { Runc } from './runc.js';
+import { appIdentity } from '../sandbox/identity.js';
+import { mintContainerName } from '../../platform/container-name.js';
+import type { Runc } from '../sandbox/runc.js';
 
 /** Prints `PATH: LIBRARY` for each library an ELF executable under /app needs and cannot find. */
 const SCRIPT = `for f in /app/.heroku/*/bin/* /app/bin/*; do

@@ -17,7 +17,7 @@ import { dynoOutput } from './dyno-output.js';
 import { runHealthChecks, waitForPort } from './health-check.js';
 import { createOneOffs } from './agent-one-offs.js';
 import { backoffDelay, containerName, describe, diskQuotaNotice, keepCurrent, settleCandidate, type Instance, type Slot, type SlotActions } from './agent-slot.js';
-import type { DynoHandle, DynoSpec, StartOptions } from './runner.js';
+import type { DynoHandle, DynoSpec, StartOptions } from '../runner.js';
 
 export { backoffDelay } from './agent-slot.js';
 export type { AgentOptions, AgentStore, DesiredDyno, DynoReport, DynoState, LogSink, OneOffDyno } from './agent-types.js';

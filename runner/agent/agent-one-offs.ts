@@ -6,7 +6,7 @@
 import type { Instance } from './agent-slot.js';
 import { containerName, describe } from './agent-slot.js';
 import type { AgentStore, OneOffDyno } from './agent-types.js';
-import type { DynoExit, DynoHandle, DynoSpec, StartOptions } from './runner.js';
+import type { DynoExit, DynoHandle, DynoSpec, StartOptions } from '../runner.js';
 
 /** What one-offs use of the agent. */
 export interface OneOffContext {

@@ -1,4 +1,4 @@
-import { type BuildEgress, type EgressPolicy } from '../platform/egress.js';
+import { type BuildEgress, type EgressPolicy } from '../../platform/egress.js';
 import { applyEgress } from './egress.js';
 import { allowAddonTraffic, bridgeOnce, createNetns, removeAddonTraffic, removeNetns, type AddonEndpoint, type NetworkConfig } from './network.js';
 

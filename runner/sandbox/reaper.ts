@@ -8,7 +8,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listNetns, removeAddonTraffic, removeNetns } from './network.js';
 import type { Runc } from './runc.js';
-import { ownedByGone } from '../platform/container-name.js';
+import { ownedByGone } from '../../platform/container-name.js';
 
 const deadOwner = (name: string) => ownedByGone(name, 'worker');
 

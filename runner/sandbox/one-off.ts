@@ -9,9 +9,9 @@ import { dynoArgv, dynoEnv, type DynoIdentity } from './dyno-env.js';
 import type { NetnsLeaser } from './netns-lease.js';
 import type { Runc } from './runc.js';
 import { appIdentity, identityBinds } from './identity.js';
-import type { EgressPolicy } from '../platform/egress.js';
+import type { EgressPolicy } from '../../platform/egress.js';
 import type { AddonEndpoint } from './network.js';
-import { mintContainerName } from '../platform/container-name.js';
+import { mintContainerName } from '../../platform/container-name.js';
 import { createScratchDisk, removeScratchDisk } from './scratch-disk.js';
 
 export interface OneOffOptions {

@@ -4,7 +4,7 @@
  * the host itself (PostgreSQL, Redis, the API, anything listening there) or each other. All `ip` calls for one
  * namespace are batched (`ip -batch`): separate calls cost ≈ 54 ms.
  */
-import type { AddonEndpoint } from '../platform/addon-endpoint.js';
+import type { AddonEndpoint } from '../../platform/addon-endpoint.js';
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { assertNetnsName } from './network.js';
-import { parseCidr, parsePorts, PRIVATE_RANGES, type BuildEgress, type EgressPolicy, type EgressRule } from '../platform/egress.js';
+import { parseCidr, parsePorts, PRIVATE_RANGES, type BuildEgress, type EgressPolicy, type EgressRule } from '../../platform/egress.js';
 
 const acceptLines = (rules: EgressRule[]) => rules.flatMap((r) => (!r.ports
   ? [`-A OUTPUT -d ${parseCidr(r.cidr)} -j ACCEPT`]

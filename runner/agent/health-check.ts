@@ -8,7 +8,7 @@
  */
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import type { HealthCheck } from '../platform/health-check.js';
+import type { HealthCheck } from '../../platform/health-check.js';
 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

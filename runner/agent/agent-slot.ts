@@ -4,9 +4,9 @@
  * it at each reconcile. What the decisions do (start, stop, forget, timers) is the agent's (agent.ts).
  */
 import type { DesiredDyno, DynoState } from './agent-types.js';
-import { mintContainerName } from '../platform/container-name.js';
-import { diskFull } from './scratch-disk.js';
-import type { DynoExit, DynoHandle, DynoSpec, DynoStats } from './runner.js';
+import { mintContainerName } from '../../platform/container-name.js';
+import { diskFull } from '../sandbox/scratch-disk.js';
+import type { DynoExit, DynoHandle, DynoSpec, DynoStats } from '../runner.js';
 
 export interface Instance {
   spec: DynoSpec;

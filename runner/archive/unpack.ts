@@ -9,7 +9,7 @@ import { chown, open } from 'node:fs/promises';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { DYNO_GID, DYNO_UID } from './stack.js';
+import { DYNO_GID, DYNO_UID } from '../sandbox/stack.js';
 import { TarGuard, type TarGuardOptions } from './tar-guard.js';
 
 export interface UnpackOptions extends TarGuardOptions {

@@ -7,7 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { superviseChild } from './executor.js';
+import { superviseChild } from '../build/executor.js';
 import { ociSpec, type ProcessSpec } from './oci-spec.js';
 
 const run = promisify(execFile);

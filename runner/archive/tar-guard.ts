@@ -8,9 +8,12 @@
  * rename every entry; more bytes or entries than allowed. For sources, also a symbolic link that leaves the tree
  * (slugs may hold absolute links: they resolve inside the dyno, never on the host).
  */
+import { shown } from '../../platform/shown.js';
 import { Transform, type TransformCallback } from 'node:stream';
 
 /** An archive refused by the guard; its message names the entry and is meant for the tenant who packed it. */
+export { shown };
+
 export class TarRefused extends Error {}
 
 export interface TarGuardOptions {
@@ -32,11 +35,6 @@ const MAX_META = 1 << 20;
 const ZERO = Buffer.alloc(BLOCK * 2);
 const KIND: Record<string, string> = { '3': 'a character device', '4': 'a block device', '6': 'a FIFO (named pipe)', S: 'a sparse file', V: 'a volume label', M: 'a multi-volume part', D: 'a dump directory' };
 
-/** A printable, short form of a tenant's path for messages (never more than the offending name). */
-export function shown(path: string, max = 120): string {
-  const s = JSON.stringify(path);
-  return s.length > max ? `${s.slice(0, max)}…"` : s;
-}
 
 function cstr(b: Buffer, at: number, len: number): string {
   const end = b.indexOf(0, at);

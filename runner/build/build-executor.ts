@@ -7,14 +7,14 @@
 import { lchown, lstat, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildExecutor, ExecOptions, ExecResult } from './executor.js';
-import type { NetworkConfig } from './network.js';
-import { createNetnsLeaser, type AddressAllocator } from './netns-lease.js';
-import type { BindMount } from './oci-spec.js';
-import type { Runc } from './runc.js';
-import { appIdentity, identityBinds, type Identity } from './identity.js';
-import { mintContainerName } from '../platform/container-name.js';
+import type { NetworkConfig } from '../sandbox/network.js';
+import { createNetnsLeaser, type AddressAllocator } from '../sandbox/netns-lease.js';
+import type { BindMount } from '../sandbox/oci-spec.js';
+import type { Runc } from '../sandbox/runc.js';
+import { appIdentity, identityBinds, type Identity } from '../sandbox/identity.js';
+import { mintContainerName } from '../../platform/container-name.js';
 
-export type { AddressAllocator } from './netns-lease.js';
+export type { AddressAllocator } from '../sandbox/netns-lease.js';
 
 export interface RuncBuildExecutorOptions {
   runc: Runc;

@@ -2,41 +2,11 @@
  * Where buildpack scripts run. The host executor runs them as a process group in a temp dir; the runner's
  * build container (same isolation as dynos) implements the same interface.
  */
-import type { BuildEgress } from '../platform/egress.js';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import type { ContainerIdentity } from '../platform/container-name.js';
+import type { BuildExecutor, ExecOptions, ExecResult } from '../../platform/build-executor.js';
 
-export interface ExecOptions {
-  cwd: string;
-  /** What the step is part of, for a container executor's container name (see container-name.ts). */
-  container?: ContainerIdentity;
-  /** The app's uid: a container executor runs the step, and hands the owned mounts, to it (runner/identity.ts). */
-  uid?: number;
-  /** Host dirs the step needs, and where a container executor puts them (the host executor uses them in place). */
-  mounts?: { source: string; destination: string; readonly: boolean; /** handed to the build user */ owned?: boolean }[];
-  /** The step needs the network (bin/compile fetches packages); detect and release do not. */
-  network?: boolean;
-  /** What a step with the network may reach (a container executor loads it in the step's namespace). */
-  egress?: BuildEgress;
-  env: Record<string, string>;
-  onLine?: (line: string) => void;
-  timeoutMs?: number;
-  signal?: AbortSignal;
-}
-
-export interface ExecResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  timedOut: boolean;
-  /** Killed by the kernel for exceeding the memory limit (container executors only). */
-  oomKilled?: boolean;
-}
-
-export interface BuildExecutor {
-  run(argv: string[], opts: ExecOptions): Promise<ExecResult>;
-}
+export type { BuildExecutor, ExecOptions, ExecResult };
 
 /** Splits a byte stream into lines (a lone \r, as progress bars use, ends a line too). */
 export function lineSplitter(onLine: (line: string) => void): { push(chunk: Buffer | string): void; end(): void } {

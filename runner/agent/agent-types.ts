@@ -1,7 +1,7 @@
 /** What the agent works from (desired dynos, a store to report to, a log sink) and its options. */
-import type { HealthCheck } from '../platform/health-check.js';
-import type { DynoStats, Runner } from './runner.js';
-import type { DynoDefinition } from '../platform/dyno.js';
+import type { HealthCheck } from '../../platform/health-check.js';
+import type { DynoStats, Runner } from '../runner.js';
+import type { DynoDefinition } from '../../platform/dyno.js';
 
 /** A dyno the agent keeps running: its definition, its generation, and whether it is a candidate of a deploy. */
 export interface DesiredDyno extends DynoDefinition {

@@ -5,7 +5,7 @@
  * what would be dropped cannot cost the agent a core: its writes wait on the full pipe.
  */
 import type { LogSink } from './agent-types.js';
-import type { DynoSpec } from './runner.js';
+import type { DynoSpec } from '../runner.js';
 
 /** Past this many times the lines-per-second cap within a second, a dyno's output is held back, not read. */
 const HOLD_AFTER = 4;
