@@ -2,7 +2,7 @@
  * What goes when an app is destroyed, besides its rows and repo, each feature's part subscribed to the app's
  * lifecycle (server/lifecycle.ts): its add-ons (those only it uses are destroyed with their data, shared ones move
  * to another app), its build cache, uploaded sources, the slugs no other app shares, and its log stream. (The agent
- * stops its dynos and tidies the unpacked slugs and any log lines written while they stopped: server/plane/tidy.ts.)
+ * stops its dynos and tidies the unpacked slugs and any log lines written while they stopped: server/roles/agent-tidy.ts.)
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';

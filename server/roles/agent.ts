@@ -12,7 +12,7 @@ import { createAppLogWriter } from '../logs/app-log.js';
 import { createAddressService } from '../services/addresses.js';
 import { createPgAgentStore, loadOneOffDyno } from '../plane/agent-store.js';
 import { startRendezvous } from './rendezvous.js';
-import { createTidier } from '../plane/tidy.js';
+import { createTidier } from './agent-tidy.js';
 import { HostTaken, hostTakenMessage } from '../plane/agents.js';
 import { createRouteAcks } from '../plane/route-acks.js';
 

@@ -26,7 +26,7 @@ import { dualProtocolServer, firstByteFront, loadTls } from '../tls.js';
 import { capPerAddress } from '../../router/address-cap.js';
 import { WEB_DIST } from '../paths.js';
 import { UNAVAILABLE_MESSAGES, unavailableBackend } from '../unavailable.js';
-import { readHealth } from '../plane/heartbeat.js';
+import { readHealth } from './heartbeat.js';
 import { closeServer, listen } from './listen.js';
 
 /** The api role: REST API, dashboard and git over HTTP on one port; the Receive stage's hook socket. */

@@ -3,7 +3,7 @@ import cluster from 'node:cluster';
 import type { Config, Role } from '../config.js';
 import { openPlatform } from '../compose.js';
 import type { Logger } from '../log.js';
-import { startHeartbeat } from '../plane/heartbeat.js';
+import { startHeartbeat } from '../roles/heartbeat.js';
 import { startApiRole } from '../roles/api.js';
 import { DEPLOY_CONCURRENCY, startWorkerRole } from '../roles/worker.js';
 import { startRouterRole } from '../roles/router.js';

@@ -8,7 +8,7 @@ import { startEmbeddedPostgres } from '../embedded/postgres.js';
 import { startEmbeddedRedis } from '../embedded/redis.js';
 import type { Logger } from '../log.js';
 import { BIN_JS } from '../paths.js';
-import { readHealth } from '../plane/heartbeat.js';
+import { readHealth } from '../roles/heartbeat.js';
 import { keepEmbedded, type KeptEmbedded } from './keep-embedded.js';
 import { createSupervisor } from './supervisor.js';
 import { webUrl } from '../api/serializers.js';

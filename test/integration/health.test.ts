@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createApi } from '../../server/api/create-api.js';
 import { createLogger } from '../../server/log.js';
 import { createRedis } from '../../server/redis.js';
-import { readHealth, startHeartbeat } from '../../server/plane/heartbeat.js';
+import { readHealth, startHeartbeat } from '../../server/roles/heartbeat.js';
 import { createTestRedisPrefix } from '../helpers/services.js';
 import type { Redis } from 'ioredis';
 
