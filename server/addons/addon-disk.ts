@@ -65,8 +65,11 @@ async function makeImage(image: string, sizeBytes: number, log: Logger): Promise
 
 export async function mountAddonDisk(dir: string, size: AddonDiskSize, log: Logger): Promise<AddonDisk | undefined> {
   const image = `${dir}.img`;
-  // Busy (a process of an add-on still on it): detached now, gone when the last one lets go.
+  // Busy (a process of an add-on still on it): detached now, gone when the last one lets go. Once only.
+  let unmounted = false;
   const unmount = async () => {
+    if (unmounted) return;
+    unmounted = true;
     await run('umount', [dir]).catch(() => run('umount', ['-l', dir])).catch((e: Error) => log.warn('unmounting the add-on servers\' filesystem failed', { error: e.message }));
   };
   const mounted = await mountAt(dir);

@@ -48,13 +48,10 @@ async function schemas(c: pg.Client): Promise<string[]> {
   return (await c.query<{ name: string }>(SCHEMAS)).rows.map((r) => r.name);
 }
 
-/** On `postgres`: the keeper role exists. */
-export async function ensureKeeper(c: pg.Client, role: string): Promise<void> {
+/** Inside the mode's transaction: the keeper role exists (roles are the cluster's; made under the mode's lock). */
+async function ensureKeeper(c: pg.Client, role: string): Promise<void> {
   const has = await c.query('SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1', [keeperOf(role)]);
-  if (has.rowCount) return;
-  await c.query(`CREATE ROLE ${keeperOf(role)} NOLOGIN NOINHERIT`).catch((e: { code?: string }) => {
-    if (e.code !== '42710' && e.code !== '23505') throw e; // made a moment ago by another change of the mode
-  });
+  if (!has.rowCount) await c.query(`CREATE ROLE ${keeperOf(role)} NOLOGIN NOINHERIT`);
 }
 
 /** Inside the tenant's database, as the admin: the role keeps reading and deleting, nothing more. */
@@ -63,6 +60,7 @@ export async function takeWrites(c: pg.Client, role: string): Promise<void> {
   const keeper = keeperOf(role);
   await c.query('BEGIN');
   if ((await lockMode(c, role)).readOnly) return void (await c.query('COMMIT'));
+  await ensureKeeper(c, role);
   // Every object here and the database itself; the role's own grants on them (CONNECT, TEMPORARY, CREATE on the
   // database) go with the ownership to the keeper, so the role is given back CONNECT alone.
   await c.query(`REASSIGN OWNED BY ${role} TO ${keeper}`);
@@ -92,5 +90,6 @@ export async function giveWrites(c: pg.Client, role: string): Promise<void> {
   await c.query(`REASSIGN OWNED BY ${keeper} TO ${role}`);
   await c.query(`GRANT CONNECT, TEMPORARY, CREATE ON DATABASE ${role} TO ${role}`);
   await c.query(`GRANT EXECUTE ON FUNCTION ${LARGE_OBJECT_MAKERS} TO PUBLIC`);
+  await c.query(`DROP ROLE ${keeper}`); // it owns nothing now, here or anywhere
   await c.query('COMMIT');
 }

@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { PostgresPlan } from './plans.js';
 import { AppError, unavailable } from '../errors.js';
-import { ADMIN_SESSION_OPTIONS, ensureKeeper, giveWrites, keeperOf, takeWrites } from './postgres-read-only.js';
+import { ADMIN_SESSION_OPTIONS, giveWrites, keeperOf, takeWrites } from './postgres-read-only.js';
 import { ADMIN_DATABASES, checkServer, hardenStatements, planStatements, REVOKE_PUBLIC_SCHEMA, TENANT_ROLE_ATTRIBUTES, type ServerCheck } from './postgres-rules.js';
 
 const RESOURCE = /^[a-z][a-z0-9]{11,62}$/;
@@ -192,13 +192,7 @@ export function createPostgresAddonServer(o: { adminUrl: string; host: string; p
     },
     async setReadOnly(resource, readOnly) {
       const r = checkResource(resource);
-      if (readOnly) {
-        await admin((c) => ensureKeeper(c, r));
-        await admin((c) => takeWrites(c, r), r);
-      } else {
-        await admin((c) => giveWrites(c, r), r);
-        await admin((c) => c.query(`DROP ROLE IF EXISTS ${keeperOf(r)}`));
-      }
+      await admin((c) => (readOnly ? takeWrites(c, r) : giveWrites(c, r)), r);
     },
     async tables(resource, password) {
       const client = new pg.Client({ connectionString: tenantUrl(resource, password), connectionTimeoutMillis: 10_000, statement_timeout: 10_000 });

@@ -3,7 +3,7 @@ import { api } from '../api';
 import { ago, dynoSummary } from '../format';
 import { useAction, useNow, usePoll } from '../hooks';
 import { go, href } from '../route';
-import { Empty, ErrorNote, Loading } from '../ui';
+import { DataTable, Empty, ErrorNote, Loading } from '../ui';
 
 /** Every app the user can see: state, release, last deploy, URL; create one; filter by name. */
 export function AppsPage() {
@@ -47,37 +47,24 @@ export function AppsPage() {
       {apps.data && apps.data.length === 0 ? <Empty>No apps yet. Create one here, or with <code>slipway apps:create</code>.</Empty> : null}
       {apps.data && apps.data.length > 0 && shown.length === 0 ? <Empty>No app name contains “{filter}”.</Empty> : null}
       {shown.length > 0 ? (
-        <div class="table-wrap">
-          <table class="apps">
-            <thead>
-              <tr>
-                <th scope="col">App</th>
-                <th scope="col">Dynos</th>
-                <th scope="col">Release</th>
-                <th scope="col">Last deploy</th>
-                <th scope="col">URL</th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((a) => (
-                <tr key={a.id} data-app={a.name}>
-                  <th scope="row">
-                    <a href={href.app(a.name)}>{a.name}</a>
-                    {a.maintenance ? <span class="badge maintenance">maintenance</span> : null}
-                  </th>
-                  <td class={a.dynos?.crashed ? 'bad' : ''}>{dynoSummary(a.dynos)}</td>
-                  <td>{a.current_release ? `v${a.current_release.version}` : '—'}</td>
-                  <td title={a.released_at ?? ''}>{a.released_at ? ago(a.released_at, now) : 'never'}</td>
-                  <td class="url">
-                    <a href={a.web_url} target="_blank" rel="noopener noreferrer">
-                      {a.web_url.replace(/^https?:\/\//, '').replace(/\/$/, '')}
-                    </a>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable name="apps" columns={['App', 'Dynos', 'Release', 'Last deploy', 'URL']}>
+          {shown.map((a) => (
+            <tr key={a.id} data-app={a.name}>
+              <th scope="row">
+                <a href={href.app(a.name)}>{a.name}</a>
+                {a.maintenance ? <span class="badge maintenance">maintenance</span> : null}
+              </th>
+              <td class={a.dynos?.crashed ? 'bad' : ''}>{dynoSummary(a.dynos)}</td>
+              <td>{a.current_release ? `v${a.current_release.version}` : '—'}</td>
+              <td title={a.released_at ?? ''}>{a.released_at ? ago(a.released_at, now) : 'never'}</td>
+              <td class="url">
+                <a href={a.web_url} target="_blank" rel="noopener noreferrer">
+                  {a.web_url.replace(/^https?:\/\//, '').replace(/\/$/, '')}
+                </a>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
     </main>
   );

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, type Release } from '../api';
 import { useAction, usePoll } from '../hooks';
 import { href } from '../route';
-import { Confirm, Empty, ErrorNote, Loading } from '../ui';
+import { Confirm, DataTable, Empty, ErrorNote, Loading } from '../ui';
 import type { AppData } from './app';
 
 const MASK = '••••••••';
@@ -77,65 +77,52 @@ export function ConfigTab({ app }: AppData) {
       {vars.loading && !vars.data ? <Loading what="config vars" /> : null}
       {vars.data && entries.length === 0 ? <Empty>No config vars yet.</Empty> : null}
       {entries.length > 0 ? (
-        <div class="table-wrap">
-          <table class="config">
-            <thead>
-              <tr>
-                <th scope="col">Key</th>
-                <th scope="col">Value</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {entries.map(([k, v]) => (
-                <tr key={k} data-key={k}>
-                  <th scope="row">
-                    <code>{k}</code>
-                  </th>
-                  <td class="value">
-                    {editing?.key === k ? (
-                      <form
-                        class="row"
-                        aria-label={`Edit ${k}`}
-                        onSubmit={(e) => {
-                          e.preventDefault();
-                          void edit.run();
-                        }}
-                      >
-                        <textarea aria-label={`Value of ${k}`} rows={Math.min(6, editing.value.split('\n').length)} value={editing.value} onInput={(e) => setEditing({ key: k, value: e.currentTarget.value })} spellcheck={false} autoFocus />
-                        <button type="submit" class="primary" disabled={edit.busy}>
-                          {edit.busy ? 'Saving…' : 'Save'}
-                        </button>
-                        <button type="button" onClick={() => (setEditing(undefined), edit.clear())}>
-                          Cancel
-                        </button>
-                      </form>
-                    ) : (
-                      <code class={shown(k) ? '' : 'masked'}>{shown(k) ? v : MASK}</code>
-                    )}
-                  </td>
-                  <td class="buttons">
-                    {editing?.key === k ? null : (
-                      <>
-                        <button type="button" onClick={() => toggle(k)} aria-label={`${shown(k) ? 'Hide' : 'Reveal'} ${k}`} disabled={revealAll}>
-                          {shown(k) ? 'Hide' : 'Reveal'}
-                        </button>
-                        <button type="button" onClick={() => setEditing({ key: k, value: v })} aria-label={`Edit ${k}`}>
-                          Edit
-                        </button>
-                        <button type="button" class="danger" onClick={() => setRemoving(k)} aria-label={`Remove ${k}`}>
-                          Remove
-                        </button>
-                      </>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable name="config" columns={['Key', 'Value']} actions>
+          {entries.map(([k, v]) => (
+            <tr key={k} data-key={k}>
+              <th scope="row">
+                <code>{k}</code>
+              </th>
+              <td class="value">
+                {editing?.key === k ? (
+                  <form
+                    class="row"
+                    aria-label={`Edit ${k}`}
+                    onSubmit={(e) => {
+                      e.preventDefault();
+                      void edit.run();
+                    }}
+                  >
+                    <textarea aria-label={`Value of ${k}`} rows={Math.min(6, editing.value.split('\n').length)} value={editing.value} onInput={(e) => setEditing({ key: k, value: e.currentTarget.value })} spellcheck={false} autoFocus />
+                    <button type="submit" class="primary" disabled={edit.busy}>
+                      {edit.busy ? 'Saving…' : 'Save'}
+                    </button>
+                    <button type="button" onClick={() => (setEditing(undefined), edit.clear())}>
+                      Cancel
+                    </button>
+                  </form>
+                ) : (
+                  <code class={shown(k) ? '' : 'masked'}>{shown(k) ? v : MASK}</code>
+                )}
+              </td>
+              <td class="buttons">
+                {editing?.key === k ? null : (
+                  <>
+                    <button type="button" onClick={() => toggle(k)} aria-label={`${shown(k) ? 'Hide' : 'Reveal'} ${k}`} disabled={revealAll}>
+                      {shown(k) ? 'Hide' : 'Reveal'}
+                    </button>
+                    <button type="button" onClick={() => setEditing({ key: k, value: v })} aria-label={`Edit ${k}`}>
+                      Edit
+                    </button>
+                    <button type="button" class="danger" onClick={() => setRemoving(k)} aria-label={`Remove ${k}`}>
+                      Remove
+                    </button>
+                  </>
+                )}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
       <form
         class="card add-var"

@@ -3,7 +3,7 @@ import { api, type Dyno, type Formation } from '../api';
 import { bytes, cpuPercents, since } from '../format';
 import { useAction, useNow, usePoll } from '../hooks';
 import { href } from '../route';
-import { Confirm, Empty, ErrorNote, Loading, Sparkline, StateBadge } from '../ui';
+import { Confirm, DataTable, Empty, ErrorNote, Loading, Sparkline, StateBadge } from '../ui';
 import type { AppData } from './app';
 
 /** Every dyno: state, release, uptime, restarts, memory and CPU with a small chart; restart one or all. */
@@ -37,29 +37,11 @@ export function DynosTab({ app, dynos, samples }: AppData) {
         </Empty>
       ) : null}
       {list.length > 0 ? (
-        <div class="table-wrap">
-          <table class="dynos">
-            <thead>
-              <tr>
-                <th scope="col">Dyno</th>
-                <th scope="col">State</th>
-                <th scope="col">Release</th>
-                <th scope="col">Uptime</th>
-                <th scope="col">Restarts</th>
-                <th scope="col">Memory</th>
-                <th scope="col">CPU</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((d) => (
-                <DynoRow key={d.id} d={d} now={now} history={samples.get(d.id) ?? []} busy={restartOne.busy} onRestart={() => void restartOne.run(d.name)} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable name="dynos" columns={['Dyno', 'State', 'Release', 'Uptime', 'Restarts', 'Memory', 'CPU']} actions>
+          {list.map((d) => (
+            <DynoRow key={d.id} d={d} now={now} history={samples.get(d.id) ?? []} busy={restartOne.busy} onRestart={() => void restartOne.run(d.name)} />
+          ))}
+        </DataTable>
       ) : null}
       <Confirm
         open={confirmAll}
@@ -162,50 +144,39 @@ export function ScalingTab({ app, formation, dynos }: AppData) {
             void apply.run();
           }}
         >
-          <div class="table-wrap">
-            <table class="scaling">
-              <thead>
-                <tr>
-                  <th scope="col">Process type</th>
-                  <th scope="col">Quantity</th>
-                  <th scope="col">Size</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((f) => (
-                  <tr key={f.type} data-type={f.type}>
-                    <th scope="row">
-                      {f.type}
-                      <div class="muted small">
-                        <code>{f.command}</code>
-                      </div>
-                    </th>
-                    <td>
-                      <input
-                        type="number"
-                        min={0}
-                        step={1}
-                        inputMode="numeric"
-                        aria-label={`Quantity of ${f.type}`}
-                        value={value(f).quantity}
-                        onInput={(e) => setEdits({ ...edits, [f.type]: { ...value(f), quantity: e.currentTarget.value } })}
-                      />
-                    </td>
-                    <td>
-                      <select aria-label={`Size of ${f.type}`} value={value(f).size} onChange={(e) => setEdits({ ...edits, [f.type]: { ...value(f), size: e.currentTarget.value } })}>
-                        {(sizes.data ?? [{ name: f.size, memory_bytes: 0, cpu_shares: 0 }]).map((s) => (
-                          <option key={s.name} value={s.name}>
-                            {s.name}
-                            {s.memory_bytes ? ` (${bytes(s.memory_bytes)})` : ''}
-                          </option>
-                        ))}
-                      </select>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable name="scaling" columns={['Process type', 'Quantity', 'Size']}>
+            {rows.map((f) => (
+              <tr key={f.type} data-type={f.type}>
+                <th scope="row">
+                  {f.type}
+                  <div class="muted small">
+                    <code>{f.command}</code>
+                  </div>
+                </th>
+                <td>
+                  <input
+                    type="number"
+                    min={0}
+                    step={1}
+                    inputMode="numeric"
+                    aria-label={`Quantity of ${f.type}`}
+                    value={value(f).quantity}
+                    onInput={(e) => setEdits({ ...edits, [f.type]: { ...value(f), quantity: e.currentTarget.value } })}
+                  />
+                </td>
+                <td>
+                  <select aria-label={`Size of ${f.type}`} value={value(f).size} onChange={(e) => setEdits({ ...edits, [f.type]: { ...value(f), size: e.currentTarget.value } })}>
+                    {(sizes.data ?? [{ name: f.size, memory_bytes: 0, cpu_shares: 0 }]).map((s) => (
+                      <option key={s.name} value={s.name}>
+                        {s.name}
+                        {s.memory_bytes ? ` (${bytes(s.memory_bytes)})` : ''}
+                      </option>
+                    ))}
+                  </select>
+                </td>
+              </tr>
+            ))}
+          </DataTable>
           <ErrorNote error={apply.error} what="Scaling failed" />
           <div class="actions">
             <button type="submit" class="primary" disabled={changed.length === 0 || apply.busy}>

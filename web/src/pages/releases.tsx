@@ -3,7 +3,7 @@ import { api, type Build, type Release } from '../api';
 import { ago, duration, localTime } from '../format';
 import { useAction, useNow, usePoll } from '../hooks';
 import { href } from '../route';
-import { Confirm, Empty, ErrorNote, Loading, StateBadge } from '../ui';
+import { Confirm, DataTable, Empty, ErrorNote, Loading, StateBadge } from '../ui';
 import type { AppData } from './app';
 
 /** Releases, newest first; roll back to an earlier one after a confirmation. */
@@ -31,45 +31,29 @@ export function ReleasesTab({ app, dynos }: AppData) {
       {releases.loading && !releases.data ? <Loading what="releases" /> : null}
       {releases.data && list.length === 0 ? <Empty>No releases yet: push code, or set a config var.</Empty> : null}
       {list.length > 0 ? (
-        <div class="table-wrap">
-          <table class="releases">
-            <thead>
-              <tr>
-                <th scope="col">Version</th>
-                <th scope="col">Description</th>
-                <th scope="col">By</th>
-                <th scope="col">When</th>
-                <th scope="col">Status</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((r) => (
-                <tr key={r.id} data-version={r.version}>
-                  <th scope="row">
-                    v{r.version}
-                    {r.current ? <span class="badge current">current</span> : null}
-                  </th>
-                  <td>{r.description}</td>
-                  <td>{r.user.email}</td>
-                  <td title={localTime(r.created_at)}>{ago(r.created_at, now)}</td>
-                  <td>
-                    <StateBadge state={r.status} />
-                  </td>
-                  <td>
-                    {!r.current && r.eligible_for_rollback ? (
-                      <button type="button" onClick={() => setTarget(r)}>
-                        Roll back to v{r.version}
-                      </button>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable name="releases" columns={['Version', 'Description', 'By', 'When', 'Status']} actions>
+          {list.map((r) => (
+            <tr key={r.id} data-version={r.version}>
+              <th scope="row">
+                v{r.version}
+                {r.current ? <span class="badge current">current</span> : null}
+              </th>
+              <td>{r.description}</td>
+              <td>{r.user.email}</td>
+              <td title={localTime(r.created_at)}>{ago(r.created_at, now)}</td>
+              <td>
+                <StateBadge state={r.status} />
+              </td>
+              <td>
+                {!r.current && r.eligible_for_rollback ? (
+                  <button type="button" onClick={() => setTarget(r)}>
+                    Roll back to v{r.version}
+                  </button>
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
       <Confirm
         open={target !== undefined}
@@ -107,40 +91,26 @@ export function BuildsTab({ app, build }: AppData & { build?: string }) {
         </Empty>
       ) : null}
       {list.length > 0 ? (
-        <div class="table-wrap">
-          <table class="builds">
-            <thead>
-              <tr>
-                <th scope="col">Started</th>
-                <th scope="col">Status</th>
-                <th scope="col">Duration</th>
-                <th scope="col">Version</th>
-                <th scope="col">Release</th>
-                <th scope="col">By</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((b) => (
-                <tr key={b.id} data-build={b.id} class={b.id === build ? 'selected' : ''}>
-                  <th scope="row">
-                    <a href={href.build(app.name, b.id)} aria-current={b.id === build ? 'true' : undefined}>
-                      {ago(b.created_at, now)}
-                    </a>
-                  </th>
-                  <td>
-                    <StateBadge state={b.status} />
-                  </td>
-                  <td>{buildTime(b, now)}</td>
-                  <td>
-                    <code>{b.source_blob.version?.slice(0, 12) ?? '—'}</code>
-                  </td>
-                  <td>{b.release ? `v${b.release.version}` : '—'}</td>
-                  <td>{b.user.email}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable name="builds" columns={['Started', 'Status', 'Duration', 'Version', 'Release', 'By']}>
+          {list.map((b) => (
+            <tr key={b.id} data-build={b.id} class={b.id === build ? 'selected' : ''}>
+              <th scope="row">
+                <a href={href.build(app.name, b.id)} aria-current={b.id === build ? 'true' : undefined}>
+                  {ago(b.created_at, now)}
+                </a>
+              </th>
+              <td>
+                <StateBadge state={b.status} />
+              </td>
+              <td>{buildTime(b, now)}</td>
+              <td>
+                <code>{b.source_blob.version?.slice(0, 12) ?? '—'}</code>
+              </td>
+              <td>{b.release ? `v${b.release.version}` : '—'}</td>
+              <td>{b.user.email}</td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
       {build ? <BuildLog app={app.name} id={build} status={open?.status} error={open?.error ?? null} /> : null}
     </div>
