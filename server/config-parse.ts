@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DYNO_SIZES } from '../platform/sizes.js';
 import type { AddonDiskSize } from './addons/addon-disk.js';
+import { parseCidr } from '../platform/egress.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -81,13 +82,14 @@ export function defaultPgBinDir(): string {
   return join(base, versions[0] ?? '15', 'bin');
 }
 
-/** A comma-separated list of IPv4 CIDRs (a lone address is /32), normalized. */
+/** A comma-separated list of IPv4 CIDRs (a lone address is /32), normalized as egress policies read them. */
 export function cidrList(nameOf: string, value: string | undefined): string[] {
-  const list = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  return list.map((v) => {
-    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(v);
-    if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || (m[5] !== undefined && Number(m[5]) > 32)) throw new Error(`${nameOf} lists IPv4 CIDRs (10.0.0.0/8, 192.168.1.5), got "${v.slice(0, 40)}"`);
-    return `${m.slice(1, 5).map(Number).join('.')}/${m[5] ?? 32}`;
+  return (value ?? '').split(',').map((v) => v.trim()).filter(Boolean).map((v) => {
+    try {
+      return parseCidr(v);
+    } catch {
+      throw new Error(`${nameOf} lists IPv4 CIDRs (10.0.0.0/8, 192.168.1.5), got "${v.slice(0, 40)}"`);
+    }
   });
 }
 

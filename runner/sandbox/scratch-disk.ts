@@ -30,10 +30,11 @@ export const scratchPaths = (dir: string): ScratchDisk => {
 
 /**
  * A filesystem of `bytes` in the sparse image file `image`, mounted at `mountpoint` (which is made): a fresh one, or
- * (keep) the image's earlier contents when it exists (a build cache). No journal (a crash loses a cache or a
- * container's scratch, nothing else), no reserved blocks, inode tables made lazily.
+ * (keep) the image's earlier contents when it exists (a build cache, the add-on servers' data). No journal unless
+ * asked (a crash loses a cache or a container's scratch, nothing else; data that must outlive one asks), no
+ * reserved blocks, inode tables made lazily.
  */
-export async function mountDisk(image: string, mountpoint: string, bytes: number, o: { keep?: boolean } = {}): Promise<void> {
+export async function mountDisk(image: string, mountpoint: string, bytes: number, o: { keep?: boolean; journal?: boolean } = {}): Promise<void> {
   if (!Number.isInteger(bytes) || bytes < 16 * 2 ** 20) throw new Error(`disk size too small: ${bytes}`);
   const exists = o.keep && (await stat(image).then((st) => st.isFile(), () => false));
   if (!exists) {
@@ -43,7 +44,7 @@ export async function mountDisk(image: string, mountpoint: string, bytes: number
     } finally {
       await f.close();
     }
-    await run('mkfs.ext4', ['-q', '-F', '-O', '^has_journal', '-m', '0', '-E', 'lazy_itable_init=1,nodiscard', image]);
+    await run('mkfs.ext4', ['-q', '-F', ...(o.journal ? [] : ['-O', '^has_journal']), '-m', '0', '-E', 'lazy_itable_init=1,nodiscard', image]);
   }
   await mkdir(mountpoint, { recursive: true, mode: 0o711 });
   await run('mount', ['-t', 'ext4', '-o', 'loop,nosuid,nodev', image, mountpoint]);

@@ -2,18 +2,20 @@
  * The add-on servers' data (DATA/addons: the add-on PostgreSQL, the Redis add-ons, backups) on a filesystem of its
  * own, so a tenant filling its database fills that filesystem, never the one the platform's own database, slugs and
  * builds live on. As root and unless SLIPWAY_ADDON_DISK_MB is 0, `slipway up` makes DATA/addons.img (a sparse ext4
- * image: it takes host disk only as it fills, and never more than its size), and loop-mounts it at DATA/addons
- * (nodev, nosuid). Its size is SLIPWAY_ADDON_DISK_MB, or (auto) a quarter of what the data dir's disk had free when
- * it was made, between 1 and 100 GB; an image once made keeps its size.
+ * image with a journal: it takes host disk only as it fills, never more than its size), and loop-mounts it at
+ * DATA/addons (nodev, nosuid), as runner/sandbox/scratch-disk.ts mounts every disk of the platform. Its size is
+ * SLIPWAY_ADDON_DISK_MB, or (auto) a quarter of what the data dir's disk had free when it was made, between 1 and
+ * 100 GB; an image once made keeps its size.
  *
  * A filesystem an operator mounted at DATA/addons is theirs: used as it is, never unmounted. A DATA/addons that
  * already holds data (made before this) stays where it is, with a warning saying how to move it.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, open, readdir, readFile, stat, statfs } from 'node:fs/promises';
+import { readdir, readFile, stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from '../log.js';
+import { mountDisk, unmountDisk } from '../../runner/index.js';
 
 const run = promisify(execFile);
 const GB = 2 ** 30;
@@ -52,26 +54,10 @@ async function loopsOf(image: string): Promise<string[]> {
   return r.stdout.split('\n').map((l) => l.split(':')[0]).filter(Boolean);
 }
 
-async function makeImage(image: string, sizeBytes: number, log: Logger): Promise<void> {
-  const f = await open(image, 'wx', 0o600);
-  try {
-    await f.truncate(sizeBytes);
-  } finally {
-    await f.close();
-  }
-  await run('mkfs.ext4', ['-q', '-F', '-m', '0', '-L', 'slipway-addons', image]);
-  log.info('made the add-on servers\' filesystem', { image, sizeMB: sizeBytes / 2 ** 20 });
-}
-
 export async function mountAddonDisk(dir: string, size: AddonDiskSize, log: Logger): Promise<AddonDisk | undefined> {
   const image = `${dir}.img`;
-  // Busy (a process of an add-on still on it): detached now, gone when the last one lets go. Once only.
-  let unmounted = false;
-  const unmount = async () => {
-    if (unmounted) return;
-    unmounted = true;
-    await run('umount', [dir]).catch(() => run('umount', ['-l', dir])).catch((e: Error) => log.warn('unmounting the add-on servers\' filesystem failed', { error: e.message }));
-  };
+  // Lazily: a process of an add-on still on it cannot pin it (detached now, gone when the last one lets go).
+  const unmount = () => unmountDisk(dir);
   const mounted = await mountAt(dir);
   if (mounted) {
     const ours = (await loopsOf(image)).includes(mounted.source);
@@ -85,10 +71,10 @@ export async function mountAddonDisk(dir: string, size: AddonDiskSize, log: Logg
       log.warn(`the add-on servers' data is on the data dir's own disk: ${dir} holds data made before it had a filesystem of its own. To move it, stop Slipway, move ${dir} aside, start once (a new ${image} is made) and copy the data in`);
       return undefined;
     }
-    const free = await statfs(dirname(dir)).then((s) => s.bavail * s.bsize);
-    await makeImage(image, size === 'auto' ? autoSize(free) : size, log);
   }
-  await mkdir(dir, { recursive: true });
-  await run('mount', ['-o', 'loop,nodev,nosuid', image, dir]);
+  // A new image is made at its size (auto: from what the disk has free now); one made before keeps its own.
+  const free = hasImage ? 0 : await statfs(dirname(dir)).then((s) => s.bavail * s.bsize);
+  await mountDisk(image, dir, size === 'auto' ? autoSize(free) : size, { keep: true, journal: true });
+  if (!hasImage) log.info('made the add-on servers\' filesystem', { image });
   return { dir, ours: true, unmount };
 }

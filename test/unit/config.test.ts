@@ -80,3 +80,9 @@ test('when an external registry is configured, then its origin and namespace are
   assert.throws(() => imagePushTarget({ SLIPWAY_IMAGE_PUSH_URL: 'ftp://registry.example.com' }), /http\(s\)/);
   assert.throws(() => imagePushTarget({ SLIPWAY_IMAGE_PUSH_URL: 'https://registry.example.com/Team' }), /repository namespace/);
 });
+
+test('when SLIPWAY_OUTBOUND_ALLOW lists ranges, then they are read as egress rules read CIDRs, and a bad one is named', () => {
+  assert.deepEqual(loadConfig({ SLIPWAY_OUTBOUND_ALLOW: '10.0.0.0/8, 192.168.1.5' }).outboundAllow, ['10.0.0.0/8', '192.168.1.5/32']);
+  assert.deepEqual(loadConfig({}).outboundAllow, []);
+  assert.throws(() => loadConfig({ SLIPWAY_OUTBOUND_ALLOW: '10.0.0.300' }), /SLIPWAY_OUTBOUND_ALLOW lists IPv4 CIDRs .*got "10\.0\.0\.300"/);
+});
